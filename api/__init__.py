@@ -1,0 +1,1 @@
+"""Provenant api component (see DESIGN.md)."""

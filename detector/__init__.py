@@ -1,0 +1,1 @@
+"""Provenant detector component (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Provenant generator component (see DESIGN.md)."""

@@ -1,0 +1,235 @@
+"""``provenant``: a thin command line over the library. Exit codes: 0 done, 2 bad usage or
+input (one line, no traceback), 1 internal failure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from provenant import __version__
+from provenant.errors import InputError, ProvenanceError
+
+__all__ = ["main", "build_parser"]
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _load_assertions(value: str | None) -> tuple[dict[str, Any], ...]:
+    if not value:
+        return ()
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--assertions is not valid JSON: {exc}",
+                         hint='give a JSON list, or @file.json') from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputError("--assertions must be a JSON object or list of objects")
+    return tuple(data)
+
+
+def _credentials(args: argparse.Namespace):
+    from provenant.credentials import load_credentials
+    from provenant.provenance import default_credentials
+
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise InputError("give both --cert and --key")
+        return load_credentials(Path(args.cert), Path(args.key), tsa_url=args.tsa_url)
+    return default_credentials()
+
+
+def _sign_options(args: argparse.Namespace):
+    from provenant.manifest import SignOptions
+
+    return SignOptions(
+        source_type=args.source_type,
+        parent=Path(args.parent) if getattr(args, "parent", None) else None,
+        title=args.title,
+        extra_assertions=_load_assertions(args.assertions),
+    )
+
+
+def _result_dict(result) -> dict[str, Any]:
+    return {
+        "output": str(result.path), "manifest_id": result.manifest_id, "signer": result.signer,
+        "development_credentials": result.development_credentials,
+        "source_type": result.source_type,
+        "soft_bindings": [{"alg": a, "value": v} for a, v in result.soft_bindings],
+    }
+
+
+def _print_signed(result, as_json: bool) -> None:
+    if as_json:
+        _print_json(_result_dict(result))
+        return
+    dev = " [development credentials: not trusted outside this machine]" \
+        if result.development_credentials else ""
+    print(f"Signed {result.path}\n  manifest {result.manifest_id}\n  signer   {result.signer}{dev}")
+    for alg, value in result.soft_bindings:
+        print(f"  soft binding {alg} = {value}")
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from provenant.provenance import sign
+
+    result = sign(args.input, args.output, _sign_options(args), credentials=_credentials(args))
+    _print_signed(result, args.json)
+    return 0
+
+
+def cmd_stamp(args: argparse.Namespace) -> int:
+    from provenant.provenance import stamp
+
+    result = stamp(args.input, args.output, _sign_options(args), credentials=_credentials(args))
+    _print_signed(result, args.json)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from provenant.provenance import verify
+    from provenant.report import render_json, render_text
+
+    options = {"key": args.key} if args.key else {}
+    anchors = Path(args.trust_anchors) if args.trust_anchors else None
+    report = verify(args.file, trust_anchors=anchors, options=options)
+    print(render_json(report) if args.json else render_text(report))
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from provenant.store import open_store
+
+    store = open_store()
+    if args.store_command == "get":
+        _print_json(store.get(args.manifest_id).to_dict())
+    else:
+        _print_json({"matches": [r.to_dict() for r in store.find_by_binding(args.alg, args.value)]})
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from provenant.config import get_settings
+    from provenant.provenance import default_credentials
+
+    creds = default_credentials()
+    ca = get_settings().credentials_dir / "ca.pem"
+    info = {"signer": creds.signer_name, "development": creds.development,
+            "dev_trust_anchor": str(ca) if creds.development else None}
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"Signer: {info['signer']}" + (" (development credentials)" if creds.development else ""))
+        if creds.development:
+            print(f"Development trust anchor: {ca}\n  use: provenant verify FILE --trust-anchors {ca}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from provenant.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def _add_sign_args(p: argparse.ArgumentParser, default_source: str) -> None:
+    from provenant.manifest import SOURCE_TYPES
+
+    p.add_argument("input", help="media file (MP4, MOV, JPEG or PNG)")
+    p.add_argument("-o", "--output", required=True, help="where to write the signed copy")
+    p.add_argument("--source-type", default=default_source, choices=SOURCE_TYPES,
+                   help=f"IPTC digitalSourceType (default: {default_source})")
+    p.add_argument("--title", help="manifest title (default: the output file name)")
+    p.add_argument("--assertions", help="extra assertions as JSON ([{label, data}, …]) or @file")
+    p.add_argument("--cert", help="your signing chain, PEM, leaf first (default: dev credentials)")
+    p.add_argument("--key", help="the private key for --cert, PEM")
+    p.add_argument("--tsa-url", help="RFC 3161 timestamp authority URL")
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="provenant", description=(
+        "Provenance for synthetic media: C2PA content credentials, invisible watermarks, "
+        "and AI-video detection."))
+    parser.add_argument("--version", action="version", version=f"provenant {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("sign", help="sign a file with a C2PA manifest")
+    _add_sign_args(p, "digitalCapture")
+    p.add_argument("--parent", help="the file this one was made from (c2pa.opened + c2pa.edited)")
+    p.set_defaults(handler=cmd_sign)
+
+    p = sub.add_parser("stamp", help="watermark, sign and register a clip made elsewhere")
+    _add_sign_args(p, "trainedAlgorithmicMedia")
+    p.set_defaults(handler=cmd_stamp)
+
+    p = sub.add_parser("verify", help="report a file's provenance evidence and verdict")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the JSON report")
+    p.add_argument("--trust-anchors", help="PEM file of trusted root certificates")
+    p.add_argument("--key", help="watermark key (default: PROVENANT_WATERMARK_KEY)")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("store", help="look up issued manifests")
+    ssub = p.add_subparsers(dest="store_command", required=True)
+    g = ssub.add_parser("get", help="a manifest by id")
+    g.add_argument("manifest_id")
+    f = ssub.add_parser("find", help="manifests by soft binding")
+    f.add_argument("--alg", required=True)
+    f.add_argument("--value", required=True)
+    p.set_defaults(handler=cmd_store)
+
+    p = sub.add_parser("credentials", help="show the signing identity and the dev trust anchor")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_credentials)
+
+    p = sub.add_parser("demo", help="the main job on built-in defaults")
+    p.add_argument("--out", default="out/demo", help="folder for the demo's files")
+    p.set_defaults(handler=cmd_demo)
+
+    from provenant.plugins import cli_registrars
+
+    for register in cli_registrars():
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ProvenanceError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"provenant: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except OSError as exc:  # a path the user gave cannot be read or written
+        if args.verbose:
+            traceback.print_exc()
+        print(f"provenant: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("provenant: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal failure: say so, keep the traceback for --verbose
+        if args.verbose:
+            traceback.print_exc()
+        print(f"provenant: internal error: {type(exc).__name__}: {exc} "
+              "(run with --verbose and report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Settings: environment variables ``PROVENANT_*`` and a data directory.
+
+``get_settings()`` is cached; tests override it by setting environment variables and
+calling ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "provenant"
+
+
+class Settings(BaseSettings):
+    """All of Provenant's settings. Every field can be set as ``PROVENANT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVENANT_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Refuse files larger than this many bytes (2 GiB).
+    max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
+    #: Refuse frames with more pixels than this (8K UHD).
+    max_pixels: int = Field(default=7680 * 4320, gt=0)
+    #: Refuse videos with more frames than this.
+    max_frames: int = Field(default=200_000, gt=0)
+    #: Refuse videos longer than this many seconds (2 h).
+    max_duration_s: float = Field(default=7200.0, gt=0)
+    #: PEM file of trust anchors; the dev CA is trusted only when listed here.
+    trust_anchors: Path | None = None
+    #: Optional RFC 3161 timestamp authority URL used when signing.
+    tsa_url: str | None = None
+    #: User's signing chain (PEM, leaf first) and key; the dev credentials are used otherwise.
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.sqlite3"
+
+    @property
+    def credentials_dir(self) -> Path:
+        return self.data_dir / "dev-credentials"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment.
+
+    Tests and embedding applications change the environment and call
+    ``get_settings.cache_clear()``.
+    """
+    return Settings()

@@ -1,0 +1,243 @@
+"""Signing credentials: a local development CA, user certificate chains, and callback signers.
+
+On first use Provenant creates, under ``<data dir>/dev-credentials``, a development root CA
+and an ES256 signing certificate issued by it. Every name in them says "Development": they
+prove nothing to anyone else and are trusted only where that CA is configured as a trust
+anchor. Production deployments give their own chain and key, or a callback signer whose
+``sign(data) -> signature`` runs in a KMS or HSM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+from provenant.errors import CredentialError
+
+__all__ = [
+    "SigningCredentials",
+    "DEV_ORGANIZATION",
+    "ensure_dev_credentials",
+    "load_credentials",
+    "callback_credentials",
+    "check_signing_certificate",
+    "ec_p256_callback",
+]
+
+SigningAlg = Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"]
+DEV_ORGANIZATION = "Provenant Development (not for production)"
+_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+_ALLOWED_EKUS = {ExtendedKeyUsageOID.EMAIL_PROTECTION, _DOCUMENT_SIGNING}
+
+
+@dataclass(frozen=True)
+class SigningCredentials:
+    """What the C2PA signer needs: a PEM chain (leaf first) and either a key or a callback."""
+
+    cert_chain_pem: bytes
+    private_key_pem: bytes | None = None
+    sign_callback: Callable[[bytes], bytes] | None = None
+    alg: SigningAlg = "es256"
+    tsa_url: str | None = None
+    development: bool = False
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificates(self.cert_chain_pem)[0]
+
+    @property
+    def signer_name(self) -> str:
+        return _org_or_cn(self.leaf.subject)
+
+
+def _org_or_cn(name: x509.Name) -> str:
+    for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
+        attrs = name.get_attributes_for_oid(oid)
+        if attrs:
+            return str(attrs[0].value)
+    return name.rfc4514_string()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o600)
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _dev_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, "Provenant Development Root CA"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
+    ])
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _dev_leaf(
+    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: dt.datetime
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, "Provenant Development Signer"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
+    ])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, _DOCUMENT_SIGNING]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def ensure_dev_credentials(directory: Path) -> SigningCredentials:
+    """Load the development credentials in ``directory``, creating them on first use.
+
+    Files: ``ca.pem`` (the root, to configure as a trust anchor), ``ca.key``, ``signer.pem``
+    (leaf then root) and ``signer.key``; keys are written with mode 0600.
+    """
+    chain_path, key_path = directory / "signer.pem", directory / "signer.key"
+    if not (chain_path.exists() and key_path.exists()):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        now = dt.datetime.now(dt.timezone.utc)
+        ca_key, ca_cert = _dev_ca(now)
+        leaf_key, leaf_cert = _dev_leaf(ca_key, ca_cert, now)
+        ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+        _write_private(directory / "ca.key", _pem_key(ca_key))
+        (directory / "ca.pem").write_bytes(ca_pem)
+        _write_private(key_path, _pem_key(leaf_key))
+        chain_path.write_bytes(leaf_cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
+    return SigningCredentials(
+        cert_chain_pem=chain_path.read_bytes(),
+        private_key_pem=key_path.read_bytes(),
+        development=True,
+    )
+
+
+def check_signing_certificate(chain_pem: bytes) -> x509.Certificate:
+    """Check the leaf against what C2PA validators require; raise :class:`CredentialError`."""
+    try:
+        certs = x509.load_pem_x509_certificates(chain_pem)
+    except ValueError as exc:
+        raise CredentialError(f"the certificate chain is not valid PEM: {exc}") from None
+    leaf = certs[0]
+    problems = []
+    if leaf.version != x509.Version.v3:
+        problems.append("it is not X.509 v3")
+    if not leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
+        problems.append("its subject has no O= (organization)")
+    if leaf.subject == leaf.issuer:
+        problems.append("it is self-signed (C2PA needs a certificate issued by a CA)")
+    exts = {e.oid: e.value for e in leaf.extensions}
+    ku = exts.get(x509.oid.ExtensionOID.KEY_USAGE)
+    if ku is None or not ku.digital_signature:
+        problems.append("KeyUsage lacks digitalSignature")
+    eku = exts.get(x509.oid.ExtensionOID.EXTENDED_KEY_USAGE)
+    if eku is None or not (set(eku) & _ALLOWED_EKUS):
+        problems.append("ExtendedKeyUsage lacks emailProtection or documentSigning")
+    if x509.oid.ExtensionOID.AUTHORITY_KEY_IDENTIFIER not in exts:
+        problems.append("it has no AuthorityKeyIdentifier")
+    if problems:
+        raise CredentialError("the signing certificate cannot sign C2PA manifests: " + "; ".join(problems))
+    return leaf
+
+
+def load_credentials(
+    cert_chain: Path, private_key: Path, *, alg: SigningAlg = "es256", tsa_url: str | None = None
+) -> SigningCredentials:
+    """A user's own chain (PEM, leaf first) and private key (PEM)."""
+    for label, path in (("certificate chain", cert_chain), ("private key", private_key)):
+        if not Path(path).is_file():
+            raise CredentialError(f"the {label} file {path} does not exist")
+    chain_pem, key_pem = Path(cert_chain).read_bytes(), Path(private_key).read_bytes()
+    leaf = check_signing_certificate(chain_pem)
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CredentialError(f"the private key {private_key} cannot be read: {exc}") from None
+    if key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise CredentialError("the private key does not match the signing certificate")
+    return SigningCredentials(chain_pem, key_pem, alg=alg, tsa_url=tsa_url)
+
+
+def callback_credentials(
+    cert_chain_pem: bytes,
+    sign: Callable[[bytes], bytes],
+    *,
+    alg: SigningAlg = "es256",
+    tsa_url: str | None = None,
+) -> SigningCredentials:
+    """Credentials whose signature comes from ``sign(data) -> signature`` (a KMS or HSM hook).
+
+    For ECDSA algorithms the callback returns the raw ``r || s`` signature, as COSE requires;
+    :func:`ec_p256_callback` shows how to produce it from a local key.
+    """
+    check_signing_certificate(cert_chain_pem)
+    return SigningCredentials(cert_chain_pem, sign_callback=sign, alg=alg, tsa_url=tsa_url)
+
+
+def ec_p256_callback(private_key_pem: bytes) -> Callable[[bytes], bytes]:
+    """A callback that signs with a local P-256 key (reference for KMS/HSM integrations)."""
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CredentialError("ec_p256_callback needs an EC P-256 private key")
+
+    def sign(data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    return sign

@@ -1,0 +1,131 @@
+"""The one error tree of Provenant.
+
+Every error a user can meet derives from :class:`ProvenanceError` and carries a
+``hint`` that says what to do next. Children also subclass the fitting built-in,
+so ``except ValueError`` keeps working for library users::
+
+    ProvenanceError
+    ├── InputError (ValueError)                 bad usage or input: CLI exit 2
+    │   ├── MediaError                          unreadable, corrupt or unsupported media
+    │   │   ├── UnsupportedMediaError           not a video or image we can read
+    │   │   └── MediaLimitError                 beyond the configured size limits
+    │   ├── PayloadError                        a watermark payload of the wrong form
+    │   └── ConfigurationError                  a setting or option with a bad value
+    ├── CredentialError (ValueError)            a certificate or key that cannot sign: exit 2
+    ├── SigningError (RuntimeError)             the C2PA SDK refused to sign
+    ├── VerificationError (RuntimeError)        the C2PA SDK could not read a manifest store
+    ├── StoreError (RuntimeError)               the manifest store failed
+    │   └── NotFoundError (KeyError)            no such manifest, job or key
+    ├── NotFittedError (AttributeError)         a model used before fit or load
+    └── CapabilityUnavailableError (RuntimeError) a component that is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ProvenanceError",
+    "InputError",
+    "MediaError",
+    "UnsupportedMediaError",
+    "MediaLimitError",
+    "PayloadError",
+    "ConfigurationError",
+    "CredentialError",
+    "SigningError",
+    "VerificationError",
+    "StoreError",
+    "NotFoundError",
+    "NotFittedError",
+    "CapabilityUnavailableError",
+]
+
+
+class ProvenanceError(Exception):
+    """Root of every Provenant error. ``hint`` says what to do next."""
+
+    #: CLI exit status for this error: 2 for bad usage or input, 1 for internal failures.
+    exit_code: int = 1
+    default_hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+    @property
+    def code(self) -> str:
+        """Stable machine-readable name, e.g. ``media_limit`` for :class:`MediaLimitError`."""
+        name = type(self).__name__.removesuffix("Error") or "Provenance"
+        out = []
+        for i, ch in enumerate(name):
+            if ch.isupper() and i:
+                out.append("_")
+            out.append(ch.lower())
+        return "".join(out)
+
+
+class InputError(ProvenanceError, ValueError):
+    exit_code = 2
+    default_hint = "check the command's arguments; `provenant --help` lists them"
+
+
+class MediaError(InputError):
+    default_hint = "give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG image"
+
+
+class UnsupportedMediaError(MediaError):
+    pass
+
+
+class MediaLimitError(MediaError):
+    default_hint = "raise the limit with the PROVENANT_MAX_* settings if this file is trusted"
+
+
+class PayloadError(InputError):
+    default_hint = "give the payload as hexadecimal, e.g. --payload 0123456789abcdef"
+
+
+class ConfigurationError(InputError):
+    default_hint = "see `provenant --help` and the PROVENANT_* settings in the README"
+
+
+class CredentialError(ProvenanceError, ValueError):
+    exit_code = 2
+    default_hint = (
+        "give an X.509 v3 chain (leaf first) with O= in the subject, KeyUsage digitalSignature, "
+        "an EKU, an AKI and a CA issuer, plus its matching private key"
+    )
+
+
+class SigningError(ProvenanceError, RuntimeError):
+    default_hint = "check the certificate and the input file; run with --verbose for details"
+
+
+class VerificationError(ProvenanceError, RuntimeError):
+    default_hint = "the file's manifest store could not be read; it may be corrupt"
+
+
+class StoreError(ProvenanceError, RuntimeError):
+    default_hint = "check that the data directory (PROVENANT_DATA_DIR) is writable"
+
+
+class NotFoundError(StoreError, KeyError):
+    exit_code = 2
+    default_hint = "check the identifier"
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return ProvenanceError.__str__(self)
+
+
+class NotFittedError(ProvenanceError, AttributeError):
+    default_hint = "call fit() first or load trained weights with from_pretrained()"
+
+
+class CapabilityUnavailableError(ProvenanceError, RuntimeError):
+    exit_code = 2
+    default_hint = "install the component, e.g. `pip install -e .`"

@@ -1,0 +1,274 @@
+"""Sign and read C2PA manifests with c2pa-python; trust settings; the report's ``c2pa`` part."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+from provenant import __version__
+from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
+from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
+from provenant.glossary import explain
+from provenant.jumbf import active_manifest_label
+from provenant.media import MediaInfo, check_output_path, probe, sample_frames
+from provenant.report import C2paEvidence, Failure
+
+__all__ = [
+    "SOURCE_TYPES",
+    "AI_SOURCE_TYPES",
+    "SOFT_BINDING_ALGORITHMS",
+    "SignOptions",
+    "SignResult",
+    "sign_file",
+    "read_manifest",
+    "validation_context",
+]
+
+_IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+SOURCE_TYPES = (
+    "trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
+    "compositeSynthetic", "digitalCapture", "computationalCapture", "digitalCreation",
+    "minorHumanEdits", "humanEdits", "composite", "screenCapture", "dataDrivenMedia",
+)
+AI_SOURCE_TYPES = frozenset({
+    "trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
+    "compositeSynthetic",
+})
+#: Soft-binding algorithms the validator is told about, so they validate cleanly.
+SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v1",)
+_SIGNABLE = {"video/mp4", "video/quicktime", "image/jpeg", "image/png"}
+
+
+@dataclass(frozen=True)
+class SignOptions:
+    """What the manifest says. ``source_type`` is an IPTC digitalSourceType term."""
+
+    source_type: str = "digitalCapture"
+    parent: Path | None = None
+    title: str | None = None
+    extra_assertions: tuple[dict[str, Any], ...] = ()
+    soft_bindings: tuple[tuple[str, str], ...] = ()  # (alg, value)
+    watermarked: bool = False
+    software_agent: dict[str, str] | None = None
+    thumbnail: bool = True
+
+    def __post_init__(self) -> None:
+        if self.source_type not in SOURCE_TYPES:
+            raise InputError(
+                f"source_type={self.source_type!r} is not one of: {', '.join(SOURCE_TYPES)}"
+            )
+        for a in self.extra_assertions:
+            if not isinstance(a, dict) or not isinstance(a.get("label"), str) or "data" not in a:
+                raise InputError(
+                    f"extra assertion {str(a)[:80]!r} must be an object with 'label' and 'data'",
+                    hint='e.g. [{"label": "org.example.note", "data": {"text": "hello"}}]',
+                )
+        if self.watermarked and not self.soft_bindings:
+            raise InputError("watermarked=True needs the watermark's soft binding (alg, value)")
+
+
+@dataclass(frozen=True)
+class SignResult:
+    path: Path
+    manifest_id: str
+    signer: str
+    development_credentials: bool
+    soft_bindings: tuple[tuple[str, str], ...]
+    source_type: str
+
+
+def validation_context(trust_anchors: Path | bytes | None = None) -> c2pa.Context:
+    """An offline validation context: no OCSP or remote fetches, our soft-binding algorithms,
+    and ``trust_anchors`` (PEM path or bytes) as the only trusted roots when given."""
+    settings: dict[str, Any] = {
+        "verify": {"ocsp_fetch": False, "remote_manifest_fetch": False},
+        "soft_binding": {"soft_binding_algorithms": list(SOFT_BINDING_ALGORITHMS)},
+    }
+    if trust_anchors is not None:
+        pem = trust_anchors if isinstance(trust_anchors, bytes) else _read_anchors(trust_anchors)
+        settings["trust"] = {"trust_anchors": pem.decode()}
+        settings["verify"]["verify_trust"] = True
+    return c2pa.Context.from_dict(settings)
+
+
+def _read_anchors(path: Path) -> bytes:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"trust anchors file {path} does not exist", hint="give a PEM file")
+    pem = path.read_bytes()
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        raise InputError(f"trust anchors file {path} holds no PEM certificate")
+    return pem
+
+
+def _actions(options: SignOptions) -> list[dict[str, Any]]:
+    agent = options.software_agent or {"name": "Provenant", "version": __version__}
+    source = _IPTC + options.source_type
+    if options.parent is None:
+        actions = [{"action": "c2pa.created", "digitalSourceType": source, "softwareAgent": agent}]
+    else:
+        actions = [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+            {"action": "c2pa.edited", "digitalSourceType": source, "softwareAgent": agent},
+        ]
+    if options.watermarked:
+        actions.append({"action": "c2pa.watermarked", "softwareAgent": agent})
+    return actions
+
+
+def _definition(info: MediaInfo, options: SignOptions) -> dict[str, Any]:
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": _actions(options)}}
+    ]
+    for alg, value in options.soft_bindings:
+        assertions.append({"label": "c2pa.soft-binding",
+                           "data": {"alg": alg, "blocks": [{"scope": {}, "value": value}]}})
+    assertions.extend(options.extra_assertions)
+    definition: dict[str, Any] = {
+        "claim_generator_info": [{"name": "Provenant", "version": __version__}],
+        "title": options.title or info.path.name,
+        "format": info.mime,
+        "assertions": assertions,
+    }
+    if options.thumbnail:
+        definition["thumbnail"] = {"format": "image/jpeg", "identifier": "poster.jpg"}
+    return definition
+
+
+def _poster_jpeg(path: Path) -> bytes:
+    """A JPEG poster from the middle frame, long edge at most 480 px."""
+    import cv2
+
+    indices, frames = sample_frames(path, 3)
+    frame = frames[len(frames) // 2]
+    h, w = frame.shape[:2]
+    scale = min(1.0, 480 / max(h, w))
+    if scale < 1.0:
+        frame = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return buf.tobytes()
+
+
+def _make_signer(creds: SigningCredentials) -> c2pa.Signer:
+    alg = getattr(c2pa.C2paSigningAlg, creds.alg.upper())
+    try:
+        if creds.sign_callback is not None:
+            return c2pa.Signer.from_callback(creds.sign_callback, alg,
+                                             creds.cert_chain_pem.decode(), creds.tsa_url)
+        info = c2pa.C2paSignerInfo(creds.alg.encode(), creds.cert_chain_pem,
+                                   creds.private_key_pem, creds.tsa_url)
+        return c2pa.Signer.from_info(info)
+    except c2pa.C2paError as exc:
+        raise CredentialError(f"the signing credentials were refused: {exc}") from None
+
+
+def _add_parent(builder: c2pa.Builder, parent: Path) -> None:
+    pinfo = probe(parent)
+    if pinfo.mime not in _SIGNABLE:
+        raise UnsupportedMediaError(f"parent {parent} is {pinfo.mime}, which C2PA cannot read")
+    ingredient = {"title": parent.name, "relationship": "parentOf", "label": "parent",
+                  "instance_id": "parent"}
+    with open(parent, "rb") as fh:
+        builder.add_ingredient(json.dumps(ingredient), pinfo.mime, fh)
+
+
+def sign_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    credentials: SigningCredentials,
+    options: SignOptions = SignOptions(),
+) -> SignResult:
+    """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, JPEG, PNG).
+
+    ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
+    """
+    info, dst = probe(src), check_output_path(dst)
+    if info.mime not in _SIGNABLE:
+        raise UnsupportedMediaError(
+            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG and PNG",
+            hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
+        )
+    builder = c2pa.Builder.from_json(json.dumps(_definition(info, options)))
+    if options.thumbnail:
+        builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info.path)))
+    if options.parent is not None:
+        _add_parent(builder, Path(options.parent))
+    signer = _make_signer(credentials)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
+    os.close(fd)
+    try:
+        with open(info.path, "rb") as source, open(tmp, "w+b") as dest:
+            manifest_bytes = builder.sign(signer, info.mime, source, dest)
+        os.replace(tmp, dst)
+    except c2pa.C2paError as exc:
+        raise SigningError(f"signing {src} failed: {exc}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        signer.close()
+    return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,
+                      credentials.development, options.soft_bindings, options.source_type)
+
+
+def read_manifest(
+    path: str | os.PathLike[str], trust_anchors: Path | bytes | None = None
+) -> C2paEvidence:
+    """Read and validate the manifest store embedded in ``path``."""
+    info = probe(path)
+    if info.mime not in _SIGNABLE:
+        return C2paEvidence(present=False)
+    try:
+        with open(info.path, "rb") as fh:
+            reader = c2pa.Reader(info.mime, fh, context=validation_context(trust_anchors))
+            store, state = json.loads(reader.json()), reader.get_validation_state()
+    except c2pa.C2paError as exc:
+        if "ManifestNotFound" in type(exc).__name__ or "ManifestNotFound" in str(exc):
+            return C2paEvidence(present=False)
+        return C2paEvidence(present=True, state="Invalid", failures=[Failure(
+            "manifest.unreadable",
+            f"The file has a manifest store that cannot be read ({exc}); it was damaged or forged.",
+        )])
+    return _evidence(store, state)
+
+
+def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:
+    label = store.get("active_manifest")
+    manifest = store.get("manifests", {}).get(label, {})
+    sig = manifest.get("signature_info", {})
+    actions: list[dict[str, Any]] = []
+    bindings: list[dict[str, str]] = []
+    for a in manifest.get("assertions", []):
+        if a.get("label", "").startswith("c2pa.actions"):
+            actions.extend(a.get("data", {}).get("actions", []))
+        elif a.get("label") == "c2pa.soft-binding":
+            data = a.get("data", {})
+            for block in data.get("blocks", []):
+                bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
+    sources = {str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] for a in actions}
+    sources.discard("")
+    failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
+                for s in store.get("validation_status", [])]
+    ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
+                   for i in manifest.get("ingredients", [])]
+    issuer = sig.get("issuer")
+    return C2paEvidence(
+        present=True,
+        state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
+        signer=issuer or sig.get("common_name"),
+        ai_generated=bool(sources & AI_SOURCE_TYPES) if sources else None,
+        actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
+                 for a in actions],
+        ingredients=ingredients,
+        failures=failures,
+        soft_bindings=bindings,
+        manifest_id=label,
+        development_credentials=issuer == DEV_ORGANIZATION,
+    )

@@ -1,0 +1,353 @@
+"""Media I/O: probe, read (decord, PyAV fallback), sample, and write (PyAV H.264).
+
+Frames are ``H×W×3`` ``uint8`` RGB arrays. Images (PNG/JPEG) are 1-frame media. Every
+reader checks the configured :class:`MediaLimits` from headers alone, before any large
+allocation, and keeps counting while it decodes in case a header lied.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
+from provenant.imageheaders import image_size
+
+__all__ = [
+    "MediaLimits",
+    "MediaInfo",
+    "sniff_mime",
+    "probe",
+    "iter_frames",
+    "sample_frames",
+    "read_frames",
+    "read_image",
+    "write_video",
+    "write_image",
+    "check_output_path",
+    "VIDEO_MIMES",
+    "IMAGE_MIMES",
+]
+
+VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+IMAGE_MIMES = ("image/jpeg", "image/png")
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Refuse media beyond these bounds. ``from_settings()`` reads ``PROVENANT_MAX_*``."""
+
+    max_file_bytes: int = 2 * 1024**3
+    max_pixels: int = 7680 * 4320
+    max_frames: int = 200_000
+    max_duration_s: float = 7200.0
+
+    @classmethod
+    def from_settings(cls) -> MediaLimits:
+        from provenant.config import get_settings
+
+        s = get_settings()
+        return cls(s.max_file_bytes, s.max_pixels, s.max_frames, s.max_duration_s)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    mime: str
+    kind: Literal["video", "image"]
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration: float
+    has_audio: bool
+    codec: str
+
+
+def sniff_mime(path: Path) -> str:
+    """The media type from the file's first bytes (never from its name)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head:
+        raise MediaError(f"{path} is empty (0 bytes)", hint="give a complete media file")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm" if b"webm" in head else "video/x-matroska"
+    raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
+
+
+def _check_file(path: Path, limits: MediaLimits) -> int:
+    if not path.exists():
+        raise MediaError(f"{path} does not exist", hint="check the path")
+    if not path.is_file():
+        raise MediaError(f"{path} is not a regular file", hint="check the path")
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise MediaLimitError(f"{path} is {size} bytes, over the limit of {limits.max_file_bytes}")
+    return size
+
+
+def _check_dims(path: Path, width: int, height: int, limits: MediaLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path} declares an invalid frame size {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise MediaLimitError(
+            f"{path} has {width}x{height} frames, over the limit of {limits.max_pixels} pixels"
+        )
+
+
+def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> MediaInfo:
+    """Read a file's facts from its headers, refusing it if it breaks ``limits``."""
+    path, limits = Path(path), limits or MediaLimits.from_settings()
+    _check_file(path, limits)
+    mime = sniff_mime(path)
+    if mime in IMAGE_MIMES:
+        width, height = image_size(path, mime)
+        _check_dims(path, width, height, limits)
+        return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False, mime.split("/")[1])
+    return _probe_video(path, mime, limits)
+
+
+def _open_container(path: Path):  # -> av.container.InputContainer
+    import av
+
+    try:
+        return av.open(str(path), "r", metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise MediaError(f"{path} cannot be read: it is truncated or corrupt ({exc})") from None
+
+
+def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
+    with _open_container(path) as container:
+        if not container.streams.video:
+            raise UnsupportedMediaError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        _check_dims(path, ctx.width, ctx.height, limits)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        fps = float(rate)
+        duration = float(container.duration / 1e6) if container.duration else 0.0
+        if stream.duration and stream.time_base:
+            duration = max(duration, float(stream.duration * stream.time_base))
+        frames = int(stream.frames) or int(round(duration * fps))
+        if frames <= 0:
+            raise MediaError(f"{path} has a video stream with no frames: it is truncated or corrupt")
+        if frames > limits.max_frames:
+            raise MediaLimitError(f"{path} has {frames} frames, over the limit of {limits.max_frames}")
+        if duration > limits.max_duration_s:
+            raise MediaLimitError(
+                f"{path} lasts {duration:.0f} s, over the limit of {limits.max_duration_s:.0f} s"
+            )
+        has_audio = bool(container.streams.audio)
+        return MediaInfo(path, mime, "video", ctx.width, ctx.height, fps, frames, duration,
+                         has_audio, ctx.name)
+
+
+def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
+    """An image file as one ``H×W×3`` RGB frame."""
+    import cv2
+
+    info = probe(path, limits)
+    if info.kind != "image":
+        raise UnsupportedMediaError(f"{path} is a video, not an image")
+    data = np.fromfile(str(info.path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _decord_reader(path: Path):  # -> decord.VideoReader | None
+    try:
+        import decord
+
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
+    except Exception:  # decord raises its own DECORDError, or RuntimeError; fall back to PyAV
+        return None
+
+
+def _check_frame(path: Path, index: int, limits: MediaLimits) -> None:
+    if index >= limits.max_frames:
+        raise MediaLimitError(f"{path} decodes to more than {limits.max_frames} frames")
+
+
+def iter_frames(
+    path: str | os.PathLike[str], limits: MediaLimits | None = None
+) -> Iterator[np.ndarray]:
+    """Yield every frame in order, one at a time (constant memory)."""
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind == "image":
+        yield read_image(info.path, limits)
+        return
+    reader = _decord_reader(info.path)
+    if reader is not None:
+        for i in range(len(reader)):
+            _check_frame(info.path, i, limits)
+            yield reader[i].asnumpy()
+        return
+    yield from _iter_frames_pyav(info.path, limits)
+
+
+def _iter_frames_pyav(path: Path, limits: MediaLimits) -> Iterator[np.ndarray]:
+    import av
+
+    with _open_container(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                _check_frame(path, i, limits)
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
+
+
+def sample_frames(
+    path: str | os.PathLike[str], n: int, limits: MediaLimits | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``n`` frames spread evenly over the video (fewer if it is shorter), by seeking.
+
+    Returns ``(indices, frames)``. Only the sampled frames are kept in memory.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind == "image":
+        return np.zeros(1, dtype=np.int64), [read_image(info.path, limits)]
+    reader = _decord_reader(info.path)
+    total = len(reader) if reader is not None else info.frame_count
+    indices = np.unique(np.linspace(0, max(total - 1, 0), num=min(n, total)).round().astype(np.int64))
+    if reader is not None:
+        try:
+            batch = reader.get_batch(indices.tolist()).asnumpy()  # (k, H, W, 3)
+            return indices, list(batch)
+        except Exception:  # decord seek failures on odd files: decode sequentially instead
+            pass
+    wanted, frames = set(indices.tolist()), []
+    for i, frame in enumerate(_iter_frames_pyav(info.path, limits)):
+        if i in wanted:
+            frames.append(frame)
+        if i >= indices[-1]:
+            break
+    return indices[: len(frames)], frames
+
+
+def read_frames(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
+    """All frames as one ``T×H×W×3`` array. For short clips; prefer :func:`iter_frames`."""
+    frames = list(iter_frames(path, limits))
+    return np.stack(frames)
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """yuv420p needs even sides: pad one edge row/column by replication when odd."""
+    h, w = frame.shape[:2]
+    if h % 2 or w % 2:
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return frame
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse an output path whose folder is missing, or that names a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"output {path} is a folder", hint="give a file name, e.g. out.mp4")
+    if not path.parent.is_dir():
+        raise InputError(f"output folder {path.parent} does not exist", hint="create it first")
+    return path
+
+
+def write_video(
+    frames: Iterable[np.ndarray],
+    path: str | os.PathLike[str],
+    fps: float,
+    *,
+    crf: int = 18,
+    preset: str = "medium",
+    codec: str = "libx264",
+    audio_from: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Encode RGB frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
+
+    The file appears atomically: it is written beside ``path`` and renamed when complete,
+    so a failure never leaves a half-written output or clobbers an existing file.
+    """
+    import av
+
+    path = check_output_path(path)
+    if not 0 <= crf <= 63:
+        raise ValueError(f"crf must be in [0, 63], got {crf}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent)
+    os.close(fd)
+    try:
+        with av.open(tmp, "w") as out:
+            _encode(out, frames, fps, crf, preset, codec, audio_from)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _encode(out, frames, fps, crf, preset, codec, audio_from) -> None:
+    import av
+
+    rate = Fraction(fps).limit_denominator(1001)
+    stream, audio_in, audio_out = None, None, None
+    if audio_from is not None:
+        audio_in = av.open(str(audio_from), "r")
+        if audio_in.streams.audio:
+            audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
+    try:
+        for frame in frames:
+            frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
+            if stream is None:
+                stream = out.add_stream(codec, rate=rate)
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                opts = {"crf": str(crf)}
+                if codec in ("libx264", "libx265"):
+                    opts["preset"] = preset
+                stream.options = opts
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        if stream is None:
+            raise MediaError("no frames to write", hint="the input yielded no frames")
+        for packet in stream.encode():
+            out.mux(packet)
+        if audio_out is not None:
+            for packet in audio_in.demux(audio_in.streams.audio[0]):
+                if packet.dts is None:
+                    continue
+                packet.stream = audio_out
+                out.mux(packet)
+    finally:
+        if audio_in is not None:
+            audio_in.close()
+
+
+def write_image(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
+    """Write one RGB frame as PNG or JPEG (by ``path``'s suffix)."""
+    import cv2
+
+    path = check_output_path(path)
+    ext = path.suffix.lower() or ".png"
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
+    ok, buf = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}; use .png or .jpg")
+    path.write_bytes(buf.tobytes())
+    return path

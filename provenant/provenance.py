@@ -1,0 +1,132 @@
+"""The public operations: sign (and register), stamp, and verify.
+
+The CLI and the HTTP API are thin layers over these three functions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from provenant.config import get_settings
+from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
+from provenant.errors import CapabilityUnavailableError
+from provenant.media import check_output_path
+from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
+from provenant.plugins import evidence_providers, stampers
+from provenant.report import VerificationReport, decide_verdict
+from provenant.store import ManifestRecord, ManifestStore, open_store
+
+__all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
+
+
+def default_credentials() -> SigningCredentials:
+    """The configured signing chain (``PROVENANT_SIGN_CERT``/``_KEY``), else the dev credentials."""
+    s = get_settings()
+    if s.sign_cert or s.sign_key:
+        if not (s.sign_cert and s.sign_key):
+            from provenant.errors import ConfigurationError
+
+            raise ConfigurationError("set both PROVENANT_SIGN_CERT and PROVENANT_SIGN_KEY")
+        return load_credentials(s.sign_cert, s.sign_key, tsa_url=s.tsa_url)
+    creds = ensure_dev_credentials(s.credentials_dir)
+    if s.tsa_url:
+        from dataclasses import replace
+
+        creds = replace(creds, tsa_url=s.tsa_url)
+    return creds
+
+
+def sign(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    options: SignOptions = SignOptions(),
+    *,
+    credentials: SigningCredentials | None = None,
+    store: ManifestStore | None = None,
+) -> SignResult:
+    """Sign ``src`` into ``dst`` and register the issued manifest in the store."""
+    result = sign_file(src, dst, credentials or default_credentials(), options)
+    (store or open_store()).register(ManifestRecord(
+        manifest_id=result.manifest_id,
+        signer=result.signer,
+        source_type=result.source_type,
+        ai_generated=result.source_type in AI_SOURCE_TYPES,
+        title=options.title or Path(dst).name,
+        development=result.development_credentials,
+        soft_bindings=result.soft_bindings,
+        details={"assertions": [a.get("label") for a in options.extra_assertions],
+                 "parent": str(options.parent) if options.parent else None},
+    ))
+    return result
+
+
+def stamp(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    options: SignOptions = SignOptions(source_type="trainedAlgorithmicMedia"),
+    *,
+    credentials: SigningCredentials | None = None,
+    store: ManifestStore | None = None,
+    stamper: str = "watermark",
+) -> SignResult:
+    """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
+    and register it, so the manifest can be recovered after the metadata is stripped."""
+    available = stampers()
+    if stamper not in available:
+        raise CapabilityUnavailableError(
+            f"no {stamper!r} stamper is installed (found: {sorted(available) or 'none'})"
+        )
+    embed = available[stamper]
+    payload = secrets.token_bytes(8)
+    dst = check_output_path(dst)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=".mp4", dir=dst.parent)
+    os.close(fd)
+    try:
+        facts = embed(Path(src), Path(tmp), payload)
+        binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
+        from dataclasses import replace
+
+        opts = replace(options, watermarked=True,
+                       soft_bindings=options.soft_bindings + (binding,))
+        return sign(tmp, dst, opts, credentials=credentials, store=store)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def recover_from_store(report: VerificationReport, store: ManifestStore) -> None:
+    """Fill ``report.recovered`` from the store through the watermark's payload."""
+    wm = report.watermark
+    if wm is None or not wm.detected or not wm.payload:
+        return
+    matches = store.find_by_binding(wm.algorithm, wm.payload)
+    if matches:
+        report.recovered = matches[0].to_dict()
+
+
+def verify(
+    path: str | os.PathLike[str],
+    *,
+    trust_anchors: Path | bytes | None = None,
+    options: dict[str, Any] | None = None,
+    store: ManifestStore | None = None,
+) -> VerificationReport:
+    """All the evidence about ``path`` and a verdict: C2PA, then every installed evidence
+    provider (watermark, classifier), with manifest recovery through the store."""
+    path = Path(path)
+    anchors = trust_anchors if trust_anchors is not None else get_settings().trust_anchors
+    report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors))
+    opts = dict(options or {})
+    recovered = False
+    for provider in evidence_providers():
+        if provider.order >= 20 and not recovered:
+            recover_from_store(report, store or open_store())
+            recovered = True
+        provider(path, report, opts)
+    if not recovered:
+        recover_from_store(report, store or open_store())
+    report.verdict = decide_verdict(report)
+    return report

@@ -1,0 +1,195 @@
+"""The verification report: schema (dataclasses), verdict rule, and human/JSON renderers.
+
+Top level (see DESIGN.md): ``file``, ``c2pa``, ``watermark``, ``recovered``, ``classifier``,
+``verdict``. Parts whose evidence was not gathered stay ``None`` (JSON ``null``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Failure",
+    "C2paEvidence",
+    "WatermarkEvidence",
+    "ClassifierEvidence",
+    "Verdict",
+    "VerificationReport",
+    "decide_verdict",
+    "render_json",
+    "render_text",
+]
+
+ValidationState = Literal["Trusted", "Valid", "Invalid"]
+VerdictLabel = Literal[
+    "verified-ai-generated", "tampered", "likely-ai-generated", "signed-capture", "no-evidence"
+]
+
+
+#: Codes about who signed, not about what was signed: they never make a manifest "tampered".
+_TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeStamp.untrusted")
+
+
+@dataclass
+class Failure:
+    code: str
+    explanation: str
+
+
+@dataclass
+class C2paEvidence:
+    present: bool
+    state: ValidationState | None = None
+    signer: str | None = None
+    ai_generated: bool | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    ingredients: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    soft_bindings: list[dict[str, str]] = field(default_factory=list)
+    manifest_id: str | None = None
+    development_credentials: bool = False
+
+
+@dataclass
+class WatermarkEvidence:
+    detected: bool
+    payload: str | None  # hex
+    p_value: float
+    frames_used: int
+    algorithm: str = ""
+    false_positive_rate: float | None = None
+
+
+@dataclass
+class ClassifierEvidence:
+    score: float
+    threshold: float
+    frame_scores: list[float]
+    model: str
+
+
+@dataclass
+class Verdict:
+    label: VerdictLabel
+    reasons: list[str]
+
+
+@dataclass
+class VerificationReport:
+    file: str
+    c2pa: C2paEvidence | None = None
+    watermark: WatermarkEvidence | None = None
+    recovered: dict[str, Any] | None = None
+    classifier: ClassifierEvidence | None = None
+    verdict: Verdict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _signer_phrase(c2pa: C2paEvidence) -> str:
+    who = c2pa.signer or "an unnamed signer"
+    if c2pa.development_credentials:
+        who += " (development credentials, not for production trust)"
+    return who
+
+
+def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
+    return bool(manifest and manifest.get("ai_generated"))
+
+
+def decide_verdict(report: VerificationReport) -> Verdict:
+    """Fuse the evidence into one label with plain-sentence reasons citing that evidence.
+
+    Order of precedence: an invalid signature (tampered) outranks everything; then a valid
+    manifest (or one recovered through the watermark) that declares AI; then a valid manifest
+    of a non-AI source; then the classifier; otherwise no evidence.
+    """
+    c2pa, wm, clf = report.c2pa, report.watermark, report.classifier
+    reasons: list[str] = []
+    if c2pa and c2pa.present and c2pa.state == "Invalid":
+        codes = ", ".join(f.code for f in c2pa.failures if not f.code.startswith(_TRUST_CODES))
+        codes = codes or "unknown failure"
+        reasons.append(
+            f"The file carries a C2PA manifest signed by {_signer_phrase(c2pa)}, but it no longer "
+            f"validates ({codes}): the content or the manifest was changed after signing."
+        )
+        return Verdict("tampered", reasons)
+    if wm and wm.detected:
+        reasons.append(
+            f"A Provenant watermark was found (payload {wm.payload}, p-value {wm.p_value:.2e} "
+            f"over {wm.frames_used} frames)."
+        )
+    if c2pa and c2pa.present and c2pa.state in ("Valid", "Trusted"):
+        trust = "a trusted" if c2pa.state == "Trusted" else "a valid (but not trust-listed)"
+        if c2pa.ai_generated:
+            reasons.insert(0, f"It has {trust} C2PA manifest signed by {_signer_phrase(c2pa)} "
+                              "that declares the content AI-generated.")
+            return Verdict("verified-ai-generated", reasons)
+        reasons.insert(0, f"It has {trust} C2PA manifest signed by {_signer_phrase(c2pa)} "
+                          "that declares a non-AI source.")
+        return Verdict("signed-capture", reasons)
+    if _manifest_declares_ai(report.recovered):
+        rec = report.recovered or {}
+        reasons.append(
+            f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest store, "
+            f"issued by {rec.get('signer') or 'an unnamed signer'}, which declares the content "
+            "AI-generated; the file's own metadata was stripped."
+        )
+        return Verdict("verified-ai-generated", reasons)
+    if clf is not None:
+        cmp = "above" if clf.score >= clf.threshold else "below"
+        reasons.append(
+            f"The classifier ({clf.model}) scores it {clf.score:.3f}, {cmp} its threshold "
+            f"{clf.threshold:.3f}."
+        )
+        if clf.score >= clf.threshold:
+            reasons.append("No provenance was found, so this rests on the classifier alone.")
+            return Verdict("likely-ai-generated", reasons)
+    if not (c2pa and c2pa.present):
+        reasons.append("The file carries no C2PA manifest.")
+    if wm is not None and not wm.detected:
+        reasons.append(f"No Provenant watermark was found (p-value {wm.p_value:.2g}).")
+    return Verdict("no-evidence", reasons)
+
+
+def render_json(report: VerificationReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, default=str)
+
+
+def render_text(report: VerificationReport) -> str:
+    """A short summary for a newsroom editor."""
+    lines = [f"File: {report.file}"]
+    if report.verdict:
+        lines.append(f"Verdict: {report.verdict.label.upper()}")
+        lines.extend(f"  - {r}" for r in report.verdict.reasons)
+    c2pa = report.c2pa
+    if c2pa is not None:
+        if not c2pa.present:
+            lines.append("Content credentials: none")
+        else:
+            dev = " [development credentials]" if c2pa.development_credentials else ""
+            lines.append(f"Content credentials: {c2pa.state} — signed by {c2pa.signer}{dev}")
+            if c2pa.ai_generated is not None:
+                lines.append(f"  AI-generated declared: {'yes' if c2pa.ai_generated else 'no'}")
+            for a in c2pa.actions:
+                src = a.get("digitalSourceType", "")
+                src = f" ({src.rsplit('/', 1)[-1]})" if src else ""
+                lines.append(f"  action: {a.get('action')}{src}")
+            for ing in c2pa.ingredients:
+                lines.append(f"  ingredient: {ing.get('title')} [{ing.get('relationship')}]")
+            for f in c2pa.failures:
+                mark = "note" if f.code.startswith(_TRUST_CODES) else "!"
+                lines.append(f"  {mark} {f.code}: {f.explanation}")
+    if report.watermark is not None:
+        wm = report.watermark
+        state = f"found, payload {wm.payload}" if wm.detected else "not found"
+        lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {wm.frames_used} frames)")
+    if report.recovered is not None:
+        lines.append(f"Recovered manifest: {report.recovered.get('manifest_id')}")
+    if report.classifier is not None:
+        clf = report.classifier
+        lines.append(f"Classifier: {clf.score:.3f} (threshold {clf.threshold:.3f}, {clf.model})")
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""The manifest store: issued manifests keyed by manifest id and by soft binding (alg, value).
+
+Embedded SQLite in WAL mode. All SQL lives in this module, behind :class:`ManifestStore`,
+so that a Postgres repository with the same methods can follow. Every operation opens its
+own short-lived connection, so one store object is safe to share between threads and
+processes; writers serialise on SQLite's lock (``BEGIN IMMEDIATE`` with a busy timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provenant.errors import NotFoundError, StoreError
+
+__all__ = ["ManifestRecord", "ManifestStore", "open_store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifests (
+    manifest_id   TEXT PRIMARY KEY,
+    created_at    REAL NOT NULL,
+    signer        TEXT,
+    source_type   TEXT,
+    ai_generated  INTEGER NOT NULL,
+    title         TEXT,
+    development   INTEGER NOT NULL,
+    details       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS soft_bindings (
+    alg          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    manifest_id  TEXT NOT NULL REFERENCES manifests(manifest_id) ON DELETE CASCADE,
+    PRIMARY KEY (alg, value, manifest_id)
+);
+CREATE INDEX IF NOT EXISTS soft_bindings_manifest ON soft_bindings(manifest_id);
+"""
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """What the store keeps of one issued manifest."""
+
+    manifest_id: str
+    signer: str | None = None
+    source_type: str | None = None
+    ai_generated: bool = False
+    title: str | None = None
+    development: bool = False
+    soft_bindings: tuple[tuple[str, str], ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["soft_bindings"] = [{"alg": a, "value": v} for a, v in self.soft_bindings]
+        return d
+
+
+class ManifestStore:
+    """register / get / find_by_binding over one SQLite file."""
+
+    def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the manifest store at {self.path}: {exc}") from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
+            yield conn
+        finally:
+            conn.close()
+
+    def register(self, record: ManifestRecord) -> ManifestRecord:
+        """Insert (or replace) ``record`` and its soft bindings in one transaction."""
+        created = record.created_at or time.time()
+        row = (record.manifest_id, created, record.signer, record.source_type,
+               int(record.ai_generated), record.title, int(record.development),
+               json.dumps(record.details, default=str))
+        try:
+            with self._connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("DELETE FROM soft_bindings WHERE manifest_id = ?",
+                                 (record.manifest_id,))
+                    conn.execute("INSERT OR REPLACE INTO manifests VALUES (?,?,?,?,?,?,?,?)", row)
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO soft_bindings VALUES (?,?,?)",
+                        [(a, v, record.manifest_id) for a, v in record.soft_bindings],
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot register manifest {record.manifest_id}: {exc}") from None
+        return ManifestRecord(**{**asdict(record), "created_at": created,
+                                 "soft_bindings": record.soft_bindings})
+
+    def get(self, manifest_id: str) -> ManifestRecord:
+        """The record of ``manifest_id``; :class:`NotFoundError` if there is none."""
+        try:
+            with self._connect() as conn:
+                row = conn.execute(
+                    "SELECT manifest_id, created_at, signer, source_type, ai_generated, title,"
+                    " development, details FROM manifests WHERE manifest_id = ?",
+                    (manifest_id,),
+                ).fetchone()
+                if row is None:
+                    raise NotFoundError(f"no manifest {manifest_id!r} in the store at {self.path}")
+                bindings = conn.execute(
+                    "SELECT alg, value FROM soft_bindings WHERE manifest_id = ? ORDER BY alg, value",
+                    (manifest_id,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read manifest {manifest_id}: {exc}") from None
+        mid, created, signer, source, ai, title, dev, details = row
+        return ManifestRecord(mid, signer, source, bool(ai), title, bool(dev),
+                              tuple((a, v) for a, v in bindings), json.loads(details), created)
+
+    def find_by_binding(self, alg: str, value: str) -> list[ManifestRecord]:
+        """Every manifest registered under soft binding ``(alg, value)``, newest first."""
+        try:
+            with self._connect() as conn:
+                ids = [r[0] for r in conn.execute(
+                    "SELECT b.manifest_id FROM soft_bindings b JOIN manifests m"
+                    " ON m.manifest_id = b.manifest_id WHERE b.alg = ? AND b.value = ?"
+                    " ORDER BY m.created_at DESC",
+                    (alg, value),
+                )]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the store: {exc}") from None
+        return [self.get(i) for i in ids]
+
+    def count(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM manifests").fetchone()[0])
+
+
+def open_store(path: str | Path | None = None) -> ManifestStore:
+    """The store at ``path``, or at the configured data directory's ``store.sqlite3``."""
+    if path is None:
+        from provenant.config import get_settings
+
+        path = get_settings().store_path
+    return ManifestStore(path)

@@ -1,0 +1,86 @@
+"""Shared fixtures. Test media is made here, by the tests themselves."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from provenant.config import get_settings
+from provenant.media import write_image, write_video
+from provenant.samples import render_clip
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("provenant-data")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """Every test uses a private data dir (credentials, store) and default limits."""
+    for name in ("TRUST_ANCHORS", "SIGN_CERT", "SIGN_KEY", "TSA_URL", "MAX_FILE_BYTES",
+                 "MAX_PIXELS", "MAX_FRAMES", "MAX_DURATION_S"):
+        monkeypatch.delenv(f"PROVENANT_{name}", raising=False)
+    monkeypatch.setenv("PROVENANT_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def make_clip(path: Path, frames: int = 12, h: int = 96, w: int = 128, fps: float = 24,
+              seed: int = 0) -> Path:
+    return write_video(render_clip(frames, h, w, seed=seed), path, fps=fps)
+
+
+def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24) -> Path:
+    """A short MP4 with an AAC sine tone as its audio track."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        for frame in render_clip(frames, 48, 64):
+            for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        t = np.arange(48000 * frames // fps) / 48000
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+        for i in range(0, tone.shape[1], 1024):
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, i:i + 1024]),
+                                            format="fltp", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 48000, i, Fraction(1, 48000)
+            for p in a.encode(af):
+                out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip(media_dir: Path) -> Path:
+    return make_clip(media_dir / "clip.mp4")
+
+
+@pytest.fixture(scope="session")
+def png(media_dir: Path) -> Path:
+    return write_image(next(render_clip(1, 64, 80)), media_dir / "still.png")
+
+
+@pytest.fixture(scope="session")
+def jpeg(media_dir: Path) -> Path:
+    return write_image(next(render_clip(1, 64, 80, seed=3)), media_dir / "still.jpg")
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,117 @@
+"""The CLI, called in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provenant.boxes import flip_media_byte
+from provenant.cli import main
+from provenant.config import get_settings
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sign_then_verify_json(capsys, clip: Path, workdir: Path) -> None:
+    s = workdir / "s.mp4"
+    code, out, _ = run(capsys, "sign", str(clip), "-o", str(s), "--json")
+    assert code == 0
+    signed = json.loads(out)
+    assert signed["development_credentials"] is True
+    code, out, _ = run(capsys, "verify", str(s), "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["c2pa"]["present"] is True and report["c2pa"]["state"] == "Valid"
+    assert report["c2pa"]["manifest_id"] == signed["manifest_id"]
+    ca = get_settings().credentials_dir / "ca.pem"
+    code, out, _ = run(capsys, "verify", str(s), "--json", "--trust-anchors", str(ca))
+    assert json.loads(out)["c2pa"]["state"] == "Trusted"
+
+
+def test_tampered_file_is_reported_with_exit_0(capsys, clip: Path, workdir: Path) -> None:
+    s, t = workdir / "s.mp4", workdir / "t.mp4"
+    assert run(capsys, "sign", str(clip), "-o", str(s))[0] == 0
+    flip_media_byte(s, t)
+    code, out, _ = run(capsys, "verify", str(t), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["c2pa"]["state"] == "Invalid"
+    assert "assertion.bmffHash.mismatch" in [f["code"] for f in report["c2pa"]["failures"]]
+    assert report["verdict"]["label"] == "tampered"
+    code, out, _ = run(capsys, "verify", str(t))
+    assert "TAMPERED" in out
+
+
+def test_sign_with_parent_and_assertions(capsys, clip: Path, workdir: Path) -> None:
+    parent = workdir / "p.mp4"
+    run(capsys, "sign", str(clip), "-o", str(parent))
+    notes = workdir / "a.json"
+    notes.write_text(json.dumps([{"label": "org.example.note", "data": {"t": 1}}]))
+    code, out, err = run(capsys, "sign", str(clip), "-o", str(workdir / "e.mp4"), "--parent",
+                         str(parent), "--assertions", f"@{notes}", "--source-type", "minorHumanEdits")
+    assert code == 0, err
+    code, out, _ = run(capsys, "verify", str(workdir / "e.mp4"), "--json")
+    c2pa = json.loads(out)["c2pa"]
+    assert [a["action"] for a in c2pa["actions"]] == ["c2pa.opened", "c2pa.edited"]
+    assert c2pa["ingredients"][0]["title"] == "p.mp4"
+
+
+def test_store_lookup(capsys, clip: Path, workdir: Path) -> None:
+    code, out, _ = run(capsys, "sign", str(clip), "-o", str(workdir / "s.mp4"), "--json")
+    mid = json.loads(out)["manifest_id"]
+    code, out, _ = run(capsys, "store", "get", mid)
+    assert code == 0 and json.loads(out)["manifest_id"] == mid
+    code, _, err = run(capsys, "store", "get", "urn:c2pa:nope")
+    assert code == 2 and "no manifest" in err
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all" * 50, None, "truncated", "dir"])
+def test_bad_input_exits_2_with_one_line(capsys, workdir: Path, clip: Path, content) -> None:
+    path = workdir / "bad.mp4"
+    if content == "truncated":
+        path.write_bytes(clip.read_bytes()[:300])
+    elif content == "dir":
+        path = workdir
+    elif content is not None:
+        path.write_bytes(content)
+    for argv in (["verify", str(path)], ["sign", str(path), "-o", str(workdir / "o.mp4")]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert err.startswith("provenant: error:")
+
+
+def test_bad_usage_exits_2(capsys, clip: Path, workdir: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["sign", str(clip)])  # no -o
+    assert exc.value.code == 2
+    code, _, err = run(capsys, "sign", str(clip), "-o", str(workdir / "x.mp4"), "--assertions", "{bad")
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = run(capsys, "verify", str(clip), "--trust-anchors", str(workdir / "none.pem"))
+    assert code == 2 and "trust anchors" in err
+    code, _, err = run(capsys, "sign", str(clip), "-o", str(workdir / "no" / "x.mp4"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "sign", str(clip), "-o", str(workdir / "x.mp4"), "--cert", str(clip))
+    assert code == 2 and "--key" in err
+
+
+def test_credentials_command_points_at_the_dev_anchor(capsys) -> None:
+    code, out, _ = run(capsys, "credentials", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["development"] and Path(info["dev_trust_anchor"]).is_file()
+
+
+def test_internal_failure_exits_1(capsys, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import provenant.provenance as prov
+
+    def boom(*a, **k):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(prov, "verify", boom)
+    code, _, err = run(capsys, "verify", str(clip))
+    assert code == 1 and "internal error" in err and "Traceback" not in err

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from provenant.demo import run_demo
+
+
+def test_demo_meets_every_expectation(tmp_path: Path, capsys) -> None:
+    assert run_demo(tmp_path / "demo") == 0
+    out = capsys.readouterr().out
+    assert "UNEXPECTED" not in out
+    for label in ("verified-ai-generated", "tampered", "no-evidence", "signed-capture"):
+        assert label in out
+    assert "Trusted" in out and "Invalid" in out

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import c2pa
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from provenant.boxes import flip_media_byte
+from provenant.config import get_settings
+from provenant.credentials import (
+    callback_credentials,
+    ec_p256_callback,
+    ensure_dev_credentials,
+    load_credentials,
+)
+from provenant.errors import CredentialError, InputError, MediaError, UnsupportedMediaError
+from provenant.manifest import SignOptions, read_manifest, sign_file
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory):
+    return ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
+
+
+@pytest.fixture(scope="module")
+def signed(creds, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("signed") / "s.mp4"
+    sign_file(clip, out, creds, SignOptions(source_type="trainedAlgorithmicMedia"))
+    return out
+
+
+def _anchor(creds) -> bytes:
+    return x509.load_pem_x509_certificates(creds.cert_chain_pem)[-1].public_bytes(
+        serialization.Encoding.PEM)
+
+
+def test_signed_mp4_is_valid_and_declares_ai(signed: Path) -> None:
+    ev = read_manifest(signed)
+    assert ev.present and ev.state == "Valid" and ev.ai_generated is True
+    assert ev.development_credentials and "Development" in ev.signer
+    assert ev.actions[0]["action"] == "c2pa.created"
+    assert ev.actions[0]["digitalSourceType"].endswith("/trainedAlgorithmicMedia")
+    assert ev.manifest_id.startswith("urn:c2pa:")
+    assert [f.code for f in ev.failures] == ["signingCredential.untrusted"]
+
+
+def test_an_independent_reader_agrees(signed: Path) -> None:
+    with open(signed, "rb") as fh:
+        reader = c2pa.Reader("video/mp4", fh)
+        store = json.loads(reader.json())
+        assert reader.get_validation_state() == "Valid"
+    manifest = store["manifests"][store["active_manifest"]]
+    assert manifest["claim_generator_info"][0]["name"] == "Provenant"
+    assert manifest["thumbnail"]["format"] == "image/jpeg"  # the poster
+    assert read_manifest(signed).manifest_id == store["active_manifest"]
+
+
+def test_trusted_only_with_the_anchor_configured(signed: Path, creds, workdir: Path) -> None:
+    assert read_manifest(signed, trust_anchors=_anchor(creds)).state == "Trusted"
+    pem = workdir / "anchors.pem"
+    pem.write_bytes(_anchor(creds))
+    assert read_manifest(signed, trust_anchors=pem).state == "Trusted"
+    other = ensure_dev_credentials(workdir / "other")  # a different CA trusts nothing of ours
+    assert read_manifest(signed, trust_anchors=_anchor(other)).state == "Valid"
+
+
+def test_flipping_one_media_byte_makes_it_invalid(signed: Path, workdir: Path) -> None:
+    tampered = workdir / "t.mp4"
+    flip_media_byte(signed, tampered)
+    ev = read_manifest(tampered)
+    assert ev.state == "Invalid"
+    codes = {f.code for f in ev.failures}
+    assert "assertion.bmffHash.mismatch" in codes
+    assert all(f.explanation and f.explanation != f.code for f in ev.failures)
+
+
+def test_unsigned_media_has_no_manifest(clip: Path, png: Path) -> None:
+    assert read_manifest(clip).present is False
+    assert read_manifest(png).present is False
+
+
+@pytest.mark.parametrize("fixture", ["png", "jpeg"])
+def test_images_sign_and_validate(fixture: str, request, creds, workdir: Path) -> None:
+    src: Path = request.getfixturevalue(fixture)
+    out = workdir / f"signed{src.suffix}"
+    sign_file(src, out, creds, SignOptions(source_type="digitalCapture"))
+    ev = read_manifest(out)
+    assert ev.state == "Valid" and ev.ai_generated is False
+
+
+def test_parent_extra_assertions_and_soft_binding(signed: Path, clip: Path, creds, workdir: Path) -> None:
+    out = workdir / "edit.mp4"
+    note = {"label": "org.example.note", "data": {"text": "colour graded"}}
+    opts = SignOptions(source_type="compositeWithTrainedAlgorithmicMedia", parent=signed,
+                       extra_assertions=(note,), watermarked=True,
+                       soft_bindings=(("io.provenant.watermark.v1", "0011223344556677"),))
+    sign_file(clip, out, creds, opts)
+    ev = read_manifest(out)
+    assert ev.state == "Valid"
+    assert [a["action"] for a in ev.actions] == ["c2pa.opened", "c2pa.edited", "c2pa.watermarked"]
+    assert ev.ingredients[0]["relationship"] == "parentOf"
+    assert ev.ingredients[0]["active_manifest"] == read_manifest(signed).manifest_id
+    assert ev.soft_bindings == [{"alg": "io.provenant.watermark.v1", "value": "0011223344556677"}]
+    with open(out, "rb") as fh:
+        store = json.loads(c2pa.Reader("video/mp4", fh).json())
+    labels = [a["label"] for a in store["manifests"][store["active_manifest"]]["assertions"]]
+    assert "org.example.note" in labels
+
+
+def test_callback_signer(clip: Path, creds, workdir: Path) -> None:
+    cb = callback_credentials(creds.cert_chain_pem, ec_p256_callback(creds.private_key_pem))
+    out = workdir / "cb.mp4"
+    sign_file(clip, out, cb)
+    assert read_manifest(out).state == "Valid"
+
+
+def _cert_pair(workdir: Path, *, org: bool, self_signed: bool) -> tuple[Path, Path]:
+    now = dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, "bad")]
+    if org:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Org"))
+    name = x509.Name(attrs)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    cp, kp = workdir / "c.pem", workdir / "k.pem"
+    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    kp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
+    return cp, kp
+
+
+def test_bad_certificates_give_clear_errors(workdir: Path, creds) -> None:
+    cp, kp = _cert_pair(workdir, org=False, self_signed=True)
+    with pytest.raises(CredentialError) as err:
+        load_credentials(cp, kp)
+    msg = str(err.value)
+    assert "O=" in msg and "self-signed" in msg and "digitalSignature" in msg and "AuthorityKey" in msg
+    with pytest.raises(CredentialError, match="does not exist"):
+        load_credentials(workdir / "nope.pem", kp)
+    chain = workdir / "chain.pem"
+    chain.write_bytes(creds.cert_chain_pem)
+    with pytest.raises(CredentialError, match="does not match"):
+        load_credentials(chain, kp)
+    good_key = workdir / "good.key"
+    good_key.write_bytes(creds.private_key_pem)
+    assert load_credentials(chain, good_key).signer_name == creds.signer_name
+
+
+def test_dev_credentials_are_labelled_and_private(tmp_path: Path) -> None:
+    creds = ensure_dev_credentials(tmp_path / "dev")
+    assert creds.development and "Development" in creds.signer_name
+    for key in ("signer.key", "ca.key"):
+        assert (tmp_path / "dev" / key).stat().st_mode & 0o777 == 0o600
+    again = ensure_dev_credentials(tmp_path / "dev")
+    assert again.cert_chain_pem == creds.cert_chain_pem  # created once, then reused
+
+
+def test_bad_inputs_to_sign(creds, workdir: Path, clip: Path) -> None:
+    junk = workdir / "junk.mp4"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(UnsupportedMediaError):
+        sign_file(junk, workdir / "o.mp4", creds)
+    trunc = workdir / "trunc.mp4"
+    trunc.write_bytes(clip.read_bytes()[:200])
+    with pytest.raises(MediaError):
+        sign_file(trunc, workdir / "o.mp4", creds)
+    with pytest.raises(InputError, match="source_type"):
+        SignOptions(source_type="madeUp")
+    with pytest.raises(InputError, match="label"):
+        SignOptions(extra_assertions=({"data": 1},))
+    assert not (workdir / "o.mp4").exists()
+
+
+def test_a_corrupt_manifest_reads_as_invalid(signed: Path, workdir: Path) -> None:
+    data = bytearray(signed.read_bytes())
+    pos = data.find(b"c2pa.signature")
+    assert pos > 0
+    data[pos + 40: pos + 60] = b"\x00" * 20
+    bad = workdir / "badsig.mp4"
+    bad.write_bytes(bytes(data))
+    ev = read_manifest(bad)
+    assert ev.present and ev.state == "Invalid" and ev.failures

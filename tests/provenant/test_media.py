@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from provenant import media
+from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
+from tests.conftest import make_clip, make_clip_with_audio
+
+
+def test_probe_reports_the_written_facts(clip: Path) -> None:
+    info = media.probe(clip)
+    assert (info.kind, info.width, info.height, info.frame_count) == ("video", 128, 96, 12)
+    assert info.fps == pytest.approx(24.0)
+    assert info.mime == "video/mp4" and not info.has_audio
+
+
+def test_iter_frames_yields_rgb_frames_in_order(clip: Path) -> None:
+    frames = list(media.iter_frames(clip))
+    assert len(frames) == 12
+    assert frames[0].shape == (96, 128, 3) and frames[0].dtype == np.uint8
+    assert not np.array_equal(frames[0], frames[-1])  # the scene moves
+
+
+def test_sample_frames_spreads_indices_and_matches_sequential_decode(clip: Path) -> None:
+    indices, frames = media.sample_frames(clip, 4)
+    assert indices.tolist() == [0, 4, 7, 11]
+    every = list(media.iter_frames(clip))
+    for i, f in zip(indices, frames):
+        assert np.array_equal(f, every[i])
+    idx_all, _ = media.sample_frames(clip, 100)
+    assert len(idx_all) == 12
+
+
+def test_pyav_fallback_gives_the_same_frames(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    via_decord = list(media.iter_frames(clip))
+    monkeypatch.setattr(media, "_decord_reader", lambda path: None)
+    via_pyav = list(media.iter_frames(clip))
+    assert len(via_pyav) == len(via_decord)
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(via_pyav, via_decord)) < 2.0
+    indices, frames = media.sample_frames(clip, 3)
+    assert len(frames) == 3
+
+
+def test_write_video_keeps_fps_and_copies_audio(workdir: Path) -> None:
+    src = make_clip_with_audio(workdir / "a.mp4")
+    out = media.write_video(media.iter_frames(src), workdir / "b.mp4", fps=24, crf=23, audio_from=src)
+    info = media.probe(out)
+    assert info.has_audio and info.fps == pytest.approx(24.0) and info.frame_count == 24
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        assert b.streams.audio[0].codec_context.name == a.streams.audio[0].codec_context.name
+        pa = [bytes(p) for p in a.demux(a.streams.audio[0]) if p.size]
+        pb = [bytes(p) for p in b.demux(b.streams.audio[0]) if p.size]
+        assert pa == pb  # copied, not re-encoded
+
+
+def test_write_video_pads_odd_sizes_and_is_atomic(workdir: Path) -> None:
+    frames = [np.full((33, 47, 3), 100, np.uint8)] * 3
+    out = media.write_video(frames, workdir / "odd.mp4", fps=10)
+    assert (media.probe(out).height, media.probe(out).width) == (34, 48)
+    with pytest.raises(MediaError):
+        media.write_video([], workdir / "empty.mp4", fps=10)
+    assert sorted(p.name for p in workdir.iterdir()) == ["odd.mp4"]  # no leftovers
+
+
+def test_write_video_refuses_a_missing_folder(workdir: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        media.write_video([np.zeros((8, 8, 3), np.uint8)], workdir / "no" / "x.mp4", fps=10)
+
+
+def test_images_are_one_frame_media(png: Path, jpeg: Path) -> None:
+    for path, mime in ((png, "image/png"), (jpeg, "image/jpeg")):
+        info = media.probe(path)
+        assert (info.kind, info.mime, info.width, info.height, info.frame_count) == ("image", mime, 80, 64, 1)
+        frames = list(media.iter_frames(path))
+        assert len(frames) == 1 and frames[0].shape == (64, 80, 3)
+
+
+@pytest.mark.parametrize(
+    "limits, match",
+    [
+        (media.MediaLimits(max_file_bytes=100), "bytes"),
+        (media.MediaLimits(max_pixels=128 * 96 - 1), "pixels"),
+        (media.MediaLimits(max_frames=11), "frames"),
+        (media.MediaLimits(max_duration_s=0.1), "lasts"),
+    ],
+)
+def test_limits_refuse_files_beyond_them(clip: Path, limits: media.MediaLimits, match: str) -> None:
+    with pytest.raises(MediaLimitError, match=match):
+        list(media.iter_frames(clip, limits))
+
+
+def test_limits_come_from_settings(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenant.config import get_settings
+
+    monkeypatch.setenv("PROVENANT_MAX_FRAMES", "5")
+    get_settings.cache_clear()
+    with pytest.raises(MediaLimitError):
+        media.probe(clip)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + chunk
+
+
+def test_a_decompression_bomb_header_is_refused_before_decoding(workdir: Path) -> None:
+    bomb = workdir / "bomb.png"
+    bomb.write_bytes(_png_header_only(100_000, 100_000))
+    with pytest.raises(MediaLimitError, match="pixels"):
+        media.read_image(bomb)
+
+
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        (b"", MediaError),
+        (b"GIF89a not really" * 10, UnsupportedMediaError),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, MediaError),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 30, MediaError),
+    ],
+)
+def test_bad_content_gives_a_clear_error(workdir: Path, content: bytes, error: type) -> None:
+    path = workdir / "bad.bin"
+    path.write_bytes(content)
+    with pytest.raises(error):
+        list(media.iter_frames(path))
+
+
+def test_truncated_mp4_is_refused(clip: Path, workdir: Path) -> None:
+    data = clip.read_bytes()
+    for cut in (len(data) // 3, 64):
+        bad = workdir / f"trunc{cut}.mp4"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(MediaError):
+            list(media.iter_frames(bad))
+
+
+def test_truncated_faststart_mp4_fails_cleanly_or_yields_fewer_frames(workdir: Path) -> None:
+    """moov first, then a cut inside mdat: the header is fine, the pictures are not all there."""
+    src = workdir / "fs.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for f in media.iter_frames(make_clip(workdir / "c.mp4", frames=24, h=48, w=64)):
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    data = src.read_bytes()
+    bad = workdir / "fs_cut.mp4"
+    bad.write_bytes(data[: int(len(data) * 0.6)])
+    try:
+        frames = list(media.iter_frames(bad))
+    except MediaError:
+        return
+    assert len(frames) < 24
+
+
+def test_missing_path_and_folder(workdir: Path) -> None:
+    with pytest.raises(MediaError, match="does not exist"):
+        media.probe(workdir / "nope.mp4")
+    with pytest.raises(MediaError, match="not a regular file"):
+        media.probe(workdir)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from provenant.report import (
+    C2paEvidence,
+    ClassifierEvidence,
+    Failure,
+    VerificationReport,
+    WatermarkEvidence,
+    decide_verdict,
+    render_json,
+    render_text,
+)
+
+VALID_AI = C2paEvidence(present=True, state="Valid", signer="Org", ai_generated=True)
+VALID_CAPTURE = C2paEvidence(present=True, state="Trusted", signer="News Org", ai_generated=False)
+INVALID = C2paEvidence(present=True, state="Invalid", signer="Org", ai_generated=True,
+                       failures=[Failure("signingCredential.untrusted", "x"),
+                                 Failure("assertion.bmffHash.mismatch", "y")])
+WM = WatermarkEvidence(True, "00112233aabbccdd", 1e-12, 32, "io.provenant.watermark.v1")
+HIGH = ClassifierEvidence(0.97, 0.5, [0.9, 0.99], "m")
+LOW = ClassifierEvidence(0.02, 0.5, [0.01], "m")
+
+
+@pytest.mark.parametrize(
+    "report, label, cites",
+    [
+        (VerificationReport("f", c2pa=INVALID, watermark=WM), "tampered", "assertion.bmffHash.mismatch"),
+        (VerificationReport("f", c2pa=VALID_AI), "verified-ai-generated", "Org"),
+        (VerificationReport("f", c2pa=VALID_CAPTURE, classifier=HIGH), "signed-capture", "trusted"),
+        (VerificationReport("f", c2pa=C2paEvidence(False), watermark=WM,
+                            recovered={"manifest_id": "urn:x", "signer": "Gen Inc", "ai_generated": True}),
+         "verified-ai-generated", "1.00e-12"),
+        (VerificationReport("f", c2pa=C2paEvidence(False), classifier=HIGH), "likely-ai-generated", "0.970"),
+        (VerificationReport("f", c2pa=C2paEvidence(False), classifier=LOW), "no-evidence", "0.020"),
+        (VerificationReport("f", c2pa=C2paEvidence(False)), "no-evidence", "no C2PA manifest"),
+    ],
+)
+def test_verdicts_cite_their_evidence(report: VerificationReport, label: str, cites: str) -> None:
+    verdict = decide_verdict(report)
+    assert verdict.label == label
+    assert any(cites in r for r in verdict.reasons), verdict.reasons
+
+
+def test_tampered_reason_names_integrity_codes_not_trust_codes() -> None:
+    reasons = decide_verdict(VerificationReport("f", c2pa=INVALID)).reasons
+    assert "signingCredential.untrusted" not in reasons[0]
+
+
+def test_json_has_the_documented_top_level() -> None:
+    r = VerificationReport("f", c2pa=VALID_AI)
+    r.verdict = decide_verdict(r)
+    doc = json.loads(render_json(r))
+    assert list(doc) == ["file", "c2pa", "watermark", "recovered", "classifier", "verdict"]
+    assert set(doc["c2pa"]) >= {"present", "state", "signer", "ai_generated", "actions",
+                                "ingredients", "failures", "soft_bindings"}
+    assert doc["watermark"] is None and doc["verdict"]["label"] == "verified-ai-generated"
+
+
+def test_text_is_short_and_leads_with_the_verdict() -> None:
+    r = VerificationReport("clip.mp4", c2pa=INVALID)
+    r.verdict = decide_verdict(r)
+    text = render_text(r)
+    assert text.splitlines()[1] == "Verdict: TAMPERED"
+    assert "note signingCredential.untrusted" in text and "! assertion.bmffHash.mismatch" in text
+    assert len(text.splitlines()) < 15

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from provenant.errors import NotFoundError, StoreError
+from provenant.store import ManifestRecord, ManifestStore
+
+
+def _record(i: int, value: str = "") -> ManifestRecord:
+    return ManifestRecord(f"urn:c2pa:{i:08d}", signer="S", source_type="trainedAlgorithmicMedia",
+                          ai_generated=True, title=f"clip{i}", details={"n": i},
+                          soft_bindings=(("io.provenant.watermark.v1", value or f"{i:016x}"),))
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    saved = store.register(_record(1))
+    got = store.get("urn:c2pa:00000001")
+    assert got == saved
+    assert got.details == {"n": 1} and got.ai_generated and got.created_at > 0
+    assert store.find_by_binding("io.provenant.watermark.v1", f"{1:016x}") == [got]
+    assert store.find_by_binding("io.provenant.watermark.v1", "ffff") == []
+    assert store.find_by_binding("other.alg", f"{1:016x}") == []
+
+
+def test_wal_mode_and_missing_ids(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(NotFoundError, match="no manifest"):
+        store.get("urn:c2pa:missing")
+
+
+def test_reregistering_replaces_bindings(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    store.register(_record(1, "aa"))
+    store.register(_record(1, "bb"))
+    assert store.find_by_binding("io.provenant.watermark.v1", "aa") == []
+    assert [r.manifest_id for r in store.find_by_binding("io.provenant.watermark.v1", "bb")] == [
+        "urn:c2pa:00000001"]
+    assert store.count() == 1
+
+
+def test_one_binding_can_resolve_to_several_manifests_newest_first(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    store.register(ManifestRecord("urn:a", soft_bindings=(("alg", "v"),), created_at=1.0))
+    store.register(ManifestRecord("urn:b", soft_bindings=(("alg", "v"),), created_at=2.0))
+    assert [r.manifest_id for r in store.find_by_binding("alg", "v")] == ["urn:b", "urn:a"]
+
+
+def test_concurrent_threads(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: store.register(_record(i)), range(200)))
+    assert store.count() == 200
+    assert store.get("urn:c2pa:00000199").details == {"n": 199}
+
+
+def _writer(path: str, start: int) -> None:
+    store = ManifestStore(path)
+    for i in range(start, start + 50):
+        store.register(_record(i))
+
+
+def test_concurrent_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    ManifestStore(path)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, k * 50)) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    store = ManifestStore(path)
+    assert store.count() == 200
+    assert len(store.find_by_binding("io.provenant.watermark.v1", f"{123:016x}")) == 1
+
+
+def test_unwritable_location(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open"):
+        ManifestStore(blocker / "s.db")
