@@ -1,0 +1,104 @@
+"""Public entry points: ``embed`` and ``detect`` on frames, frame streams, images or files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from provenant.errors import MediaError
+from watermark.config import WatermarkConfig, parse_payload, resolve_key
+from watermark.detect import ResidualAccumulator, WatermarkResult, analyse_residual
+from watermark.embed import embed_frame, embed_frames
+
+__all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "Source"]
+
+Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
+
+_REF_PIXELS = 1280 * 720
+
+
+def frames_to_sample(height: int, width: int, config: WatermarkConfig | None = None) -> int:
+    """Frames a file detection reads: ``sample_frames`` at 720p, more for smaller frames
+    (same pixel budget, at most 8×), at least 16 for larger ones (they are downscaled)."""
+    cfg = config or WatermarkConfig()
+    n = round(cfg.sample_frames * _REF_PIXELS / max(1, height * width))
+    return int(min(max(n, min(16, cfg.sample_frames)), 8 * cfg.sample_frames))
+
+
+def embed(source: Source, payload: bytes | str | int, key: str | bytes | None = None,
+          config: WatermarkConfig | None = None) -> np.ndarray | Iterator[np.ndarray]:
+    """Watermark ``source`` with the 64-bit ``payload`` under ``key``.
+
+    An ``H×W×3`` array (an image) gives an array; a ``T×H×W×3`` array gives a ``T×H×W×3``
+    array; any other iterable of frames, or a file path, gives a lazy iterator of frames.
+    """
+    cfg = config or WatermarkConfig()
+    if isinstance(source, np.ndarray):
+        bits, kbytes = parse_payload(payload), resolve_key(key)
+        if source.ndim == 3:
+            return embed_frame(source, kbytes, bits, cfg)
+        if source.ndim == 4:
+            return np.stack([embed_frame(f, kbytes, bits, cfg) for f in source])
+        raise MediaError(f"array of shape {source.shape} is invalid; allowed: H×W×3 or T×H×W×3")
+    if isinstance(source, (str, os.PathLike)):
+        from provenant.media import iter_frames
+
+        parse_payload(payload), resolve_key(key)  # validate before opening the file
+        return embed_frames(iter_frames(Path(source)), payload, key, cfg)
+    return embed_frames(source, payload, key, cfg)
+
+
+def detect(source: Source, key: str | bytes | None = None,
+           config: WatermarkConfig | None = None) -> WatermarkResult:
+    """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
+
+    A file path is sampled (``config.sample_frames`` frames, fewer for very large frames);
+    arrays and iterables are used frame by frame in full (constant memory).
+    """
+    cfg = config or WatermarkConfig()
+    kbytes = resolve_key(key)
+    if isinstance(source, (str, os.PathLike)):
+        return detect_file(source, kbytes, cfg)
+    acc = ResidualAccumulator(cfg)
+    if isinstance(source, np.ndarray):
+        if source.ndim not in (3, 4) or source.shape[-1] != 3:
+            raise MediaError(f"array of shape {source.shape} is invalid; "
+                             "allowed: H×W×3 or T×H×W×3")
+        source = source[None] if source.ndim == 3 else source
+    for frame in source:
+        acc.add(np.asarray(frame))
+    return analyse_residual(acc, kbytes)
+
+
+def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
+                config: WatermarkConfig | None = None) -> WatermarkResult:
+    """Detect in a video or image file by sampling frames evenly (seek-based)."""
+    from provenant.media import probe, sample_frames
+
+    cfg = config or WatermarkConfig()
+    info = probe(Path(path))
+    _, frames = sample_frames(info.path, frames_to_sample(info.height, info.width, cfg))
+    acc = ResidualAccumulator(cfg)
+    for frame in frames:
+        acc.add(frame)
+    return analyse_residual(acc, resolve_key(key))
+
+
+def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+               payload: bytes | str | int, key: str | bytes | None = None,
+               config: WatermarkConfig | None = None, crf: int = 18,
+               preset: str = "medium") -> Path:
+    """Watermark a video (H.264, audio kept) or an image file (same format) into ``dst``."""
+    from provenant.media import probe, read_image, write_image, write_video
+
+    cfg = config or WatermarkConfig()
+    parse_payload(payload), resolve_key(key)
+    info = probe(Path(src))
+    if info.kind == "image":
+        return write_image(embed(read_image(info.path), payload, key, cfg), dst)
+    frames = embed(info.path, payload, key, cfg)
+    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset,
+                       audio_from=info.path if info.has_audio else None)

@@ -1,0 +1,258 @@
+"""Named attacks on clips, shared by the tests and the benchmark.
+
+Every attack has ONE signature: ``attack(clip, params) -> clip``. Randomness is kept apart:
+``attack.draw(rng) -> params`` draws the random parts (crop position, noise seed, segment
+start), and applying the same params twice gives the same result. Codecs are real encoders
+through PyAV (libx264, libx265, libvpx-vp9), in memory.
+
+    >>> atk = make_attack("h264_crf35")
+    >>> out = atk(clip, atk.draw(np.random.default_rng(0)))
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from provenant.errors import ConfigurationError
+
+__all__ = ["Clip", "Attack", "ATTACKS", "attack_names", "make_attack", "codec_roundtrip"]
+
+Category = Literal["none", "codec", "geometry", "colour", "noise", "time", "combination"]
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A short clip held in memory: ``frames`` are ``H×W×3`` uint8 RGB."""
+
+    frames: list[np.ndarray]
+    fps: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.frames[0].shape[:2]
+
+
+Apply = Callable[[Clip, Params], Clip]
+Draw = Callable[[np.random.Generator], dict[str, Any]]
+
+
+def _no_draw(rng: np.random.Generator) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A named attack: ``draw(rng)`` picks random params, ``attack(clip, params)`` applies."""
+
+    name: str
+    category: Category
+    apply: Apply
+    draw: Draw = _no_draw
+    description: str = ""
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, clip: Clip, params: Params | None = None) -> Clip:
+        return self.apply(clip, {**self.fixed, **(params or {})})
+
+
+# ---------------------------------------------------------------- codecs
+_CONTAINER = {"libx264": "mp4", "libx265": "mp4", "libvpx-vp9": "webm"}
+
+
+def codec_roundtrip(clip: Clip, codec: str, crf: int, preset: str = "veryfast") -> Clip:
+    """Encode ``clip`` with a real encoder at ``crf`` (in memory) and decode it back."""
+    import av
+
+    buf = io.BytesIO()
+    h, w = clip.shape
+    even = [np.ascontiguousarray(f[: h - h % 2, : w - w % 2]) for f in clip.frames]
+    with av.open(buf, "w", format=_CONTAINER[codec]) as out:
+        stream = out.add_stream(codec, rate=Fraction(clip.fps).limit_denominator(1001))
+        stream.height, stream.width = even[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        opts = {"crf": str(crf)}
+        if codec in ("libx264", "libx265"):
+            opts["preset"] = preset
+        if codec == "libx265":
+            opts["x265-params"] = "log-level=error"
+        if codec == "libvpx-vp9":
+            opts.update({"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
+        stream.options = opts
+        for f in even:
+            for pkt in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(pkt)
+        for pkt in stream.encode():
+            out.mux(pkt)
+    buf.seek(0)
+    with av.open(buf, "r") as inp:
+        frames = [fr.to_ndarray(format="rgb24") for fr in inp.decode(video=0)]
+    return Clip(frames, clip.fps)
+
+
+def _codec(codec: str, crf: int) -> Apply:
+    return lambda clip, p: codec_roundtrip(clip, codec, crf)
+
+
+# ---------------------------------------------------------------- geometry
+def _resize(clip: Clip, p: Params) -> Clip:
+    h, w = clip.shape
+    size = (max(2, round(w * p["scale"])), max(2, round(h * p["scale"])))
+    interp = cv2.INTER_AREA if p["scale"] < 1 else cv2.INTER_LINEAR
+    return Clip([cv2.resize(f, size, interpolation=interp) for f in clip.frames], clip.fps)
+
+
+def _crop(clip: Clip, p: Params) -> Clip:
+    """Keep ``area`` of the frame (same aspect); ``x``/``y`` in [0, 1] place the window."""
+    h, w = clip.shape
+    side = math.sqrt(p["area"])
+    ch, cw = max(2, round(h * side)), max(2, round(w * side))
+    y0, x0 = round((h - ch) * p.get("y", 0.5)), round((w - cw) * p.get("x", 0.5))
+    return Clip([np.ascontiguousarray(f[y0: y0 + ch, x0: x0 + cw]) for f in clip.frames],
+                clip.fps)
+
+
+def _draw_offcentre(rng: np.random.Generator) -> dict[str, Any]:
+    corner = rng.integers(0, 4)
+    return {"x": float(corner % 2) * 0.9 + rng.uniform(0, 0.1),
+            "y": float(corner // 2) * 0.9 + rng.uniform(0, 0.1)}
+
+
+def _rotate(clip: Clip, p: Params) -> Clip:
+    """Rotate about the centre, then crop the central 80% (no black borders)."""
+    h, w = clip.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), p["degrees"], 1.0)
+    rot = [cv2.warpAffine(f, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+           for f in clip.frames]
+    return _crop(Clip(rot, clip.fps), {"area": 0.64})
+
+
+# ---------------------------------------------------------------- colour and noise
+def _lut(clip: Clip, table: np.ndarray) -> Clip:
+    lut = np.clip(np.round(table), 0, 255).astype(np.uint8)
+    return Clip([cv2.LUT(f, lut) for f in clip.frames], clip.fps)
+
+
+def _brightness(clip: Clip, p: Params) -> Clip:
+    return _lut(clip, np.arange(256.0) + p["offset"])
+
+
+def _contrast(clip: Clip, p: Params) -> Clip:
+    return _lut(clip, 128.0 + (np.arange(256.0) - 128.0) * p["factor"])
+
+
+def _gamma(clip: Clip, p: Params) -> Clip:
+    return _lut(clip, 255.0 * (np.arange(256.0) / 255.0) ** p["gamma"])
+
+
+def _noise(clip: Clip, p: Params) -> Clip:
+    rng = np.random.default_rng(p["seed"])
+    out = []
+    for f in clip.frames:
+        noisy = f.astype(np.float32) + rng.normal(0.0, p["sigma"], f.shape).astype(np.float32)
+        out.append(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+    return Clip(out, clip.fps)
+
+
+def _draw_seed(rng: np.random.Generator) -> dict[str, Any]:
+    return {"seed": int(rng.integers(0, 2**31))}
+
+
+def _blur(clip: Clip, p: Params) -> Clip:
+    return Clip([cv2.GaussianBlur(f, (0, 0), p["sigma"]) for f in clip.frames], clip.fps)
+
+
+# ---------------------------------------------------------------- time
+def _drop_alternate(clip: Clip, p: Params) -> Clip:
+    return Clip(clip.frames[::2], clip.fps / 2)
+
+
+def _segment(clip: Clip, p: Params) -> Clip:
+    n = max(1, round(p["seconds"] * clip.fps))
+    start = round(p.get("start", 0.0) * max(0, len(clip.frames) - n))
+    return Clip(clip.frames[start: start + n], clip.fps)
+
+
+def _draw_start(rng: np.random.Generator) -> dict[str, Any]:
+    return {"start": float(rng.uniform(0, 1))}
+
+
+def _fps_change(clip: Clip, p: Params) -> Clip:
+    """Resample time by ``ratio`` (30->24 fps is 0.8): nearest earlier source frame."""
+    n_out = max(1, int(len(clip.frames) * p["ratio"]))
+    idx = np.minimum((np.arange(n_out) / p["ratio"]).astype(int), len(clip.frames) - 1)
+    return Clip([clip.frames[i] for i in idx], clip.fps * p["ratio"])
+
+
+def _combo(clip: Clip, p: Params) -> Clip:
+    clip = codec_roundtrip(clip, "libx264", 28)
+    clip = _resize(clip, {"scale": 0.5})
+    return _crop(clip, {"area": 0.8, "x": p.get("x", 0.5), "y": p.get("y", 0.5)})
+
+
+def _draw_xy(rng: np.random.Generator) -> dict[str, Any]:
+    return {"x": float(rng.uniform(0, 1)), "y": float(rng.uniform(0, 1))}
+
+
+def _identity(clip: Clip, p: Params) -> Clip:
+    return clip
+
+
+def _registry() -> dict[str, Attack]:
+    a = [
+        Attack("none", "none", _identity, description="no attack"),
+        Attack("h264_crf23", "codec", _codec("libx264", 23), description="H.264 CRF 23"),
+        Attack("h264_crf28", "codec", _codec("libx264", 28), description="H.264 CRF 28"),
+        Attack("h264_crf35", "codec", _codec("libx264", 35), description="H.264 CRF 35"),
+        Attack("h264_crf40", "codec", _codec("libx264", 40), description="H.264 CRF 40"),
+        Attack("h265_crf28", "codec", _codec("libx265", 28), description="H.265 CRF 28"),
+        Attack("vp9_crf32", "codec", _codec("libvpx-vp9", 32), description="VP9 CRF 32"),
+        Attack("resize_0.5", "geometry", _resize, fixed={"scale": 0.5}),
+        Attack("resize_0.25", "geometry", _resize, fixed={"scale": 0.25}),
+        Attack("crop_centre_70", "geometry", _crop, fixed={"area": 0.7},
+               description="keep the central 70% of the area"),
+        Attack("crop_offcentre_50", "geometry", _crop, _draw_offcentre, fixed={"area": 0.5},
+               description="keep an off-centre 50% of the area"),
+        Attack("rotate_5", "geometry", _rotate, fixed={"degrees": 5.0}),
+        Attack("brightness_+30", "colour", _brightness, fixed={"offset": 30.0}),
+        Attack("brightness_-30", "colour", _brightness, fixed={"offset": -30.0}),
+        Attack("contrast_0.7", "colour", _contrast, fixed={"factor": 0.7}),
+        Attack("contrast_1.3", "colour", _contrast, fixed={"factor": 1.3}),
+        Attack("gamma_0.8", "colour", _gamma, fixed={"gamma": 0.8}),
+        Attack("gamma_1.2", "colour", _gamma, fixed={"gamma": 1.2}),
+        Attack("noise_5", "noise", _noise, _draw_seed, fixed={"sigma": 5.0}),
+        Attack("blur_1", "noise", _blur, fixed={"sigma": 1.0}),
+        Attack("drop_alternate", "time", _drop_alternate, description="drop every other frame"),
+        Attack("segment_2s", "time", _segment, _draw_start, fixed={"seconds": 2.0}),
+        Attack("fps_30_to_24", "time", _fps_change, fixed={"ratio": 0.8}),
+        Attack("combo_h264_28_resize_0.5_crop_80", "combination", _combo, _draw_xy,
+               description="H.264 CRF 28, then resize 0.5, then crop 80% of the area"),
+    ]
+    return {x.name: x for x in a}
+
+
+ATTACKS: dict[str, Attack] = _registry()
+
+
+def attack_names(category: Category | None = None) -> list[str]:
+    """Registered attack names, optionally of one category, in registry order."""
+    return [n for n, a in ATTACKS.items() if category is None or a.category == category]
+
+
+def make_attack(name: str, **overrides: Any) -> Attack:
+    """The registered attack ``name``, with any fixed parameters overridden."""
+    if name not in ATTACKS:
+        raise ConfigurationError(f"attack={name!r} is unknown; allowed: {', '.join(ATTACKS)}")
+    base = ATTACKS[name]
+    if not overrides:
+        return base
+    return Attack(base.name, base.category, base.apply, base.draw, base.description,
+                  {**base.fixed, **overrides})

@@ -1,0 +1,138 @@
+"""The one configuration of the watermark, the key and the payload, validated in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from provenant.errors import ConfigurationError, PayloadError
+
+__all__ = [
+    "ALGORITHM",
+    "DEFAULT_KEY",
+    "KEY_ENV",
+    "PAYLOAD_BITS",
+    "WatermarkConfig",
+    "derive_rng",
+    "parse_payload",
+    "resolve_key",
+]
+
+#: Algorithm name used in reports and as the C2PA soft-binding algorithm.
+ALGORITHM = "io.provenant.watermark.v1"
+#: Documented public default key. Anyone can read it: a deployment MUST set its own
+#: key (``--key`` or the ``PROVENANT_WATERMARK_KEY`` environment variable).
+DEFAULT_KEY = "provenant-default-key"
+KEY_ENV = "PROVENANT_WATERMARK_KEY"
+PAYLOAD_BITS = 64
+
+ChipPolicy = Literal["auto", "fixed"]
+
+
+@dataclass(frozen=True)
+class WatermarkConfig:
+    """Every tunable of the watermark. The defaults are what the benchmark measured.
+
+    tile_chips: chips per side of the square tile (the pattern period is ``tile_chips*chip``).
+    chip_policy: ``"auto"`` picks the chip size from the frame's shorter side so that about
+        ``tiles_across`` tiles span it; ``"fixed"`` always uses ``chip_px``.
+    chip_px: chip size in pixels for ``"fixed"``, and the minimum for ``"auto"``.
+    target_psnr: each frame's pattern gain is set so the frame's PSNR is about this (dB)...
+    alpha: ...but the gain (luma levels at full mask, unit-RMS pattern) never exceeds alpha.
+    mask_tau: local luma standard deviation at which the mask saturates to 1.
+    pilot_fraction: share of the tile's chips carrying the known sync pilot.
+    fpr: false-positive rate per video that the detection test guarantees.
+    sample_frames: frames a file detection reads (spread evenly over the video).
+    work_side: detection works on frames downscaled so the shorter side is at most this.
+    period_candidates: tile periods tried in detection (a Bonferroni factor on the p-value).
+    """
+
+    tile_chips: int = 32
+    chip_policy: ChipPolicy = "auto"
+    chip_px: int = 2
+    tiles_across: float = 3.0
+    target_psnr: float = 43.0
+    alpha: float = 5.0
+    mask_tau: float = 6.0
+    pilot_fraction: float = 0.125
+    fpr: float = 1e-6
+    sample_frames: int = 32
+    work_side: int = 400
+    period_candidates: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self.tile_chips in (16, 32, 64), "tile_chips", self.tile_chips, "16, 32 or 64")
+        _check(self.chip_policy in ("auto", "fixed"), "chip_policy", self.chip_policy,
+               "'auto' or 'fixed'")
+        _check(1 <= self.chip_px <= 64, "chip_px", self.chip_px, "an integer in [1, 64]")
+        _check(1.0 <= self.tiles_across <= 16.0, "tiles_across", self.tiles_across, "in [1, 16]")
+        _check(30.0 <= self.target_psnr <= 60.0, "target_psnr", self.target_psnr, "in [30, 60]")
+        _check(0.0 < self.alpha <= 32.0, "alpha", self.alpha, "in (0, 32]")
+        _check(0.0 < self.mask_tau <= 64.0, "mask_tau", self.mask_tau, "in (0, 64]")
+        _check(0.02 <= self.pilot_fraction <= 0.5, "pilot_fraction", self.pilot_fraction,
+               "in [0.02, 0.5]")
+        _check(0.0 < self.fpr < 1.0, "fpr", self.fpr, "in (0, 1)")
+        _check(1 <= self.sample_frames <= 1024, "sample_frames", self.sample_frames,
+               "an integer in [1, 1024]")
+        _check(128 <= self.work_side <= 4096, "work_side", self.work_side, "in [128, 4096]")
+        _check(1 <= self.period_candidates <= 8, "period_candidates", self.period_candidates,
+               "an integer in [1, 8]")
+
+    def chip_size(self, height: int, width: int) -> int:
+        """Chip size in pixels for a ``height×width`` frame."""
+        if self.chip_policy == "fixed":
+            return self.chip_px
+        auto = int(round(min(height, width) / (self.tile_chips * self.tiles_across)))
+        return max(self.chip_px, auto)
+
+
+def _check(ok: bool, name: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise ConfigurationError(f"WatermarkConfig.{name}={value!r} is invalid; allowed: {allowed}")
+
+
+def resolve_key(key: str | bytes | None) -> bytes:
+    """The secret key as bytes: ``key``, else ``$PROVENANT_WATERMARK_KEY``, else the default."""
+    if key is None:
+        key = os.environ.get(KEY_ENV) or DEFAULT_KEY
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes) or len(key) == 0:
+        raise PayloadError(f"key={key!r} is invalid; give a non-empty string",
+                           hint="pass --key or set PROVENANT_WATERMARK_KEY")
+    return key
+
+
+_HEX = re.compile(r"^(0x)?[0-9a-fA-F]{16}$")
+
+
+def parse_payload(payload: bytes | str | int) -> np.ndarray:
+    """A 64-bit payload (8 bytes, 16 hex digits, or an int) as a ``(64,)`` uint8 bit array."""
+    if isinstance(payload, (bytes, bytearray)):
+        if len(payload) != 8:
+            raise PayloadError(f"payload has {len(payload)} bytes; exactly 8 (64 bits) are allowed")
+        raw = bytes(payload)
+    elif isinstance(payload, str):
+        if not _HEX.match(payload.strip()):
+            raise PayloadError(f"payload={payload!r} is invalid; allowed: 16 hexadecimal digits")
+        raw = bytes.fromhex(payload.strip().removeprefix("0x"))
+    elif isinstance(payload, (int, np.integer)) and not isinstance(payload, bool):
+        if not 0 <= int(payload) < 2**64:
+            raise PayloadError(f"payload={payload} is out of range; allowed: 0 <= payload < 2**64")
+        raw = int(payload).to_bytes(8, "big")
+    else:
+        raise PayloadError(f"payload of type {type(payload).__name__} is invalid; "
+                           "allowed: 8 bytes, 16 hex digits or an int")
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8))  # (64,)
+
+
+def derive_rng(key: bytes, label: str) -> np.random.Generator:
+    """A numpy Generator seeded by HMAC-SHA256(key, label): independent streams per label."""
+    digest = hmac.new(key, label.encode("ascii"), hashlib.sha256).digest()
+    return np.random.Generator(np.random.PCG64(np.frombuffer(digest, dtype=np.uint64)))

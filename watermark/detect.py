@@ -1,0 +1,237 @@
+"""Detection: fold the frames' noise residual onto one tile, align it, decode, test.
+
+1. Each frame -> luma at a working scale -> high-pass residual, normalised by local energy;
+   residuals are summed over frames (soft evidence, constant memory).
+2. The tile period (x and y separately, so scale and aspect changes are absorbed) is read
+   from the autocorrelation of the summed residual: the tiling gives peaks at the period.
+3. For each candidate period the residual is resampled to 2 samples per chip and folded
+   modulo the tile (crops and shifts only change the phase); the phase is the peak of the
+   circular cross-correlation with the keyed pilot.
+4. Message chips give soft code bits -> soft Viterbi -> payload. The test statistic is
+   ``z = <s, x> / ||x||`` over message chips, with ``s`` the chip signs of the decoded
+   codeword. Under H0 (no watermark of this key) the message PN signs are fair coins
+   independent of the content, the period and the pilot-chosen phase, so for any fixed
+   codeword ``P(z >= t) <= exp(-t²/2)`` (Hoeffding); a union bound over all 2^64 codewords
+   and the ``K`` candidate periods gives ``p = K · 2^64 · exp(-z²/2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from provenant.errors import MediaError
+from watermark.config import PAYLOAD_BITS, WatermarkConfig
+from watermark.ecc import bit_confidences, viterbi_decode
+from watermark.pattern import Layout, layout
+
+__all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
+
+_SPC = 2  # samples per chip in the folded tile
+_MIN_CHIP = 1.4  # smallest chip (working-scale pixels) the period search considers
+
+
+@dataclass
+class WatermarkResult:
+    """Outcome of a detection. ``payload`` is hex when detected, else ``None``."""
+
+    detected: bool
+    payload: str | None
+    p_value: float
+    bit_confidences: np.ndarray = field(repr=False)
+    frames_used: int
+    z_score: float = 0.0
+    sync_score: float = 0.0
+    period: tuple[float, float] = (0.0, 0.0)
+    decoded: str | None = None  # best decoded payload even when not detected (diagnostics)
+
+
+class ResidualAccumulator:
+    """Sums normalised luma residuals of frames at a working scale (constant memory)."""
+
+    def __init__(self, cfg: WatermarkConfig) -> None:
+        self.cfg = cfg
+        self.total: np.ndarray | None = None
+        self.frames = 0
+        self.shape: tuple[int, int] | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        if frame.ndim == 3 and frame.shape[2] == 3:
+            gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+        elif frame.ndim == 2:
+            gray = frame
+        else:
+            raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
+        if self.shape is None:
+            self.shape = gray.shape
+        elif gray.shape != self.shape:
+            raise MediaError(f"frame size {gray.shape} differs from the first frame's {self.shape}")
+        res = residual(gray, self.cfg.work_side)
+        self.total = res if self.total is None else self.total + res
+        self.frames += 1
+
+
+def residual(gray: np.ndarray, work_side: int) -> np.ndarray:
+    """``(H, W)`` luma -> ``(h, w)`` float32 high-pass residual with unit local energy."""
+    h, w = gray.shape
+    scale = min(1.0, work_side / min(h, w))
+    g = gray.astype(np.float32)
+    if scale < 1.0:
+        g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
+    energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)
+    r /= np.sqrt(energy) + 1.0
+    return np.clip(r, -3.0, 3.0, out=r)
+
+
+def _autocorr(res: np.ndarray) -> np.ndarray:
+    """Overlap-normalised linear autocorrelation, ``(h, w)`` lags >= 0 in both axes."""
+    h, w = res.shape
+    x = res - res.mean()
+    fh, fw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
+    spec = np.fft.rfft2(x, s=(fh, fw))
+    ac = np.fft.irfft2(spec * np.conj(spec), s=(fh, fw))[:h, :w]
+    overlap = np.outer(h - np.arange(h), w - np.arange(w)).astype(np.float64)
+    return ac / overlap / (ac[0, 0] / (h * w) + 1e-12)
+
+
+def _parabolic(profile: np.ndarray, i: int) -> float:
+    if 0 < i < len(profile) - 1:
+        a, b, c = profile[i - 1], profile[i], profile[i + 1]
+        den = a - 2 * b + c
+        if np.isfinite(den) and den < 0:
+            return i + 0.5 * (a - c) / den
+    return float(i)
+
+
+def _refine(profile: np.ndarray, period: float, limit: int) -> float:
+    """Sub-pixel period from the farthest usable multiple of ``period`` along one axis."""
+    k = max(1, int(limit // period))
+    centre = k * period
+    lo, hi = int(max(1, centre - 1.5 * k - 1)), int(min(len(profile) - 1, centre + 1.5 * k + 2))
+    if hi - lo < 2:
+        return period
+    i = lo + int(np.argmax(profile[lo:hi]))
+    return _parabolic(profile, i) / k
+
+
+def _fundamental(score: np.ndarray, i: int, dmin: int) -> int:
+    """The smallest sub-multiple ``i/k`` of a peak lag that is itself a comparable peak."""
+    for k in (4, 3, 2):
+        j = int(round(i / k))
+        if j - 2 < dmin:
+            continue
+        lo = j - 2 + int(np.argmax(score[j - 2: j + 3]))
+        if score[lo] >= 0.5 * score[i]:
+            return lo
+    return i
+
+
+def period_candidates(res: np.ndarray, cfg: WatermarkConfig) -> list[tuple[float, float]]:
+    """Up to ``cfg.period_candidates`` (py, px) tile periods in working pixels, best first."""
+    h, w = res.shape
+    ac = _autocorr(res)
+    ax, ay = ac[0, :], ac[:, 0]  # (w,), (h,)
+    dmin = int(cfg.tile_chips * _MIN_CHIP)
+    lim_x, lim_y = int(0.7 * w), int(0.7 * h)
+    if lim_x <= dmin:
+        return []
+    score = ax[: lim_x + 1].copy()
+    both = min(lim_x, lim_y) + 1
+    if both > dmin:
+        score[:both] = 0.5 * (score[:both] + ay[:both])
+    score[:dmin] = -np.inf
+    peaks = [i for i in range(dmin, len(score) - 1)
+             if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
+    peaks.sort(key=lambda i: -score[i])
+    out: list[tuple[float, float]] = []
+    for i in peaks:
+        if len(out) >= cfg.period_candidates:
+            break
+        i = _fundamental(score, i, dmin)
+        p = _parabolic(score, i)
+        px = _refine(ax, p, lim_x)
+        py = _refine(ay, p, lim_y) if lim_y > 1.2 * p else px
+        if all(abs(px - q[1]) > 2 for q in out):
+            out.append((py, px))
+    return out
+
+
+def fold(res: np.ndarray, period: tuple[float, float], n: int) -> np.ndarray:
+    """Resample so the tile is ``n*_SPC`` samples and sum modulo the tile -> ``(T, T)``."""
+    h, w = res.shape
+    t = n * _SPC
+    sy, sx = t / period[0], t / period[1]
+    size = (max(1, round(w * sx)), max(1, round(h * sy)))
+    interp = cv2.INTER_AREA if sx * sy < 1.0 else cv2.INTER_LINEAR
+    r = cv2.resize(res, size, interpolation=interp)
+    hh, ww = r.shape
+    ph, pw = -(-hh // t) * t, -(-ww // t) * t
+    buf = np.zeros((ph, pw), np.float32)
+    buf[:hh, :ww] = r
+    cnt = np.zeros((ph, pw), np.float32)
+    cnt[:hh, :ww] = 1.0
+    tile = buf.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
+    counts = cnt.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
+    return tile / np.sqrt(np.maximum(counts, 1.0))  # (T, T)
+
+
+def align(tile: np.ndarray, lay: Layout) -> tuple[np.ndarray, float]:
+    """Circularly align the folded tile with the pilot -> ``(n*n,)`` chip values, sync z."""
+    tmpl = np.kron(lay.pilot_chips(), np.ones((_SPC, _SPC), np.float32))  # (T, T)
+    corr = np.fft.irfft2(np.fft.rfft2(tile) * np.conj(np.fft.rfft2(tmpl)), s=tile.shape)
+    dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    sync = float((corr[dy, dx] - corr.mean()) / (corr.std() + 1e-12))
+    aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
+    chips = aligned.reshape(lay.n, _SPC, lay.n, _SPC).sum(axis=(1, 3))  # (n, n)
+    return chips.ravel(), sync
+
+
+def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, float]:
+    """Chip values -> (payload bits, code soft values, z statistic over message chips)."""
+    x = chips[lay.msg_idx].astype(np.float64)  # (n_msg,)
+    soft = np.bincount(lay.msg_bit, weights=lay.msg_pn * x, minlength=lay.n_code)
+    bits = viterbi_decode(soft)
+    from watermark.ecc import encode
+
+    sign = 1.0 - 2.0 * encode(bits).astype(np.float64)  # (n_code,)
+    z = float(np.dot(sign[lay.msg_bit] * lay.msg_pn, x) / (np.linalg.norm(x) + 1e-12))
+    return bits, soft, z
+
+
+def log10_p_value(z: float, candidates: int) -> float:
+    """log10 of ``K · 2^64 · exp(-z²/2)`` (capped at 0): the union-bounded Hoeffding tail."""
+    if z <= 0:
+        return 0.0
+    ln_p = math.log(candidates) + PAYLOAD_BITS * math.log(2.0) - 0.5 * z * z
+    return min(0.0, ln_p / math.log(10.0))
+
+
+def analyse_residual(acc: ResidualAccumulator, key: bytes) -> WatermarkResult:
+    """Run steps 2-4 on accumulated residuals and decide at ``cfg.fpr``."""
+    cfg = acc.cfg
+    empty = WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), acc.frames)
+    if acc.total is None:
+        return empty
+    lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+    cands = period_candidates(acc.total, cfg)
+    best: tuple | None = None
+    for period in cands:
+        chips, sync = align(fold(acc.total, period, lay.n), lay)
+        if best is None or sync > best[1]:
+            best = (chips, sync, period)
+    if best is None:
+        return empty
+    chips, sync, period = best
+    bits, soft, z = decode(chips, lay)
+    lp = log10_p_value(z, max(1, len(cands)))
+    p = 10.0 ** lp
+    hexp = np.packbits(bits).tobytes().hex()
+    detected = p <= cfg.fpr
+    return WatermarkResult(detected, hexp if detected else None, p, bit_confidences(bits, soft),
+                           acc.frames, z, sync, (float(period[0]), float(period[1])), hexp)
