@@ -17,7 +17,7 @@ from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
 from provenant.glossary import explain
 from provenant.jumbf import active_manifest_label
-from provenant.media import MediaInfo, check_output_path, probe, sample_frames
+from provenant.media import MediaInfo, check_output_path, poster_frame, probe
 from provenant.report import C2paEvidence, Failure
 
 __all__ = [
@@ -44,6 +44,7 @@ AI_SOURCE_TYPES = frozenset({
 #: Soft-binding algorithms the validator is told about, so they validate cleanly.
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v1",)
 _SIGNABLE = {"video/mp4", "video/quicktime", "image/jpeg", "image/png"}
+_IO_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,7 @@ def _poster_jpeg(path: Path) -> bytes:
     """A JPEG poster from the middle frame, long edge at most 480 px."""
     import cv2
 
-    indices, frames = sample_frames(path, 3)
-    frame = frames[len(frames) // 2]
+    frame = poster_frame(path)
     h, w = frame.shape[:2]
     scale = min(1.0, 480 / max(h, w))
     if scale < 1.0:
@@ -155,6 +155,8 @@ def _poster_jpeg(path: Path) -> bytes:
                            interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise SigningError("could not encode the poster thumbnail as JPEG")
     return buf.tobytes()
 
 
@@ -206,7 +208,9 @@ def sign_file(
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
     os.close(fd)
     try:
-        with open(info.path, "rb") as source, open(tmp, "w+b") as dest:
+        # 1 MiB buffers: the SDK streams in 8 KiB calls, so each need not be a system call.
+        with open(info.path, "rb", buffering=_IO_BUFFER) as source, \
+                open(tmp, "w+b", buffering=_IO_BUFFER) as dest:
             manifest_bytes = builder.sign(signer, info.mime, source, dest)
         os.replace(tmp, dst)
     except c2pa.C2paError as exc:
@@ -226,7 +230,7 @@ def read_manifest(
     if info.mime not in _SIGNABLE:
         return C2paEvidence(present=False)
     try:
-        with open(info.path, "rb") as fh:
+        with open(info.path, "rb", buffering=_IO_BUFFER) as fh:
             reader = c2pa.Reader(info.mime, fh, context=validation_context(trust_anchors))
             store, state = json.loads(reader.json()), reader.get_validation_state()
     except c2pa.C2paError as exc:

@@ -28,6 +28,7 @@ __all__ = [
     "iter_frames",
     "sample_frames",
     "read_frames",
+    "poster_frame",
     "read_image",
     "write_video",
     "write_image",
@@ -244,6 +245,37 @@ def sample_frames(
         if i >= indices[-1]:
             break
     return indices[: len(frames)], frames
+
+
+def poster_frame(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
+    """One representative frame (near the middle) without indexing the whole file.
+
+    Seeks to the keyframe before the midpoint with PyAV and decodes up to the midpoint, so
+    the cost is at most one group of pictures, whatever the file's length (decord would
+    index every frame first).
+    """
+    import av
+
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind == "image":
+        return read_image(info.path, limits)
+    with _open_container(info.path) as container:
+        stream = container.streams.video[0]
+        target = (stream.start_time or 0) + int(stream.duration or 0) // 2
+        try:
+            if stream.duration and stream.time_base:
+                container.seek(target, stream=stream, backward=True)
+            frame = None
+            for frame in container.decode(stream):  # from that keyframe to the midpoint
+                if frame.pts is None or frame.pts >= target:
+                    break
+            if frame is not None:
+                return frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError:
+            pass
+    _, frames = sample_frames(info.path, 1, limits)  # seek failed: decode from the start
+    return frames[0]
 
 
 def read_frames(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:

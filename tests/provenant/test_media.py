@@ -168,3 +168,12 @@ def test_missing_path_and_folder(workdir: Path) -> None:
         media.probe(workdir / "nope.mp4")
     with pytest.raises(MediaError, match="not a regular file"):
         media.probe(workdir)
+
+
+def test_poster_frame_comes_from_the_middle(clip: Path, png: Path) -> None:
+    every = list(media.iter_frames(clip))
+    poster = media.poster_frame(clip)
+    assert poster.shape == every[0].shape
+    diffs = [np.abs(poster.astype(int) - f.astype(int)).mean() for f in every]
+    assert 0 < int(np.argmin(diffs)) < len(every) - 1
+    assert np.array_equal(media.poster_frame(png), media.read_image(png))
