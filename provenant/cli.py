@@ -13,7 +13,23 @@ from typing import Any
 from provenant import __version__
 from provenant.errors import InputError, ProvenanceError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "command_group"]
+
+
+def command_group(subparsers: Any, name: str, help: str) -> Any:
+    """The sub-command group ``name`` (e.g. ``train``, ``eval``), created on first use.
+
+    Components call this from their ``register(subparsers)`` so that, say, the generator and
+    the detector can both add to ``provenant train …``.
+    """
+    parser = subparsers.choices.get(name)
+    if parser is None:
+        parser = subparsers.add_parser(name, help=help)
+        return parser.add_subparsers(dest=f"{name}_command", metavar="WHAT", required=True)
+    for action in parser._actions:  # argparse keeps the group's sub-parsers action here
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise RuntimeError(f"command {name!r} exists but is not a group")
 
 
 def _print_json(obj: Any) -> None:

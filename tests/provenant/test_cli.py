@@ -115,3 +115,16 @@ def test_internal_failure_exits_1(capsys, clip: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(prov, "verify", boom)
     code, _, err = run(capsys, "verify", str(clip))
     assert code == 1 and "internal error" in err and "Traceback" not in err
+
+
+def test_components_share_command_groups() -> None:
+    import argparse
+
+    from provenant.cli import command_group
+
+    root = argparse.ArgumentParser().add_subparsers(dest="command")
+    a = command_group(root, "train", "train models")
+    a.add_parser("generator").set_defaults(which="g")
+    b = command_group(root, "train", "train models")
+    b.add_parser("detector").set_defaults(which="d")
+    assert a is b and set(a.choices) == {"generator", "detector"}
