@@ -15,7 +15,7 @@ from watermark.config import (
     parse_payload,
     resolve_key,
 )
-from watermark.detect import WatermarkResult
+from watermark.detection import WatermarkResult
 
 __all__ = [
     "ALGORITHM",

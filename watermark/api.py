@@ -10,8 +10,8 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
-from watermark.detect import ResidualAccumulator, WatermarkResult, analyse_residual
-from watermark.embed import embed_frame, embed_frames
+from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
+from watermark.embedding import embed_frame, embed_frames
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "Source"]
 

@@ -50,13 +50,15 @@ class WatermarkConfig:
     fpr: false-positive rate per video that the detection test guarantees.
     sample_frames: frames a file detection reads (spread evenly over the video).
     work_side: detection works on frames downscaled so the shorter side is at most this.
-    period_candidates: tile periods tried in detection (a Bonferroni factor on the p-value).
+    period_candidates: tile periods tried in detection.
+    phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
+        hypothesis is a Bonferroni factor on the p-value.
     """
 
     tile_chips: int = 32
     chip_policy: ChipPolicy = "auto"
     chip_px: int = 2
-    tiles_across: float = 3.0
+    tiles_across: float = 2.25
     target_psnr: float = 43.0
     alpha: float = 5.0
     mask_tau: float = 6.0
@@ -64,7 +66,8 @@ class WatermarkConfig:
     fpr: float = 1e-6
     sample_frames: int = 32
     work_side: int = 400
-    period_candidates: int = 3
+    period_candidates: int = 4
+    phase_candidates: int = 8
 
     def __post_init__(self) -> None:
         _check(self.tile_chips in (16, 32, 64), "tile_chips", self.tile_chips, "16, 32 or 64")
@@ -83,6 +86,8 @@ class WatermarkConfig:
         _check(128 <= self.work_side <= 4096, "work_side", self.work_side, "in [128, 4096]")
         _check(1 <= self.period_candidates <= 8, "period_candidates", self.period_candidates,
                "an integer in [1, 8]")
+        _check(1 <= self.phase_candidates <= 64, "phase_candidates", self.phase_candidates,
+               "an integer in [1, 64]")
 
     def chip_size(self, height: int, width: int) -> int:
         """Chip size in pixels for a ``height×width`` frame."""

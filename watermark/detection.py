@@ -12,7 +12,7 @@
    codeword. Under H0 (no watermark of this key) the message PN signs are fair coins
    independent of the content, the period and the pilot-chosen phase, so for any fixed
    codeword ``P(z >= t) <= exp(-t²/2)`` (Hoeffding); a union bound over all 2^64 codewords
-   and the ``K`` candidate periods gives ``p = K · 2^64 · exp(-z²/2)``.
+   and the ``K`` (period, phase) hypotheses decoded gives ``p = K · 2^64 · exp(-z²/2)``.
 """
 
 from __future__ import annotations
@@ -181,15 +181,27 @@ def fold(res: np.ndarray, period: tuple[float, float], n: int) -> np.ndarray:
     return tile / np.sqrt(np.maximum(counts, 1.0))  # (T, T)
 
 
-def align(tile: np.ndarray, lay: Layout) -> tuple[np.ndarray, float]:
-    """Circularly align the folded tile with the pilot -> ``(n*n,)`` chip values, sync z."""
+def align(tile: np.ndarray, lay: Layout, top: int) -> list[tuple[np.ndarray, float]]:
+    """Circularly align the folded tile with the pilot: the ``top`` best phases (peaks at
+    least 2 samples apart) as ``(n*n,)`` chip values with their sync z-scores."""
     tmpl = np.kron(lay.pilot_chips(), np.ones((_SPC, _SPC), np.float32))  # (T, T)
     corr = np.fft.irfft2(np.fft.rfft2(tile) * np.conj(np.fft.rfft2(tmpl)), s=tile.shape)
-    dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    sync = float((corr[dy, dx] - corr.mean()) / (corr.std() + 1e-12))
-    aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
-    chips = aligned.reshape(lay.n, _SPC, lay.n, _SPC).sum(axis=(1, 3))  # (n, n)
-    return chips.ravel(), sync
+    mean, std = corr.mean(), corr.std() + 1e-12
+    t = corr.shape[0]
+    out: list[tuple[np.ndarray, float]] = []
+    taken: list[tuple[int, int]] = []
+    for flat in np.argsort(corr, axis=None)[::-1][: 8 * top]:
+        dy, dx = divmod(int(flat), t)
+        if any(min((dy - a) % t, (a - dy) % t) < 2 and min((dx - b) % t, (b - dx) % t) < 2
+               for a, b in taken):
+            continue
+        taken.append((dy, dx))
+        aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
+        chips = aligned.reshape(lay.n, _SPC, lay.n, _SPC).sum(axis=(1, 3))  # (n, n)
+        out.append((chips.ravel(), float((corr[dy, dx] - mean) / std)))
+        if len(out) >= top:
+            break
+    return out
 
 
 def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, float]:
@@ -204,11 +216,11 @@ def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, floa
     return bits, soft, z
 
 
-def log10_p_value(z: float, candidates: int) -> float:
+def log10_p_value(z: float, hypotheses: int) -> float:
     """log10 of ``K · 2^64 · exp(-z²/2)`` (capped at 0): the union-bounded Hoeffding tail."""
     if z <= 0:
         return 0.0
-    ln_p = math.log(candidates) + PAYLOAD_BITS * math.log(2.0) - 0.5 * z * z
+    ln_p = math.log(hypotheses) + PAYLOAD_BITS * math.log(2.0) - 0.5 * z * z
     return min(0.0, ln_p / math.log(10.0))
 
 
@@ -219,18 +231,16 @@ def analyse_residual(acc: ResidualAccumulator, key: bytes) -> WatermarkResult:
     if acc.total is None:
         return empty
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-    cands = period_candidates(acc.total, cfg)
     best: tuple | None = None
-    for period in cands:
-        chips, sync = align(fold(acc.total, period, lay.n), lay)
-        if best is None or sync > best[1]:
-            best = (chips, sync, period)
+    for period in period_candidates(acc.total, cfg):
+        for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
+            bits, soft, z = decode(chips, lay)
+            if best is None or z > best[2]:
+                best = (bits, soft, z, sync, period)
     if best is None:
         return empty
-    chips, sync, period = best
-    bits, soft, z = decode(chips, lay)
-    lp = log10_p_value(z, max(1, len(cands)))
-    p = 10.0 ** lp
+    bits, soft, z, sync, period = best
+    p = 10.0 ** log10_p_value(z, cfg.period_candidates * cfg.phase_candidates)
     hexp = np.packbits(bits).tobytes().hex()
     detected = p <= cfg.fpr
     return WatermarkResult(detected, hexp if detected else None, p, bit_confidences(bits, soft),
