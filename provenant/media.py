@@ -247,12 +247,15 @@ def sample_frames(
     return indices[: len(frames)], frames
 
 
+_POSTER_MAX_DECODE = 12
+
+
 def poster_frame(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
     """One representative frame (near the middle) without indexing the whole file.
 
-    Seeks to the keyframe before the midpoint with PyAV and decodes up to the midpoint, so
-    the cost is at most one group of pictures, whatever the file's length (decord would
-    index every frame first).
+    Seeks to the keyframe before the midpoint with PyAV and decodes towards the midpoint, at
+    most ``_POSTER_MAX_DECODE`` frames, so the cost does not grow with the file's length or
+    its keyframe interval (decord would index every frame first).
     """
     import av
 
@@ -267,8 +270,8 @@ def poster_frame(path: str | os.PathLike[str], limits: MediaLimits | None = None
             if stream.duration and stream.time_base:
                 container.seek(target, stream=stream, backward=True)
             frame = None
-            for frame in container.decode(stream):  # from that keyframe to the midpoint
-                if frame.pts is None or frame.pts >= target:
+            for n, frame in enumerate(container.decode(stream)):  # keyframe → midpoint
+                if frame.pts is None or frame.pts >= target or n >= _POSTER_MAX_DECODE:
                     break
             if frame is not None:
                 return frame.to_ndarray(format="rgb24")
