@@ -91,8 +91,8 @@ class VerificationReport:
 
 def _signer_phrase(c2pa: C2paEvidence) -> str:
     who = c2pa.signer or "an unnamed signer"
-    if c2pa.development_credentials:
-        who += " (development credentials, not for production trust)"
+    if c2pa.development_credentials and "development" not in who.lower():
+        who += " (development credentials)"
     return who
 
 
