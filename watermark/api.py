@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,8 @@ from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
 from watermark.embedding import embed_frame, embed_frames
 
-__all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "Source"]
+__all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
+           "detect_looks", "Source"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
 
@@ -52,39 +54,89 @@ def embed(source: Source, payload: bytes | str | int, key: str | bytes | None = 
 
 
 def detect(source: Source, key: str | bytes | None = None,
-           config: WatermarkConfig | None = None) -> WatermarkResult:
+           config: WatermarkConfig | None = None,
+           keyframes: Sequence[int] | None = None) -> WatermarkResult:
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
-    A file path is sampled (``config.sample_frames`` frames, fewer for very large frames);
-    arrays and iterables are used frame by frame in full (constant memory).
+    A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
+    by frame in full (constant memory). ``keyframes``: indices of the frames a codec coded
+    as intra frames; they are also tested on their own (inter-coded frames can carry the
+    pattern dragged along by motion compensation), at one extra Bonferroni factor.
     """
     cfg = config or WatermarkConfig()
     kbytes = resolve_key(key)
     if isinstance(source, (str, os.PathLike)):
         return detect_file(source, kbytes, cfg)
-    acc = ResidualAccumulator(cfg)
     if isinstance(source, np.ndarray):
         if source.ndim not in (3, 4) or source.shape[-1] != 3:
             raise MediaError(f"array of shape {source.shape} is invalid; "
                              "allowed: H×W×3 or T×H×W×3")
         source = source[None] if source.ndim == 3 else source
-    for frame in source:
-        acc.add(np.asarray(frame))
-    return analyse_residual(acc, kbytes)
+    keyset = set(keyframes or ())
+    every, keyed = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    for i, frame in enumerate(source):
+        frame = np.asarray(frame)
+        every.add(frame)
+        if i in keyset:
+            keyed.add(frame)
+    return analyse_residual([every, keyed] if keyed.frames else [every], kbytes)
+
+
+def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:
+    """Frame indices to read: ``n`` evenly spaced ones, and up to ``n/4`` key frames."""
+    even = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int)).tolist()
+    keys = sorted({int(k) for k in keyframes if 0 <= int(k) < total})
+    limit = max(1, n // 4)
+    if len(keys) > limit:
+        keys = [keys[i] for i in np.linspace(0, len(keys) - 1, limit).round().astype(int)]
+    return even, keys
+
+
+def detect_looks(even: Iterable[np.ndarray], keyed: Iterable[np.ndarray],
+                 key: str | bytes | None, cfg: WatermarkConfig) -> WatermarkResult:
+    """Decide on two looks: evenly sampled frames, and the key frames on their own."""
+    every, kacc = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    for frame in even:
+        every.add(frame)
+    for frame in keyed:
+        kacc.add(frame)
+    return analyse_residual([every, kacc] if kacc.frames else [every], resolve_key(key))
 
 
 def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
                 config: WatermarkConfig | None = None) -> WatermarkResult:
-    """Detect in a video or image file by sampling frames evenly (seek-based)."""
+    """Detect in a video or image file: evenly sampled frames plus the key frames."""
     from provenant.media import probe, sample_frames
 
     cfg = config or WatermarkConfig()
+    kbytes = resolve_key(key)
     info = probe(Path(path))
-    _, frames = sample_frames(info.path, frames_to_sample(info.height, info.width, cfg))
-    acc = ResidualAccumulator(cfg)
-    for frame in frames:
-        acc.add(frame)
-    return analyse_residual(acc, resolve_key(key))
+    n = frames_to_sample(info.height, info.width, cfg)
+    reader = _reader(info.path) if info.kind == "video" else None
+    if reader is None:  # an image, or decord cannot read it: the core's sampler only
+        _, frames = sample_frames(info.path, 1 if info.kind == "image" else n)
+        return detect(frames, kbytes, cfg)
+    try:
+        keys_all = list(reader.get_key_indices())
+    except Exception:  # decord cannot index this file: no key-frame look
+        keys_all = []
+    even, keys = sample_plan(len(reader), keys_all, n)
+    return detect_looks(_batched(reader, even), _batched(reader, keys), kbytes, cfg)
+
+
+def _batched(reader: Any, indices: list[int], size: int = 16) -> Iterator[np.ndarray]:
+    """Frames ``indices`` from a decord reader, ``size`` at a time (bounded memory)."""
+    for start in range(0, len(indices), size):
+        yield from reader.get_batch(indices[start: start + size]).asnumpy()
+
+
+def _reader(path: Path):  # -> decord.VideoReader | None
+    try:
+        import decord
+
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
+    except Exception:  # decord raises its own error types; fall back to the core's reader
+        return None
 
 
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],

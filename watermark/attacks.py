@@ -31,10 +31,24 @@ Params = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Clip:
-    """A short clip held in memory: ``frames`` are ``H×W×3`` uint8 RGB."""
+    """A short clip held in memory: ``frames`` are ``H×W×3`` uint8 RGB; ``keyframes`` are
+    the indices a codec coded as intra frames (``None`` when no codec has touched it)."""
 
     frames: list[np.ndarray]
     fps: float
+    keyframes: tuple[int, ...] | None = None
+
+    def with_frames(self, frames: list[np.ndarray]) -> Clip:
+        """The same clip (fps, key frames) with per-frame processed ``frames``."""
+        return Clip(frames, self.fps, self.keyframes)
+
+    def select(self, indices: list[int], fps: float) -> Clip:
+        """A temporal re-sampling: frames ``indices`` at ``fps`` (key frames remapped)."""
+        keys = None
+        if self.keyframes is not None:
+            ks = set(self.keyframes)
+            keys = tuple(j for j, i in enumerate(indices) if i in ks)
+        return Clip([self.frames[i] for i in indices], fps, keys)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -69,7 +83,8 @@ _CONTAINER = {"libx264": "mp4", "libx265": "mp4", "libvpx-vp9": "webm"}
 
 
 def codec_roundtrip(clip: Clip, codec: str, crf: int, preset: str = "veryfast") -> Clip:
-    """Encode ``clip`` with a real encoder at ``crf`` (in memory) and decode it back."""
+    """Encode ``clip`` with a real encoder at ``crf`` (in memory) and decode it back,
+    noting which frames came out as key (intra) frames. Encoder defaults otherwise."""
     import av
 
     buf = io.BytesIO()
@@ -93,9 +108,13 @@ def codec_roundtrip(clip: Clip, codec: str, crf: int, preset: str = "veryfast") 
         for pkt in stream.encode():
             out.mux(pkt)
     buf.seek(0)
+    frames, keys = [], []
     with av.open(buf, "r") as inp:
-        frames = [fr.to_ndarray(format="rgb24") for fr in inp.decode(video=0)]
-    return Clip(frames, clip.fps)
+        for i, fr in enumerate(inp.decode(video=0)):
+            frames.append(fr.to_ndarray(format="rgb24"))
+            if fr.key_frame:
+                keys.append(i)
+    return Clip(frames, clip.fps, tuple(keys))
 
 
 def _codec(codec: str, crf: int) -> Apply:
@@ -107,7 +126,7 @@ def _resize(clip: Clip, p: Params) -> Clip:
     h, w = clip.shape
     size = (max(2, round(w * p["scale"])), max(2, round(h * p["scale"])))
     interp = cv2.INTER_AREA if p["scale"] < 1 else cv2.INTER_LINEAR
-    return Clip([cv2.resize(f, size, interpolation=interp) for f in clip.frames], clip.fps)
+    return clip.with_frames([cv2.resize(f, size, interpolation=interp) for f in clip.frames])
 
 
 def _crop(clip: Clip, p: Params) -> Clip:
@@ -116,8 +135,8 @@ def _crop(clip: Clip, p: Params) -> Clip:
     side = math.sqrt(p["area"])
     ch, cw = max(2, round(h * side)), max(2, round(w * side))
     y0, x0 = round((h - ch) * p.get("y", 0.5)), round((w - cw) * p.get("x", 0.5))
-    return Clip([np.ascontiguousarray(f[y0: y0 + ch, x0: x0 + cw]) for f in clip.frames],
-                clip.fps)
+    return clip.with_frames([np.ascontiguousarray(f[y0: y0 + ch, x0: x0 + cw])
+                             for f in clip.frames])
 
 
 def _draw_offcentre(rng: np.random.Generator) -> dict[str, Any]:
@@ -132,13 +151,13 @@ def _rotate(clip: Clip, p: Params) -> Clip:
     m = cv2.getRotationMatrix2D((w / 2, h / 2), p["degrees"], 1.0)
     rot = [cv2.warpAffine(f, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
            for f in clip.frames]
-    return _crop(Clip(rot, clip.fps), {"area": 0.64})
+    return _crop(clip.with_frames(rot), {"area": 0.64})
 
 
 # ---------------------------------------------------------------- colour and noise
 def _lut(clip: Clip, table: np.ndarray) -> Clip:
     lut = np.clip(np.round(table), 0, 255).astype(np.uint8)
-    return Clip([cv2.LUT(f, lut) for f in clip.frames], clip.fps)
+    return clip.with_frames([cv2.LUT(f, lut) for f in clip.frames])
 
 
 def _brightness(clip: Clip, p: Params) -> Clip:
@@ -159,7 +178,7 @@ def _noise(clip: Clip, p: Params) -> Clip:
     for f in clip.frames:
         noisy = f.astype(np.float32) + rng.normal(0.0, p["sigma"], f.shape).astype(np.float32)
         out.append(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
-    return Clip(out, clip.fps)
+    return clip.with_frames(out)
 
 
 def _draw_seed(rng: np.random.Generator) -> dict[str, Any]:
@@ -167,18 +186,18 @@ def _draw_seed(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def _blur(clip: Clip, p: Params) -> Clip:
-    return Clip([cv2.GaussianBlur(f, (0, 0), p["sigma"]) for f in clip.frames], clip.fps)
+    return clip.with_frames([cv2.GaussianBlur(f, (0, 0), p["sigma"]) for f in clip.frames])
 
 
 # ---------------------------------------------------------------- time
 def _drop_alternate(clip: Clip, p: Params) -> Clip:
-    return Clip(clip.frames[::2], clip.fps / 2)
+    return clip.select(list(range(0, len(clip.frames), 2)), clip.fps / 2)
 
 
 def _segment(clip: Clip, p: Params) -> Clip:
     n = max(1, round(p["seconds"] * clip.fps))
     start = round(p.get("start", 0.0) * max(0, len(clip.frames) - n))
-    return Clip(clip.frames[start: start + n], clip.fps)
+    return clip.select(list(range(start, min(len(clip.frames), start + n))), clip.fps)
 
 
 def _draw_start(rng: np.random.Generator) -> dict[str, Any]:
@@ -189,7 +208,7 @@ def _fps_change(clip: Clip, p: Params) -> Clip:
     """Resample time by ``ratio`` (30->24 fps is 0.8): nearest earlier source frame."""
     n_out = max(1, int(len(clip.frames) * p["ratio"]))
     idx = np.minimum((np.arange(n_out) / p["ratio"]).astype(int), len(clip.frames) - 1)
-    return Clip([clip.frames[i] for i in idx], clip.fps * p["ratio"])
+    return clip.select([int(i) for i in idx], clip.fps * p["ratio"])
 
 
 def _combo(clip: Clip, p: Params) -> Clip:

@@ -224,24 +224,28 @@ def log10_p_value(z: float, hypotheses: int) -> float:
     return min(0.0, ln_p / math.log(10.0))
 
 
-def analyse_residual(acc: ResidualAccumulator, key: bytes) -> WatermarkResult:
-    """Run steps 2-4 on accumulated residuals and decide at ``cfg.fpr``."""
-    cfg = acc.cfg
-    empty = WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), acc.frames)
-    if acc.total is None:
-        return empty
+def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
+                     key: bytes) -> WatermarkResult:
+    """Run steps 2-4 on one or more accumulations ("looks", e.g. all sampled frames and
+    the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor."""
+    looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
+    cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
+    frames = max((a.frames for a in looks), default=0)
+    empty = WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     best: tuple | None = None
-    for period in period_candidates(acc.total, cfg):
-        for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
-            bits, soft, z = decode(chips, lay)
-            if best is None or z > best[2]:
-                best = (bits, soft, z, sync, period)
+    for acc in looks:
+        for period in period_candidates(acc.total, cfg):
+            for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
+                bits, soft, z = decode(chips, lay)
+                if best is None or z > best[2]:
+                    best = (bits, soft, z, sync, period, acc.frames)
     if best is None:
         return empty
-    bits, soft, z, sync, period = best
-    p = 10.0 ** log10_p_value(z, cfg.period_candidates * cfg.phase_candidates)
+    bits, soft, z, sync, period, used = best
+    hypotheses = max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
+    p = 10.0 ** log10_p_value(z, hypotheses)
     hexp = np.packbits(bits).tobytes().hex()
     detected = p <= cfg.fpr
     return WatermarkResult(detected, hexp if detected else None, p, bit_confidences(bits, soft),
-                           acc.frames, z, sync, (float(period[0]), float(period[1])), hexp)
+                           used, z, sync, (float(period[0]), float(period[1])), hexp)
