@@ -194,12 +194,17 @@ def iter_frames(
         yield read_image(info.path, limits)
         return
     reader = _decord_reader(info.path)
-    if reader is not None:
-        for i in range(len(reader)):
-            _check_frame(info.path, i, limits)
-            yield reader[i].asnumpy()
+    if reader is None:
+        yield from _iter_frames_pyav(info.path, limits)
         return
-    yield from _iter_frames_pyav(info.path, limits)
+    for i in range(len(reader)):
+        _check_frame(info.path, i, limits)
+        try:
+            frame = reader[i].asnumpy()
+        except Exception as exc:  # decord's DECORDError on damaged data mid-stream
+            raise MediaError(f"{info.path} cannot be decoded past frame {i}: it is truncated "
+                             f"or corrupt ({str(exc).splitlines()[0][:120]})") from None
+        yield frame
 
 
 def _iter_frames_pyav(path: Path, limits: MediaLimits) -> Iterator[np.ndarray]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
-from provenant.errors import CapabilityUnavailableError
+from provenant.errors import CapabilityUnavailableError, ConfigurationError
 from provenant.media import check_output_path
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
@@ -28,14 +29,10 @@ def default_credentials() -> SigningCredentials:
     s = get_settings()
     if s.sign_cert or s.sign_key:
         if not (s.sign_cert and s.sign_key):
-            from provenant.errors import ConfigurationError
-
             raise ConfigurationError("set both PROVENANT_SIGN_CERT and PROVENANT_SIGN_KEY")
         return load_credentials(s.sign_cert, s.sign_key, tsa_url=s.tsa_url)
     creds = ensure_dev_credentials(s.credentials_dir)
     if s.tsa_url:
-        from dataclasses import replace
-
         creds = replace(creds, tsa_url=s.tsa_url)
     return creds
 
@@ -88,8 +85,6 @@ def stamp(
     try:
         facts = embed(Path(src), Path(tmp), payload)
         binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
-        from dataclasses import replace
-
         opts = replace(options, watermarked=True,
                        soft_bindings=options.soft_bindings + (binding,))
         return sign(tmp, dst, opts, credentials=credentials, store=store)

@@ -177,3 +177,16 @@ def test_poster_frame_comes_from_the_middle(clip: Path, png: Path) -> None:
     diffs = [np.abs(poster.astype(int) - f.astype(int)).mean() for f in every]
     assert 0 < int(np.argmin(diffs)) < len(every) - 1
     assert np.array_equal(media.poster_frame(png), media.read_image(png))
+
+
+def test_a_decode_failure_mid_stream_is_a_media_error(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def __len__(self) -> int:
+            return 12
+
+        def __getitem__(self, i: int):
+            raise RuntimeError("DECORDError: corrupt packet\nstack")
+
+    monkeypatch.setattr(media, "_decord_reader", lambda path: Broken())
+    with pytest.raises(MediaError, match="past frame 0"):
+        list(media.iter_frames(clip))

@@ -1,0 +1,97 @@
+"""The core's orchestration: sign + register, stamp through a stamper, verify + recover."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import provenant.provenance as prov
+from provenant.errors import CapabilityUnavailableError, ConfigurationError
+from provenant.manifest import SignOptions
+from provenant.media import iter_frames, probe, write_video
+from provenant.report import VerificationReport, WatermarkEvidence
+from provenant.store import ManifestStore
+
+
+class CopyStamper:
+    """A real (if trivial) stamper: re-encodes the clip and remembers the payload it was given."""
+
+    name = "copy"
+    soft_binding_alg = "org.example.test"
+
+    def __init__(self) -> None:
+        self.payloads: list[bytes] = []
+
+    def __call__(self, src: Path, dst: Path, payload: bytes) -> dict[str, Any]:
+        self.payloads.append(payload)
+        write_video(iter_frames(src), dst, fps=probe(src).fps)
+        return {"alg": self.soft_binding_alg, "value": payload.hex()}
+
+
+class PayloadProvider:
+    """An evidence provider that 'detects' a fixed payload, to test the recovery step."""
+
+    name, order = "fake-watermark", 10
+
+    def __init__(self, payload: str) -> None:
+        self.payload = payload
+
+    def __call__(self, path: Path, report: VerificationReport, options: dict) -> None:
+        report.watermark = WatermarkEvidence(True, self.payload, 1e-9, 8, "org.example.test")
+
+
+def test_sign_registers_the_manifest(clip: Path, workdir: Path) -> None:
+    store = ManifestStore(workdir / "s.db")
+    result = prov.sign(clip, workdir / "s.mp4", SignOptions(source_type="trainedAlgorithmicMedia"),
+                       store=store)
+    rec = store.get(result.manifest_id)
+    assert rec.ai_generated and rec.source_type == "trainedAlgorithmicMedia"
+    assert rec.signer == result.signer and rec.development
+
+
+def test_stamp_signs_with_soft_binding_and_recovers_after_stripping(
+    clip: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamper = CopyStamper()
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
+    store = ManifestStore(workdir / "s.db")
+    result = prov.stamp(clip, workdir / "stamped.mp4", store=store, stamper="copy")
+    value = stamper.payloads[0].hex()
+    assert len(stamper.payloads[0]) == 8
+    assert result.soft_bindings == (("org.example.test", value),)
+    report = prov.verify(workdir / "stamped.mp4", store=store)
+    assert report.c2pa.state == "Valid"
+    assert [a["action"] for a in report.c2pa.actions] == ["c2pa.created", "c2pa.watermarked"]
+    assert report.c2pa.soft_bindings == [{"alg": "org.example.test", "value": value}]
+    assert not list(workdir.glob(".stamped.*"))  # the intermediate file is gone
+
+    stripped = write_video(iter_frames(workdir / "stamped.mp4"), workdir / "stripped.mp4", fps=24)
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (PayloadProvider(value),))
+    report = prov.verify(stripped, store=store)
+    assert report.c2pa.present is False
+    assert report.recovered["manifest_id"] == result.manifest_id
+    assert report.verdict.label == "verified-ai-generated"
+    assert any(result.manifest_id in r for r in report.verdict.reasons)
+
+
+def test_an_unknown_payload_recovers_nothing(clip: Path, workdir: Path, monkeypatch) -> None:
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (PayloadProvider("ffffffffffffffff"),))
+    report = prov.verify(clip, store=ManifestStore(workdir / "s.db"))
+    assert report.recovered is None and report.verdict.label == "no-evidence"
+
+
+def test_stamp_without_a_stamper_says_what_is_missing(clip: Path, workdir: Path, monkeypatch) -> None:
+    monkeypatch.setattr(prov, "stampers", lambda: {})
+    with pytest.raises(CapabilityUnavailableError, match="no 'watermark' stamper"):
+        prov.stamp(clip, workdir / "x.mp4")
+
+
+def test_half_configured_signing_identity_is_refused(monkeypatch, workdir: Path) -> None:
+    from provenant.config import get_settings
+
+    monkeypatch.setenv("PROVENANT_SIGN_CERT", str(workdir / "c.pem"))
+    get_settings.cache_clear()
+    with pytest.raises(ConfigurationError, match="both"):
+        prov.default_credentials()
