@@ -1,9 +1,9 @@
 """The manifest store: issued manifests keyed by manifest id and by soft binding (alg, value).
 
-Embedded SQLite in WAL mode. All SQL lives in this module, behind :class:`ManifestStore`,
-so that a Postgres repository with the same methods can follow. Every operation opens its
-own short-lived connection, so one store object is safe to share between threads and
-processes; writers serialise on SQLite's lock (``BEGIN IMMEDIATE`` with a busy timeout).
+Embedded SQLite in WAL mode (:mod:`provenant.sqlite`: one short-lived connection per
+operation, writers serialised by ``BEGIN IMMEDIATE``), so one store object is safe to share
+between threads and processes. All of the store's SQL lives in this module, behind
+:class:`ManifestStore`, so that a Postgres repository with the same methods can follow.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from provenant.errors import NotFoundError, StoreError
+from provenant.sqlite import SqliteDatabase
 
 __all__ = ["ManifestRecord", "ManifestStore", "open_store"]
 
@@ -62,29 +61,11 @@ class ManifestRecord:
         return d
 
 
-class ManifestStore:
+class ManifestStore(SqliteDatabase):
     """register / get / find_by_binding over one SQLite file."""
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
-        self.path = Path(path)
-        self.timeout_s = timeout_s
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the manifest store at {self.path}: {exc}") from None
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
-        try:
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            yield conn
-        finally:
-            conn.close()
+        super().__init__(path, _SCHEMA, label="manifest store", timeout_s=timeout_s)
 
     def register(self, record: ManifestRecord) -> ManifestRecord:
         """Insert (or replace) ``record`` and its soft bindings in one transaction."""
@@ -93,20 +74,14 @@ class ManifestStore:
                int(record.ai_generated), record.title, int(record.development),
                json.dumps(record.details, default=str))
         try:
-            with self._connect() as conn:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute("DELETE FROM soft_bindings WHERE manifest_id = ?",
-                                 (record.manifest_id,))
-                    conn.execute("INSERT OR REPLACE INTO manifests VALUES (?,?,?,?,?,?,?,?)", row)
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO soft_bindings VALUES (?,?,?)",
-                        [(a, v, record.manifest_id) for a, v in record.soft_bindings],
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            with self.transaction() as conn:
+                conn.execute("DELETE FROM soft_bindings WHERE manifest_id = ?",
+                             (record.manifest_id,))
+                conn.execute("INSERT OR REPLACE INTO manifests VALUES (?,?,?,?,?,?,?,?)", row)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO soft_bindings VALUES (?,?,?)",
+                    [(a, v, record.manifest_id) for a, v in record.soft_bindings],
+                )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot register manifest {record.manifest_id}: {exc}") from None
         return ManifestRecord(**{**asdict(record), "created_at": created,
@@ -115,7 +90,7 @@ class ManifestStore:
     def get(self, manifest_id: str) -> ManifestRecord:
         """The record of ``manifest_id``; :class:`NotFoundError` if there is none."""
         try:
-            with self._connect() as conn:
+            with self.connect() as conn:
                 row = conn.execute(
                     "SELECT manifest_id, created_at, signer, source_type, ai_generated, title,"
                     " development, details FROM manifests WHERE manifest_id = ?",
@@ -136,7 +111,7 @@ class ManifestStore:
     def find_by_binding(self, alg: str, value: str) -> list[ManifestRecord]:
         """Every manifest registered under soft binding ``(alg, value)``, newest first."""
         try:
-            with self._connect() as conn:
+            with self.connect() as conn:
                 ids = [r[0] for r in conn.execute(
                     "SELECT b.manifest_id FROM soft_bindings b JOIN manifests m"
                     " ON m.manifest_id = b.manifest_id WHERE b.alg = ? AND b.value = ?"
@@ -148,7 +123,7 @@ class ManifestStore:
         return [self.get(i) for i in ids]
 
     def count(self) -> int:
-        with self._connect() as conn:
+        with self.connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM manifests").fetchone()[0])
 
 

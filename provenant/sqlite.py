@@ -1,0 +1,59 @@
+"""One way to open Provenant's embedded SQLite databases: WAL mode, short-lived connections.
+
+Every operation opens its own connection, so one database object can be shared between
+threads and processes; writers serialise on SQLite's lock through :meth:`transaction`
+(``BEGIN IMMEDIATE`` with a busy timeout).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from provenant.errors import StoreError
+
+__all__ = ["SqliteDatabase"]
+
+
+class SqliteDatabase:
+    """A SQLite file with ``schema`` applied on open. ``label`` names it in error messages."""
+
+    def __init__(self, path: str | Path, schema: str, *, label: str, timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.label = label
+        self.timeout_s = timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(schema)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the {label} at {self.path}: {exc}") from None
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode, with foreign keys on and a busy timeout."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the {self.label} at {self.path}: {exc}") from None
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front and rolls back on any error."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
