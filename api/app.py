@@ -1,0 +1,67 @@
+"""The FastAPI application: ``create_app(settings=None)``.
+
+One router per resource (``api/routers``); CPU-bound library work runs on a bounded thread
+pool (:mod:`api.pool`) so the event loop stays responsive; jobs persist in SQLite
+(:mod:`api.jobs`); every error is JSON (:mod:`api.errors`). OpenAPI UI at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import open_database
+from api.errors import install_error_handlers
+from api.jobs import JobManager
+from api.metrics import Metrics, MetricsMiddleware
+from api.pool import WorkPool
+from api.routers import generate, health, jobs, metrics, sign, softbinding, verify, watermark
+from api.services import JOB_RUNNERS
+from api.settings import ApiSettings, get_api_settings
+from provenant import __version__
+from provenant.store import open_store
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+Provenance for synthetic media over HTTP: verify C2PA content credentials, detect the invisible
+watermark, resolve soft bindings to manifests, and (with an API key) sign, watermark and
+generate. Errors are JSON `{"error": {"code", "message"}}`. Keys: `provenant keys create`.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """A new app. ``settings`` (default: :func:`get_api_settings`) is installed as the
+    ``get_api_settings`` dependency override, so every router sees the same object."""
+    resolved = settings or get_api_settings()
+    app_metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.db = open_database()
+        state.store = open_store()
+        state.pool = WorkPool(resolved.workers, resolved.queue_size,
+                              retry_after_s=resolved.retry_after_s)
+        state.pool.on_reject = lambda reason: app_metrics.rejected.labels(reason).inc()
+        state.jobs = JobManager(state.db, resolved, app_metrics, JOB_RUNNERS)
+        state.jobs.start()
+        try:
+            yield
+        finally:
+            state.pool.shutdown()
+            state.jobs.shutdown()
+
+    app = FastAPI(title="Provenant", version=__version__, description=_DESCRIPTION,
+                  lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.settings = resolved
+    app.state.metrics = app_metrics
+    if settings is not None:
+        app.dependency_overrides[get_api_settings] = lambda: settings
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    for module in (health, verify, watermark, sign, generate, jobs, softbinding, metrics):
+        app.include_router(module.router)
+    return app

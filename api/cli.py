@@ -1,0 +1,89 @@
+"""``provenant serve`` and ``provenant keys create|list|revoke`` (entry point ``provenant.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+from typing import Any
+
+__all__ = ["register", "cmd_serve", "cmd_keys"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` and ``keys`` commands to the ``provenant`` parser."""
+    from api.keys import SCOPES
+    from api.settings import ApiSettings
+
+    defaults = ApiSettings()
+    p = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
+    p.add_argument("--host", default=defaults.host, help=f"bind address (default {defaults.host})")
+    p.add_argument("--port", type=int, default=defaults.port,
+                   help=f"port (default {defaults.port})")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (default 1); each has its own bounded pools")
+    p.add_argument("--log-level", default="info",
+                   choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(handler=cmd_serve)
+
+    k = subparsers.add_parser("keys", help="manage API keys of the HTTP API")
+    ksub = k.add_subparsers(dest="keys_command", metavar="SUBCOMMAND", required=True)
+    c = ksub.add_parser("create", help="create a key (its secret is shown once)")
+    c.add_argument("--scope", action="append", required=True, choices=SCOPES,
+                   help="a scope it grants; repeat for several")
+    c.add_argument("--name", help="a label for the key")
+    c.add_argument("--json", action="store_true")
+    ls = ksub.add_parser("list", help="list keys (ids and scopes, never secrets)")
+    ls.add_argument("--json", action="store_true")
+    r = ksub.add_parser("revoke", help="revoke a key by id")
+    r.add_argument("key_id")
+    k.set_defaults(handler=cmd_keys)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from provenant.errors import InputError
+
+    if args.workers < 1:
+        raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
+    os.environ.setdefault("PROVENANT_API_HOST", args.host)
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=30)
+    return 0
+
+
+def _when(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds") \
+        if ts else None
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from api.db import open_database
+    from api.keys import create_key
+    from provenant.errors import NotFoundError
+
+    db = open_database()
+    if args.keys_command == "create":
+        secret, rec = create_key(db, args.scope, args.name)
+        if args.json:
+            print(json.dumps({"key": secret, "id": rec.key_id, "scopes": list(rec.scopes),
+                              "name": rec.name}, indent=2))
+        else:
+            print(f"API key {rec.key_id} (scopes: {', '.join(rec.scopes)})\n{secret}\n"
+                  "Store it now: it is shown only once (the server keeps only its hash).")
+    elif args.keys_command == "list":
+        rows = [{"id": r.key_id, "name": r.name, "scopes": list(r.scopes),
+                 "created": _when(r.created_at), "revoked": _when(r.revoked_at)}
+                for r in db.list_keys()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in [] if args.json else rows:
+            state = f"revoked {row['revoked']}" if row["revoked"] else "active"
+            print(f"{row['id']}  {','.join(row['scopes']):<22} {state:<10} {row['name'] or ''}")
+    else:
+        if not db.revoke_key(args.key_id):
+            raise NotFoundError(f"no active key {args.key_id!r}", hint="see `provenant keys list`")
+        print(f"revoked {args.key_id}")
+    return 0

@@ -1,0 +1,144 @@
+"""``POST /v1/sign`` (``sign`` scope): sign (or watermark + sign) an upload and register it.
+
+Also :func:`file_or_job`, shared with ``/v1/watermark/embed``: ``mode=sync`` runs the work on
+the request pool and answers with the file; ``mode=job`` answers 202 with a job.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from api.deps import jobs_of, pool_of
+from api.errors import ApiError
+from api.jobs import JobContext
+from api.keys import Principal, require_scope
+from api.routers.jobs import job_view
+from api.schemas import ERROR_RESPONSES, JobOut
+from api.services import JOB_RUNNERS, SUFFIXES
+from api.settings import ApiSettings, get_api_settings
+from api.uploads import Upload, multipart_body, receive_upload
+from provenant.errors import CapabilityUnavailableError
+from provenant.manifest import SOURCE_TYPES, SignOptions
+
+__all__ = ["router", "file_or_job", "TempFileResponse"]
+
+router = APIRouter(prefix="/v1", tags=["sign"])
+
+_FIELDS = {
+    "source_type": {"type": "string", "enum": list(SOURCE_TYPES), "default": "digitalCapture",
+                    "description": "IPTC digitalSourceType of the content"},
+    "title": {"type": "string", "maxLength": 200, "description": "manifest title"},
+    "watermark": {"type": "boolean", "default": False,
+                  "description": "also embed the invisible watermark (soft binding) first"},
+}
+_TRUE = ("1", "true", "yes", "on")
+
+
+class TempFileResponse(FileResponse):
+    """A file answer whose folder is deleted once it is sent (or the client goes away)."""
+
+    def __init__(self, path: Path, *, cleanup_dir: Path, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.cleanup_dir = cleanup_dir
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            shutil.rmtree(self.cleanup_dir, ignore_errors=True)
+
+
+def _sign_params(upload: Upload) -> dict[str, Any]:
+    fields = upload.fields
+    source_type = fields.get("source_type") or "digitalCapture"
+    title = fields.get("title") or None
+    SignOptions(source_type=source_type, title=title)  # InputError (422) before any work
+    watermark = fields.get("watermark", "").strip().lower() in _TRUE
+    if watermark:
+        from provenant.plugins import stampers
+
+        if "watermark" not in stampers():
+            raise CapabilityUnavailableError("watermark=true needs the watermark stamper, "
+                                             "which is not installed")
+    return {"source_type": source_type, "title": title, "watermark": watermark}
+
+
+def _download_name(upload: Upload, stem: str, suffix: str) -> str:
+    base = Path(upload.filename or "upload").stem[:100] or "upload"
+    return f"{base}-{stem}{suffix}"
+
+
+async def file_or_job(request: Request, settings: ApiSettings, principal: Principal, kind: str,
+                      mode: str, params_of: Callable[[Upload], dict[str, Any]],
+                      stem: str) -> Any:
+    """Upload, validate the form with ``params_of``, then run ``kind`` now or as a job."""
+    if mode == "job":
+        jobs = jobs_of(request)
+        jobs.check_capacity()  # before the upload is read
+        async with receive_upload(request, settings) as upload:
+            suffix = SUFFIXES[upload.info.mime] if upload.info else ""
+            params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
+            job = jobs.submit(kind, params, principal.key_id, upload.path, suffix)
+        view = job_view(job)
+        return JSONResponse(view.model_dump(), status_code=202,
+                            headers={"Location": view.status_url})
+    pool = pool_of(request)
+    async with pool.admit() as ticket, receive_upload(request, settings) as upload:
+        suffix = SUFFIXES[upload.info.mime] if upload.info else ""
+        params = {**params_of(upload), "suffix": suffix}
+        workdir = Path(tempfile.mkdtemp(dir=settings.resolved_upload_dir(), prefix="work-"))
+
+        def abandon() -> None:
+            upload.cleanup()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+        try:
+            out = await pool.run(ticket, JOB_RUNNERS[kind],
+                                 JobContext("sync", params, upload.path, workdir),
+                                 timeout_s=settings.request_timeout_s, on_abandon=abandon)
+        except ApiError as exc:
+            if exc.code == "timeout":
+                upload.deferred = True
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    headers = _result_headers(out.result)
+    return TempFileResponse(out.file, cleanup_dir=workdir, headers=headers,
+                            filename=_download_name(upload, stem, out.file.suffix))
+
+
+def _result_headers(result: dict[str, Any]) -> dict[str, str]:
+    headers = {}
+    for key in ("manifest_id", "signer", "payload", "algorithm"):
+        value = result.get(key)
+        if isinstance(value, str) and value.isascii() and "\n" not in value:
+            headers["X-Provenant-" + key.replace("_", "-").title()] = value
+    return headers
+
+
+@router.post("/sign", responses={200: {"content": {"video/mp4": {}, "video/quicktime": {},
+                                                    "image/png": {}, "image/jpeg": {}},
+                                       "description": "the signed file"},
+                                  202: {"model": JobOut, "description": "mode=job: the job"},
+                                  **ERROR_RESPONSES["upload"]},
+             response_class=None, openapi_extra=multipart_body(_FIELDS),
+             summary="Sign a file with a C2PA manifest")
+async def sign(request: Request, mode: Literal["sync", "job"] = Query("sync"),
+               settings: ApiSettings = Depends(get_api_settings),
+               principal: Principal = Depends(require_scope("sign"))) -> Any:
+    """Sign the upload (MP4, MOV, JPEG, PNG) with the server's credentials, register the
+    manifest in the store, and answer with the signed file (headers
+    ``X-Provenant-Manifest-Id`` and ``X-Provenant-Signer``) or, with ``mode=job``, a job.
+    With ``watermark=true`` the clip is first watermarked (soft binding), as in
+    ``provenant stamp``."""
+    return await file_or_job(request, settings, principal, "sign", mode, _sign_params, "signed")

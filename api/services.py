@@ -1,0 +1,169 @@
+"""The library calls behind the endpoints, and the capability checks.
+
+Everything here is synchronous and runs on a worker thread (the request pool or the job
+pool). Components are imported lazily and checked at call time, so an endpoint starts to
+work as soon as its component lands, and answers 501 ``capability_unavailable`` until then
+(never a fake result).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from api.jobs import JobContext, JobOutput
+from provenant.errors import CapabilityUnavailableError, InputError
+from provenant.store import ManifestStore
+
+__all__ = [
+    "SUFFIXES", "capabilities", "require_watermark", "require_classifier", "require_generator",
+    "verify_file", "detect_file", "watermark_detect_file", "run_sign", "run_watermark_embed",
+    "run_generate", "JOB_RUNNERS",
+]
+
+#: Output suffix by sniffed media type.
+SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
+            "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg"}
+#: Public functions of the generator that generate, watermark, sign and register a clip,
+#: in order of preference: ``fn(prompt, dst, **options) -> SignResult``.
+_GENERATOR_FUNCTIONS = ("generate_and_stamp", "generate_file")
+
+
+def _import(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except Exception:  # missing, or broken while its engineer works on it
+        return None
+
+
+def require_watermark() -> ModuleType:
+    wm = _import("watermark")
+    if wm is None or not callable(getattr(wm, "detect_file", None)) \
+            or not callable(getattr(wm, "embed_file", None)):
+        raise CapabilityUnavailableError(
+            "the watermark component is not available: watermark.embed_file/detect_file "
+            "cannot be imported")
+    return wm
+
+
+def require_classifier() -> Any:
+    """The evidence provider named ``classifier`` (the detector's plug-in)."""
+    from provenant.plugins import evidence_providers
+
+    for provider in evidence_providers():
+        if getattr(provider, "name", None) == "classifier":
+            return provider
+    raise CapabilityUnavailableError(
+        "AI-video detection is not available yet: no 'classifier' evidence provider is "
+        "installed (the detector component has not landed)")
+
+
+def require_generator() -> Any:
+    gen = _import("generator")
+    for name in _GENERATOR_FUNCTIONS:
+        fn = getattr(gen, name, None) if gen is not None else None
+        if callable(fn):
+            return fn
+    raise CapabilityUnavailableError(
+        "video generation is not available yet: the generator component exposes none of "
+        f"{', '.join('generator.' + n for n in _GENERATOR_FUNCTIONS)}")
+
+
+def capabilities() -> dict[str, bool]:
+    found = {}
+    for name, check in (("watermark", require_watermark), ("detector", require_classifier),
+                        ("generator", require_generator)):
+        try:
+            check()
+            found[name] = True
+        except CapabilityUnavailableError:
+            found[name] = False
+    return {"c2pa": True, **found}
+
+
+# -- synchronous work (request pool) ---------------------------------------------------------
+def verify_file(path: Path, name: str | None, store: ManifestStore) -> dict[str, Any]:
+    from provenant.provenance import verify
+
+    report = verify(path, store=store).to_dict()
+    report["file"] = name or path.name
+    return report
+
+
+def detect_file(path: Path, name: str | None) -> dict[str, Any]:
+    from provenant.report import VerificationReport
+
+    provider = require_classifier()
+    report = VerificationReport(file=str(path))
+    provider(path, report, {})
+    if report.classifier is None:
+        raise CapabilityUnavailableError("the classifier gave no score for this file")
+    from dataclasses import asdict
+
+    return {"file": name or path.name, **asdict(report.classifier)}
+
+
+def watermark_detect_file(path: Path, name: str | None) -> dict[str, Any]:
+    wm = require_watermark()
+    result = wm.detect_file(path)
+    confidences = [float(c) for c in getattr(result, "bit_confidences", [])]
+    return {"file": name or path.name, "detected": bool(result.detected),
+            "payload": result.payload, "p_value": float(result.p_value),
+            "frames_used": int(result.frames_used),
+            "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v1"),
+            "bit_confidences": confidences}
+
+
+# -- job runners (also run synchronously by the sign/embed endpoints) ------------------------
+def _signed(result: Any) -> dict[str, Any]:
+    return {"manifest_id": result.manifest_id, "signer": result.signer,
+            "development_credentials": result.development_credentials,
+            "source_type": result.source_type,
+            "soft_bindings": [{"alg": a, "value": v} for a, v in result.soft_bindings]}
+
+
+def _input(ctx: JobContext) -> Path:
+    if ctx.input_path is None or not ctx.input_path.exists():
+        raise InputError("the job's input file is missing", hint="submit the job again")
+    return ctx.input_path
+
+
+def run_sign(ctx: JobContext) -> JobOutput:
+    from provenant.manifest import SignOptions
+    from provenant.provenance import sign, stamp
+
+    src = _input(ctx)
+    dst = ctx.workdir / f"signed{ctx.params.get('suffix', src.suffix)}"
+    options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
+    if ctx.params.get("watermark"):
+        dst = dst.with_suffix(".mp4") if dst.suffix not in (".png", ".jpg") else dst
+        result = stamp(src, dst, options)
+    else:
+        result = sign(src, dst, options)
+    return JobOutput(_signed(result), dst)
+
+
+def run_watermark_embed(ctx: JobContext) -> JobOutput:
+    wm = require_watermark()
+    src = _input(ctx)
+    suffix = ctx.params.get("suffix", src.suffix)
+    dst = ctx.workdir / f"watermarked{suffix if suffix in ('.png', '.jpg') else '.mp4'}"
+    wm.embed_file(src, dst, ctx.params["payload"])
+    return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
+                      "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v1")}, dst)
+
+
+def run_generate(ctx: JobContext) -> JobOutput:
+    fn = require_generator()
+    params = dict(ctx.params)
+    prompt = params.pop("prompt")
+    dst = ctx.workdir / "generated.mp4"
+    options = {k: v for k, v in params.items() if v is not None}
+    result = fn(prompt, dst, **options)
+    facts = _signed(result) if hasattr(result, "manifest_id") else {}
+    return JobOutput({"prompt": prompt, **facts}, dst)
+
+
+JOB_RUNNERS = {"sign": run_sign, "watermark_embed": run_watermark_embed, "generate": run_generate}
