@@ -1,9 +1,9 @@
 """All of the service's SQL: the ``jobs`` and ``api_keys`` tables.
 
 They live in the core's embedded SQLite file (``get_settings().store_path``) beside the
-manifest store's tables, in WAL mode. Like the core store, every operation opens its own
-short-lived connection, so one repository object is safe to share between threads and
-server processes; writers serialise on SQLite's lock (``BEGIN IMMEDIATE`` + busy timeout).
+manifest store's tables, opened through :class:`provenant.sqlite.SqliteDatabase` (WAL, one
+short-lived connection per operation, so one object is safe to share between threads and
+server processes). State changes are single UPDATE statements, atomic on their own.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from provenant.errors import NotFoundError, StoreError
+from provenant.sqlite import SqliteDatabase
 
 __all__ = ["JobRecord", "KeyRecord", "Database", "open_database"]
 
@@ -89,33 +90,20 @@ def _job(row: tuple[Any, ...]) -> JobRecord:
                      created, started, finished)
 
 
-class Database:
-    """Repository of jobs and API keys over one SQLite file."""
+class Database(SqliteDatabase):
+    """Repository of jobs and API keys over one SQLite file (:mod:`provenant.sqlite`)."""
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
-        self.path = Path(path)
-        self.timeout_s = timeout_s
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the service database at {self.path}: {exc}") from None
+        super().__init__(path, _SCHEMA, label="service database", timeout_s=timeout_s)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection whose SQLite errors become :class:`StoreError` (503)."""
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+            with self.connect() as conn:
+                yield conn
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the service database at {self.path}: {exc}") from None
-        try:
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            yield conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"the service database at {self.path} failed: {exc}") from None
-        finally:
-            conn.close()
+            raise StoreError(f"the {self.label} at {self.path} failed: {exc}") from None
 
     # -- jobs ---------------------------------------------------------------------------
     def insert_job(self, job: JobRecord) -> JobRecord:

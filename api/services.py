@@ -9,6 +9,7 @@ work as soon as its component lands, and answers 501 ``capability_unavailable`` 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -48,16 +49,29 @@ def require_watermark() -> ModuleType:
     return wm
 
 
-def require_classifier() -> Any:
-    """The evidence provider named ``classifier`` (the detector's plug-in)."""
+def require_classifier() -> Callable[[Path], Any]:
+    """A function ``path -> ClassifierEvidence``: ``detector.detect_file`` when the detector is
+    importable, else the ``classifier`` evidence provider of whatever detector is installed."""
+    det = _import("detector")
+    fn = getattr(det, "detect_file", None) if det is not None else None
+    if callable(fn):
+        return fn
     from provenant.plugins import evidence_providers
+    from provenant.report import VerificationReport
 
     for provider in evidence_providers():
         if getattr(provider, "name", None) == "classifier":
-            return provider
+            def via_provider(path: Path, provider: Any = provider) -> Any:
+                report = VerificationReport(file=str(path))
+                provider(path, report, {})
+                if report.classifier is None:
+                    raise CapabilityUnavailableError("the classifier gave no score for this file "
+                                                     "(no trained detector is installed)")
+                return report.classifier
+            return via_provider
     raise CapabilityUnavailableError(
-        "AI-video detection is not available yet: no 'classifier' evidence provider is "
-        "installed (the detector component has not landed)")
+        "AI-video detection is not available yet: neither detector.detect_file nor a "
+        "'classifier' evidence provider is installed")
 
 
 def require_generator() -> Any:
@@ -93,16 +107,11 @@ def verify_file(path: Path, name: str | None, store: ManifestStore) -> dict[str,
 
 
 def detect_file(path: Path, name: str | None) -> dict[str, Any]:
-    from provenant.report import VerificationReport
-
-    provider = require_classifier()
-    report = VerificationReport(file=str(path))
-    provider(path, report, {})
-    if report.classifier is None:
-        raise CapabilityUnavailableError("the classifier gave no score for this file")
+    """The classifier's evidence; a missing trained model is :class:`NotFittedError` (501)."""
     from dataclasses import asdict
 
-    return {"file": name or path.name, **asdict(report.classifier)}
+    evidence = require_classifier()(path)
+    return {"file": name or path.name, **asdict(evidence)}
 
 
 def watermark_detect_file(path: Path, name: str | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.db import JobRecord
@@ -54,7 +54,7 @@ def get_job(job_id: str, request: Request, principal: Principal = Depends(requir
                                                               "application/json": {}},
                                                  "description": "the job's result file"},
                                            **ERROR_RESPONSES["job"]},
-            response_class=None, summary="A finished job's result")
+            response_class=Response, summary="A finished job's result")
 def get_result(job_id: str, request: Request,
                principal: Principal = Depends(require_key)) -> Any:
     """The result file of a succeeded job (409 while it is queued or running, or if it

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import jobs_of, pool_of
@@ -131,7 +131,7 @@ def _result_headers(result: dict[str, Any]) -> dict[str, str]:
                                        "description": "the signed file"},
                                   202: {"model": JobOut, "description": "mode=job: the job"},
                                   **ERROR_RESPONSES["upload"]},
-             response_class=None, openapi_extra=multipart_body(_FIELDS),
+             response_class=Response, openapi_extra=multipart_body(_FIELDS),
              summary="Sign a file with a C2PA manifest")
 async def sign(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                settings: ApiSettings = Depends(get_api_settings),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import run_on_upload
 from api.errors import ApiError
@@ -46,7 +46,7 @@ async def detect(request: Request, settings: ApiSettings = Depends(get_api_setti
                                         "description": "the watermarked file"},
                                    202: {"model": JobOut, "description": "mode=job: the job"},
                                    **ERROR_RESPONSES["upload"]},
-             response_class=None, openapi_extra=multipart_body(_PAYLOAD),
+             response_class=Response, openapi_extra=multipart_body(_PAYLOAD),
              summary="Embed the invisible watermark")
 async def embed(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                 settings: ApiSettings = Depends(get_api_settings),

@@ -1,0 +1,139 @@
+"""``/healthz``, ``/v1/verify``, ``/v1/detect``, ``/v1/watermark/detect`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.settings import ApiSettings
+from provenant.manifest import SignOptions
+from provenant.provenance import sign
+from tests.api.conftest import leftovers, upload
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Path:
+    out = tmp_path_factory.mktemp("signed") / "signed.mp4"
+    sign(clip, out, SignOptions(source_type="trainedAlgorithmicMedia"))
+    return out
+
+
+def test_healthz_reports_capabilities(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["capabilities"]["c2pa"] is True
+    assert body["capacity"] == 4  # workers 2 + queue 2
+
+
+def test_verify_returns_the_report(client: TestClient, settings: ApiSettings, signed: Path) -> None:
+    r = client.post("/v1/verify", files=upload(signed, "mine.mp4"))
+    assert r.status_code == 200
+    report = r.json()
+    assert set(report) == {"file", "c2pa", "watermark", "recovered", "classifier", "verdict"}
+    assert report["file"] == "mine.mp4"
+    assert report["c2pa"]["present"] and report["c2pa"]["state"] == "Valid"
+    assert report["verdict"]["label"] == "verified-ai-generated"
+    assert leftovers(settings) == []
+
+
+def test_verify_of_an_unsigned_image(client: TestClient, png: Path) -> None:
+    r = client.post("/v1/verify", files=upload(png))
+    assert r.status_code == 200
+    assert r.json()["c2pa"]["present"] is False
+    assert r.json()["verdict"]["label"] == "no-evidence"
+
+
+def test_verify_of_a_tampered_file_says_so(client: TestClient, signed: Path,
+                                           workdir: Path) -> None:
+    from provenant.boxes import flip_media_byte
+
+    flip_media_byte(signed, workdir / "t.mp4")
+    r = client.post("/v1/verify", files=upload(workdir / "t.mp4"))
+    assert r.status_code == 200
+    assert r.json()["verdict"]["label"] == "tampered"
+
+
+def test_detect_answers_a_score_or_501_never_a_fake(client: TestClient, clip2s: Path) -> None:
+    r = client.post("/v1/detect", files=upload(clip2s))
+    if r.status_code == 200:
+        assert 0.0 <= r.json()["score"] <= 1.0 and r.json()["model"]
+    else:  # no detector, or no trained weights yet
+        assert r.status_code == 501
+        assert r.json()["error"]["code"] in ("capability_unavailable", "not_fitted")
+        assert "detector" in r.json()["error"]["message"]
+
+
+def test_detect_is_501_without_the_detector(client: TestClient, clip: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.services
+    import provenant.plugins
+
+    monkeypatch.setattr(api.services, "_import", lambda name: None)
+    monkeypatch.setattr(provenant.plugins, "evidence_providers", lambda: ())
+    r = client.post("/v1/detect", files=upload(clip))
+    assert r.status_code == 501
+    assert r.json()["error"]["code"] == "capability_unavailable"
+    assert "detector" in r.json()["error"]["message"]
+
+
+def test_watermark_detect_finds_an_embedded_payload(client: TestClient, clip2s: Path,
+                                                    workdir: Path) -> None:
+    import watermark
+
+    marked = watermark.embed_file(clip2s, workdir / "wm.mp4", "00112233445566ff")
+    r = client.post("/v1/watermark/detect", files=upload(marked))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["detected"] is True and body["payload"] == "00112233445566ff"
+    assert body["p_value"] < 1e-6 and len(body["bit_confidences"]) == 64
+    r = client.post("/v1/watermark/detect", files=upload(clip2s))
+    assert r.json()["detected"] is False
+
+
+def test_watermark_endpoints_are_501_without_the_component(client: TestClient, clip: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.services
+
+    monkeypatch.setattr(api.services, "_import", lambda name: None)
+    r = client.post("/v1/watermark/detect", files=upload(clip))
+    assert r.status_code == 501 and "watermark" in r.json()["error"]["message"]
+    assert client.get("/healthz").json()["capabilities"]["watermark"] is False
+
+
+def test_metrics_count_requests_and_verdicts(client: TestClient, signed: Path) -> None:
+    client.post("/v1/verify", files=upload(signed))
+    client.get("/nowhere")
+    text = client.get("/metrics").text
+    assert 'provenant_verdicts_total{label="verified-ai-generated"} 1.0' in text
+    assert 'route="/v1/verify",status="200"' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "provenant_http_request_duration_seconds_bucket" in text
+    assert 'provenant_jobs_in_state{state="queued"}' in text
+
+
+def test_openapi_documents_every_endpoint(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = set(spec["paths"])
+    assert {"/healthz", "/v1/verify", "/v1/detect", "/v1/watermark/detect",
+            "/v1/watermark/embed", "/v1/sign", "/v1/generate", "/v1/jobs/{job_id}",
+            "/v1/jobs/{job_id}/result", "/matches/byBinding", "/manifests/{manifest_id}",
+            "/metrics"} <= paths
+    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in body
+    assert client.get("/docs").status_code == 200
+
+
+def test_unexpected_errors_are_json_500_without_traceback(client: TestClient, clip: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.routers.verify as route
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(route, "verify_file", boom)
+    r = client.post("/v1/verify", files=upload(clip))
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "internal_error"
+    assert "secret internals" not in r.text and "Traceback" not in r.text
