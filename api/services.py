@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from api.jobs import JobContext, JobOutput
-from provenant.errors import CapabilityUnavailableError, InputError
+from provenant.errors import CapabilityUnavailableError, InputError, NotFittedError
 from provenant.store import ManifestStore
 
 __all__ = [
@@ -110,7 +110,14 @@ def detect_file(path: Path, name: str | None) -> dict[str, Any]:
     """The classifier's evidence; a missing trained model is :class:`NotFittedError` (501)."""
     from dataclasses import asdict
 
-    evidence = require_classifier()(path)
+    fn = require_classifier()
+    try:
+        evidence = fn(path)
+    except NotFittedError:
+        raise CapabilityUnavailableError(
+            "AI-video detection is not available yet: the detector is installed but this "
+            "server has no trained detector model", hint="train one with "
+            "`provenant train detector`, or install the shipped weights") from None
     return {"file": name or path.name, **asdict(evidence)}
 
 

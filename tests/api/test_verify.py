@@ -61,7 +61,7 @@ def test_detect_answers_a_score_or_501_never_a_fake(client: TestClient, clip2s: 
         assert 0.0 <= r.json()["score"] <= 1.0 and r.json()["model"]
     else:  # no detector, or no trained weights yet
         assert r.status_code == 501
-        assert r.json()["error"]["code"] in ("capability_unavailable", "not_fitted")
+        assert r.json()["error"]["code"] == "capability_unavailable"
         assert "detector" in r.json()["error"]["message"]
 
 

@@ -1,0 +1,128 @@
+"""``/v1/sign`` and ``/v1/watermark/embed``: synchronous answers with the file, or jobs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from api.settings import ApiSettings
+from provenant.provenance import verify
+from provenant.store import open_store
+from tests.api.conftest import leftovers, upload
+
+
+def wait_for(client: TestClient, job_id: str, headers: dict[str, str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def test_sign_answers_the_signed_file(client: TestClient, settings: ApiSettings, clip: Path,
+                                      sign_headers: dict[str, str], workdir: Path) -> None:
+    r = client.post("/v1/sign", files=upload(clip, "holiday.mp4"), headers=sign_headers,
+                    data={"source_type": "trainedAlgorithmicMedia", "title": "Holiday"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "video/mp4"
+    assert 'filename="holiday-signed.mp4"' in r.headers["content-disposition"]
+    out = workdir / "signed.mp4"
+    out.write_bytes(r.content)
+    report = verify(out)
+    assert report.c2pa is not None and report.c2pa.state == "Valid"
+    assert report.c2pa.ai_generated is True
+    manifest_id = r.headers["x-provenant-manifest-id"]
+    assert report.c2pa.manifest_id == manifest_id
+    assert open_store().get(manifest_id).title == "Holiday"
+    assert leftovers(settings) == []
+
+
+def test_sign_an_image(client: TestClient, jpeg: Path, sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/sign", files=upload(jpeg), headers=sign_headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/jpeg"
+
+
+def test_sign_refuses_a_bad_source_type(client: TestClient, settings: ApiSettings, clip: Path,
+                                        sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/sign", files=upload(clip), headers=sign_headers,
+                    data={"source_type": "madeUp"})
+    assert r.status_code == 422
+    assert "source_type='madeUp'" in r.json()["error"]["message"]
+    assert leftovers(settings) == []
+
+
+def test_sign_as_a_job(client: TestClient, clip: Path, sign_headers: dict[str, str],
+                       workdir: Path) -> None:
+    r = client.post("/v1/sign?mode=job", files=upload(clip, "a.mp4"), headers=sign_headers)
+    assert r.status_code == 202
+    job = r.json()
+    assert job["state"] in ("queued", "running", "succeeded")
+    assert r.headers["location"] == f"/v1/jobs/{job['id']}"
+    job = wait_for(client, job["id"], sign_headers)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["manifest_id"].startswith("urn:")
+    r = client.get(job["result_url"], headers=sign_headers)
+    assert r.status_code == 200 and 'filename="a-signed.mp4"' in r.headers["content-disposition"]
+    (workdir / "s.mp4").write_bytes(r.content)
+    assert verify(workdir / "s.mp4").c2pa.manifest_id == job["result"]["manifest_id"]
+
+
+def test_sign_of_webm_is_415_from_the_library(client: TestClient, workdir: Path,
+                                              sign_headers: dict[str, str]) -> None:
+    from provenant.media import write_video
+    from provenant.samples import render_clip
+
+    webm = write_video(render_clip(4, 32, 32), workdir / "c.webm", fps=8, codec="libvpx-vp9")
+    r = client.post("/v1/sign", files=upload(webm), headers=sign_headers)
+    assert r.status_code == 415
+    assert "C2PA signing supports" in r.json()["error"]["message"]
+
+
+def test_watermark_embed_then_detect(client: TestClient, clip2s: Path,
+                                     sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/watermark/embed", files=upload(clip2s), headers=sign_headers,
+                    data={"payload": "0xa1b2c3d4e5f60718"})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-provenant-payload"] == "a1b2c3d4e5f60718"
+    r = client.post("/v1/watermark/detect", files={"file": ("w.mp4", r.content)})
+    assert r.json()["detected"] is True and r.json()["payload"] == "a1b2c3d4e5f60718"
+
+
+def test_watermark_embed_validates_the_payload(client: TestClient, clip: Path,
+                                               sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/watermark/embed", files=upload(clip), headers=sign_headers)
+    assert r.status_code == 422 and "payload" in r.json()["error"]["message"]
+    r = client.post("/v1/watermark/embed", files=upload(clip), headers=sign_headers,
+                    data={"payload": "xyz"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "payload"
+
+
+def test_watermark_embed_as_a_job(client: TestClient, clip: Path,
+                                  sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/watermark/embed?mode=job", files=upload(clip), headers=sign_headers,
+                    data={"payload": "0123456789abcdef"})
+    assert r.status_code == 202
+    job = wait_for(client, r.json()["id"], sign_headers)
+    assert job["state"] == "succeeded" and job["result"]["payload"] == "0123456789abcdef"
+    r = client.get(job["result_url"], headers=sign_headers)
+    assert r.status_code == 200 and r.content[4:8] == b"ftyp"
+
+
+def test_sign_with_watermark_registers_a_soft_binding(client: TestClient, clip2s: Path,
+                                                      sign_headers: dict[str, str]) -> None:
+    from provenant.plugins import stampers
+
+    r = client.post("/v1/sign", files=upload(clip2s), headers=sign_headers,
+                    data={"watermark": "true", "source_type": "trainedAlgorithmicMedia"})
+    if "watermark" not in stampers():
+        assert r.status_code == 501 and "stamper" in r.json()["error"]["message"]
+        return
+    assert r.status_code == 200, r.text
+    record = open_store().get(r.headers["x-provenant-manifest-id"])
+    (alg, value), = record.soft_bindings
+    r = client.get("/matches/byBinding", params={"alg": alg, "value": value})
+    assert record.manifest_id in [m["manifestId"] for m in r.json()["matches"]]
