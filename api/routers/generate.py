@@ -13,7 +13,7 @@ from api.deps import jobs_of
 from api.keys import Principal, require_scope
 from api.routers.jobs import job_view
 from api.schemas import ERROR_RESPONSES, GenerateIn, JobOut
-from api.services import require_generator
+from api import services
 
 __all__ = ["router"]
 
@@ -26,7 +26,7 @@ def generate(body: GenerateIn, request: Request,
              principal: Principal = Depends(require_scope("generate"))) -> JSONResponse:
     """Generate a clip from ``prompt``; it is watermarked, signed and registered by
     construction. Poll the job; its result is the MP4."""
-    require_generator()
+    services.require_generator()
     job = jobs_of(request).submit("generate", body.model_dump(), principal.key_id)
     view = job_view(job)
     return JSONResponse(view.model_dump(), status_code=202, headers={"Location": view.status_url})

@@ -1,0 +1,50 @@
+"""``provenant keys …`` and ``provenant serve`` (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.db import open_database
+from api.keys import authenticate
+from provenant.cli import main
+
+
+def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--scope", "verify", "--scope", "sign", "--name", "ci",
+                 "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["scopes"] == ["verify", "sign"]
+    principal = authenticate(open_database(), created["key"])
+    assert principal is not None and principal.key_id == created["id"]
+    assert main(["keys", "list", "--json"]) == 0
+    listed = capsys.readouterr().out
+    assert created["id"] in listed and created["key"] not in listed  # secrets never listed
+    assert main(["keys", "revoke", created["id"]]) == 0
+    assert authenticate(open_database(), created["key"]) is None
+    assert main(["keys", "revoke", created["id"]]) == 2  # already revoked
+    assert "no active key" in capsys.readouterr().err
+
+
+def test_keys_create_text_shows_the_secret_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--scope", "generate"]) == 0
+    out = capsys.readouterr().out
+    assert "pvk_" in out and "shown only once" in out
+
+
+def test_keys_create_refuses_unknown_scopes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["keys", "create", "--scope", "admin"])
+    assert exc.value.code == 2
+
+
+def test_serve_runs_uvicorn_with_the_app_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    assert main(["serve", "--host", "127.0.0.1", "--port", "8123", "--workers", "3"]) == 0
+    assert seen["app"] == "api.app:create_app" and seen["factory"] is True
+    assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 3)
+    assert main(["serve", "--workers", "0"]) == 2

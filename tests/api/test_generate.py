@@ -1,0 +1,57 @@
+"""``/v1/generate``: 501 until the generator lands; a job once it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import api.services
+from tests.api.conftest import bearer
+from tests.api.test_sign import wait_for
+
+
+def test_generate_is_501_or_a_job(client: TestClient) -> None:
+    headers = bearer("generate")
+    r = client.post("/v1/generate", json={"prompt": "a red ball"}, headers=headers)
+    try:
+        api.services.require_generator()
+    except Exception:
+        assert r.status_code == 501
+        assert r.json()["error"]["code"] == "capability_unavailable"
+        assert "generator" in r.json()["error"]["message"]
+    else:
+        assert r.status_code == 202 and r.json()["kind"] == "generate"
+
+
+def test_generate_validates_its_body(client: TestClient) -> None:
+    headers = bearer("generate")
+    for body in ({}, {"prompt": ""}, {"prompt": "x", "frames": 0}, {"prompt": "x", "bogus": 1}):
+        r = client.post("/v1/generate", json=body, headers=headers)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", body
+
+
+def test_generate_runs_as_a_job_through_the_generator_function(
+        client: TestClient, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job plumbing, with a stand-in for the generator's generate-and-stamp function."""
+    from provenant.manifest import SignOptions
+    from provenant.provenance import sign
+
+    calls = []
+
+    def generate_and_stamp(prompt: str, dst: Path, **options: object):
+        calls.append((prompt, options))
+        return sign(clip, dst, SignOptions(source_type="trainedAlgorithmicMedia"))
+
+    monkeypatch.setattr(api.services, "require_generator", lambda: generate_and_stamp)
+    headers = bearer("generate")
+    r = client.post("/v1/generate", json={"prompt": "a red ball", "frames": 8, "seed": 3},
+                    headers=headers)
+    assert r.status_code == 202
+    job = wait_for(client, r.json()["id"], headers)
+    assert job["state"] == "succeeded", job
+    assert calls == [("a red ball", {"frames": 8, "seed": 3})]
+    assert job["result"]["source_type"] == "trainedAlgorithmicMedia"
+    out = client.get(job["result_url"], headers=headers)
+    assert out.status_code == 200 and out.content[4:8] == b"ftyp"

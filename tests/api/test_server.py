@@ -1,0 +1,49 @@
+"""End to end against a real uvicorn server on loopback, over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.api.conftest import LIMIT_BYTES, bearer, leftovers, small_settings, upload
+
+
+def test_every_kind_of_endpoint_over_http(live_server: str, clip2s: Path) -> None:
+    headers = bearer("sign")
+    with httpx.Client(base_url=live_server, timeout=60) as http:
+        assert http.get("/healthz").json()["status"] == "ok"
+        signed = http.post("/v1/sign", files=upload(clip2s), headers=headers,
+                           data={"source_type": "trainedAlgorithmicMedia"})
+        assert signed.status_code == 200, signed.text
+        report = http.post("/v1/verify", files={"file": ("s.mp4", signed.content)}).json()
+        assert report["verdict"]["label"] == "verified-ai-generated"
+        manifest_id = signed.headers["x-provenant-manifest-id"]
+        assert http.get(f"/manifests/{manifest_id}").json()["manifest_id"] == manifest_id
+        marked = http.post("/v1/watermark/embed", files=upload(clip2s), headers=headers,
+                           data={"payload": "0011223344556677"})
+        assert marked.status_code == 200
+        wm = http.post("/v1/watermark/detect", files={"file": ("w.mp4", marked.content)}).json()
+        assert wm["detected"] and wm["payload"] == "0011223344556677"
+        job = http.post("/v1/sign?mode=job", files=upload(clip2s), headers=headers)
+        assert job.status_code == 202
+        assert http.get(job.headers["location"], headers=headers).status_code == 200
+        assert http.get("/matches/byBinding", params={"alg": "a", "value": "b"}).json() == \
+            {"matches": []}
+        assert "provenant_http_requests_total" in http.get("/metrics").text
+        assert http.get("/docs").status_code == 200
+
+
+def test_hostile_uploads_over_http(live_server: str, clip: Path) -> None:
+    with httpx.Client(base_url=live_server, timeout=60) as http:
+        cases = {
+            "garbage": ({"file": ("g.mp4", b"\x01\x02garbage" * 100)}, 415),
+            "empty": ({"file": ("e.mp4", b"")}, 422),
+            "truncated": ({"file": ("t.mp4", clip.read_bytes()[:1500])}, 422),
+            "oversized": ({"file": ("o.mp4", b"\x00" * (LIMIT_BYTES + 400_000))}, 413),
+        }
+        for name, (files, status) in cases.items():
+            r = http.post("/v1/verify", files=files)
+            assert r.status_code == status, (name, r.text)
+            assert set(r.json()["error"]) >= {"code", "message"}
+    assert leftovers(small_settings()) == []
