@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -13,6 +12,7 @@ from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
 from watermark.embedding import embed_frame, embed_frames
+from watermark.reader import sample_luma
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
            "detect_looks", "Source"]
@@ -106,37 +106,23 @@ def detect_looks(even: Iterable[np.ndarray], keyed: Iterable[np.ndarray],
 def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
                 config: WatermarkConfig | None = None) -> WatermarkResult:
     """Detect in a video or image file: evenly sampled frames plus the key frames."""
-    from provenant.media import probe, sample_frames
+    from provenant.media import probe, read_image
 
     cfg = config or WatermarkConfig()
     kbytes = resolve_key(key)
     info = probe(Path(path))
+    if info.kind == "image":
+        return detect(read_image(info.path), kbytes, cfg)
     n = frames_to_sample(info.height, info.width, cfg)
-    reader = _reader(info.path) if info.kind == "video" else None
-    if reader is None:  # an image, or decord cannot read it: the core's sampler only
-        _, frames = sample_frames(info.path, 1 if info.kind == "image" else n)
-        return detect(frames, kbytes, cfg)
-    try:
-        keys_all = list(reader.get_key_indices())
-    except Exception:  # decord cannot index this file: no key-frame look
-        keys_all = []
-    even, keys = sample_plan(len(reader), keys_all, n)
-    return detect_looks(_batched(reader, even), _batched(reader, keys), kbytes, cfg)
-
-
-def _batched(reader: Any, indices: list[int], size: int = 16) -> Iterator[np.ndarray]:
-    """Frames ``indices`` from a decord reader, ``size`` at a time (bounded memory)."""
-    for start in range(0, len(indices), size):
-        yield from reader.get_batch(indices[start: start + size]).asnumpy()
-
-
-def _reader(path: Path):  # -> decord.VideoReader | None
-    try:
-        import decord
-
-        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
-    except Exception:  # decord raises its own error types; fall back to the core's reader
-        return None
+    every, keyed = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    for sample in sample_luma(info.path, info.frame_count, n, max(1, n // 4)):
+        if sample.even:
+            every.add(sample.luma)
+        if sample.key:
+            keyed.add(sample.luma)
+    if every.frames == 0:
+        raise MediaError(f"{path} has no decodable video frames")
+    return analyse_residual([every, keyed] if keyed.frames else [every], kbytes)
 
 
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],

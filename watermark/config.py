@@ -58,7 +58,7 @@ class WatermarkConfig:
     tile_chips: int = 32
     chip_policy: ChipPolicy = "auto"
     chip_px: int = 2
-    tiles_across: float = 2.25
+    tiles_across: float = 3.0
     target_psnr: float = 43.0
     alpha: float = 5.0
     mask_tau: float = 6.0
@@ -66,7 +66,7 @@ class WatermarkConfig:
     fpr: float = 1e-6
     sample_frames: int = 32
     work_side: int = 400
-    period_candidates: int = 4
+    period_candidates: int = 5
     phase_candidates: int = 8
 
     def __post_init__(self) -> None:

@@ -58,6 +58,7 @@ class ResidualAccumulator:
         self.total: np.ndarray | None = None
         self.frames = 0
         self.shape: tuple[int, int] | None = None
+        self.expected: float | None = None  # tile period (working px) if never rescaled
 
     def add(self, frame: np.ndarray) -> None:
         if frame.ndim == 3 and frame.shape[2] == 3:
@@ -70,7 +71,12 @@ class ResidualAccumulator:
             self.shape = gray.shape
         elif gray.shape != self.shape:
             raise MediaError(f"frame size {gray.shape} differs from the first frame's {self.shape}")
-        res = residual(gray, self.cfg.work_side)
+        self._accumulate(gray.shape, residual(gray, self.cfg.work_side))
+
+    def _accumulate(self, shape: tuple[int, int], res: np.ndarray) -> None:
+        if self.total is None:
+            h, w = shape
+            self.expected = self.cfg.tile_chips * self.cfg.chip_size(h, w) * res.shape[0] / h
         self.total = res if self.total is None else self.total + res
         self.frames += 1
 
@@ -89,15 +95,26 @@ def residual(gray: np.ndarray, work_side: int) -> np.ndarray:
     return np.clip(r, -3.0, 3.0, out=r)
 
 
-def _autocorr(res: np.ndarray) -> np.ndarray:
-    """Overlap-normalised linear autocorrelation, ``(h, w)`` lags >= 0 in both axes."""
+def _autocorr(res: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Overlap-normalised linear autocorrelation profiles along x, y and both diagonals.
+
+    Returns ``(ax (w,), ay (h,), ad (m,), aa (m,))`` with ``m = min(h, w)``: lags ``(0, d)``,
+    ``(d, 0)``, ``(d, d)`` and ``(d, -d)``, normalised so that lag 0 is 1.
+    """
     h, w = res.shape
     x = res - res.mean()
     fh, fw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
     spec = np.fft.rfft2(x, s=(fh, fw))
-    ac = np.fft.irfft2(spec * np.conj(spec), s=(fh, fw))[:h, :w]
-    overlap = np.outer(h - np.arange(h), w - np.arange(w)).astype(np.float64)
-    return ac / overlap / (ac[0, 0] / (h * w) + 1e-12)
+    ac = np.fft.irfft2(spec.real ** 2 + spec.imag ** 2, s=(fh, fw))  # (fh, fw) circular lags
+    norm = ac[0, 0] / (h * w) + 1e-12
+    dx, dy = np.arange(w), np.arange(h)
+    m = np.arange(min(h, w))
+    ax = ac[0, :w] / (h * (w - dx)) / norm
+    ay = ac[:h, 0] / ((h - dy) * w) / norm
+    ovd = (h - m) * (w - m)
+    ad = ac[m, m] / ovd / norm
+    aa = ac[m, (fw - m) % fw] / ovd / norm
+    return ax, ay, ad, aa
 
 
 def _parabolic(profile: np.ndarray, i: int) -> float:
@@ -132,32 +149,48 @@ def _fundamental(score: np.ndarray, i: int, dmin: int) -> int:
     return i
 
 
-def period_candidates(res: np.ndarray, cfg: WatermarkConfig) -> list[tuple[float, float]]:
-    """Up to ``cfg.period_candidates`` (py, px) tile periods in working pixels, best first."""
+def _score(profiles: tuple[np.ndarray, ...], h: int, w: int) -> np.ndarray:
+    """Mean of the autocorrelation profiles over the lags each one reliably covers."""
+    ax, ay, ad, aa = profiles
+    limits = (int(0.7 * w), int(0.7 * h), int(0.7 * min(h, w)), int(0.7 * min(h, w)))
+    top = max(limits)
+    total, count = np.zeros(top + 1), np.zeros(top + 1)
+    for prof, lim in zip(profiles, limits):
+        total[: lim + 1] += prof[: lim + 1]
+        count[: lim + 1] += 1
+    return total / np.maximum(count, 1)
+
+
+def period_candidates(res: np.ndarray, cfg: WatermarkConfig,
+                      expected: float | None = None) -> list[tuple[float, float]]:
+    """Up to ``cfg.period_candidates`` (py, px) tile periods in working pixels.
+
+    ``expected`` (the period the embedder would have used at this frame size, i.e. no
+    rescaling) comes first; then the strongest autocorrelation peaks, reduced to their
+    fundamental, in order.
+    """
     h, w = res.shape
-    ac = _autocorr(res)
-    ax, ay = ac[0, :], ac[:, 0]  # (w,), (h,)
-    dmin = int(cfg.tile_chips * _MIN_CHIP)
+    profiles = _autocorr(res)
+    ax, ay = profiles[0], profiles[1]
     lim_x, lim_y = int(0.7 * w), int(0.7 * h)
-    if lim_x <= dmin:
+    dmin = int(cfg.tile_chips * _MIN_CHIP)
+    score = _score(profiles, h, w)
+    if len(score) <= dmin + 2:
         return []
-    score = ax[: lim_x + 1].copy()
-    both = min(lim_x, lim_y) + 1
-    if both > dmin:
-        score[:both] = 0.5 * (score[:both] + ay[:both])
     score[:dmin] = -np.inf
     peaks = [i for i in range(dmin, len(score) - 1)
              if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
     peaks.sort(key=lambda i: -score[i])
+    guesses = ([expected] if expected and dmin <= expected < len(score) - 1 else [])
+    guesses += [_parabolic(score, _fundamental(score, i, dmin)) for i in peaks]
     out: list[tuple[float, float]] = []
-    for i in peaks:
+    for p in guesses:
         if len(out) >= cfg.period_candidates:
             break
-        i = _fundamental(score, i, dmin)
-        p = _parabolic(score, i)
-        px = _refine(ax, p, lim_x)
+        px = _refine(ax, p, lim_x) if lim_x > 1.2 * p else p
         py = _refine(ay, p, lim_y) if lim_y > 1.2 * p else px
-        if all(abs(px - q[1]) > 2 for q in out):
+        px = px if lim_x > 1.2 * p else py
+        if all(abs(px - q[1]) > 2 or abs(py - q[0]) > 2 for q in out):
             out.append((py, px))
     return out
 
@@ -235,7 +268,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     best: tuple | None = None
     for acc in looks:
-        for period in period_candidates(acc.total, cfg):
+        for period in period_candidates(acc.total, cfg, acc.expected):
             for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
                 bits, soft, z = decode(chips, lay)
                 if best is None or z > best[2]:

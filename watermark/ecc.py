@@ -29,6 +29,7 @@ def _parity(x: np.ndarray) -> np.ndarray:
 _REGS = np.arange(1 << CONSTRAINT)  # register r = (u_t << 6) | state (u_{t-1} .. u_{t-6})
 _OUT = np.stack([_parity(_REGS & p) for p in POLYS], axis=1).astype(np.int8)  # (128, 3) bits
 _SIGN = (1 - 2 * _OUT).astype(np.float64)  # (128, 3): +1 for bit 0, -1 for bit 1
+_NOISE_BIAS = 0.65
 
 
 def code_length(n_bits: int) -> int:
@@ -73,12 +74,15 @@ def bit_confidences(bits: np.ndarray, soft: np.ndarray) -> np.ndarray:
     """Approximate posterior probability that each decoded bit is right, ``(n,)`` in [0.5, 1].
 
     Soft values are scaled to log-likelihood ratios from their empirical mean and spread
-    around the decoded codeword; a bit's confidence is the logistic of the LLR margin lost
-    by flipping it alone (the code bits it influences are the next ``3*7`` ones).
+    around the decoded codeword, the mean first shrunk by the bias that maximum-likelihood
+    decoding finds even in pure noise (about 0.65 standard deviations for this code); a
+    bit's confidence is the logistic of the LLR margin lost by flipping it alone (the code
+    bits it influences are the next ``3*7`` ones).
     """
     code = encode(bits).astype(np.float64)
     signed = (1 - 2 * code) * np.asarray(soft, dtype=np.float64)  # (N,)
-    mu, var = float(np.mean(signed)), float(np.var(signed)) + 1e-12
+    var = float(np.var(signed)) + 1e-12
+    mu = max(0.0, float(np.mean(signed)) - _NOISE_BIAS * np.sqrt(var))
     llr = 2.0 * mu * np.asarray(soft, dtype=np.float64) / var  # (N,)
     n = len(bits)
     conf = np.empty(n)

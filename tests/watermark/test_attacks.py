@@ -1,0 +1,65 @@
+"""The attack registry, and detection under a few attacks on a small clip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from provenant.errors import ConfigurationError
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark.attacks import ATTACKS, Clip, attack_names, codec_roundtrip, make_attack
+from watermark.testing import detect_clip
+
+REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h265_crf28",
+            "vp9_crf32", "resize_0.5", "resize_0.25", "crop_centre_70", "crop_offcentre_50",
+            "rotate_5", "brightness_+30", "brightness_-30", "contrast_0.7", "contrast_1.3",
+            "gamma_0.8", "gamma_1.2", "noise_5", "blur_1", "drop_alternate", "segment_2s",
+            "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80"}
+
+
+def test_registry_has_the_whole_suite() -> None:
+    assert REQUIRED == set(ATTACKS)
+    assert set(attack_names("codec")) == {n for n in REQUIRED if n[:4] in ("h264", "h265", "vp9_")}
+    with pytest.raises(ConfigurationError, match="attack"):
+        make_attack("nope")
+
+
+def test_draw_is_apart_from_apply_and_deterministic(small_clip: np.ndarray) -> None:
+    clip = Clip(list(small_clip[:4]), 25.0)
+    atk = make_attack("noise_5")
+    p1, p2 = atk.draw(np.random.default_rng(3)), atk.draw(np.random.default_rng(3))
+    assert p1 == p2
+    a, b = atk(clip, p1), atk(clip, p1)
+    assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
+    assert not np.array_equal(a.frames[0], clip.frames[0])
+
+
+def test_geometry_and_time_shapes(small_clip: np.ndarray) -> None:
+    clip = Clip(list(small_clip), 30.0)
+    assert make_attack("resize_0.5")(clip).shape == (96, 128)
+    h, w = make_attack("crop_centre_70")(clip).shape
+    assert abs(h * w / (192 * 256) - 0.7) < 0.02
+    fps = make_attack("fps_30_to_24")(clip)
+    assert fps.fps == 24.0 and len(fps.frames) == int(24 * 0.8)
+    seg = make_attack("segment_2s")(Clip(list(small_clip) * 3, 25.0), {"start": 0.5})
+    assert len(seg.frames) == 50
+    assert make_attack("resize_0.25", scale=0.75)(clip).shape == (144, 192)
+
+
+def test_codec_roundtrip_marks_key_frames(small_clip: np.ndarray) -> None:
+    out = codec_roundtrip(Clip(list(small_clip[:10]), 25.0), "libx264", 28)
+    assert len(out.frames) == 10 and out.shape == (192, 256)
+    assert out.keyframes is not None and 0 in out.keyframes
+    dropped = make_attack("drop_alternate")(out)
+    assert dropped.keyframes == (0,) and dropped.fps == 12.5
+
+
+@pytest.mark.parametrize("name", ["h264_crf28", "resize_0.5", "crop_offcentre_50",
+                                  "brightness_-30", "gamma_1.2", "noise_5", "blur_1",
+                                  "drop_alternate"])
+def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None:
+    atk = make_attack(name)
+    out = atk(Clip(list(attack_marked), 25.0), atk.draw(np.random.default_rng(0)))
+    r = detect_clip(out, KEY)
+    assert r.detected and r.payload == PAYLOAD, (name, r.z_score)
+    assert not detect_clip(out, "wrong-key").detected

@@ -1,0 +1,89 @@
+"""Round trips on arrays, frame streams and stills; wrong key; unwatermarked input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from provenant.errors import MediaError, PayloadError
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark import WatermarkConfig, detect, embed
+from watermark.testing import psnr
+
+
+def test_round_trip_recovers_the_exact_payload(small_marked: np.ndarray) -> None:
+    r = detect(small_marked, KEY)
+    assert r.detected
+    assert r.payload == PAYLOAD
+    assert r.p_value <= WatermarkConfig().fpr
+    assert r.frames_used == len(small_marked)
+    assert r.bit_confidences.shape == (64,)
+    assert r.bit_confidences.mean() > 0.9
+
+
+def test_wrong_key_detects_nothing(small_marked: np.ndarray) -> None:
+    r = detect(small_marked, "not-the-key")
+    assert not r.detected
+    assert r.payload is None
+    assert r.p_value > WatermarkConfig().fpr
+
+
+def test_unwatermarked_clip_is_not_detected(small_clip: np.ndarray) -> None:
+    r = detect(small_clip, KEY)
+    assert not r.detected and r.payload is None
+    assert r.p_value > 1e-3
+
+
+def test_other_payload_round_trips(small_clip: np.ndarray) -> None:
+    marked = embed(small_clip[:12], 0xFEDCBA9876543210, KEY)
+    assert detect(marked, KEY).payload == "fedcba9876543210"
+
+
+def test_invisibility_and_flat_areas(small_clip: np.ndarray, small_marked: np.ndarray) -> None:
+    assert psnr(small_clip, small_marked) >= 40.0
+    flat = np.full((192, 256, 3), 117, np.uint8)
+    assert np.array_equal(embed(flat, PAYLOAD, KEY), flat)  # no texture: no pattern
+    frame = small_clip[0].copy()
+    frame[:, :96] = 90  # a flat band inside a textured frame stays untouched
+    out = embed(frame, PAYLOAD, KEY)
+    assert np.array_equal(out[4:-4, :88], frame[4:-4, :88])
+    assert not np.array_equal(out[:, 128:], frame[:, 128:])
+
+
+def test_still_image_round_trip(small_clip: np.ndarray) -> None:
+    still = small_clip[3]
+    marked = embed(still, PAYLOAD, KEY)
+    assert marked.shape == still.shape and marked.dtype == np.uint8
+    assert detect(marked, KEY).payload == PAYLOAD
+
+
+def test_streaming_is_lazy_and_detect_takes_iterables(small_clip: np.ndarray) -> None:
+    def frames() -> Iterator[np.ndarray]:
+        yield from small_clip[:8]
+        raise AssertionError("read past what was consumed")
+
+    stream = embed(frames(), PAYLOAD, KEY)
+    first = [next(stream) for _ in range(8)]
+    assert len(first) == 8
+    r = detect(iter(first), KEY)
+    assert r.frames_used == 8 and r.payload == PAYLOAD
+
+
+def test_portrait_and_odd_sizes(small_clip: np.ndarray) -> None:
+    portrait = np.ascontiguousarray(np.transpose(small_clip[:12], (0, 2, 1, 3))[:, :255, :191])
+    assert detect(embed(portrait, PAYLOAD, KEY), KEY).payload == PAYLOAD
+
+
+def test_bad_inputs_raise_input_errors(small_clip: np.ndarray) -> None:
+    with pytest.raises(PayloadError):
+        embed(small_clip[0], "nothex", KEY)
+    with pytest.raises(MediaError, match="uint8"):
+        embed(small_clip[0].astype(np.float32), PAYLOAD, KEY)
+    with pytest.raises(MediaError, match="too small"):
+        embed(small_clip[0, :40, :40], PAYLOAD, KEY)
+    with pytest.raises(MediaError, match="shape"):
+        detect(np.zeros((4, 4)), KEY)
+    with pytest.raises(MediaError, match="differs"):
+        detect([small_clip[0], small_clip[0, :100]], KEY)

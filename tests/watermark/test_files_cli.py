@@ -1,0 +1,93 @@
+"""Files, the CLI (through the core's `provenant` entry point) and the core plug-ins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import provenant.plugins
+from provenant.media import probe, write_image
+from provenant.report import VerificationReport, WatermarkEvidence
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark import ALGORITHM, detect_file, embed_file
+from watermark.cli import register
+from watermark.evidence import provider, stamper
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run ``provenant ...`` with this component registered; returns (rc, stdout, stderr)."""
+    monkeypatch.setattr(provenant.plugins, "cli_registrars", lambda: (register,))
+    from provenant.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        rc = main(list(argv))
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+    return run
+
+
+def test_file_round_trip_keeps_audio(video_with_audio: Path, tmp_path: Path) -> None:
+    dst = embed_file(video_with_audio, tmp_path / "wm.mp4", PAYLOAD, KEY)
+    info = probe(dst)
+    assert info.has_audio and (info.width, info.height) == (256, 192)
+    r = detect_file(dst, KEY)
+    assert r.detected and r.payload == PAYLOAD
+    assert not detect_file(video_with_audio, KEY).detected
+
+
+def test_image_file_round_trip(small_clip: np.ndarray, tmp_path: Path) -> None:
+    src = write_image(small_clip[0], tmp_path / "still.png")
+    dst = embed_file(src, tmp_path / "still_wm.png", PAYLOAD, KEY)
+    assert detect_file(dst, KEY).payload == PAYLOAD
+
+
+def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    rc, stdout, _ = cli("watermark", "embed", str(video_with_audio), "-o", str(out),
+                        "--payload", PAYLOAD, "--key", KEY, "--json")
+    assert rc == 0 and json.loads(stdout)["payload"] == PAYLOAD and out.exists()
+    rc, stdout, _ = cli("watermark", "detect", str(out), "--key", KEY, "--json")
+    facts = json.loads(stdout)
+    assert rc == 0 and facts["detected"] and facts["payload"] == PAYLOAD
+    assert facts["p_value"] <= facts["false_positive_rate"] == 1e-6
+    rc, stdout, _ = cli("watermark", "detect", str(out), "--key", "other")
+    assert rc == 0 and "no watermark" in stdout  # "not detected" is still a success
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["embed", "{video}", "-o", "{tmp}/x.mp4", "--payload", "zz"], "payload"),
+    (["embed", "{video}", "-o", "{tmp}/x.txt", "--payload", PAYLOAD], "suffix"),
+    (["embed", "{video}", "-o", "{tmp}/nodir/x.mp4", "--payload", PAYLOAD], "does not exist"),
+    (["detect", "{tmp}/missing.mp4"], "does not exist"),
+    (["detect", "{junk}"], "not a supported"),
+])
+def test_cli_bad_input_exits_2_with_one_line(cli, video_with_audio: Path, tmp_path: Path,
+                                             args: list[str], needle: str) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video at all" * 4)
+    argv = [a.format(video=video_with_audio, tmp=tmp_path, junk=junk) for a in args]
+    rc, _, stderr = cli("watermark", *argv)
+    assert rc == 2
+    assert needle in stderr and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+
+
+def test_evidence_provider_and_stamper(video_with_audio: Path, tmp_path: Path) -> None:
+    assert (provider.name, provider.order) == ("watermark", 10)
+    assert stamper.soft_binding_alg == ALGORITHM
+    dst = tmp_path / "stamped.mp4"
+    facts = stamper(video_with_audio, dst, bytes.fromhex(PAYLOAD))
+    assert facts == {"alg": ALGORITHM, "value": PAYLOAD} and probe(dst).has_audio
+    report = VerificationReport(file=str(dst))
+    provider(dst, report, {})  # the default key, as the stamper used
+    assert isinstance(report.watermark, WatermarkEvidence)
+    assert report.watermark.detected and report.watermark.payload == PAYLOAD
+    assert report.watermark.algorithm == ALGORITHM
+    assert report.watermark.false_positive_rate == 1e-6
+    other = VerificationReport(file=str(dst))
+    provider(dst, other, {"key": "someone-else"})
+    assert other.watermark is not None and not other.watermark.detected
