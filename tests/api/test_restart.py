@@ -53,7 +53,7 @@ def _state(http: httpx.Client, job_id: str, headers: dict[str, str]) -> dict:
 
 def test_a_killed_server_reports_its_jobs_after_restart(server_env: dict[str, str], clip: Path,
                                                         tmp_path: Path) -> None:
-    big = make_clip(tmp_path / "big.mp4", frames=96, h=480, w=640)  # a few seconds of work
+    big = make_clip(tmp_path / "big.mp4", frames=72, h=360, w=480)  # about a second of work
     secret, _ = create_key(open_database(), ["sign"])
     headers = {"Authorization": f"Bearer {secret}"}
     port = free_port()
