@@ -19,6 +19,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.pool import WorkPool
 from api.routers import generate, health, jobs, metrics, sign, softbinding, verify, watermark
 from api.services import JOB_RUNNERS
+from api.uploads import BodyLimitMiddleware
 from api.settings import ApiSettings, get_api_settings
 from provenant import __version__
 from provenant.store import open_store
@@ -61,7 +62,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_api_settings] = lambda: settings
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     for module in (health, verify, watermark, sign, generate, jobs, softbinding, metrics):
         app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, upload_paths=_upload_paths(app))
+    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app
+
+
+def _upload_paths(app: FastAPI) -> frozenset[str]:
+    """Paths whose body is a streamed multipart upload (limited by :mod:`api.uploads`)."""
+    return frozenset(path for path, ops in app.openapi()["paths"].items()
+                     if any("multipart/form-data" in op.get("requestBody", {}).get("content", {})
+                            for op in ops.values()))

@@ -21,11 +21,13 @@ from typing import IO, Any
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from api.errors import ApiError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import ApiError, error_response
 from api.settings import ApiSettings
 from provenant.media import MediaInfo, MediaLimits, probe
 
-__all__ = ["Upload", "receive_upload", "FILE_FIELD", "multipart_body"]
+__all__ = ["Upload", "receive_upload", "FILE_FIELD", "multipart_body", "BodyLimitMiddleware"]
 
 FILE_FIELD = "file"
 _MAX_FIELDS = 16
@@ -162,7 +164,7 @@ async def _stream(request: Request, settings: ApiSettings, reader: _FormReader,
     except TimeoutError:
         raise ApiError(408, "upload_timeout", "the upload was not received within "
                        f"{settings.upload_timeout_s:g} s") from None
-    except ApiError:
+    except (ApiError, StarletteHTTPException):
         raise
     except Exception as exc:  # python-multipart's parse errors, a client that went away
         raise ApiError(400, "malformed_multipart",
@@ -209,3 +211,39 @@ async def receive_upload(request: Request, settings: ApiSettings, *,
             fh.close()
             if upload is None or not upload.deferred:
                 Path(fh.name).unlink(missing_ok=True)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes "
+                              "for this endpoint")
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: caps the body of every request that is not a streamed upload (JSON bodies,
+    stray bodies on GET …) at ``limit`` bytes, from Content-Length or while it is read."""
+
+    def __init__(self, app: Any, upload_paths: frozenset[str], limit: int = 64 * 1024) -> None:
+        self.app, self.upload_paths, self.limit = app, upload_paths, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.upload_paths:
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            response = error_response(413, "upload_too_large",
+                                      str(_BodyTooLarge(self.limit).detail))
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)

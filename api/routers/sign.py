@@ -82,7 +82,7 @@ async def file_or_job(request: Request, settings: ApiSettings, principal: Princi
     if mode == "job":
         jobs = jobs_of(request)
         jobs.check_capacity()  # before the upload is read
-        async with receive_upload(request, settings) as upload:
+        async with pool_of(request).admit(), receive_upload(request, settings) as upload:
             suffix = SUFFIXES[upload.info.mime] if upload.info else ""
             params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
             job = jobs.submit(kind, params, principal.key_id, upload.path, suffix)

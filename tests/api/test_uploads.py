@@ -147,3 +147,23 @@ def test_media_limits_of_the_api_apply(clip: Path) -> None:
     with TestClient(create_app(ApiSettings(max_frames=5))) as c:
         r = c.post("/v1/verify", files=upload(clip))
     assert _error(r) == (422, "media_limit")
+
+
+def test_json_bodies_are_capped(client: TestClient) -> None:
+    from tests.api.conftest import bearer
+
+    headers = {**bearer("generate"), "Content-Type": "application/json"}
+    big = b'{"prompt": "' + b"x" * 200_000 + b'"}'
+    r = client.post("/v1/generate", content=big, headers=headers)
+    assert _error(r) == (413, "upload_too_large")
+
+    def chunked():
+        yield b'{"prompt": "'
+        for _ in range(50):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    r = client.post("/v1/generate", content=chunked(), headers=headers)
+    assert _error(r) == (413, "upload_too_large")
+    r = client.request("GET", "/healthz", content=b"x" * 100_000)
+    assert _error(r) == (413, "upload_too_large")
