@@ -1,0 +1,124 @@
+"""``provenant generate``, ``provenant train generator`` and ``provenant eval generator``,
+registered into the core CLI through the ``provenant.cli`` entry point. Thin: parse, call
+the library, render."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "cmd_generate", "cmd_train", "cmd_eval"]
+
+
+def register(subparsers: Any) -> None:
+    from provenant.cli import command_group
+
+    p = subparsers.add_parser("generate", help="generate a signed, watermarked clip from a prompt")
+    p.add_argument("prompt", help="e.g. 'a red circle moving left on a blue background, "
+                                  "camera panning right'")
+    p.add_argument("-o", "--output", required=True, help="output MP4")
+    p.add_argument("--frames", type=int, default=None, help="number of frames (default: model's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (default: model's)")
+    p.add_argument("--guidance", type=float, default=None, help="CFG scale (default: model's)")
+    p.add_argument("--scheduler", default=None, help="euler | ddim | dpmpp_2m")
+    p.add_argument("--weights", default=None, help="weights folder (default: shipped)")
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+    p.set_defaults(handler=cmd_generate)
+
+    t = command_group(subparsers, "train", "train models").add_parser(
+        "generator", help="train the text-to-video generator")
+    t.add_argument("--out", required=True, help="output folder (weights, checkpoint, log)")
+    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--ema-decay", type=float, default=0.999)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    t.add_argument("--max-minutes", type=float, default=0.0, help="time budget (0: none)")
+    t.add_argument("--checkpoint-every", type=int, default=250)
+    t.add_argument("--channels", default=None, help="U-Net widths, e.g. 48,96")
+    t.add_argument("--frames", type=int, default=None)
+    t.add_argument("--size", type=int, default=None)
+    t.add_argument("--data-dir", default=None, help="folder of your own videos (C2PA "
+                   "do-not-train files are skipped); used unconditionally")
+    t.add_argument("--user-fraction", type=float, default=0.25,
+                   help="share of each batch from --data-dir")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--amp", default="auto", choices=("auto", "bf16", "off"),
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(handler=cmd_train)
+
+    e = command_group(subparsers, "eval", "evaluate models").add_parser(
+        "generator", help="prompt adherence, Fréchet distance, flicker, sampling time")
+    e.add_argument("--weights", default=None, help="weights folder (default: shipped)")
+    e.add_argument("--prompts", type=int, default=120, help="number of random prompts")
+    e.add_argument("--steps", type=int, default=None)
+    e.add_argument("--guidance", type=float, default=None)
+    e.add_argument("--scheduler", default=None)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--classifier-steps", type=int, default=600)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(handler=cmd_eval)
+
+
+def _model_config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from generator.config import UNetConfig
+
+    cfg = UNetConfig()
+    if args.channels:
+        cfg = replace(cfg, channels=tuple(int(c) for c in args.channels.split(",")))
+    if args.frames:
+        cfg = replace(cfg, frames=args.frames)
+    if args.size:
+        cfg = replace(cfg, size=args.size)
+    return cfg
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from generator.config import TrainConfig
+    from generator.training import train
+
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                      ema_decay=args.ema_decay, seed=args.seed, device=args.device,
+                      threads=args.threads, max_minutes=args.max_minutes,
+                      checkpoint_every=args.checkpoint_every, amp=args.amp,
+                      user_fraction=args.user_fraction if args.data_dir else 0.0)
+    summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
+                    resume=args.resume, progress=not args.json)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from generator.generate import generate_clip
+
+    result = generate_clip(args.prompt, args.output, num_frames=args.frames, seed=args.seed,
+                           steps=args.steps, guidance=args.guidance, scheduler=args.scheduler,
+                           weights=args.weights)
+    info = {"output": str(result.path), "manifest_id": result.manifest_id,
+            "signer": result.signer, "source_type": result.source_type,
+            "soft_bindings": [{"alg": a, "value": v} for a, v in result.soft_bindings]}
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"Generated {info['output']}\n  manifest {info['manifest_id']}\n  signer   {info['signer']}")
+        for b in info["soft_bindings"]:
+            print(f"  watermark {b['alg']} = {b['value']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from generator.evaluation import evaluate, render_text
+
+    report = evaluate(weights=args.weights, num_prompts=args.prompts, steps=args.steps,
+                      guidance=args.guidance, scheduler=args.scheduler, seed=args.seed,
+                      classifier_steps=args.classifier_steps, progress=not args.json)
+    print(json.dumps(report, indent=2) if args.json else render_text(report))
+    return 0

@@ -1,0 +1,80 @@
+"""Typed, frozen configs of the generator: the denoiser, the sampling defaults, training."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from provenant.errors import ConfigurationError
+
+from generator.grammar import SLOT_SIZES
+
+__all__ = ["UNetConfig", "TrainConfig", "from_dict"]
+
+SchedulerName = Literal["euler", "ddim", "dpmpp_2m"]
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """The (2+1)D U-Net denoiser and the clip format it was trained on."""
+
+    in_channels: int = 3
+    patch: int = 4  # space-to-depth factor at the input (pixel unshuffle)
+    channels: tuple[int, ...] = (48, 96)
+    blocks_per_level: int = 1
+    emb_dim: int = 128
+    slot_dim: int = 32
+    slot_sizes: tuple[int, ...] = SLOT_SIZES
+    temporal_attention: bool = True
+    groups: int = 8
+    # Clip format (native; outputs are upscaled for viewing).
+    frames: int = 8
+    size: int = 32
+    fps: float = 8.0
+    # Sampling defaults.
+    scheduler: SchedulerName = "euler"
+    num_inference_steps: int = 24
+    guidance_scale: float = 3.0
+    name: str = "provenant-shapes-t2v"
+    version: str = "0.1.0"
+
+    def __post_init__(self) -> None:
+        if not self.channels or any(c % self.groups for c in self.channels):
+            raise ConfigurationError(
+                f"channels={self.channels!r} must be non-empty multiples of groups={self.groups}")
+        if self.size % (self.patch * 2 ** (len(self.channels) - 1)):
+            raise ConfigurationError(f"size={self.size} must be divisible by "
+                                     f"patch·2**{len(self.channels) - 1}")
+        if self.frames < 1:
+            raise ConfigurationError(f"frames={self.frames} must be >= 1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    warmup: int = 100
+    ema_decay: float = 0.999
+    p_uncond: float = 0.1  # all slots null: the CFG branch
+    p_slot_drop: float = 0.05  # one slot null: "unspecified" attributes
+    p_two_objects: float = 0.25
+    user_fraction: float = 0.0  # share of each batch drawn from user videos (unconditional)
+    seed: int = 0
+    checkpoint_every: int = 250
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 0  # 0: torch default
+    max_minutes: float = 0.0  # 0: no time limit; else stop (and save) after this long
+    amp: Literal["auto", "bf16", "off"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
+
+
+def from_dict(cls: type, data: dict[str, Any]):
+    """Build a config dataclass from JSON data, ignoring unknown keys, tuples restored."""
+    names = {f.name for f in fields(cls)}
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return asdict(cfg)

@@ -1,0 +1,153 @@
+"""The text-to-video pipeline: prompt → condition → sampling loop (written out) → frames.
+
+``save_pretrained(dir)`` writes ``config.json`` + ``model.safetensors``; ``from_pretrained``
+reads them offline. CUDA with bf16 autocast is used when present, the CPU in fp32 otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from provenant.errors import ConfigurationError, InputError, NotFoundError
+
+from generator.config import UNetConfig, from_dict
+from generator.grammar import null_condition, condition_ids, parse_prompt
+from generator.model import UNet3D
+from generator.schedulers import FlowScheduler, make_scheduler
+
+__all__ = ["TextToVideoPipeline", "default_weights_dir", "pick_device", "weights_hash"]
+
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+
+
+def default_weights_dir() -> Path:
+    """The shipped weights (``generator/weights``)."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigurationError(f"device={device!r} is not one of: auto, cpu, cuda")
+    return torch.device(device)
+
+
+def weights_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a weights file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class TextToVideoPipeline:
+    """Model + scheduler + the sampling loop. ``pipe(prompt)`` gives ``(T, H, W, 3)`` uint8."""
+
+    def __init__(self, model: UNet3D, scheduler: FlowScheduler | None = None,
+                 device: str | torch.device = "auto") -> None:
+        self.model = model.eval()
+        self.config: UNetConfig = model.config
+        self.scheduler = scheduler or make_scheduler(self.config.scheduler)
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.model.to(self.device)
+        self.weights_sha256: str | None = None
+
+    # -- persistence -------------------------------------------------------------------
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        return save_model(self.model, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str] | None = None, *,
+                        scheduler: str | None = None, device: str = "auto") -> TextToVideoPipeline:
+        directory = Path(directory) if directory is not None else default_weights_dir()
+        cfg_path, w_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+        if not cfg_path.is_file() or not w_path.is_file():
+            raise NotFoundError(f"no generator weights in {directory} "
+                                f"(need {CONFIG_NAME} and {WEIGHTS_NAME})",
+                                hint="train some with `provenant train generator`")
+        config = from_dict(UNetConfig, json.loads(cfg_path.read_text()))
+        model = UNet3D(config)
+        model.load_state_dict(load_file(str(w_path)))
+        pipe = cls(model, make_scheduler(scheduler or config.scheduler), device)
+        pipe.weights_sha256 = weights_hash(w_path)
+        return pipe
+
+    # -- sampling ----------------------------------------------------------------------
+    def encode_prompt(self, prompt: str | list[str]) -> torch.Tensor:
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        ids = np.stack([condition_ids(parse_prompt(p)) for p in prompts])
+        return torch.from_numpy(ids).to(self.device)  # (B, S)
+
+    def _velocity(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                  guidance_scale: float) -> torch.Tensor:
+        """Classifier-free guidance: ``v_u + w (v_c − v_u)`` from one doubled batch."""
+        b = x.shape[0]
+        if guidance_scale == 1.0:
+            return self.model(x, t.expand(b), cond).float()
+        null = torch.from_numpy(null_condition()).to(self.device).expand(b, -1)
+        v = self.model(torch.cat([x, x]), t.expand(2 * b), torch.cat([cond, null])).float()
+        v_c, v_u = v.chunk(2)
+        return v_u + guidance_scale * (v_c - v_u)
+
+    @torch.no_grad()
+    def __call__(self, prompt: str | list[str], num_frames: int | None = None,
+                 height: int | None = None, width: int | None = None,
+                 num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                 seed: int | None = None, generator: torch.Generator | None = None,
+                 output_type: Literal["np", "pt"] = "np") -> np.ndarray | torch.Tensor:
+        c = self.config
+        num_frames, height, width = num_frames or c.frames, height or c.size, width or c.size
+        steps = num_inference_steps or c.num_inference_steps
+        guidance = c.guidance_scale if guidance_scale is None else float(guidance_scale)
+        _check_call(num_frames, height, width, guidance, output_type, c)
+        cond = self.encode_prompt(prompt)  # (B, S)
+        if generator is None:
+            generator = torch.Generator("cpu").manual_seed(0 if seed is None else int(seed))
+        shape = (cond.shape[0], c.in_channels, num_frames, height, width)
+        x = torch.randn(shape, generator=generator).to(self.device)  # (B, C, T, H, W)
+        self.scheduler.set_timesteps(steps, self.device)
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        for t in self.scheduler.timesteps:
+            with autocast:
+                v = self._velocity(x, t.reshape(1).to(self.device), cond, guidance)
+            x = self.scheduler.step(v, t, x, generator=generator).prev_sample
+        x = x.clamp(-1, 1)
+        if output_type == "pt":
+            return x if cond.shape[0] > 1 else x[0]
+        frames = ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+        return frames if cond.shape[0] > 1 else frames[0]  # (B?, T, H, W, 3)
+
+
+def _check_call(frames: int, height: int, width: int, guidance: float, output_type: str,
+                c: UNetConfig) -> None:
+    unit = c.patch * 2 ** (len(c.channels) - 1)
+    for name, value in (("height", height), ("width", width)):
+        if not isinstance(value, int) or value < unit or value % unit:
+            raise InputError(f"{name}={value!r} must be a positive multiple of {unit}")
+    if not isinstance(frames, int) or not 1 <= frames <= 64:
+        raise InputError(f"num_frames={frames!r} must be an integer in [1, 64]")
+    if not 0.0 <= guidance <= 20.0:
+        raise InputError(f"guidance_scale={guidance!r} must lie in [0, 20]")
+    if output_type not in ("np", "pt"):
+        raise InputError(f"output_type={output_type!r} is not one of: np, pt")
+
+
+def save_model(model: UNet3D, directory: str | os.PathLike[str]) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` (fp32) into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_NAME).write_text(json.dumps(asdict(model.config), indent=2) + "\n")
+    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME))
+    return directory

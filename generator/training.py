@@ -1,0 +1,171 @@
+"""Training: rectified-flow matching on procedural scenes (plus optional user videos), with
+classifier-free-guidance dropout, EMA, checkpoints and resume, seeds and a progress bar.
+
+Output folder layout::
+
+    OUT/config.json, OUT/model.safetensors   the EMA weights (what from_pretrained loads)
+    OUT/checkpoint.pt                        model, EMA, optimiser, step, RNG states (resume)
+    OUT/train_log.jsonl                      one line per logged step
+    OUT/data_manifest.json                   user videos used/skipped, with reasons (if any)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from generator.config import TrainConfig, UNetConfig, from_dict
+from generator.model import UNet3D
+from generator.pipeline import pick_device, save_model
+from generator.render import render_batch
+from generator.schedulers import FlowScheduler
+
+__all__ = ["train", "flow_matching_loss"]
+
+
+def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
+                       generator: torch.Generator) -> torch.Tensor:
+    """MSE between predicted and true velocity at logit-normal ``t`` (SD3's weighting)."""
+    b = x0.shape[0]
+    t = torch.sigmoid(torch.randn(b, generator=generator)).to(x0.device)  # (B,)
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)  # (B, C, T, H, W)
+    xt = FlowScheduler.add_noise(x0, noise, t)
+    v = model(xt, t, cond)
+    return (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean()
+
+
+def _drop_condition(ids: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """CFG dropout: whole prompts to null with ``p_uncond``; single slots with ``p_slot_drop``."""
+    ids = ids.copy()
+    ids[rng.random(len(ids)) < cfg.p_uncond] = 0
+    mask = (rng.random(ids.shape) < cfg.p_slot_drop) & (ids != 1)  # keep "absent" tokens
+    ids[mask] = 0
+    return ids
+
+
+def _batch(cfg: TrainConfig, mcfg: UNetConfig, rng: np.random.Generator,
+           user: Any | None) -> tuple[np.ndarray, np.ndarray]:
+    """One training batch: clips ``(B, 3, T, H, W)`` in [-1, 1] and condition ids ``(B, S)``."""
+    n_user = int(round(cfg.batch_size * cfg.user_fraction)) if user is not None else 0
+    x, ids, _ = render_batch(cfg.batch_size - n_user, mcfg.frames, mcfg.size, rng,
+                             p_two=cfg.p_two_objects)
+    ids = _drop_condition(ids, cfg, rng)
+    if n_user:
+        ux = user.sample(n_user, rng)  # (n, 3, T, H, W), unconditional
+        x = np.concatenate([x, ux])
+        ids = np.concatenate([ids, np.zeros((n_user, ids.shape[1]), ids.dtype)])
+    return x, ids
+
+
+def _lr(step: int, cfg: TrainConfig, time_frac: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 10% over the steps (or the time budget)."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = max((step - cfg.warmup) / max(1, cfg.steps - cfg.warmup), time_frac)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
+
+
+def _save_checkpoint(out: Path, state: dict[str, Any]) -> None:
+    tmp = out / "checkpoint.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, out / "checkpoint.pt")
+
+
+def _restore(out: Path, model, ema, opt, gen: torch.Generator) -> tuple[int, np.random.Generator, float]:
+    ck = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    model.load_state_dict(ck["model"])
+    ema.load_state_dict(ck["ema"])
+    opt.load_state_dict(ck["optimizer"])
+    gen.set_state(ck["torch_rng"])
+    rng = np.random.default_rng()
+    rng.bit_generator.state = ck["numpy_rng"]
+    return int(ck["step"]), rng, float(ck.get("elapsed_s", 0.0))
+
+
+def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig(),
+          config: TrainConfig = TrainConfig(), *, data_dir: str | os.PathLike[str] | None = None,
+          resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train a generator into ``out_dir``; returns a summary (losses, steps, time, device)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device)
+    if resume and (out / "config.json").is_file():
+        model_config = from_dict(UNetConfig, json.loads((out / "config.json").read_text()))
+    model = UNet3D(model_config).to(device)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    gen = torch.Generator("cpu").manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    start, elapsed0 = 0, 0.0
+    if resume and (out / "checkpoint.pt").is_file():
+        start, rng, elapsed0 = _restore(out, model, ema, opt, gen)
+    user = None
+    if data_dir is not None:
+        from generator.data import UserVideoClips
+
+        user = UserVideoClips(data_dir, frames=model_config.frames, size=model_config.size,
+                              manifest_path=out / "data_manifest.json")
+        if not len(user):
+            user = None
+    use_bf16 = config.amp == "bf16" or (config.amp == "auto" and device.type == "cuda")
+    amp = torch.autocast(device.type, torch.bfloat16, enabled=use_bf16)
+    log = (out / "train_log.jsonl").open("a")
+    losses: list[float] = []
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps,
+               desc="train generator", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        x, ids = _batch(config, model_config, rng, user)
+        spent = elapsed0 + time.perf_counter() - t0
+        lr = _lr(step, config, spent / (60 * config.max_minutes) if config.max_minutes else 0.0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with amp:
+            loss = flow_matching_loss(model, torch.from_numpy(x).to(device),
+                                      torch.from_numpy(ids).to(device), gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(config.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if (step + 1) % 25 == 0:
+            log.write(json.dumps({"step": step + 1, "loss": float(np.mean(losses[-25:])),
+                                  "lr": lr}) + "\n")
+            log.flush()
+        out_of_time = config.max_minutes > 0 and \
+            elapsed0 + time.perf_counter() - t0 > 60 * config.max_minutes
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or out_of_time:
+            elapsed = elapsed0 + time.perf_counter() - t0
+            save_model(ema, out)
+            _save_checkpoint(out, {
+                "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
+                "step": step + 1, "torch_rng": gen.get_state(), "numpy_rng": rng.bit_generator.state,
+                "train_config": asdict(config), "elapsed_s": elapsed,
+            })
+        if out_of_time:
+            break
+    log.close()
+    save_model(ema, out)
+    return {"steps": start + len(losses), "start_step": start, "device": str(device),
+            "params": sum(p.numel() for p in model.parameters()),
+            "first_loss": losses[0] if losses else None,
+            "final_loss": float(np.mean(losses[-50:])) if losses else None,
+            "train_seconds": elapsed0 + time.perf_counter() - t0, "out": str(out)}
