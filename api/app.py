@@ -7,8 +7,10 @@ pool (:mod:`api.pool`) so the event loop stays responsive; jobs persist in SQLit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -18,8 +20,8 @@ from api.jobs import JobManager
 from api.metrics import Metrics, MetricsMiddleware
 from api.pool import WorkPool
 from api.routers import generate, health, jobs, metrics, sign, softbinding, verify, watermark
-from api.services import JOB_RUNNERS
-from api.uploads import BodyLimitMiddleware
+from api.services import JOB_RUNNERS, capabilities
+from api.uploads import BodyLimitMiddleware, sweep_stale_uploads
 from api.settings import ApiSettings, get_api_settings
 from provenant import __version__
 from provenant.store import open_store
@@ -49,6 +51,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         state.pool.on_reject = lambda reason: app_metrics.rejected.labels(reason).inc()
         state.jobs = JobManager(state.db, resolved, app_metrics, JOB_RUNNERS)
         state.jobs.start()
+        sweep_stale_uploads(resolved)
+        state.capabilities = {}
+        threading.Thread(target=_warm_up, args=(state,), daemon=True,
+                         name="provenant-warm-up").start()
         try:
             yield
         finally:
@@ -67,6 +73,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, upload_paths=_upload_paths(app))
     app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app
+
+
+def _warm_up(state: Any) -> None:
+    """Import the components once, off the event loop, so that ``/healthz`` stays cheap and
+    the first verification does not pay for them; record what is available."""
+    from provenant.plugins import evidence_providers
+
+    try:
+        evidence_providers()
+    finally:
+        state.capabilities = capabilities()
 
 
 def _upload_paths(app: FastAPI) -> frozenset[str]:

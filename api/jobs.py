@@ -113,6 +113,7 @@ class JobManager:
         if kind not in self.runners:
             raise ApiError(501, "capability_unavailable", f"no runner for jobs of kind {kind!r}")
         self.check_capacity()
+        self.purge_expired()
         job_id = secrets.token_hex(16)
         workdir = self.folder / job_id
         workdir.mkdir(parents=True)

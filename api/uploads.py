@@ -27,7 +27,8 @@ from api.errors import ApiError, error_response
 from api.settings import ApiSettings
 from provenant.media import MediaInfo, MediaLimits, probe
 
-__all__ = ["Upload", "receive_upload", "FILE_FIELD", "multipart_body", "BodyLimitMiddleware"]
+__all__ = ["Upload", "receive_upload", "FILE_FIELD", "multipart_body", "BodyLimitMiddleware",
+           "sweep_stale_uploads"]
 
 FILE_FIELD = "file"
 _MAX_FIELDS = 16
@@ -169,6 +170,29 @@ async def _stream(request: Request, settings: ApiSettings, reader: _FormReader,
     except Exception as exc:  # python-multipart's parse errors, a client that went away
         raise ApiError(400, "malformed_multipart",
                        f"the multipart body cannot be parsed ({type(exc).__name__})") from None
+
+
+def sweep_stale_uploads(settings: ApiSettings) -> int:
+    """Delete uploads and work folders that a killed server left behind: anything in the
+    upload folder older than the longest a live request can hold it (sibling server
+    processes share the folder, so fresh files are left alone)."""
+    import shutil
+    import time
+
+    folder = settings.resolved_upload_dir()
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - (settings.upload_timeout_s + 2 * settings.request_timeout_s)
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime >= cutoff:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def media_limits(settings: ApiSettings) -> MediaLimits:

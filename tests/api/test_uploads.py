@@ -167,3 +167,22 @@ def test_json_bodies_are_capped(client: TestClient) -> None:
     assert _error(r) == (413, "upload_too_large")
     r = client.request("GET", "/healthz", content=b"x" * 100_000)
     assert _error(r) == (413, "upload_too_large")
+
+
+def test_a_restart_sweeps_uploads_a_killed_server_left(settings: ApiSettings) -> None:
+    import os
+    import time
+
+    from api.app import create_app
+
+    folder = settings.resolved_upload_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / "upload-stale", folder / "upload-fresh"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    old = time.time() - 10 * 3600
+    os.utime(stale, (old, old))
+    with TestClient(create_app(settings)):
+        pass
+    assert not stale.exists() and fresh.exists()  # a sibling server may still use fresh ones
+    fresh.unlink()
