@@ -1,0 +1,172 @@
+"""Training and evaluation data: real clips and their synthetic twins, through one H.264 path.
+
+For each real source, ``segments`` cuts clips at native resolution; every synthetic family
+turns each clip into a twin. Real clips and twins alike then go through the *same* pipeline
+(:func:`encode_roundtrip`): optional area downscale and a random crop (augmentation), H.264 at
+a random CRF, decode. Patches (frame triplets) are cropped from the decoded frames at even
+offsets. The arrays are cached once under ``.cache/detector/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm.auto import tqdm
+
+from provenant.media import write_video
+
+from detector.families import get_family
+from detector.sources import Source, segments, source_group
+
+__all__ = ["DataSpec", "Dataset", "build_dataset", "encode_roundtrip", "sample_patches",
+           "split_groups", "load_or_build", "DEFAULT_CACHE"]
+
+DEFAULT_CACHE = Path(".cache/detector")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    clips_per_video: int = 48
+    clips_per_photo: int = 20
+    frames: int = 8
+    clip_size: int = 128
+    patches_per_clip: int = 8
+    patch_size: int = 48
+    crf_range: tuple[int, int] = (16, 32)
+    fixed_crf: int | None = None  # e.g. 28 for the re-encoding evaluation (no resize/crop)
+    families: tuple[str, ...] = ("upscale", "interpolate", "smooth")
+    seed: int = 0
+
+    def key(self, sources: Iterable[Source]) -> str:
+        blob = json.dumps([asdict(self), sorted(s.id for s in sources)], sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Dataset:
+    X: np.ndarray  # (n, k, 3 frames, 3 RGB, P, P) uint8
+    y: np.ndarray  # (n,) 1 = AI-generated
+    source: np.ndarray  # (n,) source id
+    family: np.ndarray  # (n,) "real" or the synthetic family
+    groups: np.ndarray = field(init=False)  # (n,) split group of each clip
+
+    def __post_init__(self) -> None:
+        self.groups = np.array([source_group(s) for s in self.source])
+
+    def subset(self, mask: np.ndarray) -> Dataset:
+        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask])
+
+
+def encode_roundtrip(frames: np.ndarray, rng: np.random.Generator, spec: DataSpec,
+                     workdir: Path) -> np.ndarray:
+    """Augment (unless ``fixed_crf``), encode with H.264 and decode: ``(T, h, w, 3)``."""
+    if spec.fixed_crf is None:
+        t, h, w, _ = frames.shape
+        if rng.random() < 0.3:
+            f = rng.uniform(0.7, 1.0)
+            size = (max(spec.patch_size, int(w * f)), max(spec.patch_size, int(h * f)))
+            frames = np.stack([cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in frames])
+        h, w = frames.shape[1:3]
+        ch = max(spec.patch_size, int(h * rng.uniform(0.8, 1.0))) & ~1
+        cw = max(spec.patch_size, int(w * rng.uniform(0.8, 1.0))) & ~1
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        frames = frames[:, y:y + ch, x:x + cw]
+        crf = int(rng.integers(spec.crf_range[0], spec.crf_range[1] + 1))
+    else:
+        crf = spec.fixed_crf
+    path = workdir / "clip.mp4"
+    write_video(frames, path, fps=24, crf=crf)
+    return _decode(path)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """All frames of a small MP4 with PyAV: ``(T, H, W, 3)`` uint8 RGB."""
+    import av
+
+    with av.open(str(path)) as container:
+        out = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    if out.ndim != 4 or out.shape[-1] != 3:
+        raise RuntimeError(f"decoded frames of unexpected shape {out.shape}")
+    return out
+
+
+def sample_patches(frames: np.ndarray, k: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` random frame-triplet patches at even offsets: ``(k, 3, 3, P, P)`` uint8."""
+    t, h, w, _ = frames.shape
+    if t < 3 or h < size or w < size:
+        raise ValueError(f"clip {frames.shape} too small for {size}-pixel triplet patches")
+    out = np.empty((k, 3, 3, size, size), dtype=np.uint8)
+    for i in range(k):
+        c = int(rng.integers(1, t - 1))
+        y = int(rng.integers(0, (h - size) // 2 + 1)) * 2
+        x = int(rng.integers(0, (w - size) // 2 + 1)) * 2
+        out[i] = frames[c - 1:c + 2, y:y + size, x:x + size].transpose(0, 3, 1, 2)
+    return out
+
+
+def _source_rng(spec: DataSpec, source_id: str) -> np.random.Generator:
+    return np.random.default_rng([spec.seed, zlib.crc32(source_id.encode())])
+
+
+def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = True) -> Dataset:
+    """Real clips and one twin per family for each, all through :func:`encode_roundtrip`."""
+    fams = [get_family(n) for n in spec.families]
+    X, y, src, fam = [], [], [], []
+    total = sum(spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
+                for s in sources)
+    bar = tqdm(total=total, desc="build clips", disable=not progress)
+    with tempfile.TemporaryDirectory(prefix="detector-data-") as tmp:
+        for s in sources:
+            rng = _source_rng(spec, s.id)
+            n = spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
+            for clip in segments(s, n, spec.frames, spec.clip_size, rng):
+                versions = [("real", clip)] + [(f.name, f(clip, rng)) for f in fams]
+                for name, frames in versions:
+                    decoded = encode_roundtrip(frames, rng, spec, Path(tmp))
+                    X.append(sample_patches(decoded, spec.patches_per_clip, spec.patch_size, rng))
+                    y.append(int(name != "real"))
+                    src.append(s.id)
+                    fam.append(name)
+                bar.update(1)
+    bar.close()
+    return Dataset(np.stack(X), np.array(y), np.array(src), np.array(fam))
+
+
+def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_CACHE, *,
+                  progress: bool = True) -> Dataset:
+    """The dataset for ``(sources, spec)``, from ``cache`` when built before."""
+    path = Path(cache) / f"data-{spec.key(sources)}.npz"
+    if path.exists():
+        z = np.load(path)
+        return Dataset(z["X"], z["y"], z["source"], z["family"])
+    ds = build_dataset(sources, spec, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, X=ds.X, y=ds.y, source=ds.source, family=ds.family)
+    tmp.replace(path)
+    return ds
+
+
+def split_groups(groups: Iterable[str], test_fraction: float = 0.3,
+                 seed: int = 0) -> tuple[set[str], set[str]]:
+    """Split source groups into (train, test), stratified by kind (video/photo/user)."""
+    uniq = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    train, test = set(), set()
+    for kind in sorted({g.split(":")[0] for g in uniq}):
+        members = [g for g in uniq if g.split(":")[0] == kind]
+        rng.shuffle(members)
+        n_test = int(round(test_fraction * len(members)))
+        if len(members) >= 2:
+            n_test = min(max(n_test, 1), len(members) - 1)
+        test.update(members[:n_test])
+        train.update(members[n_test:])
+    return train, test

@@ -1,0 +1,136 @@
+"""``provenant eval detector``: metrics on held-out sources, leave-one-family-out, CRF 28.
+
+All figures are clip-level (the clip logit is the mean of its patch logits). Sources in the
+test part were never seen in training or calibration (see ``split.json`` beside the weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from provenant.samples import sample_footage
+
+from detector.calibration import expected_calibration_error
+from detector.classifier import VideoDetector
+from detector.data import DEFAULT_CACHE, DataSpec, Dataset, load_or_build
+from detector.inference import DEFAULT_WEIGHTS, load_detector, score_file
+from detector.sources import real_sources, source_group
+from detector.training import load_split, train_split
+
+__all__ = ["tpr_at_fpr", "clip_metrics", "per_source_accuracy", "evaluate", "render_table"]
+
+
+def tpr_at_fpr(y: np.ndarray, scores: np.ndarray, fpr: float = 0.01) -> float:
+    """The highest TPR reachable with a false-positive rate of at most ``fpr``."""
+    f, t, _ = roc_curve(y, scores)
+    return float(t[f <= fpr + 1e-12].max())
+
+
+def clip_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    y, p = np.asarray(y), np.asarray(p)
+    pred = p >= threshold
+    out: dict[str, float] = {"n_real": int((y == 0).sum()), "n_ai": int((y == 1).sum()),
+                             "accuracy": float((pred == y).mean()),
+                             "fpr_at_threshold": float(pred[y == 0].mean()) if (y == 0).any() else float("nan"),
+                             "tpr_at_threshold": float(pred[y == 1].mean()) if (y == 1).any() else float("nan"),
+                             "ece": expected_calibration_error(p, y)}
+    if len(np.unique(y)) == 2:
+        out.update(auc=float(roc_auc_score(y, p)), ap=float(average_precision_score(y, p)),
+                   tpr_at_1pct_fpr=tpr_at_fpr(y, p, 0.01))
+    return out
+
+
+def per_source_accuracy(ds: Dataset, p: np.ndarray, threshold: float) -> dict[str, float]:
+    pred = p >= threshold
+    return {str(s): float((pred[ds.source == s] == ds.y[ds.source == s]).mean())
+            for s in np.unique(ds.source)}
+
+
+def _by_family(ds: Dataset, p: np.ndarray, threshold: float) -> dict[str, dict[str, float]]:
+    real = ds.family == "real"
+    return {str(f): clip_metrics(ds.y[real | (ds.family == f)], p[real | (ds.family == f)], threshold)
+            for f in np.unique(ds.family) if f != "real"}
+
+
+def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str], spec: DataSpec,
+          cache: Path, progress: bool) -> dict[str, dict[str, float]]:
+    """Train without one family (cached per family), test on that family vs real."""
+    out = {}
+    for fam in spec.families:
+        folder = Path(cache) / f"lofo-{fam}-{spec.key([])}-{det._cfg.backbone}-{det._cfg.seed}"
+        if (folder / "calibration.json").exists():
+            model = VideoDetector.from_pretrained(folder)
+        else:
+            tr = train_split(ds, test_groups, [f for f in spec.families if f != fam])
+            model = VideoDetector(det._cfg, progress=progress).fit(tr.X, tr.y, groups=tr.groups)
+            model.save_pretrained(folder)
+        keep = np.isin(test.family, ["real", fam])
+        sub = test.subset(keep)
+        out[fam] = clip_metrics(sub.y, model.predict_proba(sub.X)[:, 1], model.threshold_)
+    return out
+
+
+def _footage_files(det: VideoDetector, test_groups: set[str]) -> list[dict[str, Any]]:
+    rows = []
+    for name, path in sample_footage().items():
+        ev = score_file(det, path)
+        rows.append({"file": name, "held_out": source_group(f"video:{name.split('_')[0]}") in test_groups,
+                     "score": ev.score, "flagged": ev.score >= ev.threshold})
+    return rows
+
+
+def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int | None = 28,
+             cache: Path = DEFAULT_CACHE, progress: bool = True) -> dict[str, Any]:
+    """Every figure of the model card, measured now on the held-out sources."""
+    folder = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    det, split = load_detector(folder), load_split(folder)
+    spec = DataSpec(**split["data_spec"])
+    sources = real_sources(split["real_dirs"], samples=split["samples"])
+    test_groups = set(split["test_groups"])
+    ds = load_or_build(sources, spec, cache, progress=progress)
+    test = ds.subset(np.isin(ds.groups, sorted(test_groups)))
+    p = det.predict_proba(test.X)[:, 1]
+    thr = det.threshold_
+    report: dict[str, Any] = {
+        "model": det._cfg.model_id, "threshold": thr, "test_groups": sorted(test_groups),
+        "in_domain": clip_metrics(test.y, p, thr), "per_family": _by_family(test, p, thr),
+        "per_source_accuracy": per_source_accuracy(test, p, thr)}
+    if crf is not None:
+        tsrc = [s for s in sources if source_group(s.id) in test_groups]
+        ds_crf = load_or_build(tsrc, replace(spec, fixed_crf=crf), cache, progress=progress)
+        report[f"crf{crf}"] = clip_metrics(ds_crf.y, det.predict_proba(ds_crf.X)[:, 1], thr)
+    report["real_footage_fpr"] = {
+        "held_out_real_clips": report["in_domain"]["fpr_at_threshold"],
+        **({f"held_out_real_clips_crf{crf}": report[f"crf{crf}"]["fpr_at_threshold"]} if crf else {}),
+        "sample_files": _footage_files(det, test_groups) if split["samples"] else []}
+    if lofo:
+        report["leave_one_family_out"] = _lofo(det, ds, test, test_groups, spec, cache, progress)
+    return report
+
+
+def _row(name: str, m: dict[str, float]) -> str:
+    f = lambda k: f"{m[k]:.3f}" if k in m else "-"  # noqa: E731
+    return (f"| {name} | {f('auc')} | {f('ap')} | {f('tpr_at_1pct_fpr')} | {f('ece')} | "
+            f"{f('accuracy')} | {f('fpr_at_threshold')} | {m['n_real']}/{m['n_ai']} |")
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The evaluation as a Markdown table (for the model card)."""
+    lines = [f"Model {report['model']}, threshold {report['threshold']:.4f}", "",
+             "| split | AUC | AP | TPR@1%FPR | ECE | accuracy | FPR@thr | real/AI clips |",
+             "|---|---|---|---|---|---|---|---|", _row("in-domain (held-out sources)", report["in_domain"])]
+    lines += [_row(f"in-domain, family {k}", m) for k, m in report["per_family"].items()]
+    lines += [_row(k.upper().replace("CRF", "H.264 CRF "), report[k]) for k in report if k.startswith("crf")]
+    lines += [_row(f"left out: {k}", m) for k, m in report.get("leave_one_family_out", {}).items()]
+    lines += ["", "| source | accuracy |", "|---|---|"]
+    lines += [f"| {s} | {a:.3f} |" for s, a in report["per_source_accuracy"].items()]
+    files = report["real_footage_fpr"]["sample_files"]
+    if files:
+        lines += ["", "| sample file (real) | held out | score | flagged |", "|---|---|---|---|"]
+        lines += [f"| {r['file']} | {r['held_out']} | {r['score']:.4f} | {r['flagged']} |" for r in files]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""Synthetic (AI-generated) families: a registry of factories, each ``draw``-then-``apply``.
+
+Every family turns a real clip ``(T, S, S, 3)`` uint8 into a synthetic one of the same shape,
+so both classes share content and differ only in how the pixels were made:
+
+* ``upscale``: super-resolved low-resolution video: area-downscale by 2-4x, then upscale with
+  a random interpolator (bilinear, bicubic, Lanczos, nearest+blur);
+* ``interpolate``: frame-rate up-conversion: every odd frame is synthesised from its neighbours
+  by blending or by optical-flow (Farneback) midpoint warping;
+* ``smooth``: "regenerated" frames with no sensor noise: edge-preserving bilateral filtering,
+  sometimes followed by an unsharp mask (the plastic look of many generators);
+* ``generator``: clips of Provenant's own text-to-video model at several settings, available
+  only once the generator ships weights (see :func:`available_families`).
+
+The random draw (``draw(rng) -> params``) is kept apart from ``apply(frames, params)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from provenant.errors import CapabilityUnavailableError, ConfigurationError
+
+__all__ = ["Family", "FAMILIES", "get_family", "available_families", "register_family"]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    draw: Callable[[np.random.Generator], dict[str, Any]]
+    apply: Callable[[np.ndarray, dict[str, Any]], np.ndarray]
+
+    def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.apply(frames, self.draw(rng))
+
+
+_INTERP = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4,
+           "nearest_blur": cv2.INTER_NEAREST}
+
+
+def _upscale_draw(rng: np.random.Generator) -> dict[str, Any]:
+    return {"factor": float(rng.uniform(2.0, 4.0)), "interp": str(rng.choice(list(_INTERP)))}
+
+
+def _upscale_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    t, h, w, _ = frames.shape
+    small = (max(4, round(w / p["factor"])), max(4, round(h / p["factor"])))
+    out = []
+    for f in frames:
+        up = cv2.resize(cv2.resize(f, small, interpolation=cv2.INTER_AREA), (w, h),
+                        interpolation=_INTERP[p["interp"]])
+        if p["interp"] == "nearest_blur":
+            up = cv2.GaussianBlur(up, (3, 3), 0.8)
+        out.append(up)
+    return np.stack(out)
+
+
+def _interp_draw(rng: np.random.Generator) -> dict[str, Any]:
+    return {"method": str(rng.choice(["blend", "flow", "flow"]))}
+
+
+def _flow_midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    flow = cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # (H, W, 2)
+    h, w = ga.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    wa = cv2.remap(a, gx - 0.5 * flow[..., 0], gy - 0.5 * flow[..., 1], cv2.INTER_LINEAR,
+                   borderMode=cv2.BORDER_REFLECT)
+    wb = cv2.remap(b, gx + 0.5 * flow[..., 0], gy + 0.5 * flow[..., 1], cv2.INTER_LINEAR,
+                   borderMode=cv2.BORDER_REFLECT)
+    return ((wa.astype(np.uint16) + wb + 1) // 2).astype(np.uint8)
+
+
+def _interp_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    out = frames.copy()
+    for t in range(1, len(frames) - 1, 2):
+        a, b = frames[t - 1], frames[t + 1]
+        if p["method"] == "blend":
+            out[t] = ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
+        else:
+            out[t] = _flow_midpoint(a, b)
+    return out
+
+
+def _smooth_draw(rng: np.random.Generator) -> dict[str, Any]:
+    return {"d": int(rng.choice([5, 7, 9])), "sigma_color": float(rng.uniform(20, 60)),
+            "sigma_space": float(rng.uniform(3, 7)), "sharpen": float(rng.choice([0.0, 0.0, 0.6]))}
+
+
+def _smooth_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    out = []
+    for f in frames:
+        g = cv2.bilateralFilter(f, p["d"], p["sigma_color"], p["sigma_space"])
+        if p["sharpen"]:
+            blur = cv2.GaussianBlur(g, (0, 0), 1.5)
+            g = cv2.addWeighted(g, 1 + p["sharpen"], blur, -p["sharpen"], 0)
+        out.append(g)
+    return np.stack(out)
+
+
+FAMILIES: dict[str, Family] = {
+    "upscale": Family("upscale", _upscale_draw, _upscale_apply),
+    "interpolate": Family("interpolate", _interp_draw, _interp_apply),
+    "smooth": Family("smooth", _smooth_draw, _smooth_apply),
+}
+
+
+def register_family(family: Family) -> None:
+    """Add a family (e.g. a new generator) to the registry."""
+    FAMILIES[family.name] = family
+
+
+def _generator_family() -> Family:
+    """Provenant's own generator, when it ships a pipeline and trained weights."""
+    try:
+        from generator import pipeline  # type: ignore[attr-defined]
+    except ImportError:
+        raise CapabilityUnavailableError("the generator ships no pipeline yet") from None
+    from pathlib import Path
+
+    import generator
+
+    weights = Path(generator.__file__).parent / "weights"
+    if not any(weights.glob("*.safetensors")):
+        raise CapabilityUnavailableError("the generator ships no trained weights yet")
+    raise CapabilityUnavailableError(f"generator pipeline {pipeline.__name__} is not wired in yet")
+
+
+def get_family(name: str) -> Family:
+    if name == "generator":
+        return _generator_family()
+    if name not in FAMILIES:
+        raise ConfigurationError(f"family={name!r} is unknown; allowed: {sorted(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def available_families() -> list[str]:
+    """Registered families, plus ``generator`` when it can be used."""
+    names = sorted(FAMILIES)
+    try:
+        _generator_family()
+        names.append("generator")
+    except CapabilityUnavailableError:
+        pass
+    return names

@@ -1,0 +1,135 @@
+"""End to end: `provenant detect`, and each verdict label through `provenant.provenance.verify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from provenant.boxes import flip_media_byte
+from provenant.cli import main
+from provenant.manifest import SignOptions
+from provenant.media import write_image, write_video
+from provenant.provenance import sign, verify
+
+from detector.evidence import provider
+from detector.inference import extract_patches
+from tests.detector.conftest import TINY, with_threshold
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(0)
+    frames = np.clip(rng.normal(128, 30, (10, 64, 80, 3)), 0, 255).astype(np.uint8)
+    return write_video(frames, tmp_path_factory.mktemp("v") / "noisy.mp4", fps=10)
+
+
+@pytest.fixture(scope="module")
+def low(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with a threshold no score reaches: never flags."""
+    return with_threshold(tiny_dir, tmp_path_factory.mktemp("m") / "never", 1.5)
+
+
+@pytest.fixture(scope="module")
+def high(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with threshold 0: always flags."""
+    return with_threshold(tiny_dir, tmp_path_factory.mktemp("m") / "always", 0.0)
+
+
+def test_provider_contract() -> None:
+    assert provider.name == "classifier" and provider.order == 30
+    from provenant.plugins import evidence_providers
+
+    assert any(p.name == "classifier" for p in evidence_providers())
+
+
+def test_detect_json(capsys, video: Path, tiny_dir: Path) -> None:
+    assert main(["detect", str(video), "--json", "--weights", str(tiny_dir)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"score", "threshold", "frame_scores", "model"}
+    assert 0.0 <= out["score"] <= 1.0 and len(out["frame_scores"]) == TINY.frames_per_clip
+    assert TINY.backbone in out["model"]
+
+
+def test_detect_human_and_image(capsys, video: Path, tiny_dir: Path, tmp_path: Path) -> None:
+    assert main(["detect", str(video), "--weights", str(tiny_dir)]) == 0
+    assert "threshold" in capsys.readouterr().out
+    img = write_image(np.full((40, 40, 3), 90, np.uint8), tmp_path / "flat.png")
+    assert main(["detect", str(img), "--json", "--weights", str(tiny_dir)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["frame_scores"]) == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all", b"\x00\x00\x00\x18ftypmp42broken"])
+def test_detect_bad_input_exits_2(capsys, tmp_path: Path, tiny_dir: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    assert main(["detect", str(bad), "--weights", str(tiny_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("provenant: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_detect_missing_file_and_too_small(capsys, tmp_path: Path, tiny_dir: Path) -> None:
+    assert main(["detect", str(tmp_path / "nope.mp4"), "--weights", str(tiny_dir)]) == 2
+    tiny = write_image(np.zeros((8, 8, 3), np.uint8), tmp_path / "tiny.png")
+    assert main(["detect", str(tiny), "--weights", str(tiny_dir)]) == 2
+    assert "never upsamples" in capsys.readouterr().err
+
+
+def test_detect_without_weights_is_an_internal_not_fitted_error(capsys, video: Path, tmp_path: Path) -> None:
+    assert main(["detect", str(video), "--weights", str(tmp_path)]) == 1  # NotFittedError: exit 1
+    assert "not" in capsys.readouterr().err
+
+
+def test_face_mode_uses_the_face_region(video: Path) -> None:
+    from dataclasses import replace
+
+    _, patches = extract_patches(video, replace(TINY, face_mode="on"))
+    assert patches.shape[1:] == (4, 3, 3, 16, 16)  # no face found: the whole frame
+
+
+def _label(path: Path, weights: Path) -> tuple[str, object]:
+    report = verify(path, options={"detector_weights": str(weights)})
+    return report.verdict.label, report
+
+
+def test_no_evidence(video: Path, low: Path) -> None:
+    label, report = _label(video, low)
+    assert label == "no-evidence"
+    assert report.classifier is not None and report.classifier.score < report.classifier.threshold
+    assert any("below its threshold" in r for r in report.verdict.reasons)
+
+
+def test_likely_ai_generated(video: Path, high: Path) -> None:
+    label, report = _label(video, high)
+    assert label == "likely-ai-generated"
+    assert any("classifier" in r for r in report.verdict.reasons)
+
+
+def test_signed_capture_outranks_the_classifier(video: Path, high: Path, tmp_path: Path) -> None:
+    signed = tmp_path / "capture.mp4"
+    sign(video, signed, SignOptions(source_type="digitalCapture"))
+    label, report = _label(signed, high)
+    assert label == "signed-capture" and report.classifier is not None
+
+
+def test_verified_ai_generated_and_tampered(video: Path, low: Path, tmp_path: Path) -> None:
+    signed = tmp_path / "ai.mp4"
+    sign(video, signed, SignOptions(source_type="trainedAlgorithmicMedia"))
+    label, report = _label(signed, low)
+    assert label == "verified-ai-generated" and report.classifier is not None
+    tampered = tmp_path / "tampered.mp4"
+    flip_media_byte(signed, tampered)
+    label, _ = _label(tampered, low)
+    assert label == "tampered"
+
+
+def test_verify_cli_json_has_classifier(capsys, video: Path, high: Path, monkeypatch) -> None:
+    import detector.inference as inf
+
+    monkeypatch.setattr(inf, "DEFAULT_WEIGHTS", high)
+    assert main(["verify", str(video), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["classifier"]["threshold"] == 0.0
+    assert report["verdict"]["label"] == "likely-ai-generated"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.data import DataSpec, build_dataset, sample_patches, split_groups
+from detector.sources import Source, real_sources, segments, source_group
+from detector.training import train_split
+
+
+def test_views_of_one_scene_share_a_group() -> None:
+    assert source_group("photo:motorcycle:motorcycle_left") == source_group("photo:motorcycle:motorcycle_right")
+    ids = {s.id for s in real_sources()}
+    assert "video:carphone" in ids and not any("carphone_" in i for i in ids)  # one source, two files
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_has_no_leakage(seed: int) -> None:
+    groups = [source_group(s.id) for s in real_sources()]
+    train, test = split_groups(groups, 0.3, seed)
+    assert train and test and not (train & test)
+    assert train | test == set(groups)
+    assert any(g.startswith("video:") for g in test) and any(g.startswith("video:") for g in train)
+
+
+def test_built_dataset_split_by_source(clip, tmp_path) -> None:
+    """Twins share their source's group, so no clip of a test source is trained on."""
+    sources = [Source("user:a", "video", (clip,)), Source("user:b", "video", (clip,)),
+               Source("user:c", "video", (clip,))]
+    spec = DataSpec(clips_per_video=2, frames=5, clip_size=64, patches_per_clip=2, patch_size=32,
+                    families=("upscale", "interpolate"))
+    ds = build_dataset(sources, spec, progress=False)
+    assert ds.X.shape == (3 * 2 * 3, 2, 3, 3, 32, 32)
+    assert set(ds.family) == {"real", "upscale", "interpolate"}
+    train_groups, test_groups = split_groups(ds.groups, 0.34, 0)
+    tr = train_split(ds, test_groups)
+    assert not set(tr.groups) & test_groups
+    assert len(tr.y) + (np.isin(ds.groups, list(test_groups))).sum() == len(ds.y)
+    only = train_split(ds, test_groups, families=["upscale"])
+    assert set(only.family) == {"real", "upscale"}
+
+
+def test_photo_motion_is_native_and_moves() -> None:
+    src = next(s for s in real_sources() if s.id.endswith(":astronaut"))
+    clip = next(segments(src, 1, 6, 96, np.random.default_rng(0)))
+    assert clip.shape == (6, 96, 96, 3)
+    assert np.abs(clip[1:].astype(int) - clip[:-1]).mean() > 1.0
+
+
+def test_patches_are_even_aligned_triplets() -> None:
+    frames = np.arange(5 * 40 * 40 * 3, dtype=np.uint32).reshape(5, 40, 40, 3).astype(np.uint8)
+    p = sample_patches(frames, 4, 16, np.random.default_rng(0))
+    assert p.shape == (4, 3, 3, 16, 16)
+    with pytest.raises(ValueError):
+        sample_patches(frames[:2], 1, 16, np.random.default_rng(0))

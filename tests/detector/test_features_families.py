@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from provenant.errors import ConfigurationError
+
+from detector.families import FAMILIES, available_families, get_family
+from detector.features import IN_CHANS, ForensicFeatures
+
+
+def _triplet(rng: np.random.Generator, size: int = 32) -> np.ndarray:
+    return rng.integers(0, 256, size=(1, 3, 3, size, size), dtype=np.uint8)
+
+
+def test_feature_shape_and_channels() -> None:
+    x = torch.from_numpy(_triplet(np.random.default_rng(0)))
+    out = ForensicFeatures()(x)
+    assert out.shape == (1, IN_CHANS, 32, 32)
+    with pytest.raises(ValueError):
+        ForensicFeatures()(x[:, :2])
+
+
+def test_residuals_vanish_where_they_should() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 256, (2, 3, 16, 16)).astype(np.float32)
+    mid = (a + b) / 2  # an interpolated frame: the second temporal difference is zero
+    x = torch.from_numpy(np.stack([a, mid, b])[None] / 255.0)
+    out = ForensicFeatures()(x.float())
+    assert out[:, 7].abs().max() < 1e-5
+    assert out[:, 6].abs().max() > 0.01  # the first difference is not
+    flat = torch.full((1, 3, 3, 16, 16), 0.5)
+    assert ForensicFeatures()(flat)[:, :6].abs().max() < 1e-6  # SRM and NPR of a flat patch
+    small = torch.rand(1, 3, 3, 8, 8)
+    nn_up = small.repeat_interleave(2, -1).repeat_interleave(2, -2)  # nearest-neighbour upsampled
+    assert ForensicFeatures()(nn_up)[:, 3:6].abs().max() < 1e-6  # NPR sees no residual
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_family_keeps_shape_and_changes_pixels(name: str) -> None:
+    rng = np.random.default_rng(2)
+    clip = np.clip(rng.normal(128, 40, (6, 40, 48, 3)), 0, 255).astype(np.uint8)
+    fam = get_family(name)
+    params = fam.draw(np.random.default_rng(3))
+    out = fam.apply(clip, params)
+    assert out.shape == clip.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - clip).mean() > 1.0
+    np.testing.assert_array_equal(out, fam.apply(clip, params))  # the draw is apart from applying
+
+
+def test_unknown_family_and_availability() -> None:
+    with pytest.raises(ConfigurationError):
+        get_family("dreamcatcher")
+    assert set(FAMILIES) <= set(available_families())
