@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench bench-full install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Every benchmark, then benchmarks/RESULTS.md and the README's results block.
 bench: $(BENCH_STAMP)
-	$(PY) -m benchmarks $(BENCH_ARGS)
+	$(PY) -m benchmarks --quick
+
+bench-full: $(BENCH_STAMP)
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
