@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 from typing import Any
 
 __all__ = ["register", "cmd_serve", "cmd_keys"]
@@ -48,7 +47,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
-    os.environ.setdefault("PROVENANT_API_HOST", args.host)
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=30)
     return 0

@@ -80,15 +80,24 @@ async def file_or_job(request: Request, settings: ApiSettings, principal: Princi
                       stem: str) -> Any:
     """Upload, validate the form with ``params_of``, then run ``kind`` now or as a job."""
     if mode == "job":
-        jobs = jobs_of(request)
-        jobs.check_capacity()  # before the upload is read
-        async with pool_of(request).admit(), receive_upload(request, settings) as upload:
-            suffix = SUFFIXES[upload.info.mime] if upload.info else ""
-            params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
-            job = jobs.submit(kind, params, principal.key_id, upload.path, suffix)
-        view = job_view(job)
-        return JSONResponse(view.model_dump(), status_code=202,
-                            headers={"Location": view.status_url})
+        return await _as_job(request, settings, principal, kind, params_of)
+    return await _now(request, settings, kind, params_of, stem)
+
+
+async def _as_job(request: Request, settings: ApiSettings, principal: Principal, kind: str,
+                  params_of: Callable[[Upload], dict[str, Any]]) -> JSONResponse:
+    jobs = jobs_of(request)
+    jobs.check_capacity()  # before the upload is read
+    async with pool_of(request).admit(), receive_upload(request, settings) as upload:
+        suffix = SUFFIXES[upload.info.mime] if upload.info else ""
+        params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
+        job = jobs.submit(kind, params, principal.key_id, upload.path, suffix)
+    view = job_view(job)
+    return JSONResponse(view.model_dump(), status_code=202, headers={"Location": view.status_url})
+
+
+async def _now(request: Request, settings: ApiSettings, kind: str,
+               params_of: Callable[[Upload], dict[str, Any]], stem: str) -> Any:
     pool = pool_of(request)
     async with pool.admit() as ticket, receive_upload(request, settings) as upload:
         suffix = SUFFIXES[upload.info.mime] if upload.info else ""
@@ -103,17 +112,16 @@ async def file_or_job(request: Request, settings: ApiSettings, principal: Princi
             out = await pool.run(ticket, JOB_RUNNERS[kind],
                                  JobContext("sync", params, upload.path, workdir),
                                  timeout_s=settings.request_timeout_s, on_abandon=abandon)
-        except ApiError as exc:
-            if exc.code == "timeout":
-                upload.deferred = True
+        except BaseException as exc:
+            if isinstance(exc, ApiError) and exc.code == "timeout":
+                upload.deferred = True  # abandon() runs when the worker is done
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
             raise
-        except BaseException:
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
-    headers = _result_headers(out.result)
-    return TempFileResponse(out.file, cleanup_dir=workdir, headers=headers,
+    if out.file is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return JSONResponse(out.result)
+    return TempFileResponse(out.file, cleanup_dir=workdir, headers=_result_headers(out.result),
                             filename=_download_name(upload, stem, out.file.suffix))
 
 

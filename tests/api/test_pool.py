@@ -63,3 +63,28 @@ def test_slow_work_times_out_with_504_and_still_cleans_up(clip: Path,
             time.sleep(0.02)
         assert c.get("/healthz").json()["inflight"] == 0
     assert leftovers(settings) == []
+
+
+def test_a_sign_that_times_out_leaves_no_files(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.services
+    from api.jobs import JobOutput
+    from tests.api.conftest import bearer
+
+    done = threading.Event()
+
+    def slow(ctx) -> JobOutput:
+        (ctx.workdir / "partial.mp4").write_bytes(b"half")
+        time.sleep(1.0)
+        done.set()
+        return JobOutput({}, ctx.workdir / "partial.mp4")
+
+    monkeypatch.setitem(api.services.JOB_RUNNERS, "sign", slow)
+    settings = small_settings(request_timeout_s=0.2)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/sign", files=upload(clip), headers=bearer("sign"))
+        assert r.status_code == 504
+        assert done.wait(10)
+        deadline = time.monotonic() + 5
+        while leftovers(settings) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert leftovers(settings) == []
