@@ -4,9 +4,9 @@
    residuals are summed over frames (soft evidence, constant memory).
 2. The tile period (x and y separately, so scale and aspect changes are absorbed) is read
    from the autocorrelation of the summed residual: the tiling gives peaks at the period.
-3. For each candidate period the residual is resampled to 2 samples per chip and folded
-   modulo the tile (crops and shifts only change the phase); the phase is the peak of the
-   circular cross-correlation with the keyed pilot.
+3. For each candidate period the residual is resampled to 2 samples per chip, folded
+   modulo the tile (crops and shifts only change the phase) and spectrally whitened; the
+   phase candidates are the peaks of the circular cross-correlation with the keyed pilot.
 4. Message chips give soft code bits -> soft Viterbi -> payload. The test statistic is
    ``z = <s, x> / ||x||`` over message chips, with ``s`` the chip signs of the decoded
    codeword. Under H0 (no watermark of this key) the message PN signs are fair coins
@@ -211,7 +211,18 @@ def fold(res: np.ndarray, period: tuple[float, float], n: int) -> np.ndarray:
     cnt[:hh, :ww] = 1.0
     tile = buf.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
     counts = cnt.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
-    return tile / np.sqrt(np.maximum(counts, 1.0))  # (T, T)
+    return _whiten(tile / np.sqrt(np.maximum(counts, 1.0)))  # (T, T)
+
+
+def _whiten(tile: np.ndarray) -> np.ndarray:
+    """Flatten the folded tile's spectrum (divide by its locally averaged magnitude).
+
+    The keyed chips are white; what is left of the content after folding is not, so this
+    is the matched filter's whitening step. It uses the data only, never the key."""
+    spec = np.fft.fft2(tile)
+    mag = np.fft.fftshift(np.abs(spec)).astype(np.float32)
+    envelope = np.fft.ifftshift(cv2.blur(mag, (3, 3), borderType=cv2.BORDER_REFLECT))
+    return np.real(np.fft.ifft2(spec / (envelope + 1e-6 * float(envelope.mean()) + 1e-12)))
 
 
 def align(tile: np.ndarray, lay: Layout, top: int) -> list[tuple[np.ndarray, float]]:
