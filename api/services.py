@@ -20,6 +20,7 @@ from provenant.store import ManifestStore
 
 __all__ = [
     "SUFFIXES", "capabilities", "require_watermark", "require_classifier", "require_generator",
+    "check_prompt",
     "verify_file", "detect_file", "watermark_detect_file", "run_sign", "run_watermark_embed",
     "run_generate", "JOB_RUNNERS",
 ]
@@ -27,9 +28,9 @@ __all__ = [
 #: Output suffix by sniffed media type.
 SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg"}
-#: Public functions of the generator that generate, watermark, sign and register a clip,
-#: in order of preference: ``fn(prompt, dst, **options) -> SignResult``.
-_GENERATOR_FUNCTIONS = ("generate_and_stamp", "generate_file")
+#: The generator's public function that generates, watermarks, signs and registers a clip:
+#: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
+_GENERATOR_FUNCTION = "generate_clip"
 
 
 def _import(name: str) -> ModuleType | None:
@@ -75,14 +76,33 @@ def require_classifier() -> Callable[[Path], Any]:
 
 
 def require_generator() -> Any:
+    """``generator.generate_clip``, once the generator, its weights and the watermark stamper
+    (every generated clip is watermarked and signed) are all installed."""
     gen = _import("generator")
-    for name in _GENERATOR_FUNCTIONS:
-        fn = getattr(gen, name, None) if gen is not None else None
-        if callable(fn):
-            return fn
-    raise CapabilityUnavailableError(
-        "video generation is not available yet: the generator component exposes none of "
-        f"{', '.join('generator.' + n for n in _GENERATOR_FUNCTIONS)}")
+    fn = getattr(gen, _GENERATOR_FUNCTION, None) if gen is not None else None
+    if not callable(fn):
+        raise CapabilityUnavailableError(
+            f"video generation is not available yet: generator.{_GENERATOR_FUNCTION} "
+            "cannot be imported")
+    ready = getattr(_import("generator.generate"), "default_weights_available", None)
+    if callable(ready) and not ready():
+        raise CapabilityUnavailableError(
+            "video generation is not available yet: no trained generator weights are "
+            "installed", hint="train them with `provenant train generator`")
+    from provenant.plugins import stampers
+
+    if "watermark" not in stampers():
+        raise CapabilityUnavailableError(
+            "video generation is not available: generated clips must be watermarked, and "
+            "no 'watermark' stamper is installed")
+    return fn
+
+
+def check_prompt(prompt: str) -> None:
+    """The generator's prompt grammar, before a job is queued (``PromptError``: 422)."""
+    parse = getattr(_import("generator"), "parse_prompt", None)
+    if callable(parse):
+        parse(prompt)
 
 
 def capabilities() -> dict[str, bool]:
@@ -173,13 +193,12 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
 
 def run_generate(ctx: JobContext) -> JobOutput:
     fn = require_generator()
-    params = dict(ctx.params)
-    prompt = params.pop("prompt")
+    p = ctx.params
     dst = ctx.workdir / "generated.mp4"
-    options = {k: v for k, v in params.items() if v is not None}
-    result = fn(prompt, dst, **options)
-    facts = _signed(result) if hasattr(result, "manifest_id") else {}
-    return JobOutput({"prompt": prompt, **facts}, dst)
+    options = {"num_frames": p.get("frames"), "seed": p.get("seed"), "steps": p.get("steps"),
+               "guidance": p.get("guidance")}
+    result = fn(p["prompt"], dst, **{k: v for k, v in options.items() if v is not None})
+    return JobOutput({"prompt": p["prompt"], **_signed(result)}, dst)
 
 
 JOB_RUNNERS = {"sign": run_sign, "watermark_embed": run_watermark_embed, "generate": run_generate}

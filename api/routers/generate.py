@@ -27,6 +27,7 @@ def generate(body: GenerateIn, request: Request,
     """Generate a clip from ``prompt``; it is watermarked, signed and registered by
     construction. Poll the job; its result is the MP4."""
     services.require_generator()
+    services.check_prompt(body.prompt)
     job = jobs_of(request).submit("generate", body.model_dump(), principal.key_id)
     view = job_view(job)
     return JSONResponse(view.model_dump(), status_code=202, headers={"Location": view.status_url})

@@ -1,4 +1,5 @@
-"""``/v1/generate``: 501 until the generator lands; a job once it does."""
+"""``/v1/generate``: 501 until the generator (with weights and the watermark stamper) is
+installed; a job once it is."""
 
 from __future__ import annotations
 
@@ -8,21 +9,33 @@ import pytest
 from fastapi.testclient import TestClient
 
 import api.services
+from provenant.errors import CapabilityUnavailableError
 from tests.api.conftest import bearer
+
+PROMPT = "a red circle moving left on a blue background"
 from tests.api.test_sign import wait_for
 
 
 def test_generate_is_501_or_a_job(client: TestClient) -> None:
     headers = bearer("generate")
-    r = client.post("/v1/generate", json={"prompt": "a red ball"}, headers=headers)
+    r = client.post("/v1/generate", json={"prompt": PROMPT}, headers=headers)
     try:
         api.services.require_generator()
-    except Exception:
+    except CapabilityUnavailableError:  # generator, its weights or the stamper missing
         assert r.status_code == 501
         assert r.json()["error"]["code"] == "capability_unavailable"
         assert "generator" in r.json()["error"]["message"]
     else:
         assert r.status_code == 202 and r.json()["kind"] == "generate"
+
+
+def test_generate_refuses_a_prompt_outside_the_grammar(client: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.services, "require_generator", lambda: None)
+    r = client.post("/v1/generate", json={"prompt": "a purple elephant"},
+                    headers=bearer("generate"))
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "prompt" and "elephant" in r.json()["error"]["message"]
 
 
 def test_generate_validates_its_body(client: TestClient) -> None:
@@ -46,12 +59,12 @@ def test_generate_runs_as_a_job_through_the_generator_function(
 
     monkeypatch.setattr(api.services, "require_generator", lambda: generate_and_stamp)
     headers = bearer("generate")
-    r = client.post("/v1/generate", json={"prompt": "a red ball", "frames": 8, "seed": 3},
+    r = client.post("/v1/generate", json={"prompt": PROMPT, "frames": 8, "seed": 3},
                     headers=headers)
     assert r.status_code == 202
     job = wait_for(client, r.json()["id"], headers)
     assert job["state"] == "succeeded", job
-    assert calls == [("a red ball", {"frames": 8, "seed": 3})]
+    assert calls == [(PROMPT, {"num_frames": 8, "seed": 3})]
     assert job["result"]["source_type"] == "trainedAlgorithmicMedia"
     out = client.get(job["result_url"], headers=headers)
     assert out.status_code == 200 and out.content[4:8] == b"ftyp"
