@@ -30,6 +30,7 @@ import httpx
 from benchmarks.common import machine, write_results
 
 SERVER_WORKERS, SERVER_QUEUE = 2, 8
+BIG_UPLOAD_MIB = 32
 
 
 def _free_port() -> int:
@@ -183,11 +184,17 @@ def markdown(r: dict[str, Any]) -> str:
     for name, s in r["scenarios"].items():
         lines.append(f"| {name} | {s['clients']} | {s['requests']} | {s['ok']} | "
                      f"{s['throughput_rps']} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} |")
-    o = r["overload"]
+    o, b = r["overload"], r["overload_big_uploads"]
     lines += ["", f"Overload: {o['clients']} clients, {o['requests']} verify requests against a "
               f"capacity of {o['capacity']}: statuses {o['statuses']} (503 = refused with "
               f"Retry-After). Server RSS {o['rss_before_mib']} MiB before, peak "
               f"{o['rss_peak_mib']} MiB, {o['rss_after_mib']} MiB after.", "",
+              f"Big uploads: {b['clients']} clients, {b['requests']} corrupt {BIG_UPLOAD_MIB} MiB "
+              f"uploads (each streamed to a temp file, then refused): statuses {b['statuses']}"
+              + (" (-1: the server answered 503 and closed before the client finished sending)"
+                 if "-1" in b["statuses"] else "")
+              + f"; server RSS {b['rss_before_mib']} MiB before, peak "
+              f"{b['rss_peak_mib']} MiB, {b['rss_after_mib']} MiB after.", "",
               f"Evidence that verify gathered: {r['verify_evidence']}; watermark evidence "
               f"provider: {r['watermark_provider']} "
               f"(verdict {r['verify_verdict']}); byBinding resolved {r['by_binding_matches']} "
@@ -258,8 +265,15 @@ def run_scenarios(base: str, pid: int, data: bytes, payload: str, clients: int,
     }
     over = overload(base, pid, verify, clients=8 * (SERVER_WORKERS + SERVER_QUEUE) // 2,
                     requests=n * 2)
+    big = b"\x00\x00\x00\x18ftypisom" + os.urandom(BIG_UPLOAD_MIB * 1024 * 1024)
+
+    def big_upload(http: httpx.Client) -> httpx.Response:  # streamed to disk, then refused
+        return http.post("/v1/verify", files={"file": ("big.mp4", big)})
+
+    over_big = overload(base, pid, big_upload, clients=2 * (SERVER_WORKERS + SERVER_QUEUE),
+                        requests=n)
     evidence = [k for k in ("c2pa", "watermark", "recovered", "classifier") if report.get(k)]
-    return {"scenarios": scenarios, "overload": over,
+    return {"scenarios": scenarios, "overload": over, "overload_big_uploads": over_big,
             "verify_verdict": (report.get("verdict") or {}).get("label"),
             "verify_evidence": ", ".join(evidence), "by_binding_matches": len(matches)}
 
