@@ -112,6 +112,7 @@ class WatermarkDetectOut(BaseModel):
     p_value: float
     frames_used: int
     algorithm: str
+    false_positive_rate: float | None = Field(None, description="the test's rate per file")
     bit_confidences: list[float]
 
 

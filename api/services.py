@@ -149,7 +149,13 @@ def watermark_detect_file(path: Path, name: str | None) -> dict[str, Any]:
             "payload": result.payload, "p_value": float(result.p_value),
             "frames_used": int(result.frames_used),
             "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v1"),
-            "bit_confidences": confidences}
+            "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences}
+
+
+def _default_fpr(wm: ModuleType) -> float | None:
+    config = getattr(wm, "WatermarkConfig", None)
+    fpr = getattr(config(), "fpr", None) if callable(config) else None
+    return float(fpr) if fpr is not None else None
 
 
 # -- job runners (also run synchronously by the sign/embed endpoints) ------------------------

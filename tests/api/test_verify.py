@@ -95,6 +95,7 @@ def test_watermark_detect_finds_an_embedded_payload(client: TestClient, clip2s: 
     body = r.json()
     assert body["detected"] is True and body["payload"] == "00112233445566ff"
     assert body["p_value"] < 1e-6 and len(body["bit_confidences"]) == 64
+    assert body["false_positive_rate"] == 1e-6
     r = client.post("/v1/watermark/detect", files=upload(clip2s))
     assert r.json()["detected"] is False
 
