@@ -59,8 +59,8 @@ class WatermarkConfig:
     chip_policy: ChipPolicy = "auto"
     chip_px: int = 2
     tiles_across: float = 3.0
-    target_psnr: float = 43.0
-    alpha: float = 5.0
+    target_psnr: float = 42.5
+    alpha: float = 6.0
     mask_tau: float = 6.0
     pilot_fraction: float = 0.125
     fpr: float = 1e-6

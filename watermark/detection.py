@@ -181,10 +181,10 @@ def period_candidates(res: np.ndarray, cfg: WatermarkConfig,
     peaks = [i for i in range(dmin, len(score) - 1)
              if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
     peaks.sort(key=lambda i: -score[i])
-    guesses = ([expected] if expected and dmin <= expected < len(score) - 1 else [])
-    guesses += [_parabolic(score, _fundamental(score, i, dmin)) for i in peaks]
     out: list[tuple[float, float]] = []
-    for p in guesses:
+    if expected and dmin <= expected < len(score) - 1:
+        out.append((expected, expected))  # exact: the embedder's own period, not re-estimated
+    for p in [_parabolic(score, _fundamental(score, i, dmin)) for i in peaks]:
         if len(out) >= cfg.period_candidates:
             break
         px = _refine(ax, p, lim_x) if lim_x > 1.2 * p else p
