@@ -92,6 +92,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       user_fraction=args.user_fraction if args.data_dir else 0.0)
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
                     resume=args.resume, progress=not args.json)
+    summary.pop("losses", None)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -107,8 +107,10 @@ class TextToVideoPipeline:
                  seed: int | None = None, generator: torch.Generator | None = None,
                  output_type: Literal["np", "pt"] = "np") -> np.ndarray | torch.Tensor:
         c = self.config
-        num_frames, height, width = num_frames or c.frames, height or c.size, width or c.size
-        steps = num_inference_steps or c.num_inference_steps
+        num_frames = c.frames if num_frames is None else num_frames
+        height = c.size if height is None else height
+        width = c.size if width is None else width
+        steps = c.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance = c.guidance_scale if guidance_scale is None else float(guidance_scale)
         _check_call(num_frames, height, width, guidance, output_type, c)
         cond = self.encode_prompt(prompt)  # (B, S)

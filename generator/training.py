@@ -168,4 +168,5 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
             "params": sum(p.numel() for p in model.parameters()),
             "first_loss": losses[0] if losses else None,
             "final_loss": float(np.mean(losses[-50:])) if losses else None,
-            "train_seconds": elapsed0 + time.perf_counter() - t0, "out": str(out)}
+            "train_seconds": elapsed0 + time.perf_counter() - t0, "out": str(out),
+            "losses": losses}

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from generator.config import UNetConfig
+from generator.model import UNet3D
+from generator.pipeline import TextToVideoPipeline
+from generator.schedulers import SCHEDULERS
+from provenant.errors import ConfigurationError, InputError, NotFoundError
+
+from tests.generator.conftest import TINY
+
+PROMPT = "a red circle moving left on a blue background, camera panning right"
+
+
+def test_model_shapes():
+    model = UNet3D(TINY)
+    x = torch.randn(2, 3, 4, 16, 16)  # (B, C, T, H, W)
+    cond = torch.zeros(2, len(TINY.slot_sizes), dtype=torch.long)
+    assert model(x, torch.rand(2), cond).shape == x.shape
+    assert model(torch.randn(1, 3, 6, 32, 16), torch.rand(1), cond[:1]).shape == (1, 3, 6, 32, 16)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigurationError, match="channels"):
+        UNetConfig(channels=(10, 20), groups=8)
+    with pytest.raises(ConfigurationError, match="size"):
+        UNetConfig(size=30)
+
+
+@pytest.mark.parametrize("scheduler", sorted(SCHEDULERS))
+def test_pipeline_shapes_and_determinism(tiny_weights, scheduler):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, scheduler=scheduler, device="cpu")
+    a = pipe(PROMPT, seed=3)
+    assert a.shape == (4, 16, 16, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, pipe(PROMPT, seed=3))
+    assert not np.array_equal(a, pipe(PROMPT, seed=4))
+    batch = pipe([PROMPT, "a cyan square"], num_frames=6, height=32, width=16, seed=1)
+    assert batch.shape == (2, 6, 32, 16, 3)
+    pt = pipe(PROMPT, output_type="pt", num_inference_steps=2)
+    assert pt.shape == (3, 4, 16, 16) and pt.min() >= -1 and pt.max() <= 1
+
+
+def test_guidance_and_prompt_change_output(tiny_weights):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    base = pipe(PROMPT, seed=0, guidance_scale=1.0)
+    assert not np.array_equal(base, pipe(PROMPT, seed=0, guidance_scale=4.0))
+    assert not np.array_equal(base, pipe("a yellow triangle", seed=0, guidance_scale=1.0))
+
+
+def test_generator_argument(tiny_weights):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    a = pipe(PROMPT, generator=torch.Generator().manual_seed(7))
+    b = pipe(PROMPT, generator=torch.Generator().manual_seed(7))
+    assert np.array_equal(a, b)
+
+
+def test_bad_arguments(tiny_weights):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    with pytest.raises(InputError, match="height"):
+        pipe(PROMPT, height=10)
+    with pytest.raises(InputError, match="num_frames"):
+        pipe(PROMPT, num_frames=0)
+    with pytest.raises(InputError, match="unknown word"):
+        pipe("a purple circle")
+
+
+def test_save_load_round_trip(tiny_weights, tmp_path):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    out = pipe.save_pretrained(tmp_path / "copy")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert json.loads((out / "config.json").read_text())["channels"] == [8, 16]
+    again = TextToVideoPipeline.from_pretrained(out, device="cpu")
+    assert again.config == pipe.config and again.weights_sha256 == pipe.weights_sha256
+    for k, v in pipe.model.state_dict().items():
+        assert torch.equal(v, again.model.state_dict()[k])
+    assert np.array_equal(pipe(PROMPT, seed=2), again(PROMPT, seed=2))
+
+
+def test_missing_weights(tmp_path):
+    with pytest.raises(NotFoundError, match="no generator weights"):
+        TextToVideoPipeline.from_pretrained(tmp_path)
+
+
+def test_shipped_weights_load_and_are_small():
+    from generator.pipeline import default_weights_dir
+
+    d = default_weights_dir()
+    if not (d / "model.safetensors").is_file():
+        pytest.skip("no shipped weights in this checkout")
+    assert (d / "model.safetensors").stat().st_size <= 25 * 2**20
+    assert (d / "MODEL_CARD.md").is_file()
+    pipe = TextToVideoPipeline.from_pretrained(device="cpu")
+    assert pipe(PROMPT, num_inference_steps=2).shape == (pipe.config.frames, pipe.config.size,
+                                                         pipe.config.size, 3)
