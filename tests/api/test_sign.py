@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import ApiSettings
@@ -113,16 +114,33 @@ def test_watermark_embed_as_a_job(client: TestClient, clip: Path,
 
 
 def test_sign_with_watermark_registers_a_soft_binding(client: TestClient, clip2s: Path,
-                                                      sign_headers: dict[str, str]) -> None:
-    from provenant.plugins import stampers
+                                                      sign_headers: dict[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """watermark=true stamps (watermark + sign + register), so the soft binding resolves."""
+    import provenant.plugins
+    import provenant.provenance
+    from watermark.evidence import stamper
 
+    installed = {"watermark": stamper}  # as the watermark's entry point declares it
+    monkeypatch.setattr(provenant.plugins, "stampers", lambda: installed)
+    monkeypatch.setattr(provenant.provenance, "stampers", lambda: installed)
     r = client.post("/v1/sign", files=upload(clip2s), headers=sign_headers,
                     data={"watermark": "true", "source_type": "trainedAlgorithmicMedia"})
-    if "watermark" not in stampers():
-        assert r.status_code == 501 and "stamper" in r.json()["error"]["message"]
-        return
     assert r.status_code == 200, r.text
     record = open_store().get(r.headers["x-provenant-manifest-id"])
     (alg, value), = record.soft_bindings
-    r = client.get("/matches/byBinding", params={"alg": alg, "value": value})
-    assert record.manifest_id in [m["manifestId"] for m in r.json()["matches"]]
+    r2 = client.get("/matches/byBinding", params={"alg": alg, "value": value})
+    assert record.manifest_id in [m["manifestId"] for m in r2.json()["matches"]]
+    detected = client.post("/v1/watermark/detect", files={"file": ("s.mp4", r.content)}).json()
+    assert detected["detected"] and detected["payload"] == value
+
+
+def test_sign_with_watermark_is_501_without_a_stamper(client: TestClient, clip: Path,
+                                                      sign_headers: dict[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import provenant.plugins
+
+    monkeypatch.setattr(provenant.plugins, "stampers", lambda: {})
+    r = client.post("/v1/sign", files=upload(clip), headers=sign_headers,
+                    data={"watermark": "true"})
+    assert r.status_code == 501 and "stamper" in r.json()["error"]["message"]

@@ -145,3 +145,22 @@ def test_unexpected_errors_are_json_500_without_traceback(client: TestClient, cl
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal_error"
     assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+def test_verify_recovers_a_stripped_manifest_through_the_watermark(
+        client: TestClient, clip2s: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main verification flow over HTTP, with the watermark's plug-ins as their entry
+    points declare them: stamp, strip the metadata by re-encoding, verify, recover."""
+    import provenant.provenance
+    from provenant.media import iter_frames, write_video
+    from watermark.evidence import provider, stamper
+
+    monkeypatch.setattr(provenant.provenance, "stampers", lambda: {"watermark": stamper})
+    monkeypatch.setattr(provenant.provenance, "evidence_providers", lambda: (provider,))
+    stamped = provenant.provenance.stamp(clip2s, workdir / "stamped.mp4")
+    stripped = write_video(iter_frames(stamped.path), workdir / "stripped.mp4", fps=24, crf=23)
+    report = client.post("/v1/verify", files=upload(stripped)).json()
+    assert report["c2pa"]["present"] is False
+    assert report["watermark"]["detected"] is True
+    assert report["recovered"]["manifest_id"] == stamped.manifest_id
+    assert report["verdict"]["label"] == "verified-ai-generated"
