@@ -3,6 +3,8 @@ no server error (5xx other than the documented 501/503/504) and no undocumented 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -15,8 +17,9 @@ from schemathesis.checks import (
 
 from tests.api.conftest import bearer
 
-#: Examples per operation: bounded so the run takes seconds on 2 cores.
-MAX_EXAMPLES = 12
+#: Examples per operation: bounded so the run takes seconds on 2 cores; raise it for a longer
+#: run with PROVENANT_API_FUZZ_EXAMPLES=200.
+MAX_EXAMPLES = int(os.environ.get("PROVENANT_API_FUZZ_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="session")
