@@ -31,10 +31,11 @@ __all__ = ["router", "file_or_job", "TempFileResponse"]
 
 router = APIRouter(prefix="/v1", tags=["sign"])
 
+_TITLE_MAX = 200
 _FIELDS = {
     "source_type": {"type": "string", "enum": list(SOURCE_TYPES), "default": "digitalCapture",
                     "description": "IPTC digitalSourceType of the content"},
-    "title": {"type": "string", "maxLength": 200, "description": "manifest title"},
+    "title": {"type": "string", "maxLength": _TITLE_MAX, "description": "manifest title"},
     "watermark": {"type": "boolean", "default": False,
                   "description": "also embed the invisible watermark (soft binding) first"},
 }
@@ -59,6 +60,9 @@ def _sign_params(upload: Upload) -> dict[str, Any]:
     fields = upload.fields
     source_type = fields.get("source_type") or "digitalCapture"
     title = fields.get("title") or None
+    if title is not None and len(title) > _TITLE_MAX:
+        raise ApiError(422, "validation_error",
+                       f"title: {len(title)} characters is too long; allowed: at most {_TITLE_MAX}")
     SignOptions(source_type=source_type, title=title)  # InputError (422) before any work
     watermark = fields.get("watermark", "").strip().lower() in _TRUE
     if watermark:

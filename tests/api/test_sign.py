@@ -144,3 +144,9 @@ def test_sign_with_watermark_is_501_without_a_stamper(client: TestClient, clip: 
     r = client.post("/v1/sign", files=upload(clip), headers=sign_headers,
                     data={"watermark": "true"})
     assert r.status_code == 501 and "stamper" in r.json()["error"]["message"]
+
+
+def test_sign_refuses_an_overlong_title(client: TestClient, clip: Path,
+                                        sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/sign", files=upload(clip), headers=sign_headers, data={"title": "t" * 201})
+    assert r.status_code == 422 and "title" in r.json()["error"]["message"]
