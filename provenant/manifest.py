@@ -17,7 +17,7 @@ from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
 from provenant.glossary import explain
 from provenant.jumbf import active_manifest_label
-from provenant.media import MediaInfo, check_output_path, poster_frame, probe
+from provenant.media import MediaInfo, MediaLimits, check_output_path, poster_frame, probe
 from provenant.report import C2paEvidence, Failure
 
 __all__ = [
@@ -173,8 +173,8 @@ def _make_signer(creds: SigningCredentials) -> c2pa.Signer:
         raise CredentialError(f"the signing credentials were refused: {exc}") from None
 
 
-def _add_parent(builder: c2pa.Builder, parent: Path) -> None:
-    pinfo = probe(parent)
+def _add_parent(builder: c2pa.Builder, parent: Path, limits: MediaLimits | None) -> None:
+    pinfo = probe(parent, limits)
     if pinfo.mime not in _SIGNABLE:
         raise UnsupportedMediaError(f"parent {parent} is {pinfo.mime}, which C2PA cannot read")
     ingredient = {"title": parent.name, "relationship": "parentOf", "label": "parent",
@@ -188,12 +188,15 @@ def sign_file(
     dst: str | os.PathLike[str],
     credentials: SigningCredentials,
     options: SignOptions = SignOptions(),
+    *,
+    limits: MediaLimits | None = None,
 ) -> SignResult:
     """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, JPEG, PNG).
 
     ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
+    Inputs beyond ``limits`` (default: the configured ones) are refused.
     """
-    info, dst = probe(src), check_output_path(dst)
+    info, dst = probe(src, limits), check_output_path(dst)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
             f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG and PNG",
@@ -203,7 +206,7 @@ def sign_file(
     if options.thumbnail:
         builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info.path)))
     if options.parent is not None:
-        _add_parent(builder, Path(options.parent))
+        _add_parent(builder, Path(options.parent), limits)
     signer = _make_signer(credentials)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
     os.close(fd)
@@ -223,10 +226,13 @@ def sign_file(
 
 
 def read_manifest(
-    path: str | os.PathLike[str], trust_anchors: Path | bytes | None = None
+    path: str | os.PathLike[str],
+    trust_anchors: Path | bytes | None = None,
+    *,
+    limits: MediaLimits | None = None,
 ) -> C2paEvidence:
     """Read and validate the manifest store embedded in ``path``."""
-    info = probe(path)
+    info = probe(path, limits)
     if info.mime not in _SIGNABLE:
         return C2paEvidence(present=False)
     try:

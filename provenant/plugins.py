@@ -9,9 +9,13 @@ themselves through Python entry points declared in ``pyproject.toml``:
     ``register(subparsers) -> None`` adds sub-commands to the ``provenant`` parser.
 ``provenant.evidence``
     an :class:`EvidenceProvider`; each fills its part of a :class:`~provenant.report.VerificationReport`.
+    ``options`` may carry ``key`` (the watermark key) and ``limits`` (:class:`MediaLimits`).
     Providers run in ascending ``order`` (watermark 10, store recovery 20, classifier 30).
 ``provenant.stampers``
     a :class:`Stamper`, which embeds an invisible payload before signing (``provenant stamp``).
+``provenant.generators``
+    ``generate(prompt, out_path, *, seed) -> SignResult``: writes a generated clip that is
+    watermarked, signed and registered (used by ``provenant demo``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from provenant.report import VerificationReport
 
-__all__ = ["EvidenceProvider", "Stamper", "cli_registrars", "evidence_providers", "stampers"]
+__all__ = [
+    "EvidenceProvider", "Stamper", "cli_registrars", "evidence_providers", "generators", "stampers",
+]
 
 
 @runtime_checkable
@@ -49,13 +55,14 @@ class Stamper(Protocol):
     def __call__(self, src: Path, dst: Path, payload: bytes) -> dict[str, Any]: ...
 
 
-def _load(group: str) -> list[Any]:
-    """Load a group's entry points; one that fails to import is skipped with a warning, so a
-    broken component cannot stop the core (for example C2PA verification) from working."""
+def _load(group: str) -> list[tuple[str, Any]]:
+    """A group's entry points as ``(name, object)``, by name. One that fails to import is
+    skipped with a warning, so a broken component cannot stop the core (for example C2PA
+    verification) from working."""
     loaded = []
     for ep in sorted(entry_points(group=group), key=lambda e: e.name):
         try:
-            loaded.append(ep.load())
+            loaded.append((ep.name, ep.load()))
         except Exception as exc:  # any import-time failure of a third-party component
             warnings.warn(f"provenant: skipping plugin {ep.name!r} ({ep.value}): {exc}",
                           RuntimeWarning, stacklevel=2)
@@ -65,16 +72,22 @@ def _load(group: str) -> list[Any]:
 @lru_cache(maxsize=None)
 def cli_registrars() -> tuple[Callable[[Any], None], ...]:
     """Every component's ``register(subparsers)`` function."""
-    return tuple(_load("provenant.cli"))
+    return tuple(obj for _, obj in _load("provenant.cli"))
 
 
 @lru_cache(maxsize=None)
 def evidence_providers() -> tuple[EvidenceProvider, ...]:
     """Every installed evidence provider, in the order they run."""
-    return tuple(sorted(_load("provenant.evidence"), key=lambda p: p.order))
+    return tuple(sorted((obj for _, obj in _load("provenant.evidence")), key=lambda p: p.order))
 
 
 @lru_cache(maxsize=None)
 def stampers() -> dict[str, Stamper]:
     """Installed stampers by name."""
-    return {s.name: s for s in _load("provenant.stampers")}
+    return {obj.name: obj for _, obj in _load("provenant.stampers")}
+
+
+@lru_cache(maxsize=None)
+def generators() -> dict[str, Callable[..., Any]]:
+    """Installed clip generators by entry-point name."""
+    return dict(_load("provenant.generators"))

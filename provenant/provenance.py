@@ -15,7 +15,7 @@ from typing import Any
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import CapabilityUnavailableError, ConfigurationError
-from provenant.media import check_output_path
+from provenant.media import MediaLimits, check_output_path, probe
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
@@ -44,9 +44,10 @@ def sign(
     *,
     credentials: SigningCredentials | None = None,
     store: ManifestStore | None = None,
+    limits: MediaLimits | None = None,
 ) -> SignResult:
     """Sign ``src`` into ``dst`` and register the issued manifest in the store."""
-    result = sign_file(src, dst, credentials or default_credentials(), options)
+    result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
     (store or open_store()).register(ManifestRecord(
         manifest_id=result.manifest_id,
         signer=result.signer,
@@ -69,9 +70,11 @@ def stamp(
     credentials: SigningCredentials | None = None,
     store: ManifestStore | None = None,
     stamper: str = "watermark",
+    limits: MediaLimits | None = None,
 ) -> SignResult:
     """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
     and register it, so the manifest can be recovered after the metadata is stripped."""
+    probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
     available = stampers()
     if stamper not in available:
         raise CapabilityUnavailableError(
@@ -87,7 +90,7 @@ def stamp(
         binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
         opts = replace(options, watermarked=True,
                        soft_bindings=options.soft_bindings + (binding,))
-        return sign(tmp, dst, opts, credentials=credentials, store=store)
+        return sign(tmp, dst, opts, credentials=credentials, store=store, limits=limits)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -108,13 +111,16 @@ def verify(
     trust_anchors: Path | bytes | None = None,
     options: dict[str, Any] | None = None,
     store: ManifestStore | None = None,
+    limits: MediaLimits | None = None,
 ) -> VerificationReport:
     """All the evidence about ``path`` and a verdict: C2PA, then every installed evidence
     provider (watermark, classifier), with manifest recovery through the store."""
     path = Path(path)
     anchors = trust_anchors if trust_anchors is not None else get_settings().trust_anchors
-    report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors))
+    report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors, limits=limits))
     opts = dict(options or {})
+    if limits is not None:
+        opts.setdefault("limits", limits)
     recovered = False
     for provider in evidence_providers():
         if provider.order >= 20 and not recovered:

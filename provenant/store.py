@@ -97,7 +97,7 @@ class ManifestStore(SqliteDatabase):
                     (manifest_id,),
                 ).fetchone()
                 if row is None:
-                    raise NotFoundError(f"no manifest {manifest_id!r} in the store at {self.path}")
+                    raise NotFoundError(f"no manifest {manifest_id!r} in the manifest store")
                 bindings = conn.execute(
                     "SELECT alg, value FROM soft_bindings WHERE manifest_id = ? ORDER BY alg, value",
                     (manifest_id,),

@@ -95,3 +95,31 @@ def test_half_configured_signing_identity_is_refused(monkeypatch, workdir: Path)
     get_settings.cache_clear()
     with pytest.raises(ConfigurationError, match="both"):
         prov.default_credentials()
+
+
+def test_limits_flow_through_sign_verify_and_stamp(clip: Path, workdir: Path, monkeypatch) -> None:
+    from provenant.errors import MediaLimitError
+    from provenant.media import MediaLimits
+
+    tight = MediaLimits(max_pixels=100)
+    with pytest.raises(MediaLimitError):
+        prov.sign(clip, workdir / "s.mp4", limits=tight)
+    with pytest.raises(MediaLimitError):
+        prov.verify(clip, limits=tight)
+    stamper = CopyStamper()
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
+    with pytest.raises(MediaLimitError):
+        prov.stamp(clip, workdir / "x.mp4", stamper="copy", limits=tight)
+    assert stamper.payloads == []  # refused before the stamper ran
+    seen = {}
+
+    class Spy:
+        name, order = "spy", 10
+
+        def __call__(self, path, report, options):
+            seen.update(options)
+
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (Spy(),))
+    loose = MediaLimits(max_pixels=10**8)
+    prov.verify(clip, limits=loose, options={"key": "k"}, store=ManifestStore(workdir / "s.db"))
+    assert seen == {"key": "k", "limits": loose}
