@@ -20,7 +20,11 @@ class UNetConfig:
 
     in_channels: int = 3
     patch: int = 4  # space-to-depth factor at the input (pixel unshuffle)
-    channels: tuple[int, ...] = (48, 96)
+    # "sample": the network predicts x₀ and returns the velocity (x − x₀)/t (robust with large
+    # patches, whose narrow stem cannot carry the noise through); "velocity": predicts v.
+    prediction: Literal["sample", "velocity"] = "sample"
+    t_min: float = 0.05  # clamp of t in the x₀ → velocity conversion
+    channels: tuple[int, ...] = (32, 64)
     blocks_per_level: int = 1
     emb_dim: int = 128
     slot_dim: int = 32

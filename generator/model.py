@@ -4,7 +4,8 @@ Input ``x`` is ``(B, C, T, H, W)``; every block applies a spatial 1×3×3 convol
 temporal 3×1×1 convolution, and the bottleneck adds temporal self-attention. The time and
 the prompt (one learned embedding per condition slot, token 0 = null) are mapped to one
 embedding that scales and shifts every block (FiLM). Spatial resolution halves per level;
-time is never downsampled. The network predicts the flow-matching velocity ``ε − x₀``.
+time is never downsampled. ``forward`` returns the flow-matching velocity ``ε − x₀``; by
+default the network itself predicts the clean sample ``x₀`` and converts it (``prediction``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,11 @@ class UNet3D(nn.Module):
             level_end = (k + 1) % (per + 1) == 0
             if level_end and hs:
                 h = F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest")  # (B, c, T, 2H, 2W)
-        return _shuffle(self.out(F.silu(self.out_norm(h))), self.config.patch)
+        out = _shuffle(self.out(F.silu(self.out_norm(h))), self.config.patch)  # (B, C, T, H, W)
+        if self.config.prediction == "velocity":
+            return out
+        t = t.to(x.dtype).clamp(min=self.config.t_min).reshape(-1, 1, 1, 1, 1)
+        return (x - out) / t  # velocity from the predicted clean sample
 
 
 def _unshuffle(x: torch.Tensor, p: int) -> torch.Tensor:
