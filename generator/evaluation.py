@@ -80,7 +80,7 @@ def train_classifier(*, frames: int = 8, size: int = 32, steps: int = 600, batch
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1000)
     clips, labels = _procedural_set(train_clips, frames, size, rng)
-    test_clips, test_labels = _procedural_set(400, frames, size, rng)
+    test_clips, test_labels = _procedural_set(max(50, min(400, train_clips // 4)), frames, size, rng)
     model = SceneClassifier()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -160,8 +160,8 @@ def _latency(pipe, prompt: str, steps: int | None, guidance: float | None, runs:
 
 def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int | None = None,
              guidance: float | None = None, scheduler: str | None = None, seed: int = 0,
-             classifier_steps: int = 600, batch: int = 24, progress: bool = True,
-             pipeline: Any = None) -> dict[str, Any]:
+             classifier_steps: int = 600, classifier_clips: int = 3000, batch: int = 24,
+             progress: bool = True, pipeline: Any = None) -> dict[str, Any]:
     """Prompt adherence, Fréchet distance (vs the real-vs-real baseline), flicker and
     sampling time of the generator over ``num_prompts`` random one-object prompts."""
     from generator.pipeline import TextToVideoPipeline
@@ -170,7 +170,7 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     c = pipe.config
     t0 = time.perf_counter()
     clf, clf_acc = train_classifier(frames=c.frames, size=c.size, steps=classifier_steps,
-                                    seed=seed, progress=progress)
+                                    train_clips=classifier_clips, seed=seed, progress=progress)
     clf_seconds = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     scenes = [random_scene(rng, max_objects=1) for _ in range(num_prompts)]
