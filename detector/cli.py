@@ -57,6 +57,8 @@ def register(subparsers: Any) -> None:
     e.add_argument("--weights", help="model folder (default: the shipped detector weights)")
     e.add_argument("--no-lofo", action="store_true", help="skip leave-one-family-out (it trains)")
     e.add_argument("--crf", type=int, default=28, help="re-encoding CRF for the robustness test")
+    e.add_argument("--lofo-epochs", type=int, default=2,
+                   help="epochs of each leave-one-family-out model (default: %(default)s)")
     e.add_argument("--cache", default=".cache/detector")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--json", action="store_true")
@@ -107,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from detector.evaluation import evaluate, render_table
 
-    report = evaluate(args.weights, lofo=not args.no_lofo, crf=args.crf,
+    report = evaluate(args.weights, lofo=not args.no_lofo, crf=args.crf, lofo_epochs=args.lofo_epochs,
                       cache=Path(args.cache), progress=not args.quiet)
     print(json.dumps(report, indent=2) if args.json else render_table(report))
     return 0
