@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from provenant.errors import MediaError
+from provenant.errors import CapabilityUnavailableError, MediaError
 from provenant.media import iter_frames, probe
 from provenant.report import ClassifierEvidence
 
@@ -83,7 +83,14 @@ def face_boxes(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Faces ``(x, y, w, h)`` found by OpenCV's frontal-face Haar cascade in an RGB frame."""
     import cv2
 
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    xml = Path(getattr(getattr(cv2, "data", None), "haarcascades", "")) / \
+        "haarcascade_frontalface_default.xml"
+    if not hasattr(cv2, "CascadeClassifier") or not xml.exists():
+        raise CapabilityUnavailableError(
+            f"face mode needs OpenCV's Haar cascades; this OpenCV ({cv2.__version__}) ships none",
+            hint="install opencv-python-headless<5 (4.x ships cv2.data.haarcascades), "
+                 "or use face_mode='off'")
+    cascade = cv2.CascadeClassifier(str(xml))
     gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(32, 32))
     return [tuple(int(v) for v in box) for box in found]
