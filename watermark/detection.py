@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
@@ -26,7 +25,7 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.ecc import bit_confidences, viterbi_decode
+from watermark.ecc import bit_confidences, encode, viterbi_decode
 from watermark.pattern import Layout, layout
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
@@ -253,8 +252,6 @@ def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, floa
     x = chips[lay.msg_idx].astype(np.float64)  # (n_msg,)
     soft = np.bincount(lay.msg_bit, weights=lay.msg_pn * x, minlength=lay.n_code)
     bits = viterbi_decode(soft)
-    from watermark.ecc import encode
-
     sign = 1.0 - 2.0 * encode(bits).astype(np.float64)  # (n_code,)
     z = float(np.dot(sign[lay.msg_bit] * lay.msg_pn, x) / (np.linalg.norm(x) + 1e-12))
     return bits, soft, z
