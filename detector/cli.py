@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     t.add_argument("--real", action="append", default=[], metavar="DIR",
                    help="folder of real videos (repeatable); each file is one source")
     t.add_argument("--no-samples", action="store_true", help="leave out the registry's sample footage")
-    t.add_argument("--families", default="upscale,interpolate,smooth",
+    t.add_argument("--families", default="upscale,interpolate",
                    help="synthetic families, comma-separated (default: %(default)s)")
     t.add_argument("--backbone", default=d.backbone, help="any timm model name (default: %(default)s)")
     t.add_argument("--pretrained-path", help="your own timm weights for the backbone (optional)")

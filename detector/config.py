@@ -33,7 +33,7 @@ class DetectorConfig:
     frames_per_clip: int = 8  # at inference, sampled frames (triplets) per video
     face_mode: FaceMode = "off"
     # Training.
-    epochs: int = 4
+    epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4

@@ -42,7 +42,7 @@ class DataSpec:
     patch_size: int = 48
     crf_range: tuple[int, int] = (16, 32)
     fixed_crf: int | None = None  # e.g. 28 for the re-encoding evaluation (no resize/crop)
-    families: tuple[str, ...] = ("upscale", "interpolate", "smooth")
+    families: tuple[str, ...] = ("upscale", "interpolate")  # "smooth": see MODEL_CARD
     seed: int = 0
 
     def key(self, sources: Iterable[Source]) -> str:
