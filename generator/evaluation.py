@@ -39,21 +39,26 @@ def scene_labels(scene: Scene) -> dict[str, int]:
 
 
 class SceneClassifier(nn.Module):
-    """A tiny 3D-CNN: ``(B, 3, T, H, W)`` in [-1, 1] → features ``(B, 64)`` and one head per attribute."""
+    """A tiny 3D-CNN: ``(B, 3, T, H, W)`` in [-1, 1] → features ``(B, 64)`` and one head per
+    attribute. The input is stacked with its temporal difference (motion), and the last
+    feature maps are pooled by both mean and max (a small moving object is local)."""
 
     def __init__(self, width: int = 16, features: int = 64) -> None:
         super().__init__()
         w = width
         self.body = nn.Sequential(
-            nn.Conv3d(3, w, 3, stride=(1, 2, 2), padding=1), nn.GroupNorm(4, w), nn.SiLU(),
+            nn.Conv3d(6, w, 3, stride=(1, 2, 2), padding=1), nn.GroupNorm(4, w), nn.SiLU(),
             nn.Conv3d(w, 2 * w, 3, stride=(1, 2, 2), padding=1), nn.GroupNorm(4, 2 * w), nn.SiLU(),
-            nn.Conv3d(2 * w, 4 * w, 3, stride=(2, 2, 2), padding=1), nn.GroupNorm(4, 4 * w), nn.SiLU(),
-            nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4 * w, features), nn.SiLU(),
+            nn.Conv3d(2 * w, 4 * w, 3, stride=(2, 1, 1), padding=1), nn.GroupNorm(4, 4 * w), nn.SiLU(),
         )
+        self.proj = nn.Sequential(nn.Linear(8 * w, features), nn.SiLU())
         self.heads = nn.ModuleDict({k: nn.Linear(features, len(v)) for k, v in ATTRIBUTES.items()})
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # (B, features)
+        diff = torch.cat([x[:, :, 1:] - x[:, :, :-1], torch.zeros_like(x[:, :, :1])], dim=2)
+        h = self.body(torch.cat([x, diff], dim=1))  # (B, 4w, T/2, H/4, W/4)
+        pooled = torch.cat([h.mean(dim=(2, 3, 4)), h.amax(dim=(2, 3, 4))], dim=1)  # (B, 8w)
+        return self.proj(pooled)  # (B, features)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.features(x)
