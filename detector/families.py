@@ -9,7 +9,7 @@ so both classes share content and differ only in how the pixels were made:
   by blending or by optical-flow (Farneback) midpoint warping;
 * ``smooth``: "regenerated" frames with no sensor noise: edge-preserving bilateral filtering,
   sometimes followed by an unsharp mask (the plastic look of many generators);
-* ``generator``: clips of Provenant's own text-to-video model at several settings, available
+* ``generator``: clips of Provenant's own text-to-video model at several settings (own content), available
   only once the generator ships weights (see :func:`available_families`).
 
 The random draw (``draw(rng) -> params``) is kept apart from ``apply(frames, params)``.
@@ -115,20 +115,35 @@ def register_family(family: Family) -> None:
     FAMILIES[family.name] = family
 
 
+def _generator_draw(rng: np.random.Generator) -> dict[str, Any]:
+    from generator.grammar import describe, random_scene
+
+    return {"prompt": describe(random_scene(rng)), "seed": int(rng.integers(2**31)),
+            "steps": int(rng.choice([8, 16, 24])), "guidance": float(rng.choice([1.0, 3.0, 5.0])),
+            "scheduler": str(rng.choice(["euler", "ddim", "dpmpp_2m"])),
+            "interp": str(rng.choice(["linear", "cubic", "lanczos"]))}
+
+
+def _generator_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """A generated clip (own content, at several settings), upscaled to ``frames``' shape."""
+    from generator.generate import generate_frames
+
+    t, h, w, _ = frames.shape
+    native, _ = generate_frames(p["prompt"], num_frames=t, seed=p["seed"], steps=p["steps"],
+                                guidance=p["guidance"], scheduler=p["scheduler"])  # (T, s, s, 3)
+    return np.stack([cv2.resize(f, (w, h), interpolation=_INTERP[p["interp"]]) for f in native])
+
+
 def _generator_family() -> Family:
-    """Provenant's own generator, when it ships a pipeline and trained weights."""
+    """Provenant's own text-to-video model (steps, guidance, sampler drawn per clip), when
+    it ships trained weights. Its content is its own (not the real clip's)."""
     try:
-        from generator import pipeline  # type: ignore[attr-defined]
+        from generator.generate import default_weights_available
     except ImportError:
-        raise CapabilityUnavailableError("the generator ships no pipeline yet") from None
-    from pathlib import Path
-
-    import generator
-
-    weights = Path(generator.__file__).parent / "weights"
-    if not any(weights.glob("*.safetensors")):
+        raise CapabilityUnavailableError("the generator component is not installed") from None
+    if not default_weights_available():
         raise CapabilityUnavailableError("the generator ships no trained weights yet")
-    raise CapabilityUnavailableError(f"generator pipeline {pipeline.__name__} is not wired in yet")
+    return Family("generator", _generator_draw, _generator_apply)
 
 
 def get_family(name: str) -> Family:

@@ -53,3 +53,16 @@ def test_unknown_family_and_availability() -> None:
     with pytest.raises(ConfigurationError):
         get_family("dreamcatcher")
     assert set(FAMILIES) <= set(available_families())
+
+
+def test_generator_family_when_it_ships_weights() -> None:
+    from provenant.errors import CapabilityUnavailableError
+
+    try:
+        fam = get_family("generator")
+    except CapabilityUnavailableError:
+        assert "generator" not in available_families()
+        return
+    params = {**fam.draw(np.random.default_rng(0)), "steps": 2}
+    out = fam.apply(np.zeros((3, 40, 48, 3), np.uint8), params)
+    assert out.shape == (3, 40, 48, 3) and out.dtype == np.uint8 and out.std() > 0
