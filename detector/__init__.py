@@ -9,11 +9,10 @@ Public API::
     detect_file("clip.mp4")       # ClassifierEvidence(score, threshold, frame_scores, model)
 """
 
-from detector.calibration import Calibrator, expected_calibration_error, threshold_at_fpr
-from detector.classifier import VideoDetector
-from detector.config import DetectorConfig
-from detector.families import FAMILIES, Family, available_families, get_family, register_family
-from detector.inference import DEFAULT_WEIGHTS, MediaTooSmallError, detect_file, load_detector
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "VideoDetector",
@@ -31,3 +30,19 @@ __all__ = [
     "detect_file",
     "load_detector",
 ]
+
+# Public names are imported lazily, so that registering the CLI (which every `provenant`
+# command does) does not import torch and timm.
+_HOME = {
+    "VideoDetector": "classifier", "DetectorConfig": "config", "Calibrator": "calibration",
+    "expected_calibration_error": "calibration", "threshold_at_fpr": "calibration",
+    "FAMILIES": "families", "Family": "families", "available_families": "families",
+    "get_family": "families", "register_family": "families", "DEFAULT_WEIGHTS": "inference",
+    "MediaTooSmallError": "inference", "detect_file": "inference", "load_detector": "inference",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"detector.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'detector' has no attribute {name!r}")

@@ -1,8 +1,10 @@
 """``provenant demo``: the main job on built-in defaults, narrated, with its expectations checked.
 
-Render a clip, sign it, verify it (Valid, then Trusted with the dev trust anchor), tamper with
-it (Invalid), and read a real clip. When the watermark component is installed it also stamps
-a clip, strips its metadata by re-encoding, and recovers the manifest through the watermark.
+Generate a clip (watermarked, signed and registered by construction), verify it (Valid, then
+Trusted with the dev trust anchor), tamper with it (Invalid), strip its metadata by
+re-encoding and recover the manifest through the watermark, score a synthetic clip that has no
+credentials with the classifier, and read real footage, unsigned and signed. Without the
+optional components it falls back to a rendered clip and skips what they provide.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from provenant.boxes import flip_media_byte
 from provenant.config import get_settings
 from provenant.manifest import SignOptions
 from provenant.media import iter_frames, probe, write_video
-from provenant.plugins import stampers
+from provenant.errors import ProvenanceError
+from provenant.plugins import evidence_providers, generators, stampers
 from provenant.provenance import default_credentials, sign, stamp, verify
 from provenant.report import VerificationReport, render_text
 from provenant.samples import render_clip, sample_footage
@@ -41,43 +44,64 @@ def _say(step: _Step, anchors: Path | None = None) -> _Step:
     return step
 
 
+_PROMPT = "a red circle moving left on a blue background"
+
+
+def _ai_clip(out: Path, creds) -> tuple[Path, str]:
+    """The demo's AI clip: from the built-in generator when installed (watermarked, signed and
+    registered by construction), else a rendered clip put through ``stamp`` or ``sign``."""
+    gens = generators()
+    if "builtin" in gens:
+        try:
+            return gens["builtin"](_PROMPT, out / "generated.mp4", seed=1, credentials=creds).path, \
+                f"Generated from the prompt {_PROMPT!r}"
+        except ProvenanceError as exc:
+            print(f"(the generator is installed but cannot run: {exc}; using a rendered clip)")
+    rendered = write_video(render_clip(72, 360, 640, seed=7), out / "rendered.mp4", fps=24)
+    options = SignOptions(source_type="algorithmicMedia")
+    if "watermark" in stampers():
+        return stamp(rendered, out / "stamped.mp4", options, credentials=creds).path, \
+            "A rendered clip, stamped (watermarked, signed, registered)"
+    return sign(rendered, out / "signed.mp4", options, credentials=creds).path, \
+        "A rendered clip, signed"
+
+
 def run_demo(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     creds = default_credentials()
     anchor = get_settings().credentials_dir / "ca.pem" if creds.development else None
-    steps: list[_Step] = []
-
-    rendered = write_video(render_clip(48, 256, 256, seed=7), out / "rendered.mp4", fps=24)
-    signed = sign(rendered, out / "signed.mp4", SignOptions(source_type="algorithmicMedia"),
-                  credentials=creds).path
-    steps.append(_say(_Step("A rendered clip, signed (no trust anchor set)", signed,
-                            "verified-ai-generated")))
-    steps.append(_say(_Step("The same clip, with the dev CA as trust anchor", signed,
-                            "verified-ai-generated"), anchor))
+    ai, title = _ai_clip(out, creds)
+    steps = [
+        _say(_Step(f"{title} (no trust anchor set)", ai, "verified-ai-generated")),
+        _say(_Step("The same clip, with the dev CA as trust anchor", ai,
+                   "verified-ai-generated"), anchor),
+    ]
     tampered = out / "tampered.mp4"
-    flip_media_byte(signed, tampered)
+    flip_media_byte(ai, tampered)
     steps.append(_say(_Step("One byte of its video data flipped", tampered, "tampered")))
-
     if "watermark" in stampers():
-        stamped = stamp(rendered, out / "stamped.mp4", credentials=creds).path
-        steps.append(_say(_Step("Stamped: watermarked + signed + registered", stamped,
+        stripped = write_video(iter_frames(ai), out / "stripped.mp4", fps=probe(ai).fps, crf=23)
+        steps.append(_say(_Step("Re-encoded as a platform would (CRF 23), metadata gone: the "
+                                "manifest is recovered through the watermark", stripped,
                                 "verified-ai-generated")))
-        info = probe(stamped)
-        stripped = write_video(iter_frames(stamped), out / "stripped.mp4", fps=info.fps, crf=28)
-        steps.append(_say(_Step("Re-encoded (CRF 28), metadata stripped: recovered through the "
-                                "watermark", stripped, "verified-ai-generated")))
-
+    classifier = any(p.name == "classifier" for p in evidence_providers())
+    synthetic = write_video(render_clip(72, 360, 640, seed=11), out / "synthetic.mp4", fps=24)
+    steps.append(_say(_Step("A synthetic clip from another tool, without credentials", synthetic,
+                            "likely-ai-generated" if classifier else "no-evidence")))
     real = sample_footage().get("bikes")
     if real is not None:
         steps.append(_say(_Step("Real footage, no credentials", real, "no-evidence")))
         capture = sign(real, out / "bikes-signed.mp4", credentials=creds).path
         steps.append(_say(_Step("Real footage signed as a capture", capture, "signed-capture")))
+    _summary(steps)
+    print(f"\nFiles are in {out}/")
+    return 0 if all(s.ok for s in steps) else 1
 
+
+def _summary(steps: list[_Step]) -> None:
     print("\n== Summary")
     for s in steps:
         label = s.report.verdict.label if s.report else "?"
         c2pa = s.report.c2pa if s.report else None
         state = (c2pa.state or "-") if c2pa and c2pa.present else "unsigned"
         print(f"  [{'ok' if s.ok else 'UNEXPECTED'}] {state:<8} {label:<22} {s.title} ({s.path.name})")
-    print(f"\nFiles are in {out}/")
-    return 0 if all(s.ok for s in steps) else 1
