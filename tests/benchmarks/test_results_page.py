@@ -19,15 +19,16 @@ def test_page_and_readme_are_built_from_the_json(tmp_path: Path, monkeypatch: py
     (results / "c2pa.json").write_text(json.dumps(
         {"sign_s": 0.5, "sign_ratio": 4.25, "verify_s": 0.1, "verify_ratio": 1.5, "file_mb": 100}))
     (results / "c2pa.md").write_text("| c2pa table |\n")
-    (results / "watermark.json").write_text(json.dumps({"headline": "recovered 99% under CRF 28"}))
-    (results / "watermark_robustness.png").write_bytes(b"png")
+    (results / "api_bench.json").write_text(json.dumps({"headline": "p95 1.2 s at 4 clients"}))
+    (results / "api_bench.md").write_text("| api table |\n")
+    (results / "c2pa.png").write_bytes(b"png")
     (results / "run.json").write_text(json.dumps({
         "machine": {"cpu": "CPU X", "cores": 2, "python": "3.11", "date": "2026-11-25"},
         "mode": "quick", "scripts": {"c2pa": {"status": "ok", "seconds": 12.0}}}))
     page = results_page.write_results_page().read_text()
     assert "| c2pa table |" in page and "CPU X" in page and "quick" in page
-    assert "![watermark_robustness](results/watermark_robustness.png)" in page
+    assert "![c2pa](results/c2pa.png)" in page and "| api table |" in page
     assert "Generator" in page and "Not measured in this run." in page
     text = readme.read_text()
-    assert "stale" not in text and "4.2× SHA-256" in text and "recovered 99% under CRF 28" in text
+    assert "stale" not in text and "4.2× SHA-256" in text and "p95 1.2 s at 4 clients" in text
     assert text.startswith("intro\n") and text.endswith("rest\n")
