@@ -143,11 +143,11 @@ def _definition(info: MediaInfo, options: SignOptions) -> dict[str, Any]:
     return definition
 
 
-def _poster_jpeg(path: Path) -> bytes:
+def _poster_jpeg(info: MediaInfo) -> bytes:
     """A JPEG poster from the middle frame, long edge at most 480 px."""
     import cv2
 
-    frame = poster_frame(path)
+    frame = poster_frame(info.path, info=info)
     h, w = frame.shape[:2]
     scale = min(1.0, 480 / max(h, w))
     if scale < 1.0:
@@ -204,7 +204,7 @@ def sign_file(
         )
     builder = c2pa.Builder.from_json(json.dumps(_definition(info, options)))
     if options.thumbnail:
-        builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info.path)))
+        builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info)))
     if options.parent is not None:
         _add_parent(builder, Path(options.parent), limits)
     signer = _make_signer(credentials)

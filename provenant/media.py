@@ -255,17 +255,20 @@ def sample_frames(
 _POSTER_MAX_DECODE = 12
 
 
-def poster_frame(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
+def poster_frame(
+    path: str | os.PathLike[str], limits: MediaLimits | None = None, *, info: MediaInfo | None = None
+) -> np.ndarray:
     """One representative frame (near the middle) without indexing the whole file.
 
     Seeks to the keyframe before the midpoint with PyAV and decodes towards the midpoint, at
     most ``_POSTER_MAX_DECODE`` frames, so the cost does not grow with the file's length or
-    its keyframe interval (decord would index every frame first).
+    its keyframe interval (decord would index every frame first). Pass ``info`` from an
+    earlier :func:`probe` of the same file to skip probing it again.
     """
     import av
 
     limits = limits or MediaLimits.from_settings()
-    info = probe(path, limits)
+    info = info or probe(path, limits)
     if info.kind == "image":
         return read_image(info.path, limits)
     with _open_container(info.path) as container:

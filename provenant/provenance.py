@@ -105,6 +105,18 @@ def recover_from_store(report: VerificationReport, store: ManifestStore) -> None
         report.recovered = matches[0].to_dict()
 
 
+class _StoreRecovery:
+    """The built-in evidence step between the watermark (10) and the classifier (30)."""
+
+    name, order = "recovered", 20
+
+    def __init__(self, store: ManifestStore) -> None:
+        self.store = store
+
+    def __call__(self, path: Path, report: VerificationReport, options: dict[str, Any]) -> None:
+        recover_from_store(report, self.store)
+
+
 def verify(
     path: str | os.PathLike[str],
     *,
@@ -121,13 +133,8 @@ def verify(
     opts = dict(options or {})
     if limits is not None:
         opts.setdefault("limits", limits)
-    recovered = False
-    for provider in evidence_providers():
-        if provider.order >= 20 and not recovered:
-            recover_from_store(report, store or open_store())
-            recovered = True
-        provider(path, report, opts)
-    if not recovered:
-        recover_from_store(report, store or open_store())
+    recovery = _StoreRecovery(store or open_store())
+    for step in sorted([*evidence_providers(), recovery], key=lambda p: p.order):
+        step(path, report, opts)
     report.verdict = decide_verdict(report)
     return report
