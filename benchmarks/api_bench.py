@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from api.localserver import start_local_server
 from benchmarks.common import machine, write_results
 
 SERVER_WORKERS, SERVER_QUEUE = 2, 8
@@ -87,18 +88,7 @@ def start_server(port: int, data_dir: Path, shim: Path | None) -> subprocess.Pop
            "PROVENANT_API_QUEUE_SIZE": str(SERVER_QUEUE)}
     if shim is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log"], env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
+    return start_local_server(port, env, timeout_s=120, extra_args=("--no-access-log",))
 
 
 def _percentile(values: list[float], q: float) -> float:

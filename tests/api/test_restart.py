@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from api.db import open_database
+from api.localserver import start_local_server
 from api.keys import create_key
 from provenant.config import get_settings
 from tests.api.conftest import free_port, upload
@@ -23,19 +23,7 @@ from tests.conftest import make_clip
 
 def _start(port: int, env: dict[str, str]) -> subprocess.Popen:
     # uvicorn directly, as `provenant serve` runs it (the CLI's own start-up is tested apart).
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the server did not start")
+    return start_local_server(port, env, quiet=True)
 
 
 @pytest.fixture()
