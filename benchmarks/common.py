@@ -44,3 +44,26 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> Path:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown)
     return path
+
+
+def save_area(name: str, data: dict[str, Any], headline: Callable[[dict[str, Any]], str],
+              markdown: Callable[[dict[str, Any]], str],
+              plot: Callable[[dict[str, Any], Path], Any]) -> Path:
+    """``<name>.json`` (with its ``headline``), ``<name>.md`` and ``<name>.png``; prints the
+    table and returns the JSON's path."""
+    data = {**data, "headline": headline(data)}
+    path = write_results(name, data, markdown(data))
+    plot(data, path.with_suffix(".png"))
+    print(markdown(data))
+    print(f"wrote {path}")
+    return path
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay out, write as PNG and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

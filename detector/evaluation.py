@@ -58,8 +58,10 @@ def _by_family(ds: Dataset, p: np.ndarray, threshold: float) -> dict[str, dict[s
 
 
 def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str], spec: DataSpec,
-          cache: Path, epochs: int | None, progress: bool) -> dict[str, dict[str, float]]:
-    """Train without one family (cached per family), test on that family vs real."""
+          cache: Path, epochs: int | None, progress: bool,
+          raw: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Train without one family (cached per family), test on that family vs real; each
+    family's labels and scores go into ``raw`` under ``left_out_<family>``."""
     out = {}
     cfg = replace(det._cfg, epochs=epochs or det._cfg.epochs)
     for fam in spec.families:
@@ -72,7 +74,8 @@ def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str],
             model.save_pretrained(folder)
         keep = np.isin(test.family, ["real", fam])
         sub = test.subset(keep)
-        out[fam] = clip_metrics(sub.y, model.predict_proba(sub.X)[:, 1], model.threshold_)
+        raw[f"left_out_{fam}"] = (sub.y, model.predict_proba(sub.X)[:, 1])
+        out[fam] = clip_metrics(*raw[f"left_out_{fam}"], model.threshold_)
     return out
 
 
@@ -87,11 +90,13 @@ def _footage_files(det: VideoDetector, test_groups: set[str]) -> list[dict[str, 
 
 def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int | None = 28,
              lofo_epochs: int | None = 2, cache: Path = DEFAULT_CACHE,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, scores: bool = False) -> dict[str, Any]:
     """Every figure of the model card, measured now on the held-out sources.
 
     Leave-one-family-out trains one model per family with the shipped config, except
     ``epochs`` (``lofo_epochs``; None keeps the config's), and caches it under ``cache``.
+    With ``scores``, the report also holds ``scores``: per condition (``in_domain``,
+    ``crf<crf>``, ``left_out_<family>``) the clip labels ``y`` and probabilities ``p`` as lists.
     """
     folder = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     det, split = load_detector(folder), load_split(folder)
@@ -102,6 +107,7 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     test = ds.subset(np.isin(ds.groups, sorted(test_groups)))
     p = det.predict_proba(test.X)[:, 1]
     thr = det.threshold_
+    raw: dict[str, tuple[np.ndarray, np.ndarray]] = {"in_domain": (test.y, p)}
     report: dict[str, Any] = {
         "model": det._cfg.model_id, "threshold": thr, "test_groups": sorted(test_groups),
         "in_domain": clip_metrics(test.y, p, thr), "per_family": _by_family(test, p, thr),
@@ -109,15 +115,18 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     if crf is not None:
         tsrc = [s for s in sources if source_group(s.id) in test_groups]
         ds_crf = load_or_build(tsrc, replace(spec, fixed_crf=crf), cache, progress=progress)
-        report[f"crf{crf}"] = clip_metrics(ds_crf.y, det.predict_proba(ds_crf.X)[:, 1], thr)
+        raw[f"crf{crf}"] = (ds_crf.y, det.predict_proba(ds_crf.X)[:, 1])
+        report[f"crf{crf}"] = clip_metrics(*raw[f"crf{crf}"], thr)
     report["real_footage_fpr"] = {
         "held_out_real_clips": report["in_domain"]["fpr_at_threshold"],
         **({f"held_out_real_clips_crf{crf}": report[f"crf{crf}"]["fpr_at_threshold"]} if crf else {}),
         "sample_files": _footage_files(det, test_groups) if split["samples"] else []}
     if lofo:
         report["leave_one_family_out"] = _lofo(det, ds, test, test_groups, spec, cache,
-                                               lofo_epochs, progress)
+                                               lofo_epochs, progress, raw)
         report["leave_one_family_out_epochs"] = lofo_epochs or det._cfg.epochs
+    if scores:
+        report["scores"] = {k: {"y": y.tolist(), "p": q.tolist()} for k, (y, q) in raw.items()}
     return report
 
 

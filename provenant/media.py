@@ -1,6 +1,8 @@
 """Media I/O: probe, read (decord, PyAV fallback), sample, and write (PyAV H.264).
 
-Frames are ``H×W×3`` ``uint8`` RGB arrays. Images (PNG/JPEG) are 1-frame media. Every
+Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
+and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
+through without any colour conversion. Images (PNG/JPEG) are 1-frame media. Every
 reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied.
 """
@@ -26,6 +28,7 @@ __all__ = [
     "sniff_mime",
     "probe",
     "iter_frames",
+    "iter_yuv420",
     "sample_frames",
     "read_frames",
     "poster_frame",
@@ -221,6 +224,36 @@ def _iter_frames_pyav(path: Path, limits: MediaLimits) -> Iterator[np.ndarray]:
             raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
 
 
+def iter_yuv420(
+    path: str | os.PathLike[str], limits: MediaLimits | None = None
+) -> Iterator[np.ndarray]:
+    """Yield every frame of a video as a planar YUV 4:2:0 ``(H*3/2, W)`` uint8 array (Y plane
+    first, then U and V), decoded by PyAV without a round trip through RGB.
+
+    Sources in another pixel format are converted to yuv420p by the decoder. Frames must
+    have even sides (4:2:0 chroma): a video with an odd side is refused with a MediaError;
+    use :func:`iter_frames` for it."""
+    import av
+
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind != "video":
+        raise UnsupportedMediaError(f"{info.path} is an image; iter_yuv420 reads videos only")
+    if info.width % 2 or info.height % 2:
+        raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
+                         "even sides", hint="read it with iter_frames (RGB) instead")
+    with _open_container(info.path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                _check_frame(info.path, i, limits)
+                yield frame.to_ndarray(format="yuv420p")
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{info.path} cannot be decoded: it is truncated or corrupt "
+                             f"({exc})") from None
+
+
 def sample_frames(
     path: str | os.PathLike[str], n: int, limits: MediaLimits | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -322,8 +355,12 @@ def write_video(
     preset: str = "medium",
     codec: str = "libx264",
     audio_from: str | os.PathLike[str] | None = None,
+    pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
 ) -> Path:
-    """Encode RGB frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
+    """Encode frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
+
+    ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
+    ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
 
     The file appears atomically: it is written beside ``path`` and renamed when complete,
     so a failure never leaves a half-written output or clobbers an existing file.
@@ -333,11 +370,13 @@ def write_video(
     path = check_output_path(path)
     if not 0 <= crf <= 63:
         raise ValueError(f"crf must be in [0, 63], got {crf}")
+    if pixel_format not in ("rgb24", "yuv420p"):
+        raise ValueError(f"pixel_format must be 'rgb24' or 'yuv420p', got {pixel_format!r}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent)
     os.close(fd)
     try:
         with av.open(tmp, "w") as out:
-            _encode(out, frames, fps, crf, preset, codec, audio_from)
+            _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -345,7 +384,20 @@ def write_video(
     return path
 
 
-def _encode(out, frames, fps, crf, preset, codec, audio_from) -> None:
+def _video_frame(frame: np.ndarray, pixel_format: str):  # -> av.VideoFrame
+    import av
+
+    if pixel_format == "yuv420p":
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:
+            raise MediaError(f"a yuv420p frame of shape {frame.shape} is invalid; allowed: "
+                             "(H*3/2, W) with even H and W")
+        return av.VideoFrame.from_ndarray(frame, format="yuv420p")
+    return av.VideoFrame.from_ndarray(_even(np.ascontiguousarray(frame, dtype=np.uint8)),
+                                      format="rgb24")
+
+
+def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> None:
     import av
 
     rate = Fraction(fps).limit_denominator(1001)
@@ -356,16 +408,16 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from) -> None:
             audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
     try:
         for frame in frames:
-            frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
+            frame = _video_frame(frame, pixel_format)
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
-                stream.height, stream.width = frame.shape[:2]
+                stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = "yuv420p"
                 opts = {"crf": str(crf)}
                 if codec in ("libx264", "libx265"):
                     opts["preset"] = preset
                 stream.options = opts
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            for packet in stream.encode(frame):
                 out.mux(packet)
         if stream is None:
             raise MediaError("no frames to write", hint="the input yielded no frames")

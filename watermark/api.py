@@ -11,7 +11,7 @@ import numpy as np
 from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
-from watermark.embedding import embed_frame, embed_frames
+from watermark.embedding import embed_frame, embed_frames, embed_yuv420
 from watermark.reader import sample_luma
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
@@ -129,14 +129,23 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium") -> Path:
-    """Watermark a video (H.264, audio kept) or an image file (same format) into ``dst``."""
-    from provenant.media import probe, read_image, write_image, write_video
+    """Watermark a video (H.264, audio kept) or an image file (same format) into ``dst``.
+
+    Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
+    colour conversion is added to the decode + encode; others go through RGB frames."""
+    from provenant.media import iter_yuv420, probe, read_image, write_image, write_video
+    from provenant.prefetch import prefetch
 
     cfg = config or WatermarkConfig()
-    parse_payload(payload), resolve_key(key)
+    bits, kbytes = parse_payload(payload), resolve_key(key)
     info = probe(Path(src))
     if info.kind == "image":
         return write_image(embed(read_image(info.path), payload, key, cfg), dst)
+    audio = info.path if info.has_audio else None
+    if info.width % 2 == 0 and info.height % 2 == 0:
+        # Decode + mark in a background thread, so it overlaps with the encoder's work.
+        planes = prefetch(embed_yuv420(f, kbytes, bits, cfg) for f in iter_yuv420(info.path))
+        return write_video(planes, dst, info.fps or 25.0, crf=crf, preset=preset,
+                           audio_from=audio, pixel_format="yuv420p")
     frames = embed(info.path, payload, key, cfg)
-    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset,
-                       audio_from=info.path if info.has_audio else None)
+    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset, audio_from=audio)

@@ -1,4 +1,10 @@
-"""Embedding: add the masked keyed pattern to the luma of each frame, one frame at a time."""
+"""Embedding: add the masked keyed pattern to the luma of each frame, one frame at a time.
+
+The change is the same on R, G and B, so it is a pure luma change: in YUV it moves Y only
+(by 219/255 of the RGB amount in limited range) and leaves chroma alone. That is why a
+planar YUV 4:2:0 frame can be watermarked in place on its Y plane (``embed_yuv420``) with
+the same result as the RGB path, without converting colours.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,11 @@ from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.pattern import frame_pattern
 
-__all__ = ["perceptual_mask", "embed_frame", "embed_frames"]
+__all__ = ["perceptual_mask", "embed_frame", "embed_frames", "embed_yuv420"]
 
 _MIN_SIDE = 64
+#: Limited-range (BT.601/709 "TV") luma: Y = 16 + 219/255 · gray.
+_Y_OFFSET, _Y_SCALE = 16.0, 219.0 / 255.0
 
 
 def perceptual_mask(frame: np.ndarray, cfg: WatermarkConfig) -> np.ndarray:
@@ -22,12 +30,19 @@ def perceptual_mask(frame: np.ndarray, cfg: WatermarkConfig) -> np.ndarray:
     Computed on a ~2-4× smaller copy for speed: local standard deviation of luma over a
     window, saturating at ``cfg.mask_tau``; zero in flat areas and near black/white.
     """
-    h, w = frame.shape[:2]
-    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)  # (H, W) uint8
+    return _mask_from_luma(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cfg)
+
+
+def _mask_from_luma(luma: np.ndarray, cfg: WatermarkConfig, offset: float = 0.0,
+                    scale: float = 1.0) -> np.ndarray:
+    """The mask of a ``(H, W)`` uint8 luma plane whose value is ``offset + scale · gray``."""
+    h, w = luma.shape
     down = max(1, min(h, w) // 240)
-    small = gray if down == 1 else cv2.resize(gray, (w // down, h // down),
+    small = luma if down == 1 else cv2.resize(luma, (w // down, h // down),
                                               interpolation=cv2.INTER_AREA)
     small = small.astype(np.float32)  # (h', w')
+    if offset or scale != 1.0:
+        small = (small - offset) * (1.0 / scale)  # back to gray levels
     ksize = (5, 5)
     mean = cv2.blur(small, ksize)
     var = cv2.blur(small * small, ksize) - mean * mean
@@ -57,6 +72,24 @@ def embed_frame(frame: np.ndarray, key: bytes, bits: np.ndarray,
     delta = perceptual_mask(frame, cfg)
     delta *= pattern
     return cv2.add(frame, cv2.merge([delta, delta, delta]), dtype=cv2.CV_8U)
+
+
+def embed_yuv420(frame: np.ndarray, key: bytes, bits: np.ndarray,
+                 cfg: WatermarkConfig) -> np.ndarray:
+    """Watermark one planar YUV 4:2:0 ``(H*3/2, W)`` uint8 frame (limited range) in place
+    on its Y plane and return it: the same change as :func:`embed_frame` on the RGB frame."""
+    if frame.ndim != 2 or frame.dtype != np.uint8 or frame.shape[0] % 3:
+        raise MediaError(f"frame of shape {frame.shape} and dtype {frame.dtype} is invalid; "
+                         "allowed: (H*3/2)×W uint8 planar YUV 4:2:0")
+    h, w = frame.shape[0] * 2 // 3, frame.shape[1]
+    if min(h, w) < _MIN_SIDE:
+        raise MediaError(f"frame size {w}x{h} is too small; allowed: both sides >= {_MIN_SIDE}")
+    y = frame[:h]
+    delta = _mask_from_luma(y, cfg, _Y_OFFSET, _Y_SCALE)
+    delta *= frame_pattern(key, bits, h, w, cfg)
+    delta *= _Y_SCALE
+    y[:] = cv2.add(y, delta, dtype=cv2.CV_8U)
+    return frame
 
 
 def embed_frames(frames: Iterable[np.ndarray], payload: bytes | str | int,

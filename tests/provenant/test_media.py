@@ -190,3 +190,44 @@ def test_a_decode_failure_mid_stream_is_a_media_error(clip: Path, monkeypatch: p
     monkeypatch.setattr(media, "_decord_reader", lambda path: Broken())
     with pytest.raises(MediaError, match="past frame 0"):
         list(media.iter_frames(clip))
+
+
+def test_iter_yuv420_yields_planar_frames_that_write_back_unconverted(clip: Path, workdir: Path) -> None:
+    planes = list(media.iter_yuv420(clip))
+    assert len(planes) == 12 and planes[0].shape == (96 * 3 // 2, 128)
+    assert planes[0].dtype == np.uint8
+    out = media.write_video(iter(planes), workdir / "yuv.mp4", 24, crf=0, pixel_format="yuv420p")
+    again = list(media.iter_yuv420(out))
+    assert len(again) == 12
+    # CRF 0 is lossless in YUV: the planes survive exactly (no colour conversion on the way).
+    assert np.array_equal(again[5], planes[5])
+    rgb = list(media.iter_frames(out))
+    assert rgb[0].shape == (96, 128, 3)
+
+
+def test_iter_yuv420_refuses_odd_sides_and_images(workdir: Path, png: Path) -> None:
+    odd = workdir / "odd.mp4"
+    with av.open(str(odd), "w") as out:  # 4:4:4 allows odd sides; 4:2:0 planes cannot hold them
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 65, 49, "yuv444p"
+        for _ in range(2):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.zeros((49, 65, 3), np.uint8),
+                                                          format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    with pytest.raises(MediaError, match="even sides"):
+        list(media.iter_yuv420(odd))
+    assert len(list(media.iter_frames(odd))) == 2  # the RGB reader still takes it
+    with pytest.raises(UnsupportedMediaError):
+        list(media.iter_yuv420(png))
+
+
+def test_write_video_refuses_bad_yuv_frames_and_formats(workdir: Path) -> None:
+    with pytest.raises(MediaError, match="yuv420p frame"):
+        media.write_video(iter([np.zeros((95, 128), np.uint8)]), workdir / "b.mp4", 24,
+                          pixel_format="yuv420p")
+    assert not (workdir / "b.mp4").exists()
+    with pytest.raises(ValueError, match="pixel_format"):
+        media.write_video(iter([np.zeros((96, 128, 3), np.uint8)]), workdir / "c.mp4", 24,
+                          pixel_format="nv12")  # type: ignore[arg-type]

@@ -87,3 +87,26 @@ def test_bad_inputs_raise_input_errors(small_clip: np.ndarray) -> None:
         detect(np.zeros((4, 4)), KEY)
     with pytest.raises(MediaError, match="differs"):
         detect([small_clip[0], small_clip[0, :100]], KEY)
+
+
+def test_yuv420_embedding_matches_the_rgb_path(small_clip: np.ndarray) -> None:
+    """Marking the Y plane of a 4:2:0 frame makes the same luma change as the RGB path."""
+    import cv2
+
+    from watermark.config import parse_payload, resolve_key
+    from watermark.embedding import embed_frame, embed_yuv420
+
+    bits, key, cfg = parse_payload(PAYLOAD), resolve_key(KEY), WatermarkConfig()
+    rgb = small_clip[3]
+    planes = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # (H*3/2, W)
+    h = rgb.shape[0]
+    marked = embed_yuv420(planes.copy(), key, bits, cfg)
+    assert np.array_equal(marked[h:], planes[h:])  # chroma untouched
+    change_yuv = marked[:h].astype(np.float32) - planes[:h]
+    rgb_marked = embed_frame(rgb, key, bits, cfg)
+    change_rgb = (cv2.cvtColor(rgb_marked, cv2.COLOR_RGB2GRAY).astype(np.float32)
+                  - cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    assert np.abs(change_yuv).mean() > 0.2  # something was embedded
+    assert np.corrcoef(change_yuv.ravel(), change_rgb.ravel())[0, 1] > 0.9
+    with pytest.raises(MediaError, match="YUV"):
+        embed_yuv420(rgb, key, bits, cfg)
