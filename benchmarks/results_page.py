@@ -84,11 +84,17 @@ def write_results_page() -> Path:
     return PAGE
 
 
+def _run_label(data: dict[str, Any]) -> str:
+    """``(full, 2026-11-25)``: the run an area's figures come from."""
+    date = data.get("machine", {}).get("date")
+    return f"({data.get('mode', 'full')}" + (f", {date})" if date else ")")
+
+
 def _headline() -> str:
     rows = ["| area | headline (from `benchmarks/results/*.json`) |", "|---|---|"]
     c2pa = _load("c2pa")
     if c2pa:
-        rows.append(f"| C2PA | sign {c2pa['sign_s']:.2f} s ({c2pa['sign_ratio']:.1f}× SHA-256), "
+        rows.append(f"| C2PA {_run_label(c2pa)} | sign {c2pa['sign_s']:.2f} s ({c2pa['sign_ratio']:.1f}× SHA-256), "
                     f"verify {c2pa['verify_s']:.2f} s ({c2pa['verify_ratio']:.1f}×) on a "
                     f"{c2pa['file_mb']:.0f} MB MP4 |")
     wm = _load("watermark")
@@ -98,7 +104,7 @@ def _headline() -> str:
         peer28 = peer.get("h264_crf28", {}).get("recovery")
         fp = wm["false_positives"]
         rows.append(
-            f"| watermark | exact 64-bit payload after H.264 CRF 28: {crf28:.0%} of clips"
+            f"| watermark {_run_label(wm)} | exact 64-bit payload after H.264 CRF 28: {crf28:.0%} of clips"
             + (f" (dwtDctSvd 32-bit: {peer28:.0%})" if peer28 is not None else "")
             + f"; after resize 0.5: {ours['resize_0.5']['recovery']:.0%}; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
@@ -106,7 +112,7 @@ def _headline() -> str:
     for area in ("generator", "detector", "api"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
-            rows.append(f"| {area} | {data['headline']} |")
+            rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")
     return "\n".join(rows) + "\n\nFull tables and plots: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n"
 
 

@@ -99,7 +99,7 @@ def test_results_page_shows_the_detector(data: dict[str, Any], results_dir: Path
     section = page.split("## Detector\n", 1)[1].split("\n## ", 1)[0]
     assert "| in-domain (held-out sources) | 0.812 |" in section
     assert "![detector](results/detector.png)" in section
-    assert f"| detector | {stored['headline']} |" in results_page.README.read_text()
+    assert f"| detector (full, 2026-11-25) | {stored['headline']} |" in results_page.README.read_text()
 
 
 class _StubDetector:

@@ -75,4 +75,4 @@ def test_results_page_shows_the_generator(data: dict[str, Any], results_dir: Pat
     assert "| colour | **95.0%** |" in section
     assert "![generator](results/generator.png)" in section
     readme = results_page.README.read_text()
-    assert f"| generator | {stored['headline']} |" in readme and "stale" not in readme
+    assert f"| generator (full, 2026-11-25) | {stored['headline']} |" in readme and "stale" not in readme
