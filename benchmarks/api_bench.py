@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from api.localserver import start_local_server
-from benchmarks.common import machine, write_results
+from benchmarks.common import machine, save_figure, write_results
 
 SERVER_WORKERS, SERVER_QUEUE = 2, 8
 BIG_UPLOAD_MIB = 32
@@ -164,6 +164,31 @@ def overload(base: str, pid: int, send: Any, clients: int, requests: int) -> dic
     return result
 
 
+def plot(r: dict[str, Any], path: Path) -> Path:
+    """Latency bars (p50, p95, p99) per endpoint under load."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(r["scenarios"])
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for i, q in enumerate(("p50_ms", "p95_ms", "p99_ms")):
+        ax.bar(x + (i - 1) * 0.27, [r["scenarios"][n][q] for n in names], 0.27,
+               label=q.split("_")[0])
+    ax.set_xticks(x, [f"{n}\n({r['scenarios'][n]['throughput_rps']} req/s)" for n in names],
+                  fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency, ms (log)")
+    clients = {s["clients"] for s in r["scenarios"].values()}
+    ax.set_title(f"HTTP API latency, {'/'.join(map(str, sorted(clients)))} clients "
+                 f"({r['mode']})")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
 def markdown(r: dict[str, Any]) -> str:
     lines = [f"# HTTP API under load ({r['mode']})", "",
              f"Server: uvicorn, 1 process, {SERVER_WORKERS} work threads + queue of "
@@ -227,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"req/s, p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms; overload: "
                           f"{o['statuses'].get('503', 0)}/{o['requests']} refused with 503, "
                           f"peak RSS {o['rss_peak_mib']} MiB")
-    write_results("api", result, markdown(result))
+    plot(result, write_results("api", result, markdown(result)).with_suffix(".png"))
     print(markdown(result))
     return 0
 

@@ -18,7 +18,7 @@ __all__ = ["register", "cmd_detect", "cmd_train", "cmd_eval"]
 
 
 def register(subparsers: Any) -> None:
-    from detector.config import DetectorConfig
+    from detector.config import DEFAULT_FAMILIES, DetectorConfig
 
     d = DetectorConfig()
     p = subparsers.add_parser("detect", help="score a file with the AI-video classifier")
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     t.add_argument("--real", action="append", default=[], metavar="DIR",
                    help="folder of real videos (repeatable); each file is one source")
     t.add_argument("--no-samples", action="store_true", help="leave out the registry's sample footage")
-    t.add_argument("--families", default="upscale,interpolate",
+    t.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
                    help="synthetic families, comma-separated (default: %(default)s)")
     t.add_argument("--backbone", default=d.backbone, help="any timm model name (default: %(default)s)")
     t.add_argument("--pretrained-path", help="your own timm weights for the backbone (optional)")
@@ -46,6 +46,8 @@ def register(subparsers: Any) -> None:
     t.add_argument("--face-mode", choices=["off", "on"], default="off")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--version", default=d.version, help="model version recorded in config.json "
+                   "(default: %(default)s)")
     t.add_argument("--out", default="detector/weights", help="model folder (default: %(default)s)")
     t.add_argument("--cache", default=".cache/detector", help="feature cache folder")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -90,7 +92,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                             pretrained_path=args.pretrained_path, epochs=args.epochs,
                             patch_size=args.patch_size,
                             calibration=args.calibration, target_fpr=args.target_fpr,
-                            face_mode=args.face_mode, device=args.device, seed=args.seed)
+                            face_mode=args.face_mode, device=args.device, seed=args.seed,
+                            version=args.version)
     spec = DataSpec(clips_per_photo=args.clips_per_photo, clips_per_video=args.clips_per_video,
                     families=families, seed=args.seed)
     t0 = time.time()

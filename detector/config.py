@@ -9,7 +9,10 @@ from typing import Any, Literal
 
 from provenant.errors import ConfigurationError
 
-__all__ = ["DetectorConfig", "CalibrationMethod", "FaceMode"]
+__all__ = ["DetectorConfig", "CalibrationMethod", "FaceMode", "DEFAULT_FAMILIES"]
+
+#: Synthetic families the shipped model is trained on ("smooth" is left out: see MODEL_CARD).
+DEFAULT_FAMILIES: tuple[str, ...] = ("upscale", "interpolate", "generator")
 
 CalibrationMethod = Literal["platt", "isotonic"]
 FaceMode = Literal["off", "on"]
@@ -33,7 +36,7 @@ class DetectorConfig:
     frames_per_clip: int = 8  # at inference, sampled frames (triplets) per video
     face_mode: FaceMode = "off"
     # Training.
-    epochs: int = 12
+    epochs: int = 24
     batch_size: int = 128
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -44,7 +47,7 @@ class DetectorConfig:
     calibration_fraction: float = 0.25  # of the training groups, held out for calibration
     target_fpr: float = 0.01
     name: str = "provenant-detector"
-    version: str = "0.1.0"
+    version: str = "0.2.0"
 
     def __post_init__(self) -> None:
         checks = [

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from provenant.media import write_video
 
+from detector.config import DEFAULT_FAMILIES
 from detector.families import get_family
 from detector.sources import Source, segments, source_group
 
@@ -42,7 +43,7 @@ class DataSpec:
     patch_size: int = 48
     crf_range: tuple[int, int] = (16, 32)
     fixed_crf: int | None = None  # e.g. 28 for the re-encoding evaluation (no resize/crop)
-    families: tuple[str, ...] = ("upscale", "interpolate")  # "smooth": see MODEL_CARD
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     seed: int = 0
 
     def key(self, sources: Iterable[Source]) -> str:
