@@ -47,9 +47,13 @@ def _run_section(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _read(stem: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{stem}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def _runs() -> str:
-    runs = [_run_section(json.loads((RESULTS / f"{s}.json").read_text()))
-            for s in ("run_quick", "run") if (RESULTS / f"{s}.json").exists()]
+    runs = [_run_section(run) for s in ("run_quick", "run") if (run := _read(s)) is not None]
     if not runs:
         return "No recorded run: `make bench` writes `results/run_quick.json`.\n"
     return "\n".join(runs)
@@ -113,7 +117,12 @@ def _headline() -> str:
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")
-    return "\n".join(rows) + "\n\nFull tables and plots: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n"
+    times = [f"{mode} mode {sum(i.get('seconds', 0) for i in run['scripts'].values()) / 60:.1f} min"
+             for stem, mode in (("run_quick", "quick"), ("run", "full"))
+             if (run := _read(stem)) is not None]
+    timing = f"Benchmark run time on this machine: {', '.join(times)}.\n\n" if times else ""
+    return ("\n".join(rows) + "\n\n" + timing
+            + "Full tables and plots: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n")
 
 
 def _update_readme() -> None:
