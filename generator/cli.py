@@ -48,6 +48,9 @@ def register(subparsers: Any) -> None:
     t.add_argument("--user-fraction", type=float, default=0.25,
                    help="share of each batch from --data-dir")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--init-from", default=None, metavar="DIR",
+                   help="fine-tune: start from the weights in DIR (e.g. generator/weights) "
+                        "instead of a fresh initialisation")
     t.add_argument("--amp", default="auto", choices=("auto", "bf16", "off"),
                    help="auto: bf16 autocast on CUDA, fp32 on CPU")
     t.add_argument("--json", action="store_true")
@@ -91,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
                       user_fraction=args.user_fraction if args.data_dir else 0.0)
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
-                    resume=args.resume, progress=not args.json)
+                    resume=args.resume, init_from=args.init_from, progress=not args.json)
     summary.pop("losses", None)
     print(json.dumps(summary, indent=2))
     return 0

@@ -24,9 +24,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from provenant.errors import NotFoundError
+
 from generator.config import TrainConfig, UNetConfig, from_dict
 from generator.model import UNet3D
-from generator.pipeline import pick_device, save_model
+from generator.pipeline import WEIGHTS_NAME, pick_device, save_model
 from generator.render import render_batch
 from generator.schedulers import FlowScheduler
 
@@ -92,10 +94,37 @@ def _restore(out: Path, model, ema, opt, gen: torch.Generator) -> tuple[int, np.
     return int(ck["step"]), rng, float(ck.get("elapsed_s", 0.0))
 
 
+def warm_start(model: UNet3D, weights_dir: str | os.PathLike[str]) -> dict[str, int]:
+    """Copy a trained model's weights (``weights_dir/model.safetensors``) into ``model``:
+    every tensor whose name and shape match; the others keep their initialisation.
+    Returns how many tensors were copied and how many were left new."""
+    from safetensors.torch import load_file
+
+    path = Path(weights_dir) / WEIGHTS_NAME
+    if not path.is_file():
+        raise NotFoundError(f"no {WEIGHTS_NAME} in {weights_dir} to start from",
+                            hint="point --init-from at a folder written by `provenant train generator`")
+    old = load_file(str(path))
+    counts = {"copied": 0, "new": 0}
+    with torch.no_grad():
+        for name, param in model.state_dict().items():
+            src = old.get(name)
+            if src is not None and src.shape == param.shape:
+                param.copy_(src)
+                counts["copied"] += 1
+            else:
+                counts["new"] += 1
+    return counts
+
+
 def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig(),
           config: TrainConfig = TrainConfig(), *, data_dir: str | os.PathLike[str] | None = None,
-          resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train a generator into ``out_dir``; returns a summary (losses, steps, time, device)."""
+          resume: bool = False, init_from: str | os.PathLike[str] | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Train a generator into ``out_dir``; returns a summary (losses, steps, time, device).
+
+    ``init_from``: start from another model's weights (see :func:`warm_start`) instead of a
+    fresh initialisation; ignored when resuming from a checkpoint."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if config.threads:
@@ -104,7 +133,10 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
     device = pick_device(config.device)
     if resume and (out / "config.json").is_file():
         model_config = from_dict(UNetConfig, json.loads((out / "config.json").read_text()))
-    model = UNet3D(model_config).to(device)
+    model = UNet3D(model_config)
+    warm = warm_start(model, init_from) if init_from is not None and not (
+        resume and (out / "checkpoint.pt").is_file()) else None
+    model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator("cpu").manual_seed(config.seed)
@@ -169,4 +201,5 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
             "first_loss": losses[0] if losses else None,
             "final_loss": float(np.mean(losses[-50:])) if losses else None,
             "train_seconds": elapsed0 + time.perf_counter() - t0, "out": str(out),
+            "warm_start": warm,
             "losses": losses}

@@ -39,3 +39,34 @@ def test_training_is_seeded(tmp_path):
     a = (tmp_path / "a" / "model.safetensors").read_bytes()
     assert a == (tmp_path / "b" / "model.safetensors").read_bytes()
     assert np.isfinite(json.loads((tmp_path / "a" / "config.json").read_text())["fps"])
+
+
+def test_warm_start_copies_matching_weights_and_keeps_the_function(tiny_weights, tmp_path):
+    import pytest
+    import torch
+
+    from generator.model import UNet3D
+    from generator.training import warm_start
+    from provenant.errors import NotFoundError
+
+    old = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu").model
+    torch.manual_seed(1)
+    new = UNet3D(TINY).eval()
+    x, t = torch.randn(2, 3, 4, 16, 16), torch.rand(2)
+    cond = torch.zeros(2, len(TINY.slot_sizes), dtype=torch.long)
+    with torch.no_grad():
+        assert not torch.allclose(old(x, t, cond), new(x, t, cond), atol=1e-4)
+        counts = warm_start(new, tiny_weights)
+        assert counts["new"] == 0 and counts["copied"] == len(new.state_dict())
+        assert torch.allclose(old(x, t, cond), new(x, t, cond), atol=1e-6)
+    with pytest.raises(NotFoundError, match="to start from"):
+        warm_start(new, tmp_path)
+
+
+def test_training_from_a_warm_start_fine_tunes(tiny_weights, tmp_path):
+    cfg = TrainConfig(steps=2, batch_size=2, warmup=1, threads=1)
+    summary = train(tmp_path / "w", TINY, cfg, init_from=tiny_weights, progress=False)
+    assert summary["warm_start"] == {"copied": summary["warm_start"]["copied"], "new": 0}
+    assert summary["warm_start"]["copied"] > 10
+    pipe = TextToVideoPipeline.from_pretrained(tmp_path / "w", device="cpu")
+    assert pipe("a red circle", seed=0).shape == (4, 16, 16, 3)
