@@ -30,9 +30,19 @@ def _stem(area: str) -> str | None:
     return None
 
 
+def _read(stem: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{stem}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def _load(name: str) -> dict[str, Any] | None:
+    """An area's results: its full run, else its quick run."""
     stem = _stem(name)
-    return json.loads((RESULTS / f"{stem}.json").read_text()) if stem else None
+    return _read(stem) if stem else None
+
+
+def _run_seconds(run: dict[str, Any]) -> float:
+    return sum(i.get("seconds", 0) for i in run["scripts"].values())
 
 
 def _run_section(run: dict[str, Any]) -> str:
@@ -42,14 +52,9 @@ def _run_section(run: dict[str, Any]) -> str:
              "|---|---|---|"]
     for area, info in run["scripts"].items():
         lines.append(f"| {area} | {info['status']} | {info.get('seconds', '')} |")
-    total = sum(i.get("seconds", 0) for i in run["scripts"].values())
+    total = _run_seconds(run)
     lines.append(f"\nTotal: {total:.0f} s ({total / 60:.1f} min).\n")
     return "\n".join(lines)
-
-
-def _read(stem: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{stem}.json"
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _runs() -> str:
@@ -117,7 +122,7 @@ def _headline() -> str:
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")
-    times = [f"{mode} mode {sum(i.get('seconds', 0) for i in run['scripts'].values()) / 60:.1f} min"
+    times = [f"{mode} mode {_run_seconds(run) / 60:.1f} min"
              for stem, mode in (("run_quick", "quick"), ("run", "full"))
              if (run := _read(stem)) is not None]
     timing = f"Benchmark run time on this machine: {', '.join(times)}.\n\n" if times else ""

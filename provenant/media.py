@@ -210,7 +210,9 @@ def iter_frames(
         yield frame
 
 
-def _iter_frames_pyav(path: Path, limits: MediaLimits) -> Iterator[np.ndarray]:
+def _iter_frames_pyav(path: Path, limits: MediaLimits,
+                      pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
+    """Decode every frame with PyAV as ``pixel_format`` arrays (``rgb24``: H×W×3)."""
     import av
 
     with _open_container(path) as container:
@@ -219,7 +221,7 @@ def _iter_frames_pyav(path: Path, limits: MediaLimits) -> Iterator[np.ndarray]:
         try:
             for i, frame in enumerate(container.decode(stream)):
                 _check_frame(path, i, limits)
-                yield frame.to_ndarray(format="rgb24")
+                yield frame.to_ndarray(format=pixel_format)
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
 
@@ -233,8 +235,6 @@ def iter_yuv420(
     Sources in another pixel format are converted to yuv420p by the decoder. Frames must
     have even sides (4:2:0 chroma): a video with an odd side is refused with a MediaError;
     use :func:`iter_frames` for it."""
-    import av
-
     limits = limits or MediaLimits.from_settings()
     info = probe(path, limits)
     if info.kind != "video":
@@ -242,16 +242,7 @@ def iter_yuv420(
     if info.width % 2 or info.height % 2:
         raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
                          "even sides", hint="read it with iter_frames (RGB) instead")
-    with _open_container(info.path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        try:
-            for i, frame in enumerate(container.decode(stream)):
-                _check_frame(info.path, i, limits)
-                yield frame.to_ndarray(format="yuv420p")
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"{info.path} cannot be decoded: it is truncated or corrupt "
-                             f"({exc})") from None
+    yield from _iter_frames_pyav(info.path, limits, "yuv420p")
 
 
 def sample_frames(
