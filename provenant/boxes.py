@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from provenant.errors import MediaError
 
-__all__ = ["iter_boxes", "find_top_level_box", "flip_media_byte"]
+__all__ = ["iter_boxes", "TopLevelBox", "top_level_boxes", "find_top_level_box", "flip_media_byte"]
 
 
 def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
@@ -31,24 +32,47 @@ def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[
         pos += size
 
 
-def find_top_level_box(path: str | os.PathLike[str], kind: bytes) -> tuple[int, int]:
-    """``(payload_start, box_end)`` of the first top-level ``kind`` box of an MP4, read by seeking."""
+@dataclass(frozen=True)
+class TopLevelBox:
+    kind: bytes
+    start: int
+    size: int
+    header: int  # 8, or 16 with a 64-bit size
+    tag: bytes  # the 16 bytes at start + 8: the UUID of a 'uuid' box with a 32-bit size
+
+
+def top_level_boxes(path: str | os.PathLike[str]) -> tuple[list[TopLevelBox], bool]:
+    """The top-level boxes of an ISO base-media file, read by seeking, and whether they tile
+    the whole file exactly (no size-0 box, no truncated box, no trailing bytes). A size-0 box
+    ("to the end of the file") is listed, as the last one."""
+    boxes: list[TopLevelBox] = []
     with open(path, "rb") as fh:
-        size_total = os.fstat(fh.fileno()).st_size
+        total = os.fstat(fh.fileno()).st_size
         pos = 0
-        while pos + 8 <= size_total:
+        while pos + 8 <= total:
             fh.seek(pos)
-            size, found = struct.unpack(">I4s", fh.read(8))
+            head = fh.read(24)
+            size, kind = struct.unpack(">I4s", head[:8])
             header = 8
             if size == 1:
-                size, header = struct.unpack(">Q", fh.read(8))[0], 16
-            elif size == 0:
-                size = size_total - pos
-            if size < header:
-                break
-            if found == kind:
-                return pos + header, pos + size
+                if len(head) < 16:
+                    return boxes, False
+                size, header = struct.unpack(">Q", head[8:16])[0], 16
+            elif size == 0:  # "to the end of the file"
+                boxes.append(TopLevelBox(kind, pos, total - pos, header, head[8:24]))
+                return boxes, False
+            if size < header or pos + size > total:
+                return boxes, False
+            boxes.append(TopLevelBox(kind, pos, size, header, head[8:24]))
             pos += size
+    return boxes, pos == total
+
+
+def find_top_level_box(path: str | os.PathLike[str], kind: bytes) -> tuple[int, int]:
+    """``(payload_start, box_end)`` of the first top-level ``kind`` box of an MP4, read by seeking."""
+    for box in top_level_boxes(path)[0]:
+        if box.kind == kind:
+            return box.start + box.header, box.start + box.size
     raise MediaError(f"{path} has no top-level {kind.decode(errors='replace')!r} box")
 
 

@@ -13,12 +13,16 @@ from typing import Any
 import c2pa
 
 from provenant import __version__
+from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, copy_and_hash,
+                            hard_binding_assertion)
+from provenant.boxes import TopLevelBox
 from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
 from provenant.glossary import explain
 from provenant.jumbf import active_manifest_label
 from provenant.media import MediaInfo, MediaLimits, check_output_path, poster_frame, probe
 from provenant.report import C2paEvidence, Failure
+from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 
 __all__ = [
     "SOURCE_TYPES",
@@ -43,7 +47,8 @@ AI_SOURCE_TYPES = frozenset({
 })
 #: Soft-binding algorithms the validator is told about, so they validate cleanly.
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v1",)
-_SIGNABLE = {"video/mp4", "video/quicktime", "image/jpeg", "image/png"}
+_BMFF = {"video/mp4", "video/quicktime"}
+_SIGNABLE = _BMFF | {"image/jpeg", "image/png"}
 _IO_BUFFER = 1 << 20
 
 
@@ -183,6 +188,48 @@ def _add_parent(builder: c2pa.Builder, parent: Path, limits: MediaLimits | None)
         builder.add_ingredient(json.dumps(ingredient), pinfo.mime, fh)
 
 
+def _builder(definition: dict[str, Any], options: SignOptions, info: MediaInfo,
+             limits: MediaLimits | None, context: c2pa.Context | None = None) -> c2pa.Builder:
+    builder = c2pa.Builder.from_json(json.dumps(definition), context=context)
+    if options.thumbnail:
+        builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info)))
+    if options.parent is not None:
+        _add_parent(builder, Path(options.parent), limits)
+    return builder
+
+
+def _sign_rewriting(info: MediaInfo, tmp: Path, definition: dict[str, Any],
+                    options: SignOptions, credentials: SigningCredentials,
+                    limits: MediaLimits | None) -> bytes:
+    """The SDK's own path: it writes the asset anew with the manifest inside and hashes it."""
+    builder = _builder(definition, options, info, limits)
+    signer = _make_signer(credentials)
+    try:
+        # 1 MiB buffers: the SDK streams in 8 KiB calls, so each need not be a system call.
+        with open(info.path, "rb", buffering=_IO_BUFFER) as source, \
+                open(tmp, "w+b", buffering=_IO_BUFFER) as dest:
+            return builder.sign(signer, info.mime, source, dest)
+    finally:
+        signer.close()
+
+
+def _sign_appending(info: MediaInfo, tmp: Path, boxes: list[TopLevelBox],
+                    definition: dict[str, Any], options: SignOptions,
+                    credentials: SigningCredentials, limits: MediaLimits | None) -> bytes:
+    """MP4/MOV: hash the file here while it is copied, let the SDK sign only the claim, and
+    append the manifest box (see :mod:`provenant.bmff`)."""
+    digest = copy_and_hash(info.path, tmp, boxes)
+    definition = {**definition, "assertions": [*definition["assertions"],
+                                               hard_binding_assertion(digest)]}
+    context = c2pa.Context(signer=_make_signer(credentials))
+    box = sign_embeddable(_builder(definition, options, info, limits, context), info.mime)
+    if box[4:8] != b"uuid" or box[8:24] != C2PA_UUID:
+        raise SigningError("the C2PA SDK returned an unexpected manifest box for an MP4")
+    with open(tmp, "ab") as fh:
+        fh.write(box)
+    return box[MANIFEST_BOX_PREFIX:]
+
+
 def sign_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -202,25 +249,22 @@ def sign_file(
             f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG and PNG",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
-    builder = c2pa.Builder.from_json(json.dumps(_definition(info, options)))
-    if options.thumbnail:
-        builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info)))
-    if options.parent is not None:
-        _add_parent(builder, Path(options.parent), limits)
-    signer = _make_signer(credentials)
+    definition = _definition(info, options)
+    boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
     os.close(fd)
     try:
-        # 1 MiB buffers: the SDK streams in 8 KiB calls, so each need not be a system call.
-        with open(info.path, "rb", buffering=_IO_BUFFER) as source, \
-                open(tmp, "w+b", buffering=_IO_BUFFER) as dest:
-            manifest_bytes = builder.sign(signer, info.mime, source, dest)
+        if boxes is not None and embeddable_signing_available():
+            manifest_bytes = _sign_appending(info, Path(tmp), boxes, definition, options,
+                                             credentials, limits)
+        else:
+            manifest_bytes = _sign_rewriting(info, Path(tmp), definition, options,
+                                             credentials, limits)
         os.replace(tmp, dst)
     except c2pa.C2paError as exc:
         raise SigningError(f"signing {src} failed: {exc}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-        signer.close()
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,
                       credentials.development, options.soft_bindings, options.source_type)
 
