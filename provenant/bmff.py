@@ -45,8 +45,9 @@ def appendable_boxes(path: str | os.PathLike[str]) -> list[TopLevelBox] | None:
     kinds = {b.kind for b in boxes}
     if b"moof" in kinds or b"moov" not in kinds or b"mdat" not in kinds:
         return None  # fragmented (merkle-hashed by the SDK), or not a plain movie
-    if any(b.kind == b"uuid" and b.tag == C2PA_UUID for b in boxes):
-        return None  # re-signing replaces the existing store: the SDK's job
+    if any(b.kind == b"uuid" and (b.tag == C2PA_UUID or b.header != 8) for b in boxes):
+        return None  # re-signing replaces the existing store: the SDK's job (as does any
+        # 64-bit-sized uuid box, whose type the 8-byte exclusion offset would not see)
     return boxes
 
 

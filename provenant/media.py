@@ -177,6 +177,9 @@ def _decord_reader(path: Path):  # -> decord.VideoReader | None
     try:
         import decord
 
+        # Its bundled FFmpeg would print decoder complaints about damaged data to stderr;
+        # damage is reported by our own errors (and a tampered file by its C2PA status).
+        decord.logging.set_level(decord.logging.QUIET)
         return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
     except Exception:  # decord raises its own DECORDError, or RuntimeError; fall back to PyAV
         return None

@@ -120,6 +120,10 @@ def test_files_that_cannot_be_appended_to(clip: Path, tmp_path: Path) -> None:
     fragmented = tmp_path / "frag.mp4"
     fragmented.write_bytes(raw + _box(b"moof", b"\0" * 8))
     assert appendable_boxes(fragmented) is None
+    big_uuid = tmp_path / "big_uuid.mp4"
+    payload = C2PA_UUID + b"\0" * 8
+    big_uuid.write_bytes(raw + struct.pack(">I4sQ", 1, b"uuid", 16 + len(payload)) + payload)
+    assert top_level_boxes(big_uuid)[1] and appendable_boxes(big_uuid) is None
     no_ftyp = tmp_path / "noftyp.mp4"
     no_ftyp.write_bytes(_box(b"free", b"") + raw)
     assert appendable_boxes(no_ftyp) is None
