@@ -148,7 +148,7 @@ def watermark_detect_file(path: Path, name: str | None) -> dict[str, Any]:
     return {"file": name or path.name, "detected": bool(result.detected),
             "payload": result.payload, "p_value": float(result.p_value),
             "frames_used": int(result.frames_used),
-            "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v1"),
+            "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),
             "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences}
 
 
@@ -194,7 +194,7 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
     dst = ctx.workdir / f"watermarked{suffix if suffix in ('.png', '.jpg') else '.mp4'}"
     wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
-                      "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v1")}, dst)
+                      "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2")}, dst)
 
 
 def run_generate(ctx: JobContext) -> JobOutput:

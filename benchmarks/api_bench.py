@@ -267,7 +267,7 @@ def run_scenarios(base: str, pid: int, data: bytes, payload: str, clients: int,
 
     def by_binding(http: httpx.Client) -> httpx.Response:
         return http.get("/matches/byBinding",
-                        params={"alg": "io.provenant.watermark.v1", "value": payload})
+                        params={"alg": "io.provenant.watermark.v2", "value": payload})
 
     with httpx.Client(base_url=base, timeout=120) as http:  # warm-up: imports, caches
         report = verify(http).json()

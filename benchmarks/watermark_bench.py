@@ -308,8 +308,12 @@ def summarise(rows: list[dict[str, Any]], attacks: list[str]) -> dict[str, Any]:
                                       "clips": len(qs)}
     wrong = sum(c["ours"]["wrong_key_detected"] for r in rows for c in r["attacks"].values())
     trials = sum(1 for r in rows for _ in r["attacks"])
+    found = [c["ours"] for r in rows for c in r["attacks"].values() if c["ours"]["detected"]]
     return {"table": dict(table), "quality": qual, "methods": methods,
-            "wrong_key": {"trials": trials, "false_detections": int(wrong)}}
+            "wrong_key": {"trials": trials, "false_detections": int(wrong)},
+            # a detection (p <= fpr) that reports a payload other than the embedded one
+            "wrong_payload": {"detections": len(found),
+                              "wrong": sum(1 for c in found if not c["exact"])}}
 
 
 def criteria(summary: dict[str, Any], fp: dict[str, Any], speed: dict[str, float]) -> dict[str, Any]:
@@ -323,6 +327,7 @@ def criteria(summary: dict[str, Any], fp: dict[str, Any], speed: dict[str, float
         "robustness_failing_attacks": failing,
         "no_false_positive_unwatermarked": fp["false_detections"] == 0 and fp["clips"] >= 200,
         "no_false_positive_wrong_key": summary["wrong_key"]["false_detections"] == 0,
+        "no_wrong_payload_detected": summary.get("wrong_payload", {}).get("wrong", 1) == 0,
         "embed_ratio_le_1.25": speed.get("embed_over_plain_ratio", 9) <= 1.25,
         "detect_10s_720p_le_2s": speed.get("detect_10s_720p_seconds", 9) <= 2.0,
     }
@@ -354,7 +359,12 @@ def markdown(result: dict[str, Any]) -> str:
     fp = result["false_positives"]
     lines += ["", f"False detections: {fp['false_detections']} of {fp['clips']} unwatermarked clips "
               f"(smallest p {fp['min_p_value']:.2g}); {s['wrong_key']['false_detections']} of "
-              f"{s['wrong_key']['trials']} watermarked+attacked clips read with a wrong key.", ""]
+              f"{s['wrong_key']['trials']} watermarked+attacked clips read with a wrong key."]
+    if "wrong_payload" in s:
+        wp = s["wrong_payload"]
+        lines += [f"Detections reporting a payload other than the embedded one: {wp['wrong']} of "
+                  f"{wp['detections']} (the payload's CRC-16 turns such decodes into misses)."]
+    lines += [""]
     lines += ["| speed | value |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |"
               for k, v in result["speed"].items()]

@@ -45,8 +45,10 @@ AI_SOURCE_TYPES = frozenset({
     "trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
     "compositeSynthetic",
 })
-#: Soft-binding algorithms the validator is told about, so they validate cleanly.
-SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v1",)
+#: Soft-binding algorithms the validator is told about, so they validate cleanly: the current
+#: watermark (v2: payload with CRC-16) and v1, which manifests signed before it carry.
+SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
+                                            "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
 _SIGNABLE = _BMFF | {"image/jpeg", "image/png"}
 _IO_BUFFER = 1 << 20

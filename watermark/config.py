@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: Algorithm name used in reports and as the C2PA soft-binding algorithm.
-ALGORITHM = "io.provenant.watermark.v1"
+ALGORITHM = "io.provenant.watermark.v2"
 #: Documented public default key. Anyone can read it: a deployment MUST set its own
 #: key (``--key`` or the ``PROVENANT_WATERMARK_KEY`` environment variable).
 DEFAULT_KEY = "provenant-default-key"

@@ -7,12 +7,14 @@
 3. For each candidate period the residual is resampled to 2 samples per chip, folded
    modulo the tile (crops and shifts only change the phase) and spectrally whitened; the
    phase candidates are the peaks of the circular cross-correlation with the keyed pilot.
-4. Message chips give soft code bits -> soft Viterbi -> payload. The test statistic is
-   ``z = <s, x> / ||x||`` over message chips, with ``s`` the chip signs of the decoded
-   codeword. Under H0 (no watermark of this key) the message PN signs are fair coins
-   independent of the content, the period and the pilot-chosen phase, so for any fixed
-   codeword ``P(z >= t) <= exp(-t²/2)`` (Hoeffding); a union bound over all 2^64 codewords
-   and the ``K`` (period, phase) hypotheses decoded gives ``p = K · 2^64 · exp(-z²/2)``.
+4. Message chips give soft code bits -> soft Viterbi -> payload + CRC-16. Only decodes
+   whose CRC holds are candidates, so a decoding error near the embedded codeword is a miss,
+   not another payload. The test statistic is ``z = <s, x> / ||x||`` over message chips,
+   with ``s`` the chip signs of the decoded codeword. Under H0 (no watermark of this key)
+   the message PN signs are fair coins independent of the content, the period and the
+   pilot-chosen phase, so for any fixed codeword ``P(z >= t) <= exp(-t²/2)`` (Hoeffding);
+   a union bound over the 2^64 CRC-valid codewords and the ``K`` (period, phase)
+   hypotheses decoded gives ``p = K · 2^64 · exp(-z²/2)``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.ecc import bit_confidences, encode, viterbi_decode
+from watermark.ecc import bit_confidences, crc_ok, encode, viterbi_decode
 from watermark.pattern import Layout, layout
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
@@ -248,7 +250,7 @@ def align(tile: np.ndarray, lay: Layout, top: int) -> list[tuple[np.ndarray, flo
 
 
 def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, float]:
-    """Chip values -> (payload bits, code soft values, z statistic over message chips)."""
+    """Chip values -> (payload + CRC bits, code soft values, z statistic over message chips)."""
     x = chips[lay.msg_idx].astype(np.float64)  # (n_msg,)
     soft = np.bincount(lay.msg_bit, weights=lay.msg_pn * x, minlength=lay.n_code)
     bits = viterbi_decode(soft)
@@ -272,21 +274,30 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
-    empty = WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-    best: tuple | None = None
+    best: tuple | None = None  # the highest z among decodes whose CRC holds
+    raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode (diagnostics)
     for acc in looks:
         for period in period_candidates(acc.total, cfg, acc.expected):
             for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
-                bits, soft, z = decode(chips, lay)
-                if best is None or z > best[2]:
-                    best = (bits, soft, z, sync, period, acc.frames)
+                message, soft, z = decode(chips, lay)
+                if raw is None or z > raw[1]:
+                    raw = (message, z)
+                if crc_ok(message) and (best is None or z > best[2]):
+                    best = (message, soft, z, sync, period, acc.frames)
+    decoded = None if raw is None else _hex(raw[0])
     if best is None:
-        return empty
-    bits, soft, z, sync, period, used = best
+        return WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames,
+                               0.0 if raw is None else raw[1], decoded=decoded)
+    message, soft, z, sync, period, used = best
     hypotheses = max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
     p = 10.0 ** log10_p_value(z, hypotheses)
-    hexp = np.packbits(bits).tobytes().hex()
+    hexp = _hex(message)
     detected = p <= cfg.fpr
-    return WatermarkResult(detected, hexp if detected else None, p, bit_confidences(bits, soft),
-                           used, z, sync, (float(period[0]), float(period[1])), hexp)
+    return WatermarkResult(detected, hexp if detected else None, p,
+                           bit_confidences(message, soft)[:PAYLOAD_BITS], used, z, sync,
+                           (float(period[0]), float(period[1])), hexp)
+
+
+def _hex(message: np.ndarray) -> str:
+    return np.packbits(message[:PAYLOAD_BITS]).tobytes().hex()

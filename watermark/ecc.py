@@ -1,15 +1,20 @@
-"""Error correction: a terminated K=7, rate-1/3 convolutional code with soft Viterbi decoding.
+"""Error correction: CRC-16 for integrity, then a terminated K=7, rate-1/3 convolutional code
+with soft Viterbi decoding.
 
-Generators 133, 171, 165 (octal), the LTE/3GPP rate-1/3 set. 64 payload bits plus 6 tail
-bits give 210 code bits. The decoder takes soft values (positive means bit 0) and returns the
-maximum-likelihood payload, i.e. the codeword of highest correlation with the soft values.
+The 64 payload bits get a CRC-16/CCITT (:func:`protect`), so a decoding error that leaves a
+codeword still close to the embedded one is caught rather than read as another payload
+(:func:`crc_ok`). Generators 133, 171, 165 (octal), the LTE/3GPP rate-1/3 set: 80 bits plus
+6 tail bits give 258 code bits. The decoder takes soft values (positive means bit 0) and
+returns the maximum-likelihood message, i.e. the codeword of highest correlation with the
+soft values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CONSTRAINT", "POLYS", "code_length", "encode", "viterbi_decode", "bit_confidences"]
+__all__ = ["CONSTRAINT", "POLYS", "CRC_BITS", "protect", "crc_ok", "code_length", "encode",
+           "viterbi_decode", "bit_confidences"]
 
 CONSTRAINT = 7
 POLYS = (0o133, 0o171, 0o165)
@@ -30,6 +35,33 @@ _REGS = np.arange(1 << CONSTRAINT)  # register r = (u_t << 6) | state (u_{t-1} .
 _OUT = np.stack([_parity(_REGS & p) for p in POLYS], axis=1).astype(np.int8)  # (128, 3) bits
 _SIGN = (1 - 2 * _OUT).astype(np.float64)  # (128, 3): +1 for bit 0, -1 for bit 1
 _NOISE_BIAS = 0.65
+
+
+CRC_BITS = 16
+_CRC_POLY = 0x1021  # CRC-16/CCITT-FALSE: x^16 + x^12 + x^5 + 1, initial value 0xFFFF
+
+
+def _crc16(bits: np.ndarray) -> np.ndarray:
+    """The CRC-16/CCITT-FALSE of ``bits`` (MSB first), as 16 bits."""
+    reg = 0xFFFF
+    for b in np.asarray(bits, dtype=np.int64):
+        top = ((reg >> 15) & 1) ^ int(b)
+        reg = (reg << 1) & 0xFFFF
+        if top:
+            reg ^= _CRC_POLY
+    return np.array([(reg >> (15 - i)) & 1 for i in range(CRC_BITS)], dtype=np.uint8)
+
+
+def protect(bits: np.ndarray) -> np.ndarray:
+    """``(n,)`` payload bits -> ``(n + 16,)``: the payload followed by its CRC-16."""
+    bits = np.asarray(bits, dtype=np.uint8)
+    return np.concatenate([bits, _crc16(bits)])
+
+
+def crc_ok(message: np.ndarray) -> bool:
+    """Whether a decoded ``(n + 16,)`` message carries the CRC-16 of its first ``n`` bits."""
+    message = np.asarray(message, dtype=np.uint8)
+    return bool(np.array_equal(_crc16(message[:-CRC_BITS]), message[-CRC_BITS:]))
 
 
 def code_length(n_bits: int) -> int:

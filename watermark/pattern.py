@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from watermark.config import PAYLOAD_BITS, WatermarkConfig, derive_rng
-from watermark.ecc import code_length, encode
+from watermark.ecc import CRC_BITS, code_length, encode, protect
 
 __all__ = ["Layout", "layout", "chip_tile", "render_tile", "frame_pattern"]
 
@@ -49,7 +49,7 @@ def layout(key: bytes, tile_chips: int, pilot_fraction: float) -> Layout:
     pilot_idx, msg_idx = perm[:n_pilot], perm[n_pilot:]
     pilot_pn = derive_rng(key, "pilot").choice([-1.0, 1.0], size=n_pilot).astype(np.float32)
     msg_pn = derive_rng(key, "message").choice([-1.0, 1.0], size=len(msg_idx)).astype(np.float32)
-    n_code = code_length(PAYLOAD_BITS)
+    n_code = code_length(PAYLOAD_BITS + CRC_BITS)
     msg_bit = np.arange(len(msg_idx)) % n_code
     return Layout(tile_chips, pilot_idx, pilot_pn, msg_idx, msg_pn, msg_bit, n_code)
 
@@ -57,7 +57,7 @@ def layout(key: bytes, tile_chips: int, pilot_fraction: float) -> Layout:
 def chip_tile(key: bytes, bits: np.ndarray, cfg: WatermarkConfig) -> np.ndarray:
     """``(n, n)`` ±1 chip values carrying ``bits`` (64 payload bits) under ``key``."""
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-    code_sign = 1.0 - 2.0 * encode(bits).astype(np.float32)  # (n_code,)
+    code_sign = 1.0 - 2.0 * encode(protect(bits)).astype(np.float32)  # (n_code,)
     flat = np.zeros(lay.n * lay.n, dtype=np.float32)
     flat[lay.pilot_idx] = lay.pilot_pn
     flat[lay.msg_idx] = lay.msg_pn * code_sign[lay.msg_bit]

@@ -24,7 +24,7 @@ router = APIRouter(tags=["soft-binding resolution"])
             summary="Manifests registered under a soft binding")
 def by_binding(request: Request,
                alg: str = Query(min_length=1, max_length=256,
-                                description="soft-binding algorithm, e.g. io.provenant.watermark.v1"),
+                                description="soft-binding algorithm, e.g. io.provenant.watermark.v2"),
                value: str = Query(min_length=1, max_length=4096,
                                   description="the binding's value (the watermark payload, hex)"),
                max_results: int = Query(10, ge=1, le=100, alias="maxResults"),

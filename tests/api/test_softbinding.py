@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from provenant.store import ManifestRecord, open_store
 
-ALG = "io.provenant.watermark.v1"
+ALG = "io.provenant.watermark.v2"
 
 
 def _register(manifest_id: str, value: str) -> None:

@@ -100,14 +100,14 @@ def test_parent_extra_assertions_and_soft_binding(signed: Path, clip: Path, cred
     note = {"label": "org.example.note", "data": {"text": "colour graded"}}
     opts = SignOptions(source_type="compositeWithTrainedAlgorithmicMedia", parent=signed,
                        extra_assertions=(note,), watermarked=True,
-                       soft_bindings=(("io.provenant.watermark.v1", "0011223344556677"),))
+                       soft_bindings=(("io.provenant.watermark.v2", "0011223344556677"),))
     sign_file(clip, out, creds, opts)
     ev = read_manifest(out)
     assert ev.state == "Valid"
     assert [a["action"] for a in ev.actions] == ["c2pa.opened", "c2pa.edited", "c2pa.watermarked"]
     assert ev.ingredients[0]["relationship"] == "parentOf"
     assert ev.ingredients[0]["active_manifest"] == read_manifest(signed).manifest_id
-    assert ev.soft_bindings == [{"alg": "io.provenant.watermark.v1", "value": "0011223344556677"}]
+    assert ev.soft_bindings == [{"alg": "io.provenant.watermark.v2", "value": "0011223344556677"}]
     with open(out, "rb") as fh:
         store = json.loads(c2pa.Reader("video/mp4", fh).json())
     labels = [a["label"] for a in store["manifests"][store["active_manifest"]]["assertions"]]

@@ -20,7 +20,7 @@ VALID_CAPTURE = C2paEvidence(present=True, state="Trusted", signer="News Org", a
 INVALID = C2paEvidence(present=True, state="Invalid", signer="Org", ai_generated=True,
                        failures=[Failure("signingCredential.untrusted", "x"),
                                  Failure("assertion.bmffHash.mismatch", "y")])
-WM = WatermarkEvidence(True, "00112233aabbccdd", 1e-12, 32, "io.provenant.watermark.v1")
+WM = WatermarkEvidence(True, "00112233aabbccdd", 1e-12, 32, "io.provenant.watermark.v2")
 HIGH = ClassifierEvidence(0.97, 0.5, [0.9, 0.99], "m")
 LOW = ClassifierEvidence(0.02, 0.5, [0.01], "m")
 

@@ -14,7 +14,7 @@ from provenant.store import ManifestRecord, ManifestStore
 def _record(i: int, value: str = "") -> ManifestRecord:
     return ManifestRecord(f"urn:c2pa:{i:08d}", signer="S", source_type="trainedAlgorithmicMedia",
                           ai_generated=True, title=f"clip{i}", details={"n": i},
-                          soft_bindings=(("io.provenant.watermark.v1", value or f"{i:016x}"),))
+                          soft_bindings=(("io.provenant.watermark.v2", value or f"{i:016x}"),))
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -23,8 +23,8 @@ def test_round_trip(tmp_path: Path) -> None:
     got = store.get("urn:c2pa:00000001")
     assert got == saved
     assert got.details == {"n": 1} and got.ai_generated and got.created_at > 0
-    assert store.find_by_binding("io.provenant.watermark.v1", f"{1:016x}") == [got]
-    assert store.find_by_binding("io.provenant.watermark.v1", "ffff") == []
+    assert store.find_by_binding("io.provenant.watermark.v2", f"{1:016x}") == [got]
+    assert store.find_by_binding("io.provenant.watermark.v2", "ffff") == []
     assert store.find_by_binding("other.alg", f"{1:016x}") == []
 
 
@@ -40,8 +40,8 @@ def test_reregistering_replaces_bindings(tmp_path: Path) -> None:
     store = ManifestStore(tmp_path / "s.db")
     store.register(_record(1, "aa"))
     store.register(_record(1, "bb"))
-    assert store.find_by_binding("io.provenant.watermark.v1", "aa") == []
-    assert [r.manifest_id for r in store.find_by_binding("io.provenant.watermark.v1", "bb")] == [
+    assert store.find_by_binding("io.provenant.watermark.v2", "aa") == []
+    assert [r.manifest_id for r in store.find_by_binding("io.provenant.watermark.v2", "bb")] == [
         "urn:c2pa:00000001"]
     assert store.count() == 1
 
@@ -79,7 +79,7 @@ def test_concurrent_processes(tmp_path: Path) -> None:
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     store = ManifestStore(path)
     assert store.count() == 200
-    assert len(store.find_by_binding("io.provenant.watermark.v1", f"{123:016x}")) == 1
+    assert len(store.find_by_binding("io.provenant.watermark.v2", f"{123:016x}")) == 1
 
 
 def test_unwritable_location(tmp_path: Path) -> None:

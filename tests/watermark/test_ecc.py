@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from watermark.ecc import bit_confidences, code_length, encode, viterbi_decode
+from watermark.ecc import (CRC_BITS, bit_confidences, code_length, crc_ok, encode, protect,
+                          viterbi_decode)
 
 
 def test_code_length_and_termination() -> None:
@@ -28,3 +29,28 @@ def test_confidences_are_high_on_signal_and_low_on_noise() -> None:
     assert bit_confidences(viterbi_decode(clean), clean).min() > 0.99
     noise = rng.normal(0, 1, 210)
     assert bit_confidences(viterbi_decode(noise), noise).mean() < 0.75
+
+
+def test_crc16_matches_the_ccitt_check_value_and_catches_errors() -> None:
+    # CRC-16/CCITT-FALSE of ASCII "123456789" is 0x29B1 (the catalogue check value).
+    message = protect(np.unpackbits(np.frombuffer(b"123456789", np.uint8)))
+    assert np.packbits(message[-CRC_BITS:]).tobytes() == b"\x29\xb1"
+    assert crc_ok(message)
+    rng = np.random.default_rng(3)
+    payload = protect(rng.integers(0, 2, 64).astype(np.uint8))
+    assert crc_ok(payload)
+    for flips in (1, 2, 3, 5):  # any burst of up to 16 bits is caught
+        for _ in range(20):
+            bad = payload.copy()
+            start = rng.integers(0, len(bad) - flips)
+            bad[start:start + flips] ^= 1
+            assert not crc_ok(bad)
+
+
+def test_protected_payload_round_trips_through_the_code() -> None:
+    rng = np.random.default_rng(4)
+    message = protect(rng.integers(0, 2, 64).astype(np.uint8))
+    code = encode(message)
+    assert code.shape == (code_length(64 + CRC_BITS),) == (258,)
+    decoded = viterbi_decode(1.0 - 2.0 * code + rng.normal(0, 0.7, 258))
+    assert np.array_equal(decoded, message) and crc_ok(decoded)

@@ -36,6 +36,18 @@ def test_unwatermarked_clip_is_not_detected(small_clip: np.ndarray) -> None:
     assert r.p_value > 1e-3
 
 
+def test_a_decode_failing_its_crc_is_a_miss_not_another_payload(
+        small_marked: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Integrity before attribution: however strong the correlation, a message whose CRC-16
+    does not hold is never reported as a payload."""
+    import watermark.detection as detection
+
+    monkeypatch.setattr(detection, "crc_ok", lambda message: False)
+    r = detect(small_marked, KEY)
+    assert not r.detected and r.payload is None and r.p_value == 1.0
+    assert r.decoded == PAYLOAD and r.z_score > 11  # the evidence itself was there
+
+
 def test_other_payload_round_trips(small_clip: np.ndarray) -> None:
     marked = embed(small_clip[:12], 0xFEDCBA9876543210, KEY)
     assert detect(marked, KEY).payload == "fedcba9876543210"
