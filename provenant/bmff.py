@@ -80,7 +80,7 @@ def _v3_digest(path: Path, boxes: list[TopLevelBox]) -> bytes:
             while left:
                 n = fh.readinto(view[:min(left, _CHUNK)])
                 if not n:
-                    raise OSError(f"{path} shrank while it was being hashed")
+                    raise OSError(f"{path} shrank while it was being signed")
                 h.update(view[:n])
                 left -= n
     return h.digest()

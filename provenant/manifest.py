@@ -265,6 +265,9 @@ def sign_file(
         os.replace(tmp, dst)
     except c2pa.C2paError as exc:
         raise SigningError(f"signing {src} failed: {exc}") from None
+    except OSError as exc:  # reading the source or writing the copy (disk full, file changed)
+        raise SigningError(f"signing {src} failed: {exc}",
+                           hint=f"check the free space and permissions of {dst.parent}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,

@@ -141,3 +141,19 @@ def test_odd_but_valid_layouts_sign(clip: Path, creds, tmp_path: Path) -> None:
     data[data.find(b"vendor data")] ^= 0xFF  # the foreign box is covered by the hash
     (tmp_path / "t.mp4").write_bytes(bytes(data))
     assert read_manifest(tmp_path / "t.mp4").state == "Invalid"
+
+
+def test_a_failed_copy_is_a_signing_error_and_leaves_nothing(clip: Path, creds, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import provenant.bmff as bmff
+    from provenant.errors import SigningError
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bmff.shutil, "copyfile", full_disk)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(SigningError, match="No space left"):
+        sign_file(clip, out_dir / "s.mp4", creds)
+    assert list(out_dir.iterdir()) == []
