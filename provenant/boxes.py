@@ -44,7 +44,7 @@ class TopLevelBox:
 def top_level_boxes(path: str | os.PathLike[str]) -> tuple[list[TopLevelBox], bool]:
     """The top-level boxes of an ISO base-media file, read by seeking, and whether they tile
     the whole file exactly (no size-0 box, no truncated box, no trailing bytes). A size-0 box
-    ("to the end of the file") is listed, as the last one."""
+    ("to the end of the file") or a truncated one is listed, as the last one."""
     boxes: list[TopLevelBox] = []
     with open(path, "rb") as fh:
         total = os.fstat(fh.fileno()).st_size
@@ -61,7 +61,10 @@ def top_level_boxes(path: str | os.PathLike[str]) -> tuple[list[TopLevelBox], bo
             elif size == 0:  # "to the end of the file"
                 boxes.append(TopLevelBox(kind, pos, total - pos, header, head[8:24]))
                 return boxes, False
-            if size < header or pos + size > total:
+            if size < header:
+                return boxes, False
+            if pos + size > total:  # truncated: listed with its declared size, as the last one
+                boxes.append(TopLevelBox(kind, pos, size, header, head[8:24]))
                 return boxes, False
             boxes.append(TopLevelBox(kind, pos, size, header, head[8:24]))
             pos += size

@@ -117,6 +117,11 @@ def test_files_that_cannot_be_appended_to(clip: Path, tmp_path: Path) -> None:
     to_end = tmp_path / "to_end.mp4"
     to_end.write_bytes(raw + struct.pack(">I4s", 0, b"free") + b"abc")
     assert appendable_boxes(to_end) is None
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(raw[:-10])
+    boxes, exact = top_level_boxes(truncated)
+    assert not exact and boxes[-1].start + boxes[-1].size == len(raw)  # listed, declared size
+    assert appendable_boxes(truncated) is None
     fragmented = tmp_path / "frag.mp4"
     fragmented.write_bytes(raw + _box(b"moof", b"\0" * 8))
     assert appendable_boxes(fragmented) is None
