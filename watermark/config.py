@@ -33,6 +33,7 @@ KEY_ENV = "PROVENANT_WATERMARK_KEY"
 PAYLOAD_BITS = 64
 
 ChipPolicy = Literal["auto", "fixed"]
+ResidualFilter = Literal["bilateral", "gaussian"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class WatermarkConfig:
     fpr: false-positive rate per video that the detection test guarantees.
     sample_frames: frames a file detection reads (spread evenly over the video).
     work_side: detection works on frames downscaled so the shorter side is at most this.
+    residual_filter: how detection predicts the content it subtracts from each frame:
+        ``"bilateral"`` (edge-preserving, so edges leave far less of themselves in the
+        residual) or ``"gaussian"`` (a plain low-pass, the v2.0 detector).
     period_candidates: tile periods tried in detection.
     phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
         hypothesis is a Bonferroni factor on the p-value.
@@ -66,6 +70,7 @@ class WatermarkConfig:
     fpr: float = 1e-6
     sample_frames: int = 32
     work_side: int = 400
+    residual_filter: ResidualFilter = "bilateral"
     period_candidates: int = 5
     phase_candidates: int = 8
 
@@ -84,6 +89,8 @@ class WatermarkConfig:
         _check(1 <= self.sample_frames <= 1024, "sample_frames", self.sample_frames,
                "an integer in [1, 1024]")
         _check(128 <= self.work_side <= 4096, "work_side", self.work_side, "in [128, 4096]")
+        _check(self.residual_filter in ("bilateral", "gaussian"), "residual_filter",
+               self.residual_filter, "'bilateral' or 'gaussian'")
         _check(1 <= self.period_candidates <= 8, "period_candidates", self.period_candidates,
                "an integer in [1, 8]")
         _check(1 <= self.phase_candidates <= 64, "phase_candidates", self.phase_candidates,

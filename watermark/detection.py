@@ -72,7 +72,8 @@ class ResidualAccumulator:
             self.shape = gray.shape
         elif gray.shape != self.shape:
             raise MediaError(f"frame size {gray.shape} differs from the first frame's {self.shape}")
-        self._accumulate(gray.shape, residual(gray, self.cfg.work_side))
+        res = residual(gray, self.cfg.work_side, self.cfg.residual_filter)
+        self._accumulate(gray.shape, res)
 
     def _accumulate(self, shape: tuple[int, int], res: np.ndarray) -> None:
         if self.total is None:
@@ -82,15 +83,24 @@ class ResidualAccumulator:
         self.frames += 1
 
 
-def residual(gray: np.ndarray, work_side: int) -> np.ndarray:
-    """``(H, W)`` luma -> ``(h, w)`` float32 high-pass residual with unit local energy."""
+def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.ndarray:
+    """``(H, W)`` luma -> ``(h, w)`` float32 high-pass residual with unit local energy.
+
+    The residual is the frame minus a prediction of its content. The bilateral prediction
+    keeps edges (contrast well above the pattern's few levels), so they cancel instead of
+    dominating the residual; a decoded I-frame then gives 10-40 % higher z-scores under
+    H.264 CRF 28-35 than with a Gaussian low-pass (see benchmarks/README.md).
+    """
     h, w = gray.shape
     scale = min(1.0, work_side / min(h, w))
     g = gray.astype(np.float32)
     if scale < 1.0:
         g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)
-    r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
+    if method == "bilateral":
+        r = g - cv2.bilateralFilter(g, 9, 20.0, 3.0)
+    else:
+        r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
     energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)
     r /= np.sqrt(energy) + 1.0
     return np.clip(r, -3.0, 3.0, out=r)

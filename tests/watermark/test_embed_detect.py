@@ -122,3 +122,17 @@ def test_yuv420_embedding_matches_the_rgb_path(small_clip: np.ndarray) -> None:
     assert np.corrcoef(change_yuv.ravel(), change_rgb.ravel())[0, 1] > 0.9
     with pytest.raises(MediaError, match="YUV"):
         embed_yuv420(rgb, key, bits, cfg)
+
+
+def test_edge_preserving_residual_leaves_edges_out_and_both_filters_detect(
+        small_clip: np.ndarray, small_marked: np.ndarray) -> None:
+    from watermark.detection import residual
+
+    step = np.zeros((128, 128), np.uint8)
+    step[:, 64:] = 200  # one strong edge and nothing else
+    bilateral, gaussian = residual(step, 400, "bilateral"), residual(step, 400, "gaussian")
+    assert np.abs(bilateral).max() < 0.1 * np.abs(gaussian).max()
+    for name in ("bilateral", "gaussian"):
+        cfg = WatermarkConfig(residual_filter=name)
+        assert detect(small_marked, KEY, cfg).payload == PAYLOAD
+        assert not detect(small_clip, KEY, cfg).detected
