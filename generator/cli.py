@@ -43,6 +43,22 @@ def register(subparsers: Any) -> None:
     t.add_argument("--channels", default=None, help="U-Net widths, e.g. 48,96")
     t.add_argument("--frames", type=int, default=None)
     t.add_argument("--size", type=int, default=None)
+    t.add_argument("--patch", type=int, default=None,
+                   help="pixel-unshuffle factor of the stem (default 4); e.g. --size 64 --patch 8 "
+                        "keeps the 32×32 model's 8×8 grid, so --init-from can start from it")
+    t.add_argument("--version", default=None, help="model version recorded in config.json")
+    t.add_argument("--sampling", default="joint", choices=("joint", "autoregressive"),
+                   help="how the trained model samples: all frames at once, or frame by frame "
+                        "after the frames already made (needs --p-prefix > 0)")
+    t.add_argument("--motion-hints", action="store_true",
+                   help="give the network the last clean frame moved as the prompt says "
+                        "(with --sampling autoregressive; see generator/motion.py)")
+    t.add_argument("--prefix-noise", type=float, default=0.1,
+                   help="max std of the noise added to the clean prefix in training, so the "
+                        "model learns to correct its own earlier frames (default 0.1)")
+    t.add_argument("--p-prefix", type=float, default=None,
+                   help="share of training clips given a clean prefix of frames "
+                        "(default: 0.75 with --sampling autoregressive, else 0)")
     t.add_argument("--data-dir", default=None, help="folder of your own videos (C2PA "
                    "do-not-train files are skipped); used unconditionally")
     t.add_argument("--user-fraction", type=float, default=0.25,
@@ -81,7 +97,24 @@ def _model_config(args: argparse.Namespace):
         cfg = replace(cfg, frames=args.frames)
     if args.size:
         cfg = replace(cfg, size=args.size)
-    return cfg
+    if args.patch:
+        cfg = replace(cfg, patch=args.patch)
+    if args.version:
+        cfg = replace(cfg, version=args.version)
+    return replace(cfg, sampling=args.sampling, motion_hints=bool(args.motion_hints))
+
+
+def _p_prefix(args: argparse.Namespace) -> float:
+    from provenant.errors import ConfigurationError
+
+    p = args.p_prefix if args.p_prefix is not None else (
+        0.75 if args.sampling == "autoregressive" else 0.0)
+    if not 0.0 <= p <= 1.0:
+        raise ConfigurationError(f"--p-prefix={p} must lie in [0, 1]")
+    if args.sampling == "autoregressive" and p == 0.0:
+        raise ConfigurationError("--sampling autoregressive needs --p-prefix > 0: the model "
+                                 "must learn to continue from clean frames")
+    return p
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -92,7 +125,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                       ema_decay=args.ema_decay, seed=args.seed, device=args.device,
                       threads=args.threads, max_minutes=args.max_minutes,
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
-                      user_fraction=args.user_fraction if args.data_dir else 0.0)
+                      user_fraction=args.user_fraction if args.data_dir else 0.0,
+                      p_prefix=_p_prefix(args), prefix_noise=args.prefix_noise)
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
                     resume=args.resume, init_from=args.init_from, progress=not args.json)
     summary.pop("losses", None)

@@ -30,12 +30,18 @@ class UNetConfig:
     slot_dim: int = 32
     slot_sizes: tuple[int, ...] = SLOT_SIZES
     temporal_attention: bool = True
+    # Give the network motion hints when it continues a clip (see generator/motion.py).
+    motion_hints: bool = False
     groups: int = 8
     # Clip format (native; outputs are upscaled for viewing).
     frames: int = 8
     size: int = 32
     fps: float = 8.0
-    # Sampling defaults.
+    # Sampling defaults. "joint": every frame is denoised together from noise;
+    # "autoregressive": frame k is denoised with frames < k already clean (the model must be
+    # trained with a clean prefix, TrainConfig.p_prefix > 0), which is what makes the motion
+    # follow the prompt rather than the noise.
+    sampling: Literal["joint", "autoregressive"] = "joint"
     scheduler: SchedulerName = "euler"
     num_inference_steps: int = 24
     guidance_scale: float = 3.0
@@ -51,6 +57,9 @@ class UNetConfig:
                                      f"patch·2**{len(self.channels) - 1}")
         if self.frames < 1:
             raise ConfigurationError(f"frames={self.frames} must be >= 1")
+        if self.sampling not in ("joint", "autoregressive"):
+            raise ConfigurationError(f"sampling={self.sampling!r} is not one of: joint, "
+                                     "autoregressive")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,11 @@ class TrainConfig:
     p_uncond: float = 0.1  # all slots null: the CFG branch
     p_slot_drop: float = 0.05  # one slot null: "unspecified" attributes
     p_two_objects: float = 0.25
+    # Share of clips trained with a clean prefix: frames < k (k uniform in 1..T-1) are given
+    # clean at t = 0 and only the rest are noised and scored (what autoregressive sampling
+    # needs); the other clips are noised whole, at one level.
+    p_prefix: float = 0.0
+    prefix_noise: float = 0.0  # max std of the noise added to the clean prefix (see training)
     user_fraction: float = 0.0  # share of each batch drawn from user videos (unconditional)
     seed: int = 0
     checkpoint_every: int = 250

@@ -3,9 +3,13 @@
 Input ``x`` is ``(B, C, T, H, W)``; every block applies a spatial 1×3×3 convolution and a
 temporal 3×1×1 convolution, and the bottleneck adds temporal self-attention. The time and
 the prompt (one learned embedding per condition slot, token 0 = null) are mapped to one
-embedding that scales and shifts every block (FiLM). Spatial resolution halves per level;
-time is never downsampled. ``forward`` returns the flow-matching velocity ``ε − x₀``; by
-default the network itself predicts the clean sample ``x₀`` and converts it (``prediction``).
+embedding that scales and shifts every block (FiLM). ``t`` is one noise level per clip or one
+per frame: with per-frame levels a clip can hold clean frames (``t = 0``) beside noisy ones,
+which is how the model continues a clip frame by frame (autoregressive sampling, see
+``pipeline.py``); such a clip can also get motion hints (``motion.py``). Spatial resolution
+halves per level; time is never downsampled. ``forward`` returns the flow-matching velocity
+``ε − x₀``; by default the network itself predicts the clean sample ``x₀`` and converts it
+(``prediction``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from generator.config import UNetConfig
+from generator.motion import hint_channels, motion_hints
 
 __all__ = ["UNet3D", "timestep_embedding"]
 
@@ -47,7 +52,8 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))  # (B, cout, T, H, W)
-        scale, shift = self.film(emb)[:, :, None, None, None].chunk(2, dim=1)  # (B, cout, 1, 1, 1)
+        film = self.film(emb).transpose(1, 2)[..., None, None]  # (B, 2·cout, T or 1, 1, 1)
+        scale, shift = film.chunk(2, dim=1)
         h = self.conv2(F.silu(self.norm2(h) * (1 + scale) + shift))
         h = h + self.conv_t(F.silu(self.norm_t(h)))  # temporal mixing
         return self.skip(x) + h
@@ -72,7 +78,8 @@ class TemporalAttention(nn.Module):
 
 class UNet3D(nn.Module):
     """The (2+1)D U-Net: ``forward(x, t, cond) -> velocity`` with ``x (B, C, T, H, W)``,
-    ``t (B,)`` in [0, 1] and ``cond (B, S)`` int64 token ids."""
+    ``t`` in [0, 1] as ``(B,)`` (one level per clip) or ``(B, T)`` (one per frame), and
+    ``cond (B, S)`` int64 token ids."""
 
     def __init__(self, config: UNetConfig) -> None:
         super().__init__()
@@ -84,7 +91,9 @@ class UNet3D(nn.Module):
                                       nn.Linear(e, e))
         ch = c.channels
         pc = c.in_channels * c.patch * c.patch
-        self.stem = nn.Conv3d(pc, ch[0], (1, 3, 3), padding=(0, 1, 1))
+        extra = hint_channels(c.in_channels) if c.motion_hints else 0
+        self.stem = nn.Conv3d((c.in_channels + extra) * c.patch * c.patch, ch[0], (1, 3, 3),
+                              padding=(0, 1, 1))
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
         skips = [ch[0]]
@@ -112,14 +121,19 @@ class UNet3D(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def embed(self, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Time and prompt → ``(B, emb_dim)``."""
-        temb = self.time_mlp(timestep_embedding(t, self.config.emb_dim))
+        """Time and prompt → ``(B, T', emb_dim)``, ``T'`` = 1 for ``t (B,)``, T for ``(B, T)``."""
+        t2 = t.reshape(t.shape[0], -1)  # (B, T')
+        temb = self.time_mlp(timestep_embedding(t2.reshape(-1), self.config.emb_dim))
+        temb = temb.reshape(*t2.shape, -1)  # (B, T', E)
         slots = torch.cat([emb(cond[:, i]) for i, emb in enumerate(self.slots)], dim=-1)
-        return F.silu(temb + self.cond_mlp(slots))
+        return F.silu(temb + self.cond_mlp(slots)[:, None])
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         emb = self.embed(t, cond)
-        h = self.stem(_unshuffle(x, self.config.patch))  # (B, c0, T, H/p, W/p)
+        inp = x
+        if self.config.motion_hints:  # the clean prefix moved as the prompt says
+            inp = torch.cat([x, motion_hints(x, t, cond, self.config.size)], dim=1)
+        h = self.stem(_unshuffle(inp, self.config.patch))  # (B, c0, T, H/p, W/p)
         hs = [h]
         per = self.config.blocks_per_level
         for i in range(len(self.config.channels)):
@@ -138,7 +152,7 @@ class UNet3D(nn.Module):
         out = _shuffle(self.out(F.silu(self.out_norm(h))), self.config.patch)  # (B, C, T, H, W)
         if self.config.prediction == "velocity":
             return out
-        t = t.to(x.dtype).clamp(min=self.config.t_min).reshape(-1, 1, 1, 1, 1)
+        t = t.to(x.dtype).clamp(min=self.config.t_min).reshape(x.shape[0], 1, -1, 1, 1)
         return (x - out) / t  # velocity from the predicted clean sample
 
 

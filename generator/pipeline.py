@@ -91,14 +91,53 @@ class TextToVideoPipeline:
 
     def _velocity(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
                   guidance_scale: float) -> torch.Tensor:
-        """Classifier-free guidance: ``v_u + w (v_c − v_u)`` from one doubled batch."""
+        """Classifier-free guidance: ``v_u + w (v_c − v_u)`` from one doubled batch.
+        ``t``: ``(B,)`` or per frame ``(B, T)``."""
         b = x.shape[0]
         if guidance_scale == 1.0:
-            return self.model(x, t.expand(b), cond).float()
+            return self.model(x, t, cond).float()
         null = torch.from_numpy(null_condition()).to(self.device).expand(b, -1)
-        v = self.model(torch.cat([x, x]), t.expand(2 * b), torch.cat([cond, null])).float()
+        v = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, null])).float()
         v_c, v_u = v.chunk(2)
         return v_u + guidance_scale * (v_c - v_u)
+
+    def _denoise(self, x: torch.Tensor, cond: torch.Tensor, steps: int, guidance: float,
+                 generator: torch.Generator, clean: torch.Tensor | None = None) -> torch.Tensor:
+        """The sampling loop over ``x (B, C, T, H, W)`` from pure noise. The first frames
+        can be given ``clean`` ``(B, C, P, H, W)``: they are held there, at ``t = 0``."""
+        p = 0 if clean is None else clean.shape[2]
+        b, frames = x.shape[0], x.shape[2]
+        self.scheduler.set_timesteps(steps, self.device)
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        for t in self.scheduler.timesteps:
+            if p:
+                x[:, :, :p] = clean
+            tf = torch.full((b, frames), float(t), device=self.device)  # (B, T)
+            tf[:, :p] = 0.0
+            with autocast:
+                v = self._velocity(x, tf, cond, guidance)
+            x = self.scheduler.step(v, t, x, generator=generator).prev_sample
+        if p:
+            x[:, :, :p] = clean
+        return x
+
+    def _autoregressive(self, cond: torch.Tensor, shape: tuple[int, ...], steps: int,
+                        guidance: float, generator: torch.Generator) -> torch.Tensor:
+        """Frame ``k`` is sampled in a window of the model's length whose earlier frames are
+        the clean frames already made (``k`` = 0: the whole window from noise); each frame
+        costs one sampling loop."""
+        b, ch, num_frames, h, w = shape
+        span = min(self.config.frames, num_frames)
+        made: list[torch.Tensor] = []  # (B, C, H, W) each
+        for k in range(num_frames):
+            start = max(0, k - span + 1)
+            prefix = torch.stack(made[start:k], dim=2) if k > start else None
+            noise = torch.randn((b, ch, span - (k - start), h, w), generator=generator)
+            noise = noise.to(self.device)
+            x = noise if prefix is None else torch.cat([prefix, noise], dim=2)
+            x = self._denoise(x, cond, steps, guidance, generator, prefix)
+            made.append(x[:, :, k - start])
+        return torch.stack(made, dim=2)  # (B, C, T, H, W)
 
     @torch.no_grad()
     def __call__(self, prompt: str | list[str], num_frames: int | None = None,
@@ -117,13 +156,11 @@ class TextToVideoPipeline:
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else int(seed))
         shape = (cond.shape[0], c.in_channels, num_frames, height, width)
-        x = torch.randn(shape, generator=generator).to(self.device)  # (B, C, T, H, W)
-        self.scheduler.set_timesteps(steps, self.device)
-        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
-        for t in self.scheduler.timesteps:
-            with autocast:
-                v = self._velocity(x, t.reshape(1).to(self.device), cond, guidance)
-            x = self.scheduler.step(v, t, x, generator=generator).prev_sample
+        if c.sampling == "autoregressive":
+            x = self._autoregressive(cond, shape, steps, guidance, generator)
+        else:
+            x = torch.randn(shape, generator=generator).to(self.device)  # (B, C, T, H, W)
+            x = self._denoise(x, cond, steps, guidance, generator)
         x = x.clamp(-1, 1)
         if output_type == "pt":
             return x if cond.shape[0] > 1 else x[0]

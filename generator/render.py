@@ -19,7 +19,8 @@ from generator.grammar import (
     BACKGROUNDS, CAMERAS, DIRECTIONS, SPEEDS, Scene, SceneObject, condition_ids, random_scene,
 )
 
-__all__ = ["OBJECT_RGB", "BACKGROUND_RGB", "complete_scene", "render_scene", "render_batch"]
+__all__ = ["OBJECT_RGB", "BACKGROUND_RGB", "SPEED_PX", "CAMERA_PX", "UNIT", "complete_scene",
+           "render_scene", "render_batch"]
 
 OBJECT_RGB = {
     "red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 80, 245), "yellow": (240, 220, 40),
@@ -29,9 +30,9 @@ BACKGROUND_RGB = {
     "black": (15, 15, 15), "gray": (110, 110, 110), "blue": (20, 30, 110),
     "green": (20, 90, 30), "white": (235, 235, 235),
 }
-_SPEED_PX = {"slow": 1.0, "fast": 2.0}  # pixels per frame at 32×32, scaled with the size
-_CAMERA_PX = 0.5
-_UNIT = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1), "static": (0, 0)}
+SPEED_PX = {"slow": 1.0, "fast": 2.0}  # pixels per frame at 32×32, scaled with the size
+CAMERA_PX = 0.5  # the camera's pan, pixels per frame at 32×32
+UNIT = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1), "static": (0, 0)}
 _SS = 4  # supersampling factor
 
 
@@ -86,8 +87,8 @@ def _draw(canvas: np.ndarray, obj: SceneObject, cx: float, cy: float, size: int)
 def _trajectory(obj: SceneObject, frames: int, size: int, rng: np.random.Generator
                 ) -> tuple[float, float, float, float]:
     """Start position and per-frame velocity (scene coordinates) that keep the path in view."""
-    v = _SPEED_PX[obj.speed or "slow"] * size / 32
-    ux, uy = _UNIT[obj.direction or "right"]
+    v = SPEED_PX[obj.speed or "slow"] * size / 32
+    ux, uy = UNIT[obj.direction or "right"]
     margin = 0.2 * size
     travel = v * (frames - 1)
 
@@ -106,12 +107,12 @@ def render_scene(scene: Scene, frames: int = 8, size: int = 32,
                  rng: np.random.Generator | None = None) -> np.ndarray:
     """Render a fully specified ``scene``: ``(frames, size, size, 3)`` uint8."""
     rng = rng or np.random.default_rng()
-    cam = _UNIT[scene.camera or "static"]
+    cam = UNIT[scene.camera or "static"]
     paths = [_trajectory(o, frames, size, rng) for o in scene.objects]
     phase = rng.uniform(0, size, 2)
     out = np.empty((frames, size, size, 3), np.uint8)
     for t in range(frames):
-        shift = (cam[0] * _CAMERA_PX * size / 32 * t, cam[1] * _CAMERA_PX * size / 32 * t)
+        shift = (cam[0] * CAMERA_PX * size / 32 * t, cam[1] * CAMERA_PX * size / 32 * t)
         canvas = _background(scene.background or "black", size, (phase[0] + shift[0], phase[1] + shift[1]))
         for o, (x0, y0, vx, vy) in zip(scene.objects, paths):
             _draw(canvas, o, x0 + vx * t - shift[0], y0 + vy * t - shift[1], size)

@@ -61,8 +61,11 @@ class FlowScheduler:
 
     @staticmethod
     def add_noise(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """``x_t`` for a batch: ``t (B,)`` broadcast over the remaining dimensions."""
-        t = t.reshape(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
+        """``x_t`` for a batch: ``t (B,)`` broadcast over the remaining dimensions, or ``t``
+        already shaped to broadcast against ``x0`` (e.g. ``(B, 1, T, 1, 1)``, per frame)."""
+        if t.dim() != x0.dim():
+            t = t.reshape(-1, *([1] * (x0.dim() - 1)))
+        t = t.to(x0.dtype)
         return (1 - t) * x0 + t * noise
 
     @staticmethod

@@ -36,14 +36,35 @@ __all__ = ["train", "flow_matching_loss"]
 
 
 def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
-                       generator: torch.Generator) -> torch.Tensor:
-    """MSE between predicted and true velocity at logit-normal ``t`` (SD3's weighting)."""
-    b = x0.shape[0]
+                       generator: torch.Generator, p_prefix: float = 0.0,
+                       prefix_noise: float = 0.0) -> torch.Tensor:
+    """MSE between predicted and true velocity at logit-normal ``t`` (SD3's weighting).
+
+    With probability ``p_prefix`` a clip keeps a clean prefix: its first ``k`` frames
+    (``k`` uniform in 1..T-1) get ``t = 0`` and are not scored, so the model learns to
+    continue given frames, with the prompt deciding how things move. The prefix is
+    corrupted with Gaussian noise of a standard deviation up to ``prefix_noise`` (uniform
+    per clip): when sampling, the prefix is the model's own imperfect output, and a model
+    that trusts it exactly lets errors grow from frame to frame."""
+    b, _, frames = x0.shape[:3]
     t = torch.sigmoid(torch.randn(b, generator=generator)).to(x0.device)  # (B,)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)  # (B, C, T, H, W)
-    xt = FlowScheduler.add_noise(x0, noise, t)
-    v = model(xt, t, cond)
-    return (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean()
+    if p_prefix <= 0.0 or frames < 2:
+        xt = FlowScheduler.add_noise(x0, noise, t)
+        v = model(xt, t, cond)
+        return (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean()
+    use = torch.rand(b, generator=generator) < p_prefix
+    k = torch.where(use, torch.randint(1, frames, (b,), generator=generator), 0)  # (B,)
+    scored = (torch.arange(frames)[None] >= k[:, None]).to(x0.device)  # (B, T)
+    tf = t[:, None] * scored  # (B, T): 0 on the clean prefix
+    xt = FlowScheduler.add_noise(x0, noise, tf[:, None, :, None, None])
+    if prefix_noise > 0:
+        sigma = prefix_noise * torch.rand(b, generator=generator).to(x0.device)
+        jitter = torch.randn(x0.shape, generator=generator).to(x0.device)
+        xt = xt + jitter * (sigma[:, None] * ~scored)[:, None, :, None, None]
+    v = model(xt, tf, cond)
+    err = (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean(dim=(1, 3, 4))
+    return (err * scored).sum() / scored.sum()
 
 
 def _drop_condition(ids: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -97,7 +118,12 @@ def _restore(out: Path, model, ema, opt, gen: torch.Generator) -> tuple[int, np.
 def warm_start(model: UNet3D, weights_dir: str | os.PathLike[str]) -> dict[str, int]:
     """Copy a trained model's weights (``weights_dir/model.safetensors``) into ``model``:
     every tensor whose name and shape match; the others keep their initialisation.
-    Returns how many tensors were copied and how many were left new."""
+
+    When the new model's pixel-unshuffle ``patch`` is a multiple ``r`` of the old one (e.g.
+    a 64×64 model with patch 8 from a 32×32 model with patch 4, so that both work on the
+    same 8×8 grid), the stem and output convolutions are carried over too: the new model
+    starts as the old one behind an ``r×r`` average-pool in and a nearest ``r×``
+    upsampling out. Returns how many tensors were copied, mapped and left new."""
     from safetensors.torch import load_file
 
     path = Path(weights_dir) / WEIGHTS_NAME
@@ -105,16 +131,61 @@ def warm_start(model: UNet3D, weights_dir: str | os.PathLike[str]) -> dict[str, 
         raise NotFoundError(f"no {WEIGHTS_NAME} in {weights_dir} to start from",
                             hint="point --init-from at a folder written by `provenant train generator`")
     old = load_file(str(path))
-    counts = {"copied": 0, "new": 0}
+    old_patch = _source_patch(Path(weights_dir), model.config.patch)
+    counts = {"copied": 0, "mapped": 0, "new": 0}
     with torch.no_grad():
         for name, param in model.state_dict().items():
             src = old.get(name)
             if src is not None and src.shape == param.shape:
                 param.copy_(src)
                 counts["copied"] += 1
+            elif src is not None and (mapped := _map_patch(name, src, param, old_patch,
+                                                            model.config)) is not None:
+                param.copy_(mapped)
+                counts["mapped"] += 1
             else:
                 counts["new"] += 1
     return counts
+
+
+def _source_patch(folder: Path, default: int) -> int:
+    try:
+        return int(json.loads((folder / "config.json").read_text()).get("patch", default))
+    except (OSError, ValueError):
+        return default
+
+
+def _map_patch(name: str, src: torch.Tensor, param: torch.Tensor, old_patch: int,
+               cfg: UNetConfig) -> torch.Tensor | None:
+    """The stem/output tensors of a patch-``p`` model for a patch-``r·p`` one (or None).
+
+    Unshuffled channels are ordered ``(channel, dy, dx)``; a new sub-pixel ``(dy, dx)``
+    reads the old sub-pixel ``(dy // r, dx // r)``. A stem with extra input channels at the
+    same patch (motion hints added) keeps the old weights and zeros for the new inputs."""
+    p_new = cfg.patch
+    if old_patch <= 0 or p_new % old_patch:
+        return None
+    r = p_new // old_patch
+    dy, dx = np.meshgrid(np.arange(p_new), np.arange(p_new), indexing="ij")
+
+    def index(channels: int) -> torch.Tensor:
+        return torch.from_numpy(np.concatenate(
+            [ch * old_patch ** 2 + (dy // r) * old_patch + dx // r for ch in range(channels)]
+        ).reshape(-1))
+
+    if name == "stem.weight" and src.shape[1] < param.shape[1] and p_new == old_patch:
+        out = torch.zeros_like(param)  # new input channels (motion hints) start switched off
+        out[:, :src.shape[1]] = src
+        return out
+    if old_patch <= 0 or p_new % old_patch or p_new == old_patch:
+        return None
+    if name == "stem.weight" and src.shape[1] % old_patch ** 2 == 0:
+        out = src[:, index(src.shape[1] // old_patch ** 2)] / (r * r)
+    elif name in ("out.weight", "out.bias") and src.shape[0] == cfg.in_channels * old_patch ** 2:
+        out = src[index(cfg.in_channels)]
+    else:
+        return None
+    return out if out.shape == param.shape else None
 
 
 def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig(),
@@ -167,7 +238,8 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
             g["lr"] = lr
         with amp:
             loss = flow_matching_loss(model, torch.from_numpy(x).to(device),
-                                      torch.from_numpy(ids).to(device), gen)
+                                      torch.from_numpy(ids).to(device), gen, config.p_prefix,
+                                      config.prefix_noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -97,3 +97,55 @@ def test_shipped_weights_load_and_are_small():
     pipe = TextToVideoPipeline.from_pretrained(device="cpu")
     assert pipe(PROMPT, num_inference_steps=2).shape == (pipe.config.frames, pipe.config.size,
                                                          pipe.config.size, 3)
+
+
+def test_per_frame_noise_levels_match_one_level_when_equal():
+    model = UNet3D(TINY).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    x = torch.randn(2, 3, 4, 16, 16)
+    cond = torch.zeros(2, len(TINY.slot_sizes), dtype=torch.long)
+    t = torch.tensor([0.3, 0.8])
+    with torch.no_grad():
+        shared = model(x, t, cond)
+        per_frame = model(x, t[:, None].expand(2, 4), cond)
+        mixed = model(x, torch.tensor([[0.0, 0.3, 0.3, 0.3], [0.8] * 4]), cond)
+    assert torch.allclose(shared, per_frame, atol=1e-5)
+    assert not torch.allclose(shared[0], mixed[0], atol=1e-4)  # the clean frame is seen as such
+    assert torch.allclose(shared[1], mixed[1], atol=1e-5)
+
+
+def test_autoregressive_sampling_keeps_made_frames_and_is_deterministic(tiny_weights, tmp_path):
+    from dataclasses import replace
+
+    from generator.pipeline import save_model
+
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    ar_model = UNet3D(replace(pipe.config, sampling="autoregressive"))
+    ar_model.load_state_dict(pipe.model.state_dict())
+    ar = TextToVideoPipeline.from_pretrained(save_model(ar_model, tmp_path / "ar"), device="cpu")
+    assert json.loads((tmp_path / "ar" / "config.json").read_text())["sampling"] == "autoregressive"
+    a = ar(PROMPT, seed=2, num_frames=6)  # longer than the model's 4-frame window
+    assert a.shape == (6, 16, 16, 3)
+    assert np.array_equal(a, ar(PROMPT, seed=2, num_frames=6))
+    # the first frame is made from noise in a full window, like joint sampling's first step
+    assert not np.array_equal(a, pipe(PROMPT, seed=2, num_frames=6))
+    calls = []
+    original = ar._denoise
+
+    def spy(x, cond, steps, guidance, generator, clean=None):
+        calls.append((x.shape[2], 0 if clean is None else clean.shape[2]))
+        out = original(x, cond, steps, guidance, generator, clean)
+        if clean is not None:  # the given frames come back untouched
+            assert torch.equal(out[:, :, :clean.shape[2]], clean)
+        return out
+
+    ar._denoise = spy
+    ar(PROMPT, seed=2, num_frames=6)
+    assert calls == [(4, 0), (4, 1), (4, 2), (4, 3), (4, 3), (4, 3)]
+
+
+def test_autoregressive_config_is_validated():
+    with pytest.raises(ConfigurationError, match="sampling"):
+        UNetConfig(sampling="sideways")

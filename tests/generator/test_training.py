@@ -63,10 +63,76 @@ def test_warm_start_copies_matching_weights_and_keeps_the_function(tiny_weights,
         warm_start(new, tmp_path)
 
 
+def test_warm_start_to_a_larger_patch_is_the_old_model_at_twice_the_size(tiny_weights):
+    from dataclasses import replace
+
+    import torch
+    import torch.nn.functional as F
+
+    from generator.model import UNet3D
+    from generator.training import warm_start
+
+    old = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu").model
+    big = UNet3D(replace(TINY, patch=8, size=32)).eval()
+    counts = warm_start(big, tiny_weights)
+    assert counts["mapped"] == 3 and counts["new"] == 0  # stem weight, out weight and bias
+    x, t = torch.randn(1, 3, 4, 32, 32), torch.tensor([0.6])
+    cond = torch.zeros(1, len(TINY.slot_sizes), dtype=torch.long)
+    with torch.no_grad():
+        x0_big = x - 0.6 * big(x, t, cond)
+        small = F.avg_pool3d(x, (1, 2, 2))
+        x0_small = small - 0.6 * old(small, t, cond)
+    assert torch.allclose(x0_big, F.interpolate(x0_small, scale_factor=(1, 2, 2)), atol=1e-5)
+
+
 def test_training_from_a_warm_start_fine_tunes(tiny_weights, tmp_path):
     cfg = TrainConfig(steps=2, batch_size=2, warmup=1, threads=1)
     summary = train(tmp_path / "w", TINY, cfg, init_from=tiny_weights, progress=False)
-    assert summary["warm_start"] == {"copied": summary["warm_start"]["copied"], "new": 0}
+    assert summary["warm_start"] == {"copied": summary["warm_start"]["copied"], "mapped": 0,
+                                     "new": 0}
     assert summary["warm_start"]["copied"] > 10
     pipe = TextToVideoPipeline.from_pretrained(tmp_path / "w", device="cpu")
     assert pipe("a red circle", seed=0).shape == (4, 16, 16, 3)
+
+
+def test_prefix_loss_scores_only_the_noised_frames():
+    import torch
+
+    from generator.model import UNet3D
+    from generator.training import flow_matching_loss
+
+    model = UNet3D(TINY)
+    x0 = torch.rand(4, 3, 4, 16, 16) * 2 - 1
+    cond = torch.zeros(4, len(TINY.slot_sizes), dtype=torch.long)
+    seen = {}
+
+    def spy(module, args, output):
+        seen["t"] = args[1]
+    handle = model.register_forward_hook(spy)
+    loss = flow_matching_loss(model, x0, cond, torch.Generator().manual_seed(0), p_prefix=1.0)
+    handle.remove()
+    t = seen["t"]
+    assert t.shape == (4, 4) and torch.isfinite(loss)
+    for row in t:  # a clean prefix of 1..3 frames, then one shared noise level
+        k = int((row == 0).sum())
+        assert 1 <= k <= 3 and torch.all(row[:k] == 0) and torch.all(row[k:] == row[-1])
+    plain = flow_matching_loss(model, x0, cond, torch.Generator().manual_seed(0))
+    assert torch.isfinite(plain)
+
+
+def test_autoregressive_training_via_cli_records_the_sampling(tmp_path):
+    from generator.cli import _p_prefix
+    from provenant.errors import ConfigurationError
+    import argparse
+    import pytest
+
+    args = argparse.Namespace(p_prefix=None, sampling="autoregressive")
+    assert _p_prefix(args) == 0.75
+    with pytest.raises(ConfigurationError, match="p-prefix"):
+        _p_prefix(argparse.Namespace(p_prefix=0.0, sampling="autoregressive"))
+    cfg = TrainConfig(steps=4, batch_size=2, warmup=1, checkpoint_every=4, threads=1,
+                      p_prefix=0.75)
+    from dataclasses import replace
+    train(tmp_path / "run", replace(TINY, sampling="autoregressive"), cfg, progress=False)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["sampling"] == "autoregressive"
