@@ -132,7 +132,7 @@ class UNet3D(nn.Module):
         emb = self.embed(t, cond)
         inp = x
         if self.config.motion_hints:  # the clean prefix moved as the prompt says
-            inp = torch.cat([x, motion_hints(x, t, cond, self.config.size)], dim=1)
+            inp = torch.cat([x, motion_hints(x, t, cond, x.shape[-1])], dim=1)
         h = self.stem(_unshuffle(inp, self.config.patch))  # (B, c0, T, H/p, W/p)
         hs = [h]
         per = self.config.blocks_per_level

@@ -43,7 +43,7 @@ _CAM = _table([UNIT[c] for c in CAMERAS])
 
 
 def slot_velocities(cond: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Screen velocities (pixels per frame at ``size``) of the hint slots.
+    """Screen velocities (pixels per frame in a frame ``size`` pixels wide) of the hint slots.
 
     ``cond (B, S)`` condition ids -> ``(velocity (B, K, 2) as (x, y), known (B, K) bool)``,
     the objects first, then the background."""
@@ -68,12 +68,10 @@ def motion_hints(x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, size: int
     clip-level ``t (B,)`` has none, and then every hint is zero."""
     b, c, frames, h, w = x.shape
     out = x.new_zeros(b, HINT_SLOTS, frames, c + 1, h, w)
-    if t.dim() != 2:
+    k = torch.cumprod((t == 0).long(), dim=1).sum(dim=1) if t.dim() == 2 else t.new_zeros(b)
+    if not bool((k > 0).any()):  # no clean prefix anywhere: no hints
         return out.reshape(b, -1, frames, h, w)
-    clean = (t == 0).long()  # (B, T)
-    k = torch.cumprod(clean, dim=1).sum(dim=1)  # (B,) length of the clean prefix
-    if not bool((k > 0).any()):
-        return out.permute(0, 1, 3, 2, 4, 5).reshape(b, -1, frames, h, w)
+    k = k.long()  # (B,) length of each clip's clean prefix
     last = x[torch.arange(b), :, (k - 1).clamp(min=0)]  # (B, C, H, W)
     vel, known = slot_velocities(cond, size)
     vel, known = vel.to(x), known.to(x.device)
