@@ -73,13 +73,20 @@ def detect(source: Source, key: str | bytes | None = None,
                              "allowed: H×W×3 or T×H×W×3")
         source = source[None] if source.ndim == 3 else source
     keyset = set(keyframes or ())
-    every, keyed = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    every, keyed = ResidualAccumulator(cfg), _key_accumulator(cfg)
     for i, frame in enumerate(source):
         frame = np.asarray(frame)
         every.add(frame)
         if i in keyset:
             keyed.add(frame)
     return analyse_residual([every, keyed] if keyed.frames else [every], kbytes)
+
+
+def _key_accumulator(cfg: WatermarkConfig) -> ResidualAccumulator:
+    """The key-frame look: few frames (at most a quarter of the sample), and after a
+    low-bitrate re-encode the ones that carry most of the pattern, so they get the
+    costlier non-local-means content prediction when ``cfg.key_frame_filter`` says so."""
+    return ResidualAccumulator(cfg, cfg.key_frame_filter)
 
 
 def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:
@@ -95,7 +102,7 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
 def detect_looks(even: Iterable[np.ndarray], keyed: Iterable[np.ndarray],
                  key: str | bytes | None, cfg: WatermarkConfig) -> WatermarkResult:
     """Decide on two looks: evenly sampled frames, and the key frames on their own."""
-    every, kacc = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    every, kacc = ResidualAccumulator(cfg), _key_accumulator(cfg)
     for frame in even:
         every.add(frame)
     for frame in keyed:
@@ -114,7 +121,7 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
     if info.kind == "image":
         return detect(read_image(info.path), kbytes, cfg)
     n = frames_to_sample(info.height, info.width, cfg)
-    every, keyed = ResidualAccumulator(cfg), ResidualAccumulator(cfg)
+    every, keyed = ResidualAccumulator(cfg), _key_accumulator(cfg)
     for sample in sample_luma(info.path, info.frame_count, n, max(1, n // 4)):
         if sample.even:
             every.add(sample.luma)

@@ -33,7 +33,7 @@ KEY_ENV = "PROVENANT_WATERMARK_KEY"
 PAYLOAD_BITS = 64
 
 ChipPolicy = Literal["auto", "fixed"]
-ResidualFilter = Literal["bilateral", "gaussian"]
+ResidualFilter = Literal["bilateral", "gaussian", "nlm"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class WatermarkConfig:
     residual_filter: how detection predicts the content it subtracts from each frame:
         ``"bilateral"`` (edge-preserving, so edges leave far less of themselves in the
         residual) or ``"gaussian"`` (a plain low-pass, the v2.0 detector).
+    key_frame_filter: the same for the key-frame look; ``"nlm"`` (non-local means) costs
+        about 50 ms per working-scale frame and is used there because that look has few frames.
     period_candidates: tile periods tried in detection.
     phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
         hypothesis is a Bonferroni factor on the p-value.
@@ -71,6 +73,7 @@ class WatermarkConfig:
     sample_frames: int = 32
     work_side: int = 400
     residual_filter: ResidualFilter = "bilateral"
+    key_frame_filter: ResidualFilter = "nlm"
     period_candidates: int = 5
     phase_candidates: int = 8
 
@@ -89,8 +92,9 @@ class WatermarkConfig:
         _check(1 <= self.sample_frames <= 1024, "sample_frames", self.sample_frames,
                "an integer in [1, 1024]")
         _check(128 <= self.work_side <= 4096, "work_side", self.work_side, "in [128, 4096]")
-        _check(self.residual_filter in ("bilateral", "gaussian"), "residual_filter",
-               self.residual_filter, "'bilateral' or 'gaussian'")
+        for name in ("residual_filter", "key_frame_filter"):
+            _check(getattr(self, name) in ("bilateral", "gaussian", "nlm"), name,
+                   getattr(self, name), "'bilateral', 'gaussian' or 'nlm'")
         _check(1 <= self.period_candidates <= 8, "period_candidates", self.period_candidates,
                "an integer in [1, 8]")
         _check(1 <= self.phase_candidates <= 64, "phase_candidates", self.phase_candidates,

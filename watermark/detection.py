@@ -54,8 +54,9 @@ class WatermarkResult:
 class ResidualAccumulator:
     """Sums normalised luma residuals of frames at a working scale (constant memory)."""
 
-    def __init__(self, cfg: WatermarkConfig) -> None:
+    def __init__(self, cfg: WatermarkConfig, method: str | None = None) -> None:
         self.cfg = cfg
+        self.method = method or cfg.residual_filter
         self.total: np.ndarray | None = None
         self.frames = 0
         self.shape: tuple[int, int] | None = None
@@ -72,7 +73,7 @@ class ResidualAccumulator:
             self.shape = gray.shape
         elif gray.shape != self.shape:
             raise MediaError(f"frame size {gray.shape} differs from the first frame's {self.shape}")
-        res = residual(gray, self.cfg.work_side, self.cfg.residual_filter)
+        res = residual(gray, self.cfg.work_side, self.method)
         self._accumulate(gray.shape, res)
 
     def _accumulate(self, shape: tuple[int, int], res: np.ndarray) -> None:
@@ -99,6 +100,9 @@ def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.
                        interpolation=cv2.INTER_AREA)
     if method == "bilateral":
         r = g - cv2.bilateralFilter(g, 9, 20.0, 3.0)
+    elif method == "nlm":  # non-local means: slower (~50 ms per 400×711 frame), sharper
+        u = np.clip(g + 0.5, 0, 255).astype(np.uint8)
+        r = g - cv2.fastNlMeansDenoising(u, None, 10.0, 5, 11).astype(np.float32)
     else:
         r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
     energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)

@@ -132,7 +132,26 @@ def test_edge_preserving_residual_leaves_edges_out_and_both_filters_detect(
     step[:, 64:] = 200  # one strong edge and nothing else
     bilateral, gaussian = residual(step, 400, "bilateral"), residual(step, 400, "gaussian")
     assert np.abs(bilateral).max() < 0.1 * np.abs(gaussian).max()
-    for name in ("bilateral", "gaussian"):
+    assert np.abs(residual(step, 400, "nlm")).max() < 0.1 * np.abs(gaussian).max()
+    for name in ("bilateral", "gaussian", "nlm"):
         cfg = WatermarkConfig(residual_filter=name)
         assert detect(small_marked, KEY, cfg).payload == PAYLOAD
         assert not detect(small_clip, KEY, cfg).detected
+
+
+def test_key_frames_get_their_own_content_prediction(
+        small_marked: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    import watermark.detection as detection
+
+    used: list[str] = []
+    real = detection.residual
+
+    def spy(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.ndarray:
+        used.append(method)
+        return real(gray, work_side, method)
+
+    monkeypatch.setattr(detection, "residual", spy)
+    cfg = WatermarkConfig(key_frame_filter="nlm")
+    result = detect(small_marked, KEY, cfg, keyframes=[0])
+    assert result.payload == PAYLOAD
+    assert used.count("nlm") == 1 and used.count("bilateral") == len(small_marked)
