@@ -177,7 +177,7 @@ def _map_patch(name: str, src: torch.Tensor, param: torch.Tensor, old_patch: int
         out = torch.zeros_like(param)  # new input channels (motion hints) start switched off
         out[:, :src.shape[1]] = src
         return out
-    if old_patch <= 0 or p_new % old_patch or p_new == old_patch:
+    if p_new == old_patch:
         return None
     if name == "stem.weight" and src.shape[1] % old_patch ** 2 == 0:
         out = src[:, index(src.shape[1] // old_patch ** 2)] / (r * r)

@@ -89,8 +89,10 @@ def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.
 
     The residual is the frame minus a prediction of its content. The bilateral prediction
     keeps edges (contrast well above the pattern's few levels), so they cancel instead of
-    dominating the residual; a decoded I-frame then gives 10-40 % higher z-scores under
-    H.264 CRF 28-35 than with a Gaussian low-pass (see benchmarks/README.md).
+    dominating the residual; on decoded I-frames of the benchmark's clips after H.264
+    CRF 28-35 it gave z-scores up to 40 % higher than a Gaussian low-pass (the gain is
+    smallest on clips with few strong edges). ``"nlm"`` (non-local means) goes further at
+    about 20× the cost; see watermark/README.md.
     """
     h, w = gray.shape
     scale = min(1.0, work_side / min(h, w))
