@@ -111,6 +111,8 @@ def _p_prefix(args: argparse.Namespace) -> float:
         0.75 if args.sampling == "autoregressive" else 0.0)
     if not 0.0 <= p <= 1.0:
         raise ConfigurationError(f"--p-prefix={p} must lie in [0, 1]")
+    if not 0.0 <= args.prefix_noise <= 1.0:
+        raise ConfigurationError(f"--prefix-noise={args.prefix_noise} must lie in [0, 1]")
     if args.sampling == "autoregressive" and p == 0.0:
         raise ConfigurationError("--sampling autoregressive needs --p-prefix > 0: the model "
                                  "must learn to continue from clean frames")

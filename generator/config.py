@@ -39,8 +39,8 @@ class UNetConfig:
     fps: float = 8.0
     # Sampling defaults. "joint": every frame is denoised together from noise;
     # "autoregressive": frame k is denoised with frames < k already clean (the model must be
-    # trained with a clean prefix, TrainConfig.p_prefix > 0), which is what makes the motion
-    # follow the prompt rather than the noise.
+    # trained with a clean prefix, TrainConfig.p_prefix > 0). On its own it did not make the
+    # motion follow the prompt; together with motion_hints it did (see the model card).
     sampling: Literal["joint", "autoregressive"] = "joint"
     scheduler: SchedulerName = "euler"
     num_inference_steps: int = 24

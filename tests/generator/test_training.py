@@ -126,10 +126,12 @@ def test_autoregressive_training_via_cli_records_the_sampling(tmp_path):
     import argparse
     import pytest
 
-    args = argparse.Namespace(p_prefix=None, sampling="autoregressive")
+    args = argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=0.1)
     assert _p_prefix(args) == 0.75
     with pytest.raises(ConfigurationError, match="p-prefix"):
-        _p_prefix(argparse.Namespace(p_prefix=0.0, sampling="autoregressive"))
+        _p_prefix(argparse.Namespace(p_prefix=0.0, sampling="autoregressive", prefix_noise=0.1))
+    with pytest.raises(ConfigurationError, match="prefix-noise"):
+        _p_prefix(argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=-1))
     cfg = TrainConfig(steps=4, batch_size=2, warmup=1, checkpoint_every=4, threads=1,
                       p_prefix=0.75)
     from dataclasses import replace
