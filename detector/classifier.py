@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from torch import nn
 from tqdm.auto import tqdm
 
-from provenant.errors import InputError, NotFittedError
+from provenant.errors import ConfigurationError, InputError, NotFittedError
 
 from detector.backbones import DetectorNet
 from detector.calibration import Calibrator, threshold_at_fpr
@@ -191,6 +191,7 @@ class VideoDetector(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str = "cpu") -> VideoDetector:
         """Load a detector saved by :meth:`save_pretrained` (offline)."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         folder = Path(folder)
@@ -203,7 +204,14 @@ class VideoDetector(ClassifierMixin, BaseEstimator):
         det = cls(cfg, progress=False)
         det.device_ = resolve_device(device)
         det.net_ = DetectorNet(cfg)
-        det.net_.load_state_dict(load_file(str(files[1])))
+        try:
+            det.net_.load_state_dict(load_file(str(files[1])))
+        except (RuntimeError, OSError, SafetensorError) as exc:  # another front end, or damaged
+            raise ConfigurationError(
+                f"{files[1]} does not fit {cfg.model_id} with this version's forensic front end "
+                f"({str(exc).splitlines()[0][:160]})",
+                hint="use weights trained by this version, or retrain with "
+                     "`provenant train detector`") from None
         det.net_.to(det.device_).eval()
         meta = json.loads(files[2].read_text())
         det.calibrator_ = Calibrator.from_dict(meta["calibrator"])

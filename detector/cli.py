@@ -40,6 +40,10 @@ def register(subparsers: Any) -> None:
     t.add_argument("--patch-size", type=int, default=d.patch_size)
     t.add_argument("--clips-per-photo", type=int, default=20)
     t.add_argument("--clips-per-video", type=int, default=48)
+    t.add_argument("--patches-per-clip", type=int, default=16,
+                   help="triplet patches cut from each encoded clip (default: %(default)s)")
+    t.add_argument("--generator-every", type=int, default=3, metavar="N",
+                   help="a generator twin for every N-th clip (each one is a sampling run)")
     t.add_argument("--test-fraction", type=float, default=0.3, help="share of source groups held out")
     t.add_argument("--calibration", choices=["platt", "isotonic"], default="platt")
     t.add_argument("--target-fpr", type=float, default=0.01)
@@ -95,7 +99,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                             face_mode=args.face_mode, device=args.device, seed=args.seed,
                             version=args.version)
     spec = DataSpec(clips_per_photo=args.clips_per_photo, clips_per_video=args.clips_per_video,
-                    families=families, seed=args.seed)
+                    patches_per_clip=args.patches_per_clip, families=families,
+                    generator_every=args.generator_every, seed=args.seed)
     t0 = time.time()
     _, result = train_detector(config, args.out, real_dirs=args.real, samples=not args.no_samples,
                                spec=spec, test_fraction=args.test_fraction,

@@ -5,6 +5,12 @@ turns each clip into a twin. Real clips and twins alike then go through the *sam
 (:func:`encode_roundtrip`): optional area downscale and a random crop (augmentation), H.264 at
 a random CRF, decode. Patches (frame triplets) are cropped from the decoded frames at even
 offsets. The arrays are cached once under ``.cache/detector/``.
+
+Each family draws its twin of clip ``i`` from its own random stream, seeded by (seed, source,
+``i``, family), apart from the stream that drives the encoding. So the fixed-CRF rebuild of
+the evaluation asks every family for exactly the twins the training build made, and the
+generator's sampled clips come from their disk cache (see :mod:`detector.families`). The
+generator family twins every ``generator_every``-th clip only: each twin is a sampling run.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from provenant.errors import ConfigurationError
 from provenant.media import write_video
 
 from detector.config import DEFAULT_FAMILIES
@@ -39,11 +46,12 @@ class DataSpec:
     clips_per_photo: int = 20
     frames: int = 8
     clip_size: int = 128
-    patches_per_clip: int = 8
+    patches_per_clip: int = 16
     patch_size: int = 48
     crf_range: tuple[int, int] = (16, 32)
     fixed_crf: int | None = None  # e.g. 28 for the re-encoding evaluation (no resize/crop)
     families: tuple[str, ...] = DEFAULT_FAMILIES
+    generator_every: int = 3  # a generator twin for every n-th clip (each costs a sampling run)
     seed: int = 0
 
     def key(self, sources: Iterable[Source]) -> str:
@@ -117,8 +125,23 @@ def _source_rng(spec: DataSpec, source_id: str) -> np.random.Generator:
     return np.random.default_rng([spec.seed, zlib.crc32(source_id.encode())])
 
 
+def _twin_rng(spec: DataSpec, source_id: str, clip: int, family: str) -> np.random.Generator:
+    """One stream per (source, clip, family): a twin does not depend on the encoding draws,
+    so the fixed-CRF evaluation rebuild asks each family for the very same twins."""
+    return np.random.default_rng([spec.seed, zlib.crc32(source_id.encode()), clip,
+                                  zlib.crc32(family.encode())])
+
+
+def _wants_twin(spec: DataSpec, family: str, clip: int) -> bool:
+    return family != "generator" or clip % spec.generator_every == 0
+
+
 def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = True) -> Dataset:
-    """Real clips and one twin per family for each, all through :func:`encode_roundtrip`."""
+    """Real clips and one twin per family for each (``generator``: every
+    ``generator_every``-th clip), all through :func:`encode_roundtrip`."""
+    for name in ("generator_every", "patches_per_clip", "clips_per_video", "clips_per_photo"):
+        if getattr(spec, name) < 1:
+            raise ConfigurationError(f"DataSpec.{name}={getattr(spec, name)} must be >= 1")
     fams = [get_family(n) for n in spec.families]
     X, y, src, fam = [], [], [], []
     total = sum(spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
@@ -128,8 +151,9 @@ def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = Tru
         for s in sources:
             rng = _source_rng(spec, s.id)
             n = spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
-            for clip in segments(s, n, spec.frames, spec.clip_size, rng):
-                versions = [("real", clip)] + [(f.name, f(clip, rng)) for f in fams]
+            for i, clip in enumerate(segments(s, n, spec.frames, spec.clip_size, rng)):
+                versions = [("real", clip)] + [(f.name, f(clip, _twin_rng(spec, s.id, i, f.name)))
+                                               for f in fams if _wants_twin(spec, f.name, i)]
                 for name, frames in versions:
                     decoded = encode_roundtrip(frames, rng, spec, Path(tmp))
                     X.append(sample_patches(decoded, spec.patches_per_clip, spec.patch_size, rng))

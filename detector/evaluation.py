@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from provenant.errors import ConfigurationError
 from provenant.samples import sample_footage
 
 from detector.calibration import expected_calibration_error
@@ -65,10 +66,10 @@ def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str],
     out = {}
     cfg = replace(det._cfg, epochs=epochs or det._cfg.epochs)
     for fam in spec.families:
-        folder = Path(cache) / f"lofo-{fam}-{spec.key([])}-{cfg.backbone}-{cfg.epochs}-{cfg.seed}"
-        if (folder / "calibration.json").exists():
-            model = VideoDetector.from_pretrained(folder)
-        else:
+        folder = Path(cache) / (f"lofo-{fam}-{spec.key([])}-{cfg.backbone}-{cfg.version}-"
+                                f"{cfg.epochs}-{cfg.seed}")
+        model = _cached_model(folder)
+        if model is None:
             tr = train_split(ds, test_groups, [f for f in spec.families if f != fam])
             model = VideoDetector(cfg, progress=progress).fit(tr.X, tr.y, groups=tr.groups)
             model.save_pretrained(folder)
@@ -77,6 +78,16 @@ def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str],
         raw[f"left_out_{fam}"] = (sub.y, model.predict_proba(sub.X)[:, 1])
         out[fam] = clip_metrics(*raw[f"left_out_{fam}"], model.threshold_)
     return out
+
+
+def _cached_model(folder: Path) -> VideoDetector | None:
+    """A model saved under ``folder`` by an earlier run, or None (absent or not loadable)."""
+    if not (folder / "calibration.json").exists():
+        return None
+    try:
+        return VideoDetector.from_pretrained(folder)
+    except ConfigurationError:  # made by another version of the front end: train anew
+        return None
 
 
 def _footage_files(det: VideoDetector, test_groups: set[str]) -> list[dict[str, Any]]:

@@ -10,15 +10,19 @@ so both classes share content and differ only in how the pixels were made:
 * ``smooth``: "regenerated" frames with no sensor noise: edge-preserving bilateral filtering,
   sometimes followed by an unsharp mask (the plastic look of many generators);
 * ``generator``: clips of Provenant's own text-to-video model at several settings (own content), available
-  only once the generator ships weights (see :func:`available_families`).
+  only once the generator ships weights (see :func:`available_families`). Sampled clips are
+  kept under :data:`GENERATED_CACHE`, keyed by the weights' checksum and the parameters.
 
 The random draw (``draw(rng) -> params``) is kept apart from ``apply(frames, params)``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -124,13 +128,36 @@ def _generator_draw(rng: np.random.Generator) -> dict[str, Any]:
             "interp": str(rng.choice(["linear", "cubic", "lanczos"]))}
 
 
+#: Generated clips, kept on disk by weights checksum and parameters (sampling is the slow part).
+GENERATED_CACHE = Path(".cache/detector/generated")
+
+
+def _generated(p: dict[str, Any], num_frames: int) -> np.ndarray:
+    """The generator's native frames for ``p``, from :data:`GENERATED_CACHE` when made before."""
+    from generator.generate import generate_frames, load_pipeline
+
+    keys = ("prompt", "seed", "steps", "guidance", "scheduler")
+    blob = json.dumps([load_pipeline().weights_sha256, num_frames, {k: p[k] for k in keys}],
+                      sort_keys=True)
+    path = GENERATED_CACHE / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npy"
+    if path.exists():
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):  # a truncated entry is simply made again
+            path.unlink(missing_ok=True)
+    native, _ = generate_frames(p["prompt"], num_frames=num_frames, seed=p["seed"], steps=p["steps"],
+                                guidance=p["guidance"], scheduler=p["scheduler"])  # (T, s, s, 3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, native)
+    tmp.replace(path)
+    return native
+
+
 def _generator_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
     """A generated clip (own content, at several settings), upscaled to ``frames``' shape."""
-    from generator.generate import generate_frames
-
     t, h, w, _ = frames.shape
-    native, _ = generate_frames(p["prompt"], num_frames=t, seed=p["seed"], steps=p["steps"],
-                                guidance=p["guidance"], scheduler=p["scheduler"])  # (T, s, s, 3)
+    native = _generated(p, t)
     return np.stack([cv2.resize(f, (w, h), interpolation=_INTERP[p["interp"]]) for f in native])
 
 

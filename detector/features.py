@@ -5,6 +5,9 @@ Input: three consecutive frames of one patch, ``(B, 3 frames, 3 RGB, P, P)``, va
 
 * 3 SRM channels: the classic steganalysis high-pass kernels (KV 5x5, 3x3 second order,
   1-D second order) on the luma of the middle frame;
+* 2 outer SRM channels: the KV residual of the previous and the next frame's luma, so that
+  the network can compare the middle frame's fine detail with its neighbours' (a synthesised
+  in-between frame is softer than the frames around it, whatever the frame's parity);
 * 3 NPR channels: nearest-neighbour upsampling residual ``x - up2(down2(x))`` of the middle
   frame's RGB (upsampling and interpolation leave correlated 2x2 neighbourhoods);
 * 2 temporal channels: the luma difference ``f[t+1] - f[t]`` and the second difference
@@ -22,7 +25,7 @@ from torch import nn
 
 __all__ = ["ForensicFeatures", "IN_CHANS", "srm_kernels"]
 
-IN_CHANS = 8
+IN_CHANS = 10
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -53,8 +56,10 @@ class ForensicFeatures(nn.Module):
         mid = x[:, 1]  # (B, 3, P, P)
         y = (x * self.luma).sum(dim=2)  # (B, 3 frames, P, P) luma
         srm = F.conv2d(F.pad(y[:, 1:2], (2, 2, 2, 2), mode="replicate"), self.srm)  # (B, 3, P, P)
+        outer = F.conv2d(F.pad(y[:, 0::2], (2, 2, 2, 2), mode="replicate").flatten(0, 1)
+                         .unsqueeze(1), self.srm[:1]).view(-1, 2, *y.shape[-2:])  # (B, 2, P, P)
         down = mid[..., ::2, ::2]  # (B, 3, P/2, P/2)
         npr = mid - F.interpolate(down, scale_factor=2.0, mode="nearest")  # (B, 3, P, P)
         d1 = (y[:, 2] - y[:, 1]).unsqueeze(1)  # (B, 1, P, P)
         d2 = (y[:, 2] - 2 * y[:, 1] + y[:, 0]).unsqueeze(1)  # (B, 1, P, P)
-        return torch.cat([srm, npr, d1, d2], dim=1)  # (B, 8, P, P)
+        return torch.cat([srm, outer, npr, d1, d2], dim=1)  # (B, 10, P, P)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -58,6 +60,27 @@ def test_save_and_load_give_identical_scores(tiny_model: VideoDetector, tiny_dir
     assert loaded.threshold_ == tiny_model.threshold_
     assert loaded.config == TINY
     assert {p.name for p in tiny_dir.iterdir()} >= {"config.json", "model.safetensors", "calibration.json"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_front_end"])
+def test_weights_that_do_not_fit_are_a_clear_error(tiny_dir, tmp_path, damage: str) -> None:
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(shutil.copytree(tiny_dir, tmp_path / "model"))
+    weights = folder / "model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+    else:  # the first convolution made for a front end with two channels fewer
+        state = load_file(str(weights))
+        name = next(k for k, v in state.items() if v.ndim == 4)
+        state[name] = torch.zeros(state[name].shape[0], state[name].shape[1] - 2,
+                                  *state[name].shape[2:])
+        save_file(state, str(weights))
+    with pytest.raises(ConfigurationError, match="does not fit"):
+        VideoDetector.from_pretrained(folder)
 
 
 def test_loading_an_empty_folder_is_not_fitted(tmp_path) -> None:

@@ -53,3 +53,54 @@ def test_patches_are_even_aligned_triplets() -> None:
     assert p.shape == (4, 3, 3, 16, 16)
     with pytest.raises(ValueError):
         sample_patches(frames[:2], 1, 16, np.random.default_rng(0))
+
+
+def test_twins_do_not_depend_on_the_encoding_draws(clip, monkeypatch, tmp_path) -> None:
+    """The fixed-CRF rebuild asks every family for the same twins as the training build, and
+    the generator family is asked for every ``generator_every``-th clip only."""
+    import detector.families as fams
+
+    seen: list[tuple[float, int]] = []
+
+    def fake_generator(frames: np.ndarray, p: dict) -> np.ndarray:
+        seen.append((p["guidance"], p["seed"]))
+        return np.ascontiguousarray(frames[:, ::-1])
+
+    monkeypatch.setattr(fams, "_generator_apply", fake_generator)
+    sources = [Source("user:a", "video", (clip,))]
+    base = dict(clips_per_video=4, frames=5, clip_size=64, patches_per_clip=1, patch_size=32,
+                families=("upscale", "generator"), generator_every=2)
+    ds = build_dataset(sources, DataSpec(**base), progress=False)
+    first = list(seen)
+    seen.clear()
+    build_dataset(sources, DataSpec(**base, fixed_crf=28), progress=False)
+    assert len(first) == 2 and seen == first  # clips 0 and 2, same draws under either encoding
+    assert list(ds.family).count("generator") == 2 and list(ds.family).count("upscale") == 4
+    with pytest.raises(Exception, match="generator_every"):
+        build_dataset(sources, DataSpec(**{**base, "generator_every": 0}), progress=False)
+
+
+def test_generated_clips_are_cached_by_parameters(monkeypatch, tmp_path) -> None:
+    import detector.families as fams
+    import generator.generate as gen
+
+    calls: list[int] = []
+
+    def fake_generate(prompt: str, *, num_frames: int, seed: int, **_: object):
+        calls.append(seed)
+        return np.full((num_frames, 8, 8, 3), seed % 256, np.uint8), {}
+
+    monkeypatch.setattr(fams, "GENERATED_CACHE", tmp_path / "gen")
+    monkeypatch.setattr(gen, "generate_frames", fake_generate)
+    p = {"prompt": "a red circle moves left", "seed": 7, "steps": 8, "guidance": 3.0,
+         "scheduler": "euler", "interp": "linear"}
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    a = fams._generator_apply(frames, p)
+    b = fams._generator_apply(frames, p)
+    c = fams._generator_apply(frames, {**p, "seed": 8})
+    assert calls == [7, 8] and np.array_equal(a, b) and a.shape == (4, 16, 16, 3)
+    assert not np.array_equal(a, c)
+    for entry in (tmp_path / "gen").glob("*.npy"):
+        entry.write_bytes(b"truncated")  # a damaged entry is made again, not trusted
+    fams._generator_apply(frames, p)
+    assert len(calls) == 3

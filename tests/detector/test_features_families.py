@@ -28,13 +28,25 @@ def test_residuals_vanish_where_they_should() -> None:
     mid = (a + b) / 2  # an interpolated frame: the second temporal difference is zero
     x = torch.from_numpy(np.stack([a, mid, b])[None] / 255.0)
     out = ForensicFeatures()(x.float())
-    assert out[:, 7].abs().max() < 1e-5
-    assert out[:, 6].abs().max() > 0.01  # the first difference is not
+    assert out[:, 9].abs().max() < 1e-5
+    assert out[:, 8].abs().max() > 0.01  # the first difference is not
     flat = torch.full((1, 3, 3, 16, 16), 0.5)
-    assert ForensicFeatures()(flat)[:, :6].abs().max() < 1e-6  # SRM and NPR of a flat patch
+    assert ForensicFeatures()(flat)[:, :8].abs().max() < 1e-6  # SRM and NPR of a flat patch
     small = torch.rand(1, 3, 3, 8, 8)
     nn_up = small.repeat_interleave(2, -1).repeat_interleave(2, -2)  # nearest-neighbour upsampled
-    assert ForensicFeatures()(nn_up)[:, 3:6].abs().max() < 1e-6  # NPR sees no residual
+    assert ForensicFeatures()(nn_up)[:, 5:8].abs().max() < 1e-6  # NPR sees no residual
+
+
+def test_outer_srm_channels_are_the_neighbours_residuals() -> None:
+    rng = np.random.default_rng(4)
+    a, b, c = rng.random((3, 3, 16, 16)).astype(np.float32)
+    f = ForensicFeatures()
+    out = f(torch.from_numpy(np.stack([a, b, c])[None]))
+    first = f(torch.from_numpy(np.stack([b, a, c])[None]))  # a in the middle
+    last = f(torch.from_numpy(np.stack([a, c, b])[None]))  # c in the middle
+    assert torch.allclose(out[:, 3], first[:, 0], atol=1e-6)  # KV residual of the previous frame
+    assert torch.allclose(out[:, 4], last[:, 0], atol=1e-6)  # ... and of the next frame
+    assert not torch.allclose(out[:, 3], out[:, 0], atol=1e-3)
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
