@@ -4,7 +4,8 @@ For each real source, ``segments`` cuts clips at native resolution; every synthe
 turns each clip into a twin. Real clips and twins alike then go through the *same* pipeline
 (:func:`encode_roundtrip`): optional area downscale and a random crop (augmentation), H.264 at
 a random CRF, decode. Patches (frame triplets) are cropped from the decoded frames at even
-offsets. The arrays are cached once under ``.cache/detector/``.
+offsets. The arrays are cached once under ``.cache/detector/``, keyed by the spec, the
+sources and, with the ``generator`` family, the generator weights' checksum.
 
 Each family draws its twin of clip ``i`` from its own random stream, seeded by (seed, source,
 ``i``, family), apart from the stream that drives the encoding. So the fixed-CRF rebuild of
@@ -31,7 +32,7 @@ from provenant.errors import ConfigurationError
 from provenant.media import write_video
 
 from detector.config import DEFAULT_FAMILIES
-from detector.families import get_family
+from detector.families import generator_fingerprint, get_family
 from detector.sources import Source, segments, source_group
 
 __all__ = ["DataSpec", "Dataset", "build_dataset", "encode_roundtrip", "sample_patches",
@@ -55,7 +56,10 @@ class DataSpec:
     seed: int = 0
 
     def key(self, sources: Iterable[Source]) -> str:
-        blob = json.dumps([asdict(self), sorted(s.id for s in sources)], sort_keys=True)
+        parts: list = [asdict(self), sorted(s.id for s in sources)]
+        if "generator" in self.families:  # the family's clips change with the generator
+            parts.append(generator_fingerprint())
+        blob = json.dumps(parts, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

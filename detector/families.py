@@ -128,6 +128,17 @@ def _generator_draw(rng: np.random.Generator) -> dict[str, Any]:
             "interp": str(rng.choice(["linear", "cubic", "lanczos"]))}
 
 
+def generator_fingerprint() -> str | None:
+    """SHA-256 of the generator weights the ``generator`` family samples (None without them),
+    so that a dataset built with other weights is never taken from the cache."""
+    try:
+        from generator.pipeline import default_weights_dir, weights_hash
+    except ImportError:
+        return None
+    path = default_weights_dir() / "model.safetensors"
+    return weights_hash(path) if path.is_file() else None
+
+
 #: Generated clips, kept on disk by weights checksum and parameters (sampling is the slow part).
 GENERATED_CACHE = Path(".cache/detector/generated")
 

@@ -104,3 +104,14 @@ def test_generated_clips_are_cached_by_parameters(monkeypatch, tmp_path) -> None
         entry.write_bytes(b"truncated")  # a damaged entry is made again, not trusted
     fams._generator_apply(frames, p)
     assert len(calls) == 3
+
+
+def test_dataset_key_follows_the_generator_weights(monkeypatch) -> None:
+    import detector.data as data
+
+    with_gen, without = DataSpec(), DataSpec(families=("upscale", "interpolate"))
+    monkeypatch.setattr(data, "generator_fingerprint", lambda: "a" * 64)
+    first, first_without = with_gen.key([]), without.key([])
+    monkeypatch.setattr(data, "generator_fingerprint", lambda: "b" * 64)
+    assert with_gen.key([]) != first  # new generator weights: the cached clips are stale
+    assert without.key([]) == first_without  # no generator family: nothing to invalidate
