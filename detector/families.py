@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +131,24 @@ def _generator_draw(rng: np.random.Generator) -> dict[str, Any]:
 
 def generator_fingerprint() -> str | None:
     """SHA-256 of the generator weights the ``generator`` family samples (None without them),
-    so that a dataset built with other weights is never taken from the cache."""
+    so that data made with other weights is never taken from a cache."""
     try:
-        from generator.pipeline import default_weights_dir, weights_hash
+        from generator.pipeline import default_weights_dir
     except ImportError:
         return None
     path = default_weights_dir() / "model.safetensors"
-    return weights_hash(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    """Hashed once per file version (the modification time and size are part of the key)."""
+    from generator.pipeline import weights_hash
+
+    return weights_hash(path)
 
 
 #: Generated clips, kept on disk by weights checksum and parameters (sampling is the slow part).
@@ -145,10 +157,10 @@ GENERATED_CACHE = Path(".cache/detector/generated")
 
 def _generated(p: dict[str, Any], num_frames: int) -> np.ndarray:
     """The generator's native frames for ``p``, from :data:`GENERATED_CACHE` when made before."""
-    from generator.generate import generate_frames, load_pipeline
+    from generator.generate import generate_frames
 
     keys = ("prompt", "seed", "steps", "guidance", "scheduler")
-    blob = json.dumps([load_pipeline().weights_sha256, num_frames, {k: p[k] for k in keys}],
+    blob = json.dumps([generator_fingerprint(), num_frames, {k: p[k] for k in keys}],
                       sort_keys=True)
     path = GENERATED_CACHE / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npy"
     if path.exists():

@@ -3,6 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from provenant.errors import ConfigurationError
+
 from detector.data import DataSpec, build_dataset, sample_patches, split_groups
 from detector.sources import Source, real_sources, segments, source_group
 from detector.training import train_split
@@ -76,7 +78,7 @@ def test_twins_do_not_depend_on_the_encoding_draws(clip, monkeypatch, tmp_path) 
     build_dataset(sources, DataSpec(**base, fixed_crf=28), progress=False)
     assert len(first) == 2 and seen == first  # clips 0 and 2, same draws under either encoding
     assert list(ds.family).count("generator") == 2 and list(ds.family).count("upscale") == 4
-    with pytest.raises(Exception, match="generator_every"):
+    with pytest.raises(ConfigurationError, match="generator_every"):
         build_dataset(sources, DataSpec(**{**base, "generator_every": 0}), progress=False)
 
 
