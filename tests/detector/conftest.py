@@ -15,6 +15,14 @@ TINY = DetectorConfig(backbone="test_resnet", patch_size=16, patches_per_frame=4
                       device="cpu", calibration_fraction=0.4)
 
 
+@pytest.fixture(autouse=True)
+def _generated_clips_in_tmp(monkeypatch, tmp_path) -> None:
+    """Sampled generator clips go to a per-test folder, not the working tree's cache."""
+    import detector.families as fams
+
+    monkeypatch.setattr(fams, "GENERATED_CACHE", tmp_path / "generated")
+
+
 def toy_clips(n: int, k: int = 2, size: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Real = noisy patches (sensor-like residual), AI = flat patches; n clips, half each."""
     rng = np.random.default_rng(seed)
