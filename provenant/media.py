@@ -4,14 +4,14 @@ Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`it
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion. Images (PNG/JPEG) are 1-frame media. Every
 reader checks the configured :class:`MediaLimits` from headers alone, before any large
-allocation, and keeps counting while it decodes in case a header lied.
+allocation, and keeps counting while it decodes in case a header lied. Writing lives in
+:mod:`provenant.media_write` and is re-exported here.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,8 +19,9 @@ from typing import Literal
 
 import numpy as np
 
-from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
+from provenant.errors import MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
+from provenant.media_write import check_output_path, write_image, write_video
 
 __all__ = [
     "MediaLimits",
@@ -320,123 +321,3 @@ def read_frames(path: str | os.PathLike[str], limits: MediaLimits | None = None)
     """All frames as one ``T×H×W×3`` array. For short clips; prefer :func:`iter_frames`."""
     frames = list(iter_frames(path, limits))
     return np.stack(frames)
-
-
-def _even(frame: np.ndarray) -> np.ndarray:
-    """yuv420p needs even sides: pad one edge row/column by replication when odd."""
-    h, w = frame.shape[:2]
-    if h % 2 or w % 2:
-        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    return frame
-
-
-def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """Refuse an output path whose folder is missing, or that names a folder."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"output {path} is a folder", hint="give a file name, e.g. out.mp4")
-    if not path.parent.is_dir():
-        raise InputError(f"output folder {path.parent} does not exist", hint="create it first")
-    return path
-
-
-def write_video(
-    frames: Iterable[np.ndarray],
-    path: str | os.PathLike[str],
-    fps: float,
-    *,
-    crf: int = 18,
-    preset: str = "medium",
-    codec: str = "libx264",
-    audio_from: str | os.PathLike[str] | None = None,
-    pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
-) -> Path:
-    """Encode frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
-
-    ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
-    ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
-
-    The file appears atomically: it is written beside ``path`` and renamed when complete,
-    so a failure never leaves a half-written output or clobbers an existing file.
-    """
-    import av
-
-    path = check_output_path(path)
-    if not 0 <= crf <= 63:
-        raise ValueError(f"crf must be in [0, 63], got {crf}")
-    if pixel_format not in ("rgb24", "yuv420p"):
-        raise ValueError(f"pixel_format must be 'rgb24' or 'yuv420p', got {pixel_format!r}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, "w") as out:
-            _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _video_frame(frame: np.ndarray, pixel_format: str):  # -> av.VideoFrame
-    import av
-
-    if pixel_format == "yuv420p":
-        frame = np.ascontiguousarray(frame, dtype=np.uint8)
-        if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:
-            raise MediaError(f"a yuv420p frame of shape {frame.shape} is invalid; allowed: "
-                             "(H*3/2, W) with even H and W")
-        return av.VideoFrame.from_ndarray(frame, format="yuv420p")
-    return av.VideoFrame.from_ndarray(_even(np.ascontiguousarray(frame, dtype=np.uint8)),
-                                      format="rgb24")
-
-
-def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> None:
-    import av
-
-    rate = Fraction(fps).limit_denominator(1001)
-    stream, audio_in, audio_out = None, None, None
-    if audio_from is not None:
-        audio_in = av.open(str(audio_from), "r")
-        if audio_in.streams.audio:
-            audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
-    try:
-        for frame in frames:
-            frame = _video_frame(frame, pixel_format)
-            if stream is None:
-                stream = out.add_stream(codec, rate=rate)
-                stream.height, stream.width = frame.height, frame.width
-                stream.pix_fmt = "yuv420p"
-                opts = {"crf": str(crf)}
-                if codec in ("libx264", "libx265"):
-                    opts["preset"] = preset
-                stream.options = opts
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        if stream is None:
-            raise MediaError("no frames to write", hint="the input yielded no frames")
-        for packet in stream.encode():
-            out.mux(packet)
-        if audio_out is not None:
-            for packet in audio_in.demux(audio_in.streams.audio[0]):
-                if packet.dts is None:
-                    continue
-                packet.stream = audio_out
-                out.mux(packet)
-    finally:
-        if audio_in is not None:
-            audio_in.close()
-
-
-def write_image(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
-    """Write one RGB frame as PNG or JPEG (by ``path``'s suffix)."""
-    import cv2
-
-    path = check_output_path(path)
-    ext = path.suffix.lower() or ".png"
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
-    if not ok:
-        raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}; use .png or .jpg")
-    path.write_bytes(buf.tobytes())
-    return path
