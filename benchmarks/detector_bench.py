@@ -101,6 +101,17 @@ def headline(data: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def twin_note(report: dict[str, Any]) -> str:
+    """One sentence on the twins left out as unchanged (see ``detector.data``)."""
+    tf = report.get("twin_filter")
+    if not tf:
+        return "Every twin is counted."
+    dropped = ", ".join(f"{f} {n} of {tf['test_twins'][f]}" for f, n in tf["test_twins_dropped"].items())
+    return (f"Twins whose every frame stays within {tf['min_twin_change']:g} grey level (mean "
+            f"absolute difference) of the real clip are not counted as AI-generated: {dropped} "
+            "test twins. The rows \"unchanged twins kept\" count them.")
+
+
 def markdown(data: dict[str, Any]) -> str:
     r, clip, m = data["report"], data["clip"], data["machine"]
     lofo = (f"leave-one-family-out models trained for {r['leave_one_family_out_epochs']} epochs"
@@ -112,7 +123,7 @@ def markdown(data: dict[str, Any]) -> str:
              f"{clip['seconds']:.2f} |", "",
              "Clip-level figures on sources held out from training and calibration. The time "
              "covers decoding up to the last sampled frame, patch extraction and the network "
-             "on the CPU, with the weights already loaded.", "",
+             "on the CPU, with the weights already loaded.", "", twin_note(r), "",
              f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}."]
     return "\n".join(lines) + "\n"
 

@@ -44,6 +44,9 @@ def register(subparsers: Any) -> None:
                    help="triplet patches cut from each encoded clip (default: %(default)s)")
     t.add_argument("--generator-every", type=int, default=3, metavar="N",
                    help="a generator twin for every N-th clip (each one is a sampling run)")
+    t.add_argument("--min-twin-change", type=float, default=1.0, metavar="LEVELS",
+                   help="drop twins whose frames all stay within LEVELS grey levels (mean absolute "
+                        "difference) of the real clip; 0 keeps every twin (default: %(default)s)")
     t.add_argument("--test-fraction", type=float, default=0.3, help="share of source groups held out")
     t.add_argument("--calibration", choices=["platt", "isotonic"], default="platt")
     t.add_argument("--target-fpr", type=float, default=0.01)
@@ -100,7 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                             version=args.version)
     spec = DataSpec(clips_per_photo=args.clips_per_photo, clips_per_video=args.clips_per_video,
                     patches_per_clip=args.patches_per_clip, families=families,
-                    generator_every=args.generator_every, seed=args.seed)
+                    generator_every=args.generator_every, seed=args.seed,
+                    min_twin_change=args.min_twin_change)
     t0 = time.time()
     _, result = train_detector(config, args.out, real_dirs=args.real, samples=not args.no_samples,
                                spec=spec, test_fraction=args.test_fraction,

@@ -12,6 +12,14 @@ Each family draws its twin of clip ``i`` from its own random stream, seeded by (
 the evaluation asks every family for exactly the twins the training build made, and the
 generator's sampled clips come from their disk cache (see :mod:`detector.families`). The
 generator family twins every ``generator_every``-th clip only: each twin is a sampling run.
+
+A twin that a family left (almost) unchanged is not a synthetic clip: frame interpolation of a
+still shot reproduces the real frames, and downscale-upscale of a smooth photo gives it back.
+Each clip records ``change``, the largest mean absolute difference (grey levels, before
+encoding) between one of the twin's frames and the real frame it stands for. Twins with
+``change < DataSpec.min_twin_change`` (default 1 level, under the median error H.264 itself
+adds at CRF 16) are dropped when the data is loaded, for training and evaluation alike.
+Everything is still built and cached, so ``min_twin_change=0`` gives back the unfiltered set.
 """
 
 from __future__ import annotations
@@ -36,9 +44,10 @@ from detector.families import generator_fingerprint, get_family
 from detector.sources import Source, segments, source_group
 
 __all__ = ["DataSpec", "Dataset", "build_dataset", "encode_roundtrip", "sample_patches",
-           "split_groups", "load_or_build", "DEFAULT_CACHE"]
+           "split_groups", "load_or_build", "twin_change", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = Path(".cache/detector")
+_FORMAT = 2  # cached arrays: 2 added ``change``
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,17 @@ class DataSpec:
     families: tuple[str, ...] = DEFAULT_FAMILIES
     generator_every: int = 3  # a generator twin for every n-th clip (each costs a sampling run)
     seed: int = 0
+    min_twin_change: float = 1.0  # twins closer than this to their real clip are dropped
+
+    def __post_init__(self) -> None:
+        if not self.min_twin_change >= 0.0:
+            raise ConfigurationError(f"DataSpec.min_twin_change={self.min_twin_change} is invalid; "
+                                     "allowed: a number of grey levels >= 0 (0 keeps every twin)")
 
     def key(self, sources: Iterable[Source]) -> str:
-        parts: list = [asdict(self), sorted(s.id for s in sources)]
+        """The cache key: every field that changes what is built (the twin filter does not)."""
+        recipe = {k: v for k, v in asdict(self).items() if k != "min_twin_change"}
+        parts: list = [recipe, sorted(s.id for s in sources), _FORMAT]
         if "generator" in self.families:  # the family's clips change with the generator
             parts.append(generator_fingerprint())
         blob = json.dumps(parts, sort_keys=True)
@@ -69,13 +86,29 @@ class Dataset:
     y: np.ndarray  # (n,) 1 = AI-generated
     source: np.ndarray  # (n,) source id
     family: np.ndarray  # (n,) "real" or the synthetic family
+    change: np.ndarray | None = None  # (n,) twin's change from its real clip (0 for real)
     groups: np.ndarray = field(init=False)  # (n,) split group of each clip
 
     def __post_init__(self) -> None:
         self.groups = np.array([source_group(s) for s in self.source])
+        if self.change is None:  # unknown: nothing counts as unchanged
+            self.change = np.where(self.family == "real", 0.0, np.inf)
 
     def subset(self, mask: np.ndarray) -> Dataset:
-        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask])
+        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask],
+                       self.change[mask])
+
+    def without_unchanged_twins(self, min_change: float) -> Dataset:
+        """Real clips, and the twins that differ from their real clip by ``min_change`` or more."""
+        return self.subset((self.family == "real") | (self.change >= min_change))
+
+
+def twin_change(real: np.ndarray, twin: np.ndarray) -> float:
+    """Largest per-frame mean absolute difference (grey levels) of ``twin`` from ``real``."""
+    if real.shape != twin.shape:
+        return float("inf")
+    diff = np.abs(twin.astype(np.int16) - real.astype(np.int16))
+    return float(diff.reshape(len(diff), -1).mean(axis=1).max())
 
 
 def encode_roundtrip(frames: np.ndarray, rng: np.random.Generator, spec: DataSpec,
@@ -147,7 +180,7 @@ def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = Tru
         if getattr(spec, name) < 1:
             raise ConfigurationError(f"DataSpec.{name}={getattr(spec, name)} must be >= 1")
     fams = [get_family(n) for n in spec.families]
-    X, y, src, fam = [], [], [], []
+    X, y, src, fam, change = [], [], [], [], []
     total = sum(spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
                 for s in sources)
     bar = tqdm(total=total, desc="build clips", disable=not progress)
@@ -164,24 +197,27 @@ def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = Tru
                     y.append(int(name != "real"))
                     src.append(s.id)
                     fam.append(name)
+                    change.append(0.0 if name == "real" else twin_change(clip, frames))
                 bar.update(1)
     bar.close()
-    return Dataset(np.stack(X), np.array(y), np.array(src), np.array(fam))
+    return Dataset(np.stack(X), np.array(y), np.array(src), np.array(fam), np.array(change))
 
 
 def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_CACHE, *,
                   progress: bool = True) -> Dataset:
-    """The dataset for ``(sources, spec)``, from ``cache`` when built before."""
+    """The dataset for ``(sources, spec)``, from ``cache`` when built before, without the
+    twins closer than ``spec.min_twin_change`` to their real clip."""
     path = Path(cache) / f"data-{spec.key(sources)}.npz"
     if path.exists():
         z = np.load(path)
-        return Dataset(z["X"], z["y"], z["source"], z["family"])
-    ds = build_dataset(sources, spec, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, X=ds.X, y=ds.y, source=ds.source, family=ds.family)
-    tmp.replace(path)
-    return ds
+        ds = Dataset(z["X"], z["y"], z["source"], z["family"], z["change"])
+    else:
+        ds = build_dataset(sources, spec, progress=progress)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, X=ds.X, y=ds.y, source=ds.source, family=ds.family, change=ds.change)
+        tmp.replace(path)
+    return ds.without_unchanged_twins(spec.min_twin_change)
 
 
 def split_groups(groups: Iterable[str], test_fraction: float = 0.3,

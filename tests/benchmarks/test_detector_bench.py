@@ -12,6 +12,7 @@ from benchmarks import detector_bench, results_page
 from detector import evaluation
 from detector.data import Dataset
 from tests.benchmarks.conftest import table_widths
+from tests.detector.conftest import PixelMeanDetector
 
 
 def _metrics(auc: float, n_ai: int = 416) -> dict[str, float]:
@@ -102,17 +103,6 @@ def test_results_page_shows_the_detector(data: dict[str, Any], results_dir: Path
     assert f"| detector (full, 2026-11-25) | {stored['headline']} |" in results_page.README.read_text()
 
 
-class _StubDetector:
-    """Scores a clip by its mean pixel value; enough for ``evaluate`` without lofo."""
-
-    threshold_ = 0.5
-    _cfg = SimpleNamespace(model_id="stub", epochs=1)
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        p = X.reshape(len(X), -1).mean(axis=1) / 255.0
-        return np.stack([1 - p, p], axis=1)
-
-
 def test_evaluate_returns_raw_scores_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     y = np.array([0, 1] * 6)
@@ -120,7 +110,7 @@ def test_evaluate_returns_raw_scores_only_when_asked(monkeypatch: pytest.MonkeyP
     source = np.array(["video:a", "video:a", "video:b", "video:b"] * 3)
     ds = Dataset(X.astype(np.uint8), y, source, np.where(y == 1, "upscale", "real"))
     split = {"data_spec": {}, "real_dirs": [], "samples": False, "test_groups": ["video:a", "video:b"]}
-    monkeypatch.setattr(evaluation, "load_detector", lambda folder: _StubDetector())
+    monkeypatch.setattr(evaluation, "load_detector", lambda folder: PixelMeanDetector())
     monkeypatch.setattr(evaluation, "load_split", lambda folder: split)
     monkeypatch.setattr(evaluation, "real_sources", lambda dirs, samples: [
         SimpleNamespace(id="video:a"), SimpleNamespace(id="video:b")])
@@ -130,6 +120,6 @@ def test_evaluate_returns_raw_scores_only_when_asked(monkeypatch: pytest.MonkeyP
     assert "scores" not in plain and set(full) - set(plain) == {"scores"}
     assert set(full["scores"]) == {"in_domain", "crf28"}
     assert full["scores"]["in_domain"]["y"] == y.tolist()
-    p = _StubDetector().predict_proba(ds.X)[:, 1]
+    p = PixelMeanDetector().predict_proba(ds.X)[:, 1]
     assert full["scores"]["crf28"]["p"] == pytest.approx(p.tolist())
     assert json.loads(json.dumps(full))["in_domain"]["auc"] == plain["in_domain"]["auc"]

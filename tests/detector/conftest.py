@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -61,3 +62,14 @@ def with_threshold(model_dir: Path, out: Path, threshold: float) -> Path:
     meta["threshold"] = threshold
     (out / "calibration.json").write_text(json.dumps(meta))
     return out
+
+
+class PixelMeanDetector:
+    """Scores a clip by its mean pixel value: enough for ``evaluate`` without training."""
+
+    threshold_ = 0.5
+    _cfg = SimpleNamespace(model_id="stub", epochs=1)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = X.reshape(len(X), -1).mean(axis=1) / 255.0
+        return np.stack([1 - p, p], axis=1)

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import pytest
 
 from provenant.errors import ConfigurationError
 
-from detector.data import DataSpec, build_dataset, sample_patches, split_groups
+from detector.data import (DataSpec, build_dataset, load_or_build, sample_patches, split_groups,
+                           twin_change)
 from detector.sources import Source, real_sources, segments, source_group
 from detector.training import train_split
 
@@ -117,3 +121,36 @@ def test_dataset_key_follows_the_generator_weights(monkeypatch) -> None:
     monkeypatch.setattr(data, "generator_fingerprint", lambda: "b" * 64)
     assert with_gen.key([]) != first  # new generator weights: the cached clips are stale
     assert without.key([]) == first_without  # no generator family: nothing to invalidate
+
+
+def test_twin_change_is_the_largest_per_frame_difference() -> None:
+    real = np.full((4, 8, 8, 3), 100, np.uint8)
+    twin = real.copy()
+    twin[2] += 3  # one frame changed by 3 levels, the others untouched
+    assert twin_change(real, real) == 0.0
+    assert twin_change(real, twin) == pytest.approx(3.0)
+    assert twin_change(real, twin[:, :4]) == float("inf")  # a resized twin always counts
+
+
+def test_unchanged_twins_are_dropped_on_load(tmp_path) -> None:
+    """Interpolating a still shot gives back the real frames: such a twin is not counted as
+    AI-generated, in training or evaluation, while moving content keeps its twin."""
+    from provenant.media import write_video
+
+    texture = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, (64, 96, 3), np.uint8),
+                               (0, 0), 1.5)
+    still = write_video([texture[:, :64]] * 5, tmp_path / "still.mp4", fps=24, crf=10)
+    moving = write_video([texture[:, 4 * t:4 * t + 64] for t in range(5)], tmp_path / "moving.mp4",
+                         fps=24, crf=10)
+    sources = [Source("user:still", "video", (still,)), Source("user:moving", "video", (moving,))]
+    spec = DataSpec(clips_per_video=1, frames=5, clip_size=64, patches_per_clip=1, patch_size=32,
+                    families=("interpolate",))
+    ds = load_or_build(sources, spec, tmp_path, progress=False)
+    assert sorted(zip(ds.source, ds.family)) == [("user:moving", "interpolate"), ("user:moving", "real"),
+                                                 ("user:still", "real")]
+    assert ds.change[ds.family == "interpolate"][0] >= 1.0
+    everything = load_or_build(sources, replace(spec, min_twin_change=0.0), tmp_path, progress=False)
+    assert len(everything.y) == 4 and len(list(tmp_path.glob("data-*.npz"))) == 1  # one cache
+    assert spec.key(sources) == replace(spec, min_twin_change=0.0).key(sources)
+    with pytest.raises(ConfigurationError, match="min_twin_change"):
+        DataSpec(min_twin_change=-1.0)
