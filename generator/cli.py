@@ -80,6 +80,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("--guidance", type=float, default=None)
     e.add_argument("--scheduler", default=None)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--judges", type=int, default=3,
+                   help="judge classifiers (seeds SEED, SEED+1, ...) whose mean probabilities "
+                        "decide each attribute (default: %(default)s)")
     e.add_argument("--classifier-steps", type=int, default=600)
     e.add_argument("--json", action="store_true")
     e.set_defaults(handler=cmd_eval)
@@ -159,6 +162,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     report = evaluate(weights=args.weights, num_prompts=args.prompts, steps=args.steps,
                       guidance=args.guidance, scheduler=args.scheduler, seed=args.seed,
-                      classifier_steps=args.classifier_steps, progress=not args.json)
+                      judges=args.judges, classifier_steps=args.classifier_steps,
+                      progress=not args.json)
     print(json.dumps(report, indent=2) if args.json else render_text(report))
     return 0

@@ -20,8 +20,9 @@ def data(machine_info: dict[str, Any]) -> dict[str, Any]:
         "model": {"name": "provenant-shapes-t2v", "version": "0.1.0", "sha256": "29" * 32,
                   "params": 838608},
         "settings": {"prompts": 120, "steps": 24, "scheduler": "euler", "guidance": 3.0,
-                     "seed": 0, "frames": 8, "size": 32, "device": "cpu"},
+                     "seed": 0, "judges": 2, "frames": 8, "size": 32, "device": "cpu"},
         "attribute_accuracy": ATTRS,
+        "attribute_accuracy_per_judge": [ATTRS, {k: v - 0.05 for k, v in ATTRS.items()}],
         "classifier_accuracy_on_procedural": {k: 1.0 for k in ATTRS} | {"camera": 0.7417},
         "classifier_heldout_accuracy": {k: 1.0 for k in ATTRS},
         "frechet_distance": {"generated_vs_real": 43.067, "real_vs_real_baseline": 3.2968,
@@ -42,6 +43,10 @@ def test_arguments_pick_the_prompt_count_by_mode() -> None:
     assert generator_bench.parse_args(["--quick"]).prompts == 24
     assert generator_bench.parse_args([]).prompts == 120
     assert generator_bench.parse_args(["--quick", "--prompts", "40"]).prompts == 40
+    assert generator_bench.parse_args(["--quick"]).judges == 1
+    assert generator_bench.parse_args([]).judges == 3
+    with pytest.raises(SystemExit):
+        generator_bench.parse_args(["--judges", "0"])
     with pytest.raises(SystemExit):
         generator_bench.parse_args(["--prompts", "1"])
     with pytest.raises(SystemExit):
@@ -56,7 +61,8 @@ def test_headline_names_adherence_frechet_ratio_and_clip_time(data: dict[str, An
 
 def test_markdown_tables_are_well_formed(data: dict[str, Any]) -> None:
     md = generator_bench.markdown(data)
-    assert "| colour | **95.0%** | 100.0% | 14% |" in md
+    assert "| colour | **95.0%** | 95.0% / 90.0% | 100.0% | 14% |" in md
+    assert "mean class probabilities of 2 judges" in md
     assert "| 43.07 | 3.30 | 13.1× |" in md
     assert "| one 16-frame clip, batch 1 (median of 10) | 0.401 |" in md
     assert "shape_accuracy>=0.9 **not met**" in md and "full mode" in md

@@ -1,9 +1,27 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
+from torch import nn
 
-from generator.evaluation import ATTRIBUTES, evaluate, flicker, frechet_distance, render_text
+from generator.evaluation import (
+    ATTRIBUTES, _ensemble, evaluate, flicker, frechet_distance, predict, render_text,
+)
 from generator.pipeline import TextToVideoPipeline
+from provenant.errors import ConfigurationError
+
+
+class _FixedJudge(nn.Module):
+    """A judge that gives every clip the same logits."""
+
+    def __init__(self, shape_logits: list[float]) -> None:
+        super().__init__()
+        self.logits = {k: torch.zeros(len(v)) for k, v in ATTRIBUTES.items()}
+        self.logits["shape"] = torch.tensor(shape_logits)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: v.expand(len(x), -1) for k, v in self.logits.items()}
 
 
 def test_frechet_distance_maths():
@@ -33,3 +51,28 @@ def test_evaluate_smoke(tiny_weights):
     assert set(report["criteria"]) == {"colour_accuracy>=0.9", "shape_accuracy>=0.9",
                                        "direction_accuracy>=0.9", "frechet_within_2x_baseline"}
     assert "Fréchet" in render_text(report)
+
+
+def test_judges_decide_by_their_mean_probabilities():
+    """Two judges lean weakly to shape 1, one is sure of shape 0: a vote would say 1, the
+    mean probability says 0."""
+    n = len(ATTRIBUTES["shape"])
+    sure0, weak1 = [0.0] * n, [0.0] * n
+    sure0[0] = 8.0
+    weak1[1] = 0.5
+    judges = [_FixedJudge(sure0), _FixedJudge(weak1), _FixedJudge(weak1)]
+    clips = np.zeros((2, 8, 16, 16, 3), np.uint8)
+    assert [int(predict(j, clips)["shape"][0]) for j in judges] == [0, 1, 1]
+    assert _ensemble(judges, clips)["shape"].tolist() == [0, 0]
+
+
+def test_evaluate_reports_each_judge(tiny_weights):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    report = evaluate(pipeline=pipe, num_prompts=4, steps=2, judges=2, classifier_steps=3,
+                      classifier_clips=40, batch=4, progress=False)
+    assert report["settings"]["judges"] == 2
+    assert len(report["attribute_accuracy_per_judge"]) == 2
+    assert len(report["frechet_distance"]["ratio_per_judge"]) == 2
+    assert set(report["attribute_accuracy_per_judge"][1]) == set(ATTRIBUTES)
+    with pytest.raises(ConfigurationError, match="judges"):
+        evaluate(pipeline=pipe, num_prompts=4, judges=0, progress=False)
