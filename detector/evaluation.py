@@ -127,7 +127,6 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     sources = real_sources(split["real_dirs"], samples=split["samples"])
     test_groups = set(split["test_groups"])
     full = load_or_build(sources, replace(spec, min_twin_change=0.0), cache, progress=progress)
-    ds = full.without_unchanged_twins(spec.min_twin_change)
     full_test = full.subset(np.isin(full.groups, sorted(test_groups)))
     p_full = det.predict_proba(full_test.X)[:, 1]
     kept = (full_test.family == "real") | (full_test.change >= spec.min_twin_change)
@@ -151,6 +150,7 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
         **({f"held_out_real_clips_crf{crf}": report[f"crf{crf}"]["fpr_at_threshold"]} if crf else {}),
         "sample_files": _footage_files(det, test_groups) if split["samples"] else []}
     if lofo:
+        ds = full.without_unchanged_twins(spec.min_twin_change)
         report["leave_one_family_out"] = _lofo(det, ds, test, test_groups, spec, cache,
                                                lofo_epochs, progress, raw)
         report["leave_one_family_out_epochs"] = lofo_epochs or det._cfg.epochs

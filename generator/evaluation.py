@@ -132,9 +132,8 @@ def predict(model: SceneClassifier, clips: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v.argmax(-1) for k, v in predict_proba(model, clips).items()}
 
 
-def _ensemble(models: list[SceneClassifier], clips: np.ndarray) -> dict[str, np.ndarray]:
-    """Argmax of the judges' mean class probabilities, per attribute."""
-    probs = [predict_proba(m, clips) for m in models]
+def _ensemble(probs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Argmax of the judges' mean class probabilities (``predict_proba`` of each), per attribute."""
     return {k: np.mean([p[k] for p in probs], axis=0).argmax(-1) for k in ATTRIBUTES}
 
 
@@ -218,8 +217,9 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     real_b = np.stack([render_scene(s, c.frames, c.size, rng_b) for s in scenes])
     labels = [scene_labels(s) for s in scenes]
     truth = {k: np.asarray([l[k] for l in labels]) for k in ATTRIBUTES}
-    accuracy = _accuracy(_ensemble(models, gen), truth)
-    per_judge = [_accuracy(predict(m, gen), truth) for m in models]
+    probs = [predict_proba(m, gen) for m in models]
+    accuracy = _accuracy(_ensemble(probs), truth)
+    per_judge = [_accuracy(_ensemble([p]), truth) for p in probs]
     fds = []
     for m in models:
         f_gen, f_a, f_b = features(m, gen), features(m, real_a), features(m, real_b)
@@ -236,7 +236,8 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
                      "device": str(pipe.device)},
         "attribute_accuracy": accuracy,
         "attribute_accuracy_per_judge": per_judge,
-        "classifier_accuracy_on_procedural": _accuracy(_ensemble(models, real_a), truth),
+        "classifier_accuracy_on_procedural": _accuracy(
+            _ensemble([predict_proba(m, real_a) for m in models]), truth),
         "classifier_heldout_accuracy": {k: float(np.mean([a[k] for _, a in trained]))
                                         for k in ATTRIBUTES},
         "frechet_distance": {"generated_vs_real": fd, "real_vs_real_baseline": fd_base,

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from generator.evaluation import (
-    ATTRIBUTES, _ensemble, evaluate, flicker, frechet_distance, predict, render_text,
+    ATTRIBUTES, _ensemble, evaluate, flicker, frechet_distance, predict, predict_proba, render_text,
 )
 from generator.pipeline import TextToVideoPipeline
 from provenant.errors import ConfigurationError
@@ -63,7 +63,7 @@ def test_judges_decide_by_their_mean_probabilities():
     judges = [_FixedJudge(sure0), _FixedJudge(weak1), _FixedJudge(weak1)]
     clips = np.zeros((2, 8, 16, 16, 3), np.uint8)
     assert [int(predict(j, clips)["shape"][0]) for j in judges] == [0, 1, 1]
-    assert _ensemble(judges, clips)["shape"].tolist() == [0, 0]
+    assert _ensemble([predict_proba(j, clips) for j in judges])["shape"].tolist() == [0, 0]
 
 
 def test_evaluate_reports_each_judge(tiny_weights):
