@@ -98,9 +98,14 @@ class Dataset:
         return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask],
                        self.change[mask])
 
+    def changed(self, min_change: float) -> np.ndarray:
+        """``(n,)`` mask: real clips, and twins differing from their real clip by ``min_change``
+        or more."""
+        return (self.family == "real") | (self.change >= min_change)
+
     def without_unchanged_twins(self, min_change: float) -> Dataset:
-        """Real clips, and the twins that differ from their real clip by ``min_change`` or more."""
-        return self.subset((self.family == "real") | (self.change >= min_change))
+        """The clips of :meth:`changed`."""
+        return self.subset(self.changed(min_change))
 
 
 def twin_change(real: np.ndarray, twin: np.ndarray) -> float:

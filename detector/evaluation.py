@@ -94,12 +94,10 @@ def _cached_model(folder: Path) -> VideoDetector | None:
 
 
 def _twin_filter(test: Dataset, kept: np.ndarray, min_change: float) -> dict[str, Any]:
-    twins = test.family != "real"
+    families = [str(f) for f in np.unique(test.family) if f != "real"]
     return {"min_twin_change": min_change,
-            "test_twins_dropped": {str(f): int(((test.family == f) & ~kept).sum())
-                                   for f in np.unique(test.family[twins])},
-            "test_twins": {str(f): int((test.family == f).sum())
-                           for f in np.unique(test.family[twins])}}
+            "test_twins_dropped": {f: int(((test.family == f) & ~kept).sum()) for f in families},
+            "test_twins": {f: int((test.family == f).sum()) for f in families}}
 
 
 def _footage_files(det: VideoDetector, test_groups: set[str]) -> list[dict[str, Any]]:
@@ -129,7 +127,7 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     full = load_or_build(sources, replace(spec, min_twin_change=0.0), cache, progress=progress)
     full_test = full.subset(np.isin(full.groups, sorted(test_groups)))
     p_full = det.predict_proba(full_test.X)[:, 1]
-    kept = (full_test.family == "real") | (full_test.change >= spec.min_twin_change)
+    kept = full_test.changed(spec.min_twin_change)
     test, p = full_test.subset(kept), p_full[kept]
     thr = det.threshold_
     raw: dict[str, tuple[np.ndarray, np.ndarray]] = {"in_domain": (test.y, p)}
