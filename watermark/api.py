@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from watermark.embedding import embed_frame, embed_frames, embed_yuv420
 from watermark.reader import sample_luma
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
-           "detect_looks", "Source"]
+           "detect_looks", "Looks", "Source"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
 
@@ -59,7 +60,8 @@ def detect(source: Source, key: str | bytes | None = None,
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
     A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
-    by frame in full (constant memory). ``keyframes``: indices of the frames a codec coded
+    by frame in full (constant memory); arrays and sequences of small frames also get the
+    fine look (see :class:`Looks`), iterables of unknown length do not. ``keyframes``: indices of the frames a codec coded
     as intra frames; they are also tested on their own (inter-coded frames can carry the
     pattern dragged along by motion compensation), at one extra Bonferroni factor.
     """
@@ -73,20 +75,53 @@ def detect(source: Source, key: str | bytes | None = None,
                              "allowed: H×W×3 or T×H×W×3")
         source = source[None] if source.ndim == 3 else source
     keyset = set(keyframes or ())
-    every, keyed = ResidualAccumulator(cfg), _key_accumulator(cfg)
+    looks = Looks(cfg, len(source) if isinstance(source, (np.ndarray, Sequence)) else None)
     for i, frame in enumerate(source):
         frame = np.asarray(frame)
-        every.add(frame)
-        if i in keyset:
-            keyed.add(frame)
-    return analyse_residual([every, keyed] if keyed.frames else [every], kbytes)
+        looks.add(frame, even=True, key=i in keyset)
+    return looks.analyse(kbytes)
 
 
-def _key_accumulator(cfg: WatermarkConfig) -> ResidualAccumulator:
-    """The key-frame look: few frames (at most a quarter of the sample), and after a
-    low-bitrate re-encode the ones that carry most of the pattern, so they get the
-    costlier non-local-means content prediction when ``cfg.key_frame_filter`` says so."""
-    return ResidualAccumulator(cfg, cfg.key_frame_filter)
+class Looks:
+    """The accumulations a detection decides on, each one a Bonferroni factor:
+
+    * every evenly sampled frame (the bilateral content prediction, cheap);
+    * the codec's key frames on their own: few frames (at most a quarter of the sample), and
+      after a low-bitrate re-encode the ones that carry most of the pattern, so they get the
+      costlier non-local-means prediction when ``cfg.key_frame_filter`` says so;
+    * the *fine* look: the evenly sampled frames again, through non-local means, where
+      ``cfg.fine_look_pixels`` pays for at least every other one of the ``n_even`` frames
+      (small videos; unknown ``n_even``: never). On `carphone` (176×144) after H.264 CRF 23
+      it gave z = 14.6 where the bilateral look gave 10.9.
+    """
+
+    def __init__(self, cfg: WatermarkConfig, n_even: int | None) -> None:
+        self.cfg, self.n_even = cfg, n_even
+        self.every = ResidualAccumulator(cfg)
+        self.keyed = ResidualAccumulator(cfg, cfg.key_frame_filter)
+        self.fine: ResidualAccumulator | None = None
+
+    def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
+        if even:
+            if self.every.frames == 0:
+                self.fine = _fine_look(self.cfg, frame.shape[0], frame.shape[1], self.n_even)
+            self.every.add(frame)
+            if self.fine is not None:
+                self.fine.add(frame)
+        if key:
+            self.keyed.add(frame)
+
+    def analyse(self, key: bytes) -> WatermarkResult:
+        extra = [a for a in (self.keyed, self.fine) if a is not None and a.frames]
+        return analyse_residual([self.every, *extra], key)
+
+
+def _fine_look(cfg: WatermarkConfig, height: int, width: int,
+               n_even: int | None) -> ResidualAccumulator | None:
+    if not n_even or cfg.fine_look_pixels <= 0:
+        return None
+    stride = math.ceil(n_even * cfg.working_pixels(height, width) / cfg.fine_look_pixels)
+    return ResidualAccumulator(cfg, "nlm", stride) if stride <= 2 else None
 
 
 def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:
@@ -99,15 +134,15 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
     return even, keys
 
 
-def detect_looks(even: Iterable[np.ndarray], keyed: Iterable[np.ndarray],
+def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
                  key: str | bytes | None, cfg: WatermarkConfig) -> WatermarkResult:
-    """Decide on two looks: evenly sampled frames, and the key frames on their own."""
-    every, kacc = ResidualAccumulator(cfg), _key_accumulator(cfg)
+    """Decide on the :class:`Looks` of evenly sampled frames and key frames."""
+    looks = Looks(cfg, len(even))
     for frame in even:
-        every.add(frame)
+        looks.add(frame, even=True, key=False)
     for frame in keyed:
-        kacc.add(frame)
-    return analyse_residual([every, kacc] if kacc.frames else [every], resolve_key(key))
+        looks.add(frame, even=False, key=True)
+    return looks.analyse(resolve_key(key))
 
 
 def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
@@ -121,15 +156,12 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
     if info.kind == "image":
         return detect(read_image(info.path), kbytes, cfg)
     n = frames_to_sample(info.height, info.width, cfg)
-    every, keyed = ResidualAccumulator(cfg), _key_accumulator(cfg)
+    looks = Looks(cfg, min(n, max(info.frame_count, 1)))
     for sample in sample_luma(info.path, info.frame_count, n, max(1, n // 4)):
-        if sample.even:
-            every.add(sample.luma)
-        if sample.key:
-            keyed.add(sample.luma)
-    if every.frames == 0:
+        looks.add(sample.luma, even=sample.even, key=sample.key)
+    if looks.every.frames == 0:
         raise MediaError(f"{path} has no decodable video frames")
-    return analyse_residual([every, keyed] if keyed.frames else [every], kbytes)
+    return looks.analyse(kbytes)
 
 
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],

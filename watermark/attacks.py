@@ -139,6 +139,20 @@ def _crop(clip: Clip, p: Params) -> Clip:
                              for f in clip.frames])
 
 
+def _letterbox(clip: Clip, p: Params) -> Clip:
+    """Pad with black bars to a square frame (a 1:1 feed showing a 16:9 or 9:16 video),
+    the picture centred and not rescaled."""
+    h, w = clip.shape
+    side = max(h, w)
+    y0, x0 = (side - h) // 2, (side - w) // 2
+    out = []
+    for f in clip.frames:
+        frame = np.zeros((side, side, 3), np.uint8)
+        frame[y0: y0 + h, x0: x0 + w] = f
+        out.append(frame)
+    return clip.with_frames(out)
+
+
 def _draw_offcentre(rng: np.random.Generator) -> dict[str, Any]:
     corner = rng.integers(0, 4)
     return {"x": float(corner % 2) * 0.9 + rng.uniform(0, 0.1),
@@ -254,6 +268,9 @@ def _registry() -> dict[str, Attack]:
         Attack("fps_30_to_24", "time", _fps_change, fixed={"ratio": 0.8}),
         Attack("combo_h264_28_resize_0.5_crop_80", "combination", _combo, _draw_xy,
                description="H.264 CRF 28, then resize 0.5, then crop 80% of the area"),
+        # Last, so that the draws of the attacks above keep their registry index.
+        Attack("letterbox_square", "geometry", _letterbox,
+               description="black bars to a square frame (a 1:1 feed), not rescaled"),
     ]
     return {x.name: x for x in a}
 

@@ -2,8 +2,10 @@
 
 1. Each frame -> luma at a working scale -> high-pass residual, normalised by local energy;
    residuals are summed over frames (soft evidence, constant memory).
-2. The tile period (x and y separately, so scale and aspect changes are absorbed) is read
-   from the autocorrelation of the summed residual: the tiling gives peaks at the period.
+2. Tile-period hypotheses (x and y separately, so scale and aspect changes are absorbed):
+   the embedder's period at this frame size, autocorrelation peaks of the summed residual
+   (rescaling), and the embedder's chip sizes for larger originals (crops); see
+   ``watermark.periods``. All but the first are ranked by their pilot correlation.
 3. For each candidate period the residual is resampled to 2 samples per chip, folded
    modulo the tile (crops and shifts only change the phase) and spectrally whitened; the
    phase candidates are the peaks of the circular cross-correlation with the keyed pilot.
@@ -12,9 +14,11 @@
    not another payload. The test statistic is ``z = <s, x> / ||x||`` over message chips,
    with ``s`` the chip signs of the decoded codeword. Under H0 (no watermark of this key)
    the message PN signs are fair coins independent of the content, the period and the
-   pilot-chosen phase, so for any fixed codeword ``P(z >= t) <= exp(-t²/2)`` (Hoeffding);
-   a union bound over the 2^64 CRC-valid codewords and the ``K`` (period, phase)
-   hypotheses decoded gives ``p = K · 2^64 · exp(-z²/2)``.
+   pilot-chosen phase, so for any fixed codeword z is a Rademacher sum with unit-norm
+   weights and ``P(z >= t) <= min(exp(-t²/2), C·Q(t))`` (Hoeffding; Bentkus & Dzindzalieta's
+   optimal Gaussian comparison, ``C ≈ 3.18``); a union bound over the 2^64 CRC-valid
+   codewords and the ``K`` (period, phase) hypotheses decoded gives
+   ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``.
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.special import log_ndtr
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
 from watermark.ecc import bit_confidences, crc_ok, encode, viterbi_decode
 from watermark.pattern import Layout, layout
+from watermark.periods import period_hypotheses
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
 
 _SPC = 2  # samples per chip in the folded tile
-_MIN_CHIP = 1.4  # smallest chip (working-scale pixels) the period search considers
 
 
 @dataclass
@@ -52,17 +57,25 @@ class WatermarkResult:
 
 
 class ResidualAccumulator:
-    """Sums normalised luma residuals of frames at a working scale (constant memory)."""
+    """Sums normalised luma residuals of frames at a working scale (constant memory).
 
-    def __init__(self, cfg: WatermarkConfig, method: str | None = None) -> None:
+    ``stride``: only every ``stride``-th frame offered to :meth:`add` is used (the first one
+    included), so a costlier look can cover a sample evenly at a fraction of its frames."""
+
+    def __init__(self, cfg: WatermarkConfig, method: str | None = None, stride: int = 1) -> None:
         self.cfg = cfg
         self.method = method or cfg.residual_filter
+        self.stride = max(1, stride)
+        self.offered = 0
         self.total: np.ndarray | None = None
         self.frames = 0
         self.shape: tuple[int, int] | None = None
         self.expected: float | None = None  # tile period (working px) if never rescaled
 
     def add(self, frame: np.ndarray) -> None:
+        self.offered += 1
+        if (self.offered - 1) % self.stride:
+            return
         if frame.ndim == 3 and frame.shape[2] == 3:
             gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
         elif frame.ndim == 2:
@@ -110,106 +123,6 @@ def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.
     energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)
     r /= np.sqrt(energy) + 1.0
     return np.clip(r, -3.0, 3.0, out=r)
-
-
-def _autocorr(res: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Overlap-normalised linear autocorrelation profiles along x, y and both diagonals.
-
-    Returns ``(ax (w,), ay (h,), ad (m,), aa (m,))`` with ``m = min(h, w)``: lags ``(0, d)``,
-    ``(d, 0)``, ``(d, d)`` and ``(d, -d)``, normalised so that lag 0 is 1.
-    """
-    h, w = res.shape
-    x = res - res.mean()
-    fh, fw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
-    spec = np.fft.rfft2(x, s=(fh, fw))
-    ac = np.fft.irfft2(spec.real ** 2 + spec.imag ** 2, s=(fh, fw))  # (fh, fw) circular lags
-    norm = ac[0, 0] / (h * w) + 1e-12
-    dx, dy = np.arange(w), np.arange(h)
-    m = np.arange(min(h, w))
-    ax = ac[0, :w] / (h * (w - dx)) / norm
-    ay = ac[:h, 0] / ((h - dy) * w) / norm
-    ovd = (h - m) * (w - m)
-    ad = ac[m, m] / ovd / norm
-    aa = ac[m, (fw - m) % fw] / ovd / norm
-    return ax, ay, ad, aa
-
-
-def _parabolic(profile: np.ndarray, i: int) -> float:
-    if 0 < i < len(profile) - 1:
-        a, b, c = profile[i - 1], profile[i], profile[i + 1]
-        den = a - 2 * b + c
-        if np.isfinite(den) and den < 0:
-            return i + 0.5 * (a - c) / den
-    return float(i)
-
-
-def _refine(profile: np.ndarray, period: float, limit: int) -> float:
-    """Sub-pixel period from the farthest usable multiple of ``period`` along one axis."""
-    k = max(1, int(limit // period))
-    centre = k * period
-    lo, hi = int(max(1, centre - 1.5 * k - 1)), int(min(len(profile) - 1, centre + 1.5 * k + 2))
-    if hi - lo < 2:
-        return period
-    i = lo + int(np.argmax(profile[lo:hi]))
-    return _parabolic(profile, i) / k
-
-
-def _fundamental(score: np.ndarray, i: int, dmin: int) -> int:
-    """The smallest sub-multiple ``i/k`` of a peak lag that is itself a comparable peak."""
-    for k in (4, 3, 2):
-        j = int(round(i / k))
-        if j - 2 < dmin:
-            continue
-        lo = j - 2 + int(np.argmax(score[j - 2: j + 3]))
-        if score[lo] >= 0.5 * score[i]:
-            return lo
-    return i
-
-
-def _score(profiles: tuple[np.ndarray, ...], h: int, w: int) -> np.ndarray:
-    """Mean of the autocorrelation profiles over the lags each one reliably covers."""
-    ax, ay, ad, aa = profiles
-    limits = (int(0.7 * w), int(0.7 * h), int(0.7 * min(h, w)), int(0.7 * min(h, w)))
-    top = max(limits)
-    total, count = np.zeros(top + 1), np.zeros(top + 1)
-    for prof, lim in zip(profiles, limits):
-        total[: lim + 1] += prof[: lim + 1]
-        count[: lim + 1] += 1
-    return total / np.maximum(count, 1)
-
-
-def period_candidates(res: np.ndarray, cfg: WatermarkConfig,
-                      expected: float | None = None) -> list[tuple[float, float]]:
-    """Up to ``cfg.period_candidates`` (py, px) tile periods in working pixels.
-
-    ``expected`` (the period the embedder would have used at this frame size, i.e. no
-    rescaling) comes first; then the strongest autocorrelation peaks, reduced to their
-    fundamental, in order.
-    """
-    h, w = res.shape
-    profiles = _autocorr(res)
-    ax, ay = profiles[0], profiles[1]
-    lim_x, lim_y = int(0.7 * w), int(0.7 * h)
-    dmin = int(cfg.tile_chips * _MIN_CHIP)
-    score = _score(profiles, h, w)
-    if len(score) <= dmin + 2:
-        return []
-    score[:dmin] = -np.inf
-    peaks = [i for i in range(dmin, len(score) - 1)
-             if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
-    peaks.sort(key=lambda i: -score[i])
-    out: list[tuple[float, float]] = []
-    if expected and dmin <= expected < len(score) - 1:
-        out.append((expected, expected))  # exact: the embedder's own period, not re-estimated
-    for p in [_parabolic(score, _fundamental(score, i, dmin)) for i in peaks]:
-        if len(out) >= cfg.period_candidates:
-            break
-        px = _refine(ax, p, lim_x) if lim_x > 1.2 * p else p
-        py = _refine(ay, p, lim_y) if lim_y > 1.2 * p else px
-        px = px if lim_x > 1.2 * p else py
-        if all(abs(px - q[1]) > 2 or abs(py - q[0]) > 2 for q in out):
-            out.append((py, px))
-    return out
 
 
 def fold(res: np.ndarray, period: tuple[float, float], n: int) -> np.ndarray:
@@ -275,12 +188,27 @@ def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, floa
     return bits, soft, z
 
 
+#: Bentkus & Dzindzalieta (Bernoulli 21(2), 2015): for Rademacher signs and weights with
+#: unit norm, ``P(S >= t) <= C · P(N(0,1) >= t)`` for every t, and this constant is optimal.
+RADEMACHER_GAUSS_C = 1.0 / (4.0 * 0.5 * math.erfc(1.0))  # 1 / (4 P(N >= sqrt 2)) ≈ 3.178
+
+
+def log10_tail(z: float) -> float:
+    """log10 of the tail bound ``P(z' >= z)`` for one fixed codeword under H0: the smaller of
+    Hoeffding's ``exp(-z²/2)`` and ``C · Q(z)`` (Gaussian tail Q), which is about
+    ``z·√(2π)/C`` times smaller at the z-scores where decisions are made (9× at z = 11)."""
+    hoeffding = -0.5 * z * z
+    gaussian = math.log(RADEMACHER_GAUSS_C) + float(log_ndtr(-z))
+    return min(hoeffding, gaussian) / math.log(10.0)
+
+
 def log10_p_value(z: float, hypotheses: int) -> float:
-    """log10 of ``K · 2^64 · exp(-z²/2)`` (capped at 0): the union-bounded Hoeffding tail."""
+    """log10 of ``K · 2^64 · tail(z)`` (capped at 0): the union bound over the CRC-valid
+    codewords and the ``K`` decoded hypotheses of :func:`log10_tail`."""
     if z <= 0:
         return 0.0
-    ln_p = math.log(hypotheses) + PAYLOAD_BITS * math.log(2.0) - 0.5 * z * z
-    return min(0.0, ln_p / math.log(10.0))
+    log10_p = math.log10(hypotheses) + PAYLOAD_BITS * math.log10(2.0) + log10_tail(z)
+    return min(0.0, log10_p)
 
 
 def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
@@ -294,8 +222,8 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     best: tuple | None = None  # the highest z among decodes whose CRC holds
     raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode (diagnostics)
     for acc in looks:
-        for period in period_candidates(acc.total, cfg, acc.expected):
-            for chips, sync in align(fold(acc.total, period, lay.n), lay, cfg.phase_candidates):
+        for period, tile in _periods_to_decode(acc, lay):
+            for chips, sync in align(tile, lay, cfg.phase_candidates):
                 message, soft, z = decode(chips, lay)
                 if raw is None or z > raw[1]:
                     raw = (message, z)
@@ -313,6 +241,23 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     return WatermarkResult(detected, hexp if detected else None, p,
                            bit_confidences(message, soft)[:PAYLOAD_BITS], used, z, sync,
                            (float(period[0]), float(period[1])), hexp)
+
+
+def _periods_to_decode(acc: ResidualAccumulator,
+                       lay: Layout) -> list[tuple[tuple[float, float], np.ndarray]]:
+    """``(period, folded tile)`` for the expected period and the pool's best by pilot
+    correlation, ``cfg.period_candidates`` in all. The pilot is independent of the message
+    chips, so choosing by it leaves the message test (and the Bonferroni count) as it was."""
+    cfg = acc.cfg
+    hyp = period_hypotheses(acc.total, cfg, acc.expected, acc.shape)
+    chosen = [(p, fold(acc.total, p, lay.n)) for p in hyp.expected]
+    ranked = []
+    for p in hyp.pool:
+        tile = fold(acc.total, p, lay.n)
+        ranked.append((align(tile, lay, 1)[0][1], p, tile))
+    ranked.sort(key=lambda r: -r[0])
+    room = max(0, cfg.period_candidates - len(chosen))
+    return chosen + [(p, tile) for _, p, tile in ranked[:room]]
 
 
 def _hex(message: np.ndarray) -> str:

@@ -94,4 +94,4 @@ def detect_clip(clip: Clip, key: str | bytes | None = None,
     cfg = config or WatermarkConfig()
     h, w = clip.shape
     even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
-    return detect_looks((clip.frames[i] for i in even), (clip.frames[i] for i in keys), key, cfg)
+    return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg)

@@ -14,7 +14,7 @@ REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h26
             "vp9_crf32", "resize_0.5", "resize_0.25", "crop_centre_70", "crop_offcentre_50",
             "rotate_5", "brightness_+30", "brightness_-30", "contrast_0.7", "contrast_1.3",
             "gamma_0.8", "gamma_1.2", "noise_5", "blur_1", "drop_alternate", "segment_2s",
-            "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80"}
+            "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80", "letterbox_square"}
 
 
 def test_registry_has_the_whole_suite() -> None:
@@ -56,7 +56,7 @@ def test_codec_roundtrip_marks_key_frames(small_clip: np.ndarray) -> None:
 
 @pytest.mark.parametrize("name", ["h264_crf28", "resize_0.5", "crop_offcentre_50",
                                   "brightness_-30", "gamma_1.2", "noise_5", "blur_1",
-                                  "drop_alternate"])
+                                  "drop_alternate", "letterbox_square"])
 def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None:
     atk = make_attack(name)
     out = atk(Clip(list(attack_marked), 25.0), atk.draw(np.random.default_rng(0)))

@@ -151,7 +151,10 @@ def test_key_frames_get_their_own_content_prediction(
         return real(gray, work_side, method)
 
     monkeypatch.setattr(detection, "residual", spy)
-    cfg = WatermarkConfig(key_frame_filter="nlm")
+    cfg = WatermarkConfig(key_frame_filter="nlm", fine_look_pixels=0)  # no fine look
     result = detect(small_marked, KEY, cfg, keyframes=[0])
     assert result.payload == PAYLOAD
     assert used.count("nlm") == 1 and used.count("bilateral") == len(small_marked)
+    used.clear()
+    detect(small_marked, KEY, WatermarkConfig(key_frame_filter="nlm"), keyframes=[0])
+    assert used.count("nlm") == 1 + len(small_marked)  # the fine look: every frame again

@@ -1,0 +1,46 @@
+"""The detection test's tail bound and p-value."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from watermark.detection import RADEMACHER_GAUSS_C, log10_p_value, log10_tail
+
+
+def _exact_tail(weights: np.ndarray, x: float) -> float:
+    """P(sum(w_i * eps_i) >= x) over every sign pattern (weights of unit norm)."""
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=len(weights))))
+    return float(np.mean(signs @ weights >= x - 1e-12))
+
+
+@pytest.mark.parametrize("weights", [
+    np.ones(2), np.ones(5), np.ones(12), np.array([3.0, 1.0, 1.0, 0.5]),
+    np.random.default_rng(0).uniform(0.1, 1.0, 10),
+])
+def test_the_tail_bound_holds_for_exact_rademacher_sums(weights: np.ndarray) -> None:
+    w = weights / np.linalg.norm(weights)
+    for x in np.linspace(0.25, 3.5, 27):
+        assert _exact_tail(w, x) <= 10 ** log10_tail(float(x)) * (1 + 1e-9), x
+
+
+def test_the_constant_is_tight_where_the_theorem_says() -> None:
+    # Two equal weights, t = sqrt(2): P = 1/4 = C * Q(sqrt 2), the bound's equality case.
+    assert 10 ** log10_tail(math.sqrt(2.0)) == pytest.approx(0.25, rel=1e-9)
+    assert RADEMACHER_GAUSS_C == pytest.approx(3.178, abs=1e-3)
+
+
+def test_the_p_value_is_below_hoeffdings_where_decisions_are_made() -> None:
+    hypotheses = 80
+    def hoeffding(z: float) -> float:
+        return (math.log(hypotheses) + 64 * math.log(2) - z * z / 2) / math.log(10)
+    for z in (10.5, 11.0, 11.5, 13.0):
+        ours = log10_p_value(z, hypotheses)
+        assert ours < hoeffding(z) - 0.9  # at least 8x smaller
+        assert ours < log10_p_value(z - 0.1, hypotheses)  # decreasing in z
+    # The 1e-6 threshold: about z = 10.99 (Hoeffding alone needs 11.18).
+    assert log10_p_value(11.0, hypotheses) <= -6 < log10_p_value(10.97, hypotheses)
+    assert log10_p_value(0.0, hypotheses) == 0.0 and log10_p_value(5.0, hypotheses) == 0.0

@@ -1,0 +1,58 @@
+"""The looks a detection decides on: which exist, and how they are counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import watermark.detection as detection
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark import WatermarkConfig, detect
+from watermark.api import Looks, _fine_look
+
+
+@pytest.mark.parametrize(("shape", "n_even", "stride"), [
+    ((144, 176), 119, 1),     # a 4 s QCIF clip: every sampled frame
+    ((144, 176), 300, 2),     # twice the budget: every other frame
+    ((144, 176), 400, None),  # more: no fine look
+    ((720, 1280), 32, None),  # 720p (downscaled to 400 lines): too costly
+    ((144, 176), None, None),  # a stream of unknown length
+])
+def test_the_fine_look_exists_where_its_budget_covers_every_other_frame(
+        shape: tuple[int, int], n_even: int | None, stride: int | None) -> None:
+    fine = _fine_look(WatermarkConfig(), *shape, n_even)
+    assert (fine.stride if fine is not None else None) == stride
+    if fine is not None:
+        assert fine.method == "nlm"
+    assert _fine_look(WatermarkConfig(fine_look_pixels=0), *shape, n_even) is None
+
+
+def test_a_strided_look_uses_every_other_frame(small_marked: np.ndarray) -> None:
+    acc = detection.ResidualAccumulator(WatermarkConfig(), "bilateral", stride=2)
+    for frame in small_marked[:7]:
+        acc.add(frame)
+    assert acc.frames == 4 and acc.offered == 7
+
+
+def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    original = detection.log10_p_value
+
+    def spy(z: float, hypotheses: int) -> float:
+        seen.append(hypotheses)
+        return original(z, hypotheses)
+
+    monkeypatch.setattr(detection, "log10_p_value", spy)
+    cfg = WatermarkConfig()
+    per_look = cfg.period_candidates * cfg.phase_candidates
+    looks = Looks(cfg, len(small_marked))
+    for i, frame in enumerate(small_marked):
+        looks.add(frame, even=True, key=i == 0)
+    assert looks.fine is not None and looks.fine.frames == len(small_marked)
+    r = looks.analyse(KEY.encode())
+    assert r.payload == PAYLOAD and seen[-1] == 3 * per_look  # every, key frames, fine
+    detect(iter(list(small_marked)), KEY)  # a stream of unknown length: one look
+    assert seen[-1] == per_look
+    detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
+    assert seen[-1] == 2 * per_look
