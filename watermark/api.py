@@ -61,7 +61,8 @@ def detect(source: Source, key: str | bytes | None = None,
 
     A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
     by frame in full (constant memory); arrays and sequences of small frames also get the
-    fine look (see :class:`Looks`), iterables of unknown length do not. ``keyframes``: indices of the frames a codec coded
+    fine look (see :class:`Looks`), iterables of unknown length do not.
+    ``keyframes``: indices of the frames a codec coded
     as intra frames; they are also tested on their own (inter-coded frames can carry the
     pattern dragged along by motion compensation), at one extra Bonferroni factor.
     """

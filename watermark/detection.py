@@ -4,7 +4,7 @@
    residuals are summed over frames (soft evidence, constant memory).
 2. Tile-period hypotheses (x and y separately, so scale and aspect changes are absorbed):
    the embedder's period at this frame size, autocorrelation peaks of the summed residual
-   (rescaling), and the embedder's chip sizes for larger originals (crops); see
+   (rescaling), and the embedder's chip sizes for cropped or padded originals; see
    ``watermark.periods``. All but the first are ranked by their pilot correlation.
 3. For each candidate period the residual is resampled to 2 samples per chip, folded
    modulo the tile (crops and shifts only change the phase) and spectrally whitened; the
