@@ -60,8 +60,8 @@ def detect(source: Source, key: str | bytes | None = None,
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
     A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
-    by frame in full (constant memory); arrays and sequences of small frames also get the
-    fine look (see :class:`Looks`), iterables of unknown length do not.
+    by frame in full (constant memory); arrays and sequences also get the fine look
+    where its pixel budget allows (see :class:`Looks`), iterables of unknown length do not.
     ``keyframes``: indices of the frames a codec coded
     as intra frames; they are also tested on their own (inter-coded frames can carry the
     pattern dragged along by motion compensation), at one extra Bonferroni factor.

@@ -58,8 +58,8 @@ class WatermarkConfig:
         about 50 ms per working-scale frame and is used there because that look has few frames.
     fine_look_pixels: working-scale pixels the non-local-means "fine" look may spend on the
         evenly sampled frames (about 0.3 s per million on 2 cores). It is a third look, made
-        only where this budget covers at least every other sampled frame: small videos,
-        whose few pixels need the better content prediction most. 0 turns it off.
+        only where this budget covers at least every other sampled frame: small (or very
+        short) videos, whose few pixels need the better content prediction most. 0 turns it off.
     period_candidates: tile periods tried in detection.
     phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
         hypothesis is a Bonferroni factor on the p-value.

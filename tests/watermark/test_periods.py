@@ -25,7 +25,7 @@ def horse_marked() -> np.ndarray:
     return embed(clip, PAYLOAD, KEY)
 
 
-def test_native_periods_are_the_chips_of_larger_originals() -> None:
+def test_native_periods_are_the_chips_of_cropped_or_padded_originals() -> None:
     cfg = WatermarkConfig()
     # A 480x640 frame (5 px chips) cropped to 402x535 expects 4 px chips; the original's
     # 5 px chips are among the hypotheses, for originals of half (2 px) to twice (8 px)
