@@ -75,6 +75,9 @@ class WatermarkEvidenceOut(BaseModel):
     frames_used: int
     algorithm: str = ""
     false_positive_rate: float | None = None
+    method: str = Field("decode", description="'decode' (read blindly) or 'lookup' (matched "
+                        "among the payloads the manifest store has issued)")
+    candidates: int = Field(0, description="issued payloads the store-aided test tried")
 
 
 class ClassifierOut(BaseModel):
@@ -114,6 +117,9 @@ class WatermarkDetectOut(BaseModel):
     algorithm: str
     false_positive_rate: float | None = Field(None, description="the test's rate per file")
     bit_confidences: list[float]
+    method: str = Field("decode", description="'decode' (read blindly) or 'lookup' (matched "
+                        "among the payloads the manifest store has issued)")
+    candidates: int = Field(0, description="issued payloads the store-aided test tried")
 
 
 class SoftBindingOut(BaseModel):

@@ -141,15 +141,24 @@ def detect_file(path: Path, name: str | None) -> dict[str, Any]:
     return {"file": name or path.name, **asdict(evidence)}
 
 
-def watermark_detect_file(path: Path, name: str | None) -> dict[str, Any]:
+def watermark_detect_file(path: Path, name: str | None,
+                          store: ManifestStore | None = None) -> dict[str, Any]:
+    """The watermark test of one upload; with ``store``, its issued payloads are tested too."""
     wm = require_watermark()
-    result = wm.detect_file(path)
+    candidates = None
+    if store is not None:
+        from watermark.evidence import store_candidates
+
+        candidates = store_candidates(store)
+    result = wm.detect_file(path, candidates=candidates)
     confidences = [float(c) for c in getattr(result, "bit_confidences", [])]
     return {"file": name or path.name, "detected": bool(result.detected),
             "payload": result.payload, "p_value": float(result.p_value),
             "frames_used": int(result.frames_used),
             "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),
-            "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences}
+            "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences,
+            "method": getattr(result, "method", "decode"),
+            "candidates": int(getattr(result, "candidates", 0))}
 
 
 def _default_fpr(wm: ModuleType) -> float | None:

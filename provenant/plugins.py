@@ -9,7 +9,8 @@ themselves through Python entry points declared in ``pyproject.toml``:
     ``register(subparsers) -> None`` adds sub-commands to the ``provenant`` parser.
 ``provenant.evidence``
     an :class:`EvidenceProvider`; each fills its part of a :class:`~provenant.report.VerificationReport`.
-    ``options`` may carry ``key`` (the watermark key) and ``limits`` (:class:`MediaLimits`).
+    ``options`` may carry ``key`` (the watermark key), ``limits`` (:class:`MediaLimits`) and
+    ``store`` (the manifest store :func:`provenant.provenance.verify` reads).
     Providers run in ascending ``order`` (watermark 10, store recovery 20, classifier 30).
 ``provenant.stampers``
     a :class:`Stamper`, which embeds an invisible payload before signing (``provenant stamp``).

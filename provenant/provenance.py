@@ -134,6 +134,7 @@ def verify(
     if limits is not None:
         opts.setdefault("limits", limits)
     recovery = _StoreRecovery(store or open_store())
+    opts.setdefault("store", recovery.store)  # its issued payloads: a store-aided watermark test
     for step in sorted([*evidence_providers(), recovery], key=lambda p: p.order):
         step(path, report, opts)
     report.verdict = decide_verdict(report)

@@ -60,6 +60,10 @@ class WatermarkEvidence:
     frames_used: int
     algorithm: str = ""
     false_positive_rate: float | None = None
+    #: "decode" (the payload read blindly) or "lookup" (matched among the payloads the
+    #: manifest store has issued; ``candidates`` of them were tested).
+    method: str = "decode"
+    candidates: int = 0
 
 
 @dataclass
@@ -100,6 +104,12 @@ def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
     return bool(manifest and manifest.get("ai_generated"))
 
 
+def _lookup_note(wm: WatermarkEvidence) -> str:
+    if wm.method != "lookup":
+        return ""
+    return f", matched among the {wm.candidates:,} payloads the manifest store has issued"
+
+
 def decide_verdict(report: VerificationReport) -> Verdict:
     """Fuse the evidence into one label with plain-sentence reasons citing that evidence.
 
@@ -120,7 +130,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     if wm and wm.detected:
         reasons.append(
             f"A Provenant watermark was found (payload {wm.payload}, p-value {wm.p_value:.2e} "
-            f"over {wm.frames_used} frames)."
+            f"over {wm.frames_used} frames{_lookup_note(wm)})."
         )
     if c2pa and c2pa.present and c2pa.state in ("Valid", "Trusted"):
         trust = "a trusted" if c2pa.state == "Trusted" else "a valid (but not trust-listed)"

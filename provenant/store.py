@@ -62,7 +62,7 @@ class ManifestRecord:
 
 
 class ManifestStore(SqliteDatabase):
-    """register / get / find_by_binding over one SQLite file."""
+    """register / get / find_by_binding / binding_values over one SQLite file."""
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
         super().__init__(path, _SCHEMA, label="manifest store", timeout_s=timeout_s)
@@ -121,6 +121,21 @@ class ManifestStore(SqliteDatabase):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot search the store: {exc}") from None
         return [self.get(i) for i in ids]
+
+    def binding_values(self, alg: str, limit: int) -> list[str]:
+        """The values registered under soft-binding algorithm ``alg``, newest manifests
+        first, at most ``limit`` (for a store-aided watermark test)."""
+        try:
+            with self.connect() as conn:
+                rows = conn.execute(
+                    "SELECT b.value FROM soft_bindings b JOIN manifests m"
+                    " ON m.manifest_id = b.manifest_id WHERE b.alg = ?"
+                    " GROUP BY b.value ORDER BY MAX(m.created_at) DESC LIMIT ?",
+                    (alg, int(limit)),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the store: {exc}") from None
+        return [r[0] for r in rows]
 
     def count(self) -> int:
         with self.connect() as conn:

@@ -13,12 +13,15 @@ from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
 from watermark.embedding import embed_frame, embed_frames, embed_yuv420
+from watermark.lookup import Codebook
 from watermark.reader import sample_luma
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
-           "detect_looks", "Looks", "Source"]
+           "detect_looks", "Looks", "Source", "Candidates", "as_codebook"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
+#: Payloads for the store-aided test: a :class:`Codebook`, or 8-byte / hex / int payloads.
+Candidates = Codebook | Iterable[bytes | str | int] | None
 
 _REF_PIXELS = 1280 * 720
 
@@ -56,7 +59,8 @@ def embed(source: Source, payload: bytes | str | int, key: str | bytes | None = 
 
 def detect(source: Source, key: str | bytes | None = None,
            config: WatermarkConfig | None = None,
-           keyframes: Sequence[int] | None = None) -> WatermarkResult:
+           keyframes: Sequence[int] | None = None,
+           candidates: Candidates = None) -> WatermarkResult:
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
     A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
@@ -65,11 +69,14 @@ def detect(source: Source, key: str | bytes | None = None,
     ``keyframes``: indices of the frames a codec coded
     as intra frames; they are also tested on their own (inter-coded frames can carry the
     pattern dragged along by motion compensation), at one extra Bonferroni factor.
+    ``candidates``: the payloads a manifest store has issued; they are also tested on their
+    own (``watermark.lookup``), which finds far weaker watermarks than a blind decode.
     """
     cfg = config or WatermarkConfig()
     kbytes = resolve_key(key)
+    codebook = as_codebook(candidates)
     if isinstance(source, (str, os.PathLike)):
-        return detect_file(source, kbytes, cfg)
+        return detect_file(source, kbytes, cfg, codebook)
     if isinstance(source, np.ndarray):
         if source.ndim not in (3, 4) or source.shape[-1] != 3:
             raise MediaError(f"array of shape {source.shape} is invalid; "
@@ -80,7 +87,14 @@ def detect(source: Source, key: str | bytes | None = None,
     for i, frame in enumerate(source):
         frame = np.asarray(frame)
         looks.add(frame, even=True, key=i in keyset)
-    return looks.analyse(kbytes)
+    return looks.analyse(kbytes, codebook)
+
+
+def as_codebook(candidates: Candidates) -> Codebook | None:
+    """``candidates`` as a :class:`Codebook` (None stays None)."""
+    if candidates is None or isinstance(candidates, Codebook):
+        return candidates
+    return Codebook(candidates)
 
 
 class Looks:
@@ -112,9 +126,9 @@ class Looks:
         if key:
             self.keyed.add(frame)
 
-    def analyse(self, key: bytes) -> WatermarkResult:
+    def analyse(self, key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
         extra = [a for a in (self.keyed, self.fine) if a is not None and a.frames]
-        return analyse_residual([self.every, *extra], key)
+        return analyse_residual([self.every, *extra], key, codebook)
 
 
 def _fine_look(cfg: WatermarkConfig, height: int, width: int,
@@ -136,33 +150,37 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
 
 
 def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
-                 key: str | bytes | None, cfg: WatermarkConfig) -> WatermarkResult:
+                 key: str | bytes | None, cfg: WatermarkConfig,
+                 candidates: Candidates = None) -> WatermarkResult:
     """Decide on the :class:`Looks` of evenly sampled frames and key frames."""
     looks = Looks(cfg, len(even))
     for frame in even:
         looks.add(frame, even=True, key=False)
     for frame in keyed:
         looks.add(frame, even=False, key=True)
-    return looks.analyse(resolve_key(key))
+    return looks.analyse(resolve_key(key), as_codebook(candidates))
 
 
 def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
-                config: WatermarkConfig | None = None) -> WatermarkResult:
-    """Detect in a video or image file: evenly sampled frames plus the key frames."""
+                config: WatermarkConfig | None = None,
+                candidates: Candidates = None) -> WatermarkResult:
+    """Detect in a video or image file: evenly sampled frames plus the key frames
+    (``candidates``: see :func:`detect`)."""
     from provenant.media import probe, read_image
 
     cfg = config or WatermarkConfig()
     kbytes = resolve_key(key)
+    codebook = as_codebook(candidates)
     info = probe(Path(path))
     if info.kind == "image":
-        return detect(read_image(info.path), kbytes, cfg)
+        return detect(read_image(info.path), kbytes, cfg, candidates=codebook)
     n = frames_to_sample(info.height, info.width, cfg)
     looks = Looks(cfg, min(n, max(info.frame_count, 1)))
     for sample in sample_luma(info.path, info.frame_count, n, max(1, n // 4)):
         looks.add(sample.luma, even=sample.even, key=sample.key)
     if looks.every.frames == 0:
         raise MediaError(f"{path} has no decodable video frames")
-    return looks.analyse(kbytes)
+    return looks.analyse(kbytes, codebook)
 
 
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],

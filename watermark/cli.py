@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     d.add_argument("--key", default=None, help=_KEY_HELP)
     d.add_argument("--fpr", type=float, default=None,
                    help="false-positive rate per file (default 1e-6)")
+    d.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
+                   help="also test the payloads issued in a manifest store (the configured "
+                        "one, or PATH): finds far weaker watermarks than a blind decode")
     d.add_argument("--json", action="store_true", help="print a JSON result")
     d.set_defaults(handler=cmd_detect)
 
@@ -73,15 +76,25 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     cfg = WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
-    result = detect_file(args.file, args.key, cfg)
+    candidates = None
+    if args.store is not None:
+        from provenant.store import open_store
+        from watermark.evidence import store_candidates
+
+        candidates = store_candidates(open_store(args.store or None))
+    result = detect_file(args.file, args.key, cfg, candidates)
     facts = {"file": str(args.file), "detected": result.detected, "payload": result.payload,
              "p_value": result.p_value, "false_positive_rate": cfg.fpr,
-             "frames_used": result.frames_used, "algorithm": ALGORITHM}
+             "frames_used": result.frames_used, "algorithm": ALGORITHM,
+             "method": result.method, "candidates": result.candidates,
+             "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value}
     if args.json:
         print(json.dumps(facts, indent=2))
     elif result.detected:
+        how = (f", matched among {result.candidates:,} issued payloads"
+               if result.method == "lookup" else "")
         print(f"watermark found: payload {result.payload} (p={result.p_value:.2e}, "
-              f"{result.frames_used} frames)")
+              f"{result.frames_used} frames{how})")
     else:
         print(f"no watermark found (p={result.p_value:.2g}, {result.frames_used} frames)")
     return 0

@@ -19,6 +19,10 @@
    optimal Gaussian comparison, ``C ≈ 3.18``); a union bound over the 2^64 CRC-valid
    codewords and the ``K`` (period, phase) hypotheses decoded gives
    ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``.
+5. Store-aided (optional, ``watermark.lookup``): given the N payloads a manifest store has
+   issued, the same z is computed for each of their codewords on every hypothesis, with
+   ``p = K · N · tail(z)``. With both tests the decision is on ``2 · min(p_blind, p_lookup)``
+   (a union bound over the two), so the false-positive rate is still ``cfg.fpr``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from scipy.special import log_ndtr
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.ecc import bit_confidences, crc_ok, encode, viterbi_decode
+from watermark.ecc import bit_confidences, crc_ok, encode, protect, viterbi_decode
+from watermark.lookup import Codebook
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
 
@@ -54,6 +59,12 @@ class WatermarkResult:
     sync_score: float = 0.0
     period: tuple[float, float] = (0.0, 0.0)
     decoded: str | None = None  # best decoded payload even when not detected (diagnostics)
+    blind_p_value: float = 1.0  # the blind decode's test alone
+    blind_payload: str | None = None  # the blind decode's payload (CRC-valid), even if not detected
+    blind_z: float = 0.0  # the blind decode's z
+    lookup_p_value: float | None = None  # the store-aided test alone (None: no candidates)
+    candidates: int = 0  # payloads the store-aided test tried
+    method: str = "decode"  # the test whose p-value decided: "decode" or "lookup"
 
 
 class ResidualAccumulator:
@@ -155,14 +166,19 @@ def _whiten(tile: np.ndarray) -> np.ndarray:
     return np.real(np.fft.ifft2(spec / (envelope + 1e-6 * float(envelope.mean()) + 1e-12)))
 
 
-def align(tile: np.ndarray, lay: Layout, top: int) -> list[tuple[np.ndarray, float]]:
+def align(tile: np.ndarray, lay: Layout, top: int,
+          origin: bool = False) -> list[tuple[np.ndarray, float]]:
     """Circularly align the folded tile with the pilot: the ``top`` best phases (peaks at
-    least 2 samples apart) as ``(n*n,)`` chip values with their sync z-scores."""
+    least 2 samples apart) as ``(n*n,)`` chip values with their sync z-scores.
+
+    ``origin``: the phase 0 is always one of the ``top`` (it takes the last place if the
+    pilot did not rank it): at the embedder's own period an uncropped frame has its tile at
+    the origin, and a weak pilot (a strong re-encode) may not rank it. It is chosen without
+    looking at the data, so the test is unchanged."""
     tmpl = np.kron(lay.pilot_chips(), np.ones((_SPC, _SPC), np.float32))  # (T, T)
     corr = np.fft.irfft2(np.fft.rfft2(tile) * np.conj(np.fft.rfft2(tmpl)), s=tile.shape)
     mean, std = corr.mean(), corr.std() + 1e-12
     t = corr.shape[0]
-    out: list[tuple[np.ndarray, float]] = []
     taken: list[tuple[int, int]] = []
     for flat in np.argsort(corr, axis=None)[::-1][: 8 * top]:
         dy, dx = divmod(int(flat), t)
@@ -170,11 +186,15 @@ def align(tile: np.ndarray, lay: Layout, top: int) -> list[tuple[np.ndarray, flo
                for a, b in taken):
             continue
         taken.append((dy, dx))
+        if len(taken) >= top:
+            break
+    if origin and top >= 2 and (0, 0) not in taken:
+        taken[-1] = (0, 0)
+    out: list[tuple[np.ndarray, float]] = []
+    for dy, dx in taken:
         aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
         chips = aligned.reshape(lay.n, _SPC, lay.n, _SPC).sum(axis=(1, 3))  # (n, n)
         out.append((chips.ravel(), float((corr[dy, dx] - mean) / std)))
-        if len(out) >= top:
-            break
     return out
 
 
@@ -212,52 +232,87 @@ def log10_p_value(z: float, hypotheses: int) -> float:
 
 
 def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
-                     key: bytes) -> WatermarkResult:
-    """Run steps 2-4 on one or more accumulations ("looks", e.g. all sampled frames and
-    the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor."""
+                     key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
+    """Run steps 2-5 on one or more accumulations ("looks", e.g. all sampled frames and
+    the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor.
+    ``codebook``: candidate payloads for the store-aided test (step 5), or None."""
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+    hypotheses = max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
     best: tuple | None = None  # the highest z among decodes whose CRC holds
     raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode (diagnostics)
+    tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, period, ...
     for acc in looks:
-        for period, tile in _periods_to_decode(acc, lay):
-            for chips, sync in align(tile, lay, cfg.phase_candidates):
+        for period, tile, expected in _periods_to_decode(acc, lay):
+            for chips, sync in align(tile, lay, cfg.phase_candidates, origin=expected):
                 message, soft, z = decode(chips, lay)
+                tried.append((soft, float(np.linalg.norm(chips[lay.msg_idx])), period, sync,
+                              acc.frames))
                 if raw is None or z > raw[1]:
                     raw = (message, z)
                 if crc_ok(message) and (best is None or z > best[2]):
                     best = (message, soft, z, sync, period, acc.frames)
     decoded = None if raw is None else _hex(raw[0])
+    blind_p = 1.0 if best is None else 10.0 ** log10_p_value(best[2], hypotheses)
+    blind = {"blind_p_value": blind_p, "blind_payload": None if best is None else _hex(best[0]),
+             "blind_z": best[2] if best is not None else (0.0 if raw is None else raw[1])}
+    lookup = _lookup(codebook, tried, hypotheses)
+    if lookup is not None and lookup[0] < blind_p:  # the store-aided test decides
+        lookup_p, z, k, payload = lookup
+        soft, _, period, sync, used = tried[k]
+        p = min(1.0, 2.0 * lookup_p)
+        message = np.unpackbits(np.frombuffer(bytes.fromhex(payload), np.uint8))
+        detected = p <= cfg.fpr
+        return WatermarkResult(detected, payload if detected else None, p,
+                               bit_confidences(protect(message), soft)[:PAYLOAD_BITS], used, z,
+                               sync, (float(period[0]), float(period[1])), decoded,
+                               lookup_p_value=lookup_p, candidates=len(codebook or ()),
+                               method="lookup", **blind)
+    lookup_p = None if lookup is None else lookup[0]
+    n_cand = len(codebook) if codebook is not None else 0
     if best is None:
         return WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames,
-                               0.0 if raw is None else raw[1], decoded=decoded)
+                               0.0 if raw is None else raw[1], decoded=decoded,
+                               lookup_p_value=lookup_p, candidates=n_cand, **blind)
     message, soft, z, sync, period, used = best
-    hypotheses = max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
-    p = 10.0 ** log10_p_value(z, hypotheses)
+    p = blind_p if lookup is None else min(1.0, 2.0 * blind_p)
     hexp = _hex(message)
     detected = p <= cfg.fpr
     return WatermarkResult(detected, hexp if detected else None, p,
                            bit_confidences(message, soft)[:PAYLOAD_BITS], used, z, sync,
-                           (float(period[0]), float(period[1])), hexp)
+                           (float(period[0]), float(period[1])), hexp, lookup_p_value=lookup_p,
+                           candidates=n_cand, **blind)
+
+
+def _lookup(codebook: Codebook | None, tried: list, hypotheses: int
+            ) -> tuple[float, float, int, str] | None:
+    """The store-aided test over every decoded hypothesis: ``(p, z, hypothesis, payload)``,
+    or None without candidates. ``p = K · N · tail(z)`` (a union bound over both)."""
+    if codebook is None or len(codebook) == 0 or not tried:
+        return None
+    z, k, c = codebook.best(np.stack([t[0] for t in tried]), np.array([t[1] for t in tried]))
+    log10_p = (math.log10(hypotheses) + math.log10(len(codebook)) + log10_tail(z)
+               if z > 0 else 0.0)
+    return 10.0 ** min(0.0, log10_p), z, k, codebook.payloads[c]
 
 
 def _periods_to_decode(acc: ResidualAccumulator,
-                       lay: Layout) -> list[tuple[tuple[float, float], np.ndarray]]:
+                       lay: Layout) -> list[tuple[tuple[float, float], np.ndarray, bool]]:
     """``(period, folded tile)`` for the expected period and the pool's best by pilot
     correlation, ``cfg.period_candidates`` in all. The pilot is independent of the message
     chips, so choosing by it leaves the message test (and the Bonferroni count) as it was."""
     cfg = acc.cfg
     hyp = period_hypotheses(acc.total, cfg, acc.expected, acc.shape)
-    chosen = [(p, fold(acc.total, p, lay.n)) for p in hyp.expected]
+    chosen = [(p, fold(acc.total, p, lay.n), True) for p in hyp.expected]
     ranked = []
     for p in hyp.pool:
         tile = fold(acc.total, p, lay.n)
         ranked.append((align(tile, lay, 1)[0][1], p, tile))
     ranked.sort(key=lambda r: -r[0])
     room = max(0, cfg.period_candidates - len(chosen))
-    return chosen + [(p, tile) for _, p, tile in ranked[:room]]
+    return chosen + [(p, tile, False) for _, p, tile in ranked[:room]]
 
 
 def _hex(message: np.ndarray) -> str:

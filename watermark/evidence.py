@@ -8,22 +8,34 @@ from typing import Any
 from provenant.report import VerificationReport, WatermarkEvidence
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig
+from watermark.lookup import MAX_CANDIDATES, Codebook
 
-__all__ = ["WatermarkProvider", "WatermarkStamper", "provider", "stamper"]
+__all__ = ["WatermarkProvider", "WatermarkStamper", "provider", "stamper", "store_candidates"]
 
 
 class WatermarkProvider:
-    """Fills ``report.watermark`` (``options`` may carry ``key`` and ``fpr``)."""
+    """Fills ``report.watermark`` (``options`` may carry ``key``, ``fpr`` and ``store``: a
+    manifest store whose issued payloads are also tested, see ``watermark.lookup``)."""
 
     name = "watermark"
     order = 10
 
     def __call__(self, path: Path, report: VerificationReport, options: dict[str, Any]) -> None:
         cfg = WatermarkConfig(fpr=float(options["fpr"])) if options.get("fpr") else WatermarkConfig()
-        result = detect_file(path, options.get("key"), cfg)
+        store = options.get("store")
+        candidates = store_candidates(store) if store is not None else None
+        result = detect_file(path, options.get("key"), cfg, candidates)
         report.watermark = WatermarkEvidence(
             detected=result.detected, payload=result.payload, p_value=result.p_value,
-            frames_used=result.frames_used, algorithm=ALGORITHM, false_positive_rate=cfg.fpr)
+            frames_used=result.frames_used, algorithm=ALGORITHM, false_positive_rate=cfg.fpr,
+            method=result.method, candidates=result.candidates)
+
+
+def store_candidates(store: Any, limit: int = MAX_CANDIDATES) -> Codebook | None:
+    """The payloads ``store`` (a :class:`provenant.store.ManifestStore`) has issued under
+    our algorithm, newest first and at most ``limit``, as a codebook (None if there are none)."""
+    values = store.binding_values(ALGORITHM, limit)
+    return Codebook(values) if values else None
 
 
 class WatermarkStamper:

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from watermark.api import detect_looks, frames_to_sample, sample_plan
+from watermark.api import Candidates, detect_looks, frames_to_sample, sample_plan
 from watermark.attacks import Clip
 from watermark.config import WatermarkConfig
 from watermark.detection import WatermarkResult
@@ -88,10 +88,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def detect_clip(clip: Clip, key: str | bytes | None = None,
-                config: WatermarkConfig | None = None) -> WatermarkResult:
+                config: WatermarkConfig | None = None,
+                candidates: Candidates = None) -> WatermarkResult:
     """Detect on an in-memory clip exactly as :func:`watermark.detect_file` samples a file:
     ``frames_to_sample`` evenly spaced frames plus (up to a quarter as many) key frames."""
     cfg = config or WatermarkConfig()
     h, w = clip.shape
     even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
-    return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg)
+    return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg,
+                        candidates)

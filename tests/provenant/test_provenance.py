@@ -121,5 +121,6 @@ def test_limits_flow_through_sign_verify_and_stamp(clip: Path, workdir: Path, mo
 
     monkeypatch.setattr(prov, "evidence_providers", lambda: (Spy(),))
     loose = MediaLimits(max_pixels=10**8)
-    prov.verify(clip, limits=loose, options={"key": "k"}, store=ManifestStore(workdir / "s.db"))
-    assert seen == {"key": "k", "limits": loose}
+    store = ManifestStore(workdir / "s.db")
+    prov.verify(clip, limits=loose, options={"key": "k"}, store=store)
+    assert seen == {"key": "k", "limits": loose, "store": store}  # store: the lookup test

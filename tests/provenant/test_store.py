@@ -87,3 +87,16 @@ def test_unwritable_location(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open"):
         ManifestStore(blocker / "s.db")
+
+
+def test_binding_values_newest_first_by_algorithm(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    for i in range(5):
+        store.register(ManifestRecord(**{**_record(i).__dict__, "created_at": 100.0 + i}))
+    store.register(ManifestRecord("urn:c2pa:dup", soft_bindings=(
+        ("io.provenant.watermark.v2", f"{4:016x}"), ("other.alg", "abc")), created_at=50.0))
+    alg = "io.provenant.watermark.v2"
+    assert store.binding_values(alg, 10) == [f"{i:016x}" for i in (4, 3, 2, 1, 0)]
+    assert store.binding_values(alg, 2) == [f"{4:016x}", f"{3:016x}"]
+    assert store.binding_values("other.alg", 10) == ["abc"]
+    assert store.binding_values("missing.alg", 10) == []

@@ -56,6 +56,16 @@ def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> No
     assert facts["p_value"] <= facts["false_positive_rate"] == 1e-6
     rc, stdout, _ = cli("watermark", "detect", str(out), "--key", "other")
     assert rc == 0 and "no watermark" in stdout  # "not detected" is still a success
+    from provenant.store import ManifestRecord, ManifestStore
+
+    ManifestStore(tmp_path / "s.db").register(
+        ManifestRecord("urn:c2pa:x", soft_bindings=((ALGORITHM, PAYLOAD),)))
+    rc, stdout, _ = cli("watermark", "detect", str(out), "--key", KEY, "--json",
+                        "--store", str(tmp_path / "s.db"))
+    facts = json.loads(stdout)
+    assert rc == 0 and facts["detected"] and facts["candidates"] == 1
+    assert facts["p_value"] == pytest.approx(2 * min(facts["blind_p_value"],
+                                                     facts["lookup_p_value"]))
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -91,3 +101,23 @@ def test_evidence_provider_and_stamper(video_with_audio: Path, tmp_path: Path) -
     other = VerificationReport(file=str(dst))
     provider(dst, other, {"key": "someone-else"})
     assert other.watermark is not None and not other.watermark.detected
+
+
+def test_evidence_provider_tests_the_payloads_of_a_store(video_with_audio: Path,
+                                                         tmp_path: Path) -> None:
+    from provenant.store import ManifestRecord, ManifestStore
+
+    dst = tmp_path / "stamped.mp4"
+    stamper(video_with_audio, dst, bytes.fromhex(PAYLOAD))
+    store = ManifestStore(tmp_path / "s.db")
+    for i, value in enumerate([PAYLOAD, "ffffffffffffffff", "0000000000000001"]):
+        store.register(ManifestRecord(f"urn:c2pa:{i}", soft_bindings=((ALGORITHM, value),)))
+    report = VerificationReport(file=str(dst))
+    provider(dst, report, {"store": store})
+    wm = report.watermark
+    assert wm is not None and wm.detected and wm.payload == PAYLOAD
+    assert wm.candidates == 3 and wm.method in ("lookup", "decode")
+    empty = VerificationReport(file=str(dst))
+    provider(dst, empty, {"store": ManifestStore(tmp_path / "empty.db")})
+    assert empty.watermark is not None and empty.watermark.candidates == 0
+    assert empty.watermark.method == "decode" and empty.watermark.payload == PAYLOAD
