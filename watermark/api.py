@@ -11,7 +11,9 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
-from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
+from watermark.detection import (
+    ResidualAccumulator, WatermarkResult, analyse_residual, working_luma,
+)
 from watermark.embedding import embed_frame, embed_frames, embed_yuv420
 from watermark.lookup import Codebook
 from watermark.reader import sample_luma
@@ -107,7 +109,11 @@ class Looks:
     * the *fine* look: the evenly sampled frames again, through non-local means, where
       ``cfg.fine_look_pixels`` pays for at least every other one of the ``n_even`` frames
       (small videos; unknown ``n_even``: never). On `carphone` (176×144) after H.264 CRF 23
-      it gave z = 14.6 where the bilateral look gave 10.9.
+      it gave z = 14.6 where the bilateral look gave 10.9;
+    * the *median* look (``cfg.median_look``): the evenly sampled frames through a 5×5
+      median prediction. On sharp two-tone content (`pan_horse`, a silhouette) the bilateral
+      prediction keeps each edge pixel to itself, cancelling its pattern: after contrast 1.3
+      the true codeword's z was 7.7 through it and 15.4 through the median.
     """
 
     def __init__(self, cfg: WatermarkConfig, n_even: int | None) -> None:
@@ -115,19 +121,21 @@ class Looks:
         self.every = ResidualAccumulator(cfg)
         self.keyed = ResidualAccumulator(cfg, cfg.key_frame_filter)
         self.fine: ResidualAccumulator | None = None
+        self.median = ResidualAccumulator(cfg, "median") if cfg.median_look else None
 
     def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
+        shape, g = working_luma(frame, self.cfg.work_side)  # shared by every look
         if even:
             if self.every.frames == 0:
-                self.fine = _fine_look(self.cfg, frame.shape[0], frame.shape[1], self.n_even)
-            self.every.add(frame)
-            if self.fine is not None:
-                self.fine.add(frame)
+                self.fine = _fine_look(self.cfg, shape[0], shape[1], self.n_even)
+            for look in (self.every, self.fine, self.median):
+                if look is not None:
+                    look.add_working(shape, g)
         if key:
-            self.keyed.add(frame)
+            self.keyed.add_working(shape, g)
 
     def analyse(self, key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
-        extra = [a for a in (self.keyed, self.fine) if a is not None and a.frames]
+        extra = [a for a in (self.keyed, self.fine, self.median) if a is not None and a.frames]
         return analyse_residual([self.every, *extra], key, codebook)
 
 

@@ -84,21 +84,22 @@ class ResidualAccumulator:
         self.expected: float | None = None  # tile period (working px) if never rescaled
 
     def add(self, frame: np.ndarray) -> None:
+        if (self.offered % self.stride) == 0:
+            self.add_working(*working_luma(frame, self.cfg.work_side))
+        else:
+            self.offered += 1
+
+    def add_working(self, shape: tuple[int, int], g: np.ndarray) -> None:
+        """Add a frame already at the working scale (:func:`working_luma`), so several
+        looks share one conversion; ``shape`` is the frame's original ``(H, W)``."""
         self.offered += 1
         if (self.offered - 1) % self.stride:
             return
-        if frame.ndim == 3 and frame.shape[2] == 3:
-            gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-        elif frame.ndim == 2:
-            gray = frame
-        else:
-            raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
         if self.shape is None:
-            self.shape = gray.shape
-        elif gray.shape != self.shape:
-            raise MediaError(f"frame size {gray.shape} differs from the first frame's {self.shape}")
-        res = residual(gray, self.cfg.work_side, self.method)
-        self._accumulate(gray.shape, res)
+            self.shape = shape
+        elif shape != self.shape:
+            raise MediaError(f"frame size {shape} differs from the first frame's {self.shape}")
+        self._accumulate(shape, predict_residual(g, self.method))
 
     def _accumulate(self, shape: tuple[int, int], res: np.ndarray) -> None:
         if self.total is None:
@@ -106,6 +107,24 @@ class ResidualAccumulator:
             self.expected = self.cfg.tile_chips * self.cfg.chip_size(h, w) * res.shape[0] / h
         self.total = res if self.total is None else self.total + res
         self.frames += 1
+
+
+def working_luma(frame: np.ndarray, work_side: int) -> tuple[tuple[int, int], np.ndarray]:
+    """An RGB ``(H, W, 3)`` or luma ``(H, W)`` frame -> ``((H, W), (h, w) float32 luma)``
+    downscaled so the shorter side is at most ``work_side``."""
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    elif frame.ndim == 2:
+        gray = frame
+    else:
+        raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
+    h, w = gray.shape
+    scale = min(1.0, work_side / min(h, w))
+    g = gray.astype(np.float32)
+    if scale < 1.0:
+        g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return (h, w), g
 
 
 def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.ndarray:
@@ -118,17 +137,18 @@ def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.
     smallest on clips with few strong edges). ``"nlm"`` (non-local means) goes further at
     about 20× the cost; see watermark/README.md.
     """
-    h, w = gray.shape
-    scale = min(1.0, work_side / min(h, w))
-    g = gray.astype(np.float32)
-    if scale < 1.0:
-        g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)
+    return predict_residual(working_luma(gray, work_side)[1], method)
+
+
+def predict_residual(g: np.ndarray, method: str = "bilateral") -> np.ndarray:
+    """Working-scale ``(h, w)`` float32 luma -> its normalised residual (see :func:`residual`)."""
     if method == "bilateral":
         r = g - cv2.bilateralFilter(g, 9, 20.0, 3.0)
     elif method == "nlm":  # non-local means: slower (~50 ms per 400×711 frame), sharper
         u = np.clip(g + 0.5, 0, 255).astype(np.uint8)
         r = g - cv2.fastNlMeansDenoising(u, None, 10.0, 5, 11).astype(np.float32)
+    elif method == "median":  # restores sharp two-tone edges, not the pattern on them
+        r = g - cv2.medianBlur(g, 5)
     else:
         r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
     energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)

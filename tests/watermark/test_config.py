@@ -35,7 +35,7 @@ def test_key_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("field,value", [("alpha", 0.0), ("fpr", 1.5), ("tile_chips", 31),
                                          ("chip_policy", "big"), ("sample_frames", 0),
                                          ("pilot_fraction", 0.9),
-                                         ("residual_filter", "median"),
+                                         ("residual_filter", "wiener"),
                                          ("key_frame_filter", "wiener")])
 def test_config_validation_names_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigurationError, match=field):

@@ -144,17 +144,18 @@ def test_key_frames_get_their_own_content_prediction(
     import watermark.detection as detection
 
     used: list[str] = []
-    real = detection.residual
+    real = detection.predict_residual
 
-    def spy(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.ndarray:
+    def spy(g: np.ndarray, method: str = "bilateral") -> np.ndarray:
         used.append(method)
-        return real(gray, work_side, method)
+        return real(g, method)
 
-    monkeypatch.setattr(detection, "residual", spy)
+    monkeypatch.setattr(detection, "predict_residual", spy)
     cfg = WatermarkConfig(key_frame_filter="nlm", fine_look_pixels=0)  # no fine look
     result = detect(small_marked, KEY, cfg, keyframes=[0])
     assert result.payload == PAYLOAD
     assert used.count("nlm") == 1 and used.count("bilateral") == len(small_marked)
+    assert used.count("median") == len(small_marked)  # the median look
     used.clear()
     detect(small_marked, KEY, WatermarkConfig(key_frame_filter="nlm"), keyframes=[0])
     assert used.count("nlm") == 1 + len(small_marked)  # the fine look: every frame again
