@@ -111,10 +111,13 @@ def _headline() -> str:
         ours, peer = wm["summary"]["table"]["ours"], wm["summary"]["table"].get("dwtDctSvd", {})
         crf28 = ours["h264_crf28"]["recovery"]
         peer28 = peer.get("h264_crf28", {}).get("recovery")
+        aided = wm["summary"]["table"].get("ours+store", {}).get("h264_crf28", {}).get("recovery")
         fp = wm["false_positives"]
         rows.append(
             f"| watermark {_run_label(wm)} | exact 64-bit payload after H.264 CRF 28: {crf28:.0%} of clips"
-            + (f" (dwtDctSvd 32-bit: {peer28:.0%})" if peer28 is not None else "")
+            + (f" blind, {aided:.0%} store-aided ({wm.get('store_size', 0):,} issued payloads)"
+               if aided is not None else "")
+            + (f"; dwtDctSvd (32-bit): {peer28:.0%}" if peer28 is not None else "")
             + f"; after resize 0.5: {ours['resize_0.5']['recovery']:.0%}; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")

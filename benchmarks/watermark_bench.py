@@ -36,6 +36,7 @@ from benchmarks.common import machine, write_results  # noqa: E402
 from benchmarks.watermark_clips import (  # noqa: E402
     ClipSpec, clip_specs, false_positive_clips,
 )
+from benchmarks.watermark_report import MIN_SIDE, markdown, plot  # noqa: E402
 from provenant.media import iter_frames, iter_yuv420, probe, write_video  # noqa: E402
 from provenant.samples import sample_footage  # noqa: E402
 from watermark import WatermarkConfig, detect_file, embed, embed_file  # noqa: E402
@@ -45,7 +46,6 @@ from watermark.lookup import Codebook  # noqa: E402
 from watermark.testing import detect_clip, psnr  # noqa: E402
 
 KEY, WRONG_KEY, PAYLOAD = "bench-key", "bench-wrong-key", "0123456789abcdef"
-MIN_SIDE = 128  # the supported input range starts at 128x128
 #: Attacks that must reach >= 95% exact recovery (the rest are stretch goals).
 REQUIRED = [n for n in ATTACKS if n not in ("h264_crf40", "rotate_5")]
 #: Payloads in the simulated manifest store of the store-aided test (the embedded one and
@@ -289,83 +289,6 @@ def criteria(summary: dict[str, Any], fp: dict[str, Any], speed: dict[str, float
                                           and summary.get("wrong_payload_store", {}).get(
                                               "wrong", 1) == 0),
     }
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x != x else f"{x:.2f}"
-
-
-def markdown(result: dict[str, Any]) -> str:
-    s, methods = result["summary"], result["summary"]["methods"]
-    lines = [f"# Watermark benchmark ({result['mode']})", "",
-             f"{len(result['clips'])} clips; pipeline: embed -> H.264 CRF 18 -> attack -> detect. "
-             f"Ours: exact 64-bit payload with p <= {result['fpr']:g}; peers: 32 bits, "
-             f"bits averaged over {result['peer_frames']} decoded frames. Recovery counts clips "
-             f"whose attacked frames keep >= {MIN_SIDE} px (all clips in brackets). "
-             f"'ours+store': the same detections with the payloads of a manifest store of "
-             f"{result.get('store_size', STORE_SIZE):,} issued payloads also tested "
-             "(store-aided; the blind 'ours' is what the acceptance bars are about).", "",
-             "| attack | " + " | ".join(f"{m} recovery | {m} bit acc" for m in methods) + " |",
-             "|---|" + "---|---|" * len(methods)]
-    for a in result["attacks"]:
-        cells = []
-        for m in methods:
-            c = s["table"][m][a]
-            cells += [f"{_fmt(c['recovery'])} ({_fmt(c['recovery_all'])}, n={c['clips_all']})",
-                      _fmt(c["bit_acc"])]
-        lines.append(f"| {a} | " + " | ".join(cells) + " |")
-    lines += ["", "| method/footage | PSNR dB (min) | SSIM | clips |", "|---|---|---|---|"]
-    for k, q in s["quality"].items():
-        lines.append(f"| {k} | {q['psnr']:.2f} ({q['min_psnr']:.2f}) | {q['ssim']:.4f} | {q['clips']} |")
-    fp = result["false_positives"]
-    lines += ["", f"False detections: {fp['false_detections']} of {fp['clips']} unwatermarked clips "
-              f"(smallest p {fp['min_p_value']:.2g}); {s['wrong_key']['false_detections']} of "
-              f"{s['wrong_key']['trials']} watermarked+attacked clips read with a wrong key."]
-    if "wrong_payload" in s:
-        wp = s["wrong_payload"]
-        lines += [f"Detections reporting a payload other than the embedded one: {wp['wrong']} of "
-                  f"{wp['detections']} (the payload's CRC-16 turns such decodes into misses)."]
-    if "wrong_key_store" in s:
-        wk, wp = s["wrong_key_store"], s["wrong_payload_store"]
-        lines += [f"Store-aided: {fp.get('store_false_detections')} of {fp['clips']} "
-                  f"unwatermarked clips (smallest p {fp.get('store_min_p_value', 1):.2g}), "
-                  f"{wk['false_detections']} of {wk['trials']} wrong-key reads, and "
-                  f"{wp['wrong']} of {wp['detections']} detections with another payload."]
-    lines += [""]
-    lines += ["| speed | value |", "|---|---|"]
-    lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |"
-              for k, v in result["speed"].items()]
-    lines += ["", "| criterion | holds |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in result["criteria"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s, attacks = result["summary"], result["attacks"]
-    fig, ax = plt.subplots(figsize=(14, 5))
-    width = 0.8 / len(s["methods"])
-    for j, m in enumerate(s["methods"]):
-        vals = [s["table"][m][a]["bit_acc"] for a in attacks]
-        ax.bar(np.arange(len(attacks)) + j * width, vals, width, label=f"{m} bit accuracy")
-    rec = [s["table"]["ours"][a]["recovery"] for a in attacks]
-    ax.plot(np.arange(len(attacks)) + 0.4 - width / 2, rec, "k^", label="ours exact recovery")
-    if "ours+store" in s["table"]:
-        aided = [s["table"]["ours+store"][a]["recovery"] for a in attacks]
-        ax.plot(np.arange(len(attacks)) + 0.4 - width / 2, aided, "rv",
-                label="ours+store exact recovery (store-aided)")
-    ax.axhline(0.95, color="grey", ls="--", lw=0.8)
-    ax.set_xticks(np.arange(len(attacks)) + 0.4 - width / 2, attacks, rotation=60, ha="right")
-    ax.set_ylim(0.4, 1.02)
-    ax.set_title(f"Watermark robustness ({result['mode']})")
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

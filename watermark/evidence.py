@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,15 @@ class WatermarkProvider:
 def store_candidates(store: Any, limit: int = MAX_CANDIDATES) -> Codebook | None:
     """The payloads ``store`` (a :class:`provenant.store.ManifestStore`) has issued under
     our algorithm, newest first and at most ``limit``, as a codebook (None if there are none)."""
-    values = store.binding_values(ALGORITHM, limit)
-    return Codebook(values) if values else None
+    values = tuple(store.binding_values(ALGORITHM, limit))
+    return _codebook(values) if values else None
+
+
+@lru_cache(maxsize=2)
+def _codebook(values: tuple[str, ...]) -> Codebook:
+    """One codebook per distinct list (a service verifying many files against an unchanged
+    store builds it once: about 0.3 s per 100,000 payloads)."""
+    return Codebook(values)
 
 
 class WatermarkStamper:

@@ -25,8 +25,8 @@ from watermark.ecc import encode, protect
 
 __all__ = ["Codebook", "codewords", "MAX_CANDIDATES"]
 
-#: The largest candidate list a detection accepts (the sign matrix is N × 258 bytes).
-MAX_CANDIDATES = 1_000_000
+#: The largest candidate list a detection accepts (its sign matrix is N × 258 bytes: 52 MB).
+MAX_CANDIDATES = 200_000
 _CHUNK = 16_384  # candidates per matrix product (bounds the float32 working memory)
 
 

@@ -93,3 +93,20 @@ def test_a_strong_watermark_outside_the_store_is_still_decoded(small_marked: np.
     r = detect(small_marked, KEY, candidates=_others(100))
     assert r.detected and r.payload == PAYLOAD and r.method == "decode"
     assert r.p_value == pytest.approx(2 * r.blind_p_value)
+
+
+def test_store_candidates_are_built_once_per_distinct_store_content(tmp_path) -> None:
+    from provenant.store import ManifestRecord, ManifestStore
+    from watermark.config import ALGORITHM
+    from watermark.evidence import store_candidates
+
+    store = ManifestStore(tmp_path / "s.db")
+    assert store_candidates(store) is None  # nothing issued: no store-aided test
+    store.register(ManifestRecord("urn:c2pa:a", soft_bindings=((ALGORITHM, PAYLOAD),)))
+    first = store_candidates(store)
+    assert first is not None and first.payloads == [PAYLOAD]
+    assert store_candidates(store) is first  # unchanged store: the same codebook
+    store.register(ManifestRecord("urn:c2pa:b", soft_bindings=((ALGORITHM, "ffffffffffffffff"),)))
+    second = store_candidates(store)
+    assert second is not first and sorted(second.payloads) == [PAYLOAD, "ffffffffffffffff"]
+    assert len(store_candidates(store, limit=1)) == 1
