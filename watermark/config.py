@@ -60,6 +60,9 @@ class WatermarkConfig:
     median_look: also decide on the evenly sampled frames through the 5×5 median prediction
         (a fourth look, about 5 ms per working-scale frame): on sharp two-tone content the
         bilateral prediction keeps each edge pixel to itself and so cancels its pattern.
+    rotation_search: when nothing is found, search the evenly sampled look for a rotation
+        of up to ±10° (``watermark.rotation``); it adds ``phase_candidates`` hypotheses to the
+        count whether it runs or not.
     fine_look_pixels: working-scale pixels the non-local-means "fine" look may spend on the
         evenly sampled frames (about 0.3 s per million on 2 cores). It is a third look, made
         only where this budget covers at least every other sampled frame: small (or very
@@ -84,6 +87,7 @@ class WatermarkConfig:
     key_frame_filter: ResidualFilter = "nlm"
     fine_look_pixels: int = 4_000_000
     median_look: bool = True
+    rotation_search: bool = True
     period_candidates: int = 5
     phase_candidates: int = 8
 

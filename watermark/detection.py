@@ -40,6 +40,7 @@ from watermark.ecc import bit_confidences, crc_ok, encode, protect, viterbi_deco
 from watermark.lookup import Codebook
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
+from watermark.rotation import rotation_candidate
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
 
@@ -255,43 +256,78 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                      key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
     """Run steps 2-5 on one or more accumulations ("looks", e.g. all sampled frames and
     the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor.
-    ``codebook``: candidate payloads for the store-aided test (step 5), or None."""
+    When nothing is found, the first look is searched for a rotation (``watermark.rotation``;
+    one more group of phases in the count). ``codebook``: candidate payloads for the
+    store-aided test (step 5), or None."""
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-    hypotheses = max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
-    best: tuple | None = None  # the highest z among decodes whose CRC holds
-    raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode (diagnostics)
-    tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, period, ...
+    hypotheses = (max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
+                  + (cfg.phase_candidates if cfg.rotation_search else 0))
+    trials = _Trials(lay)
     for acc in looks:
         for period, tile, expected in _periods_to_decode(acc, lay):
-            for chips, sync in align(tile, lay, cfg.phase_candidates, origin=expected):
-                message, soft, z = decode(chips, lay)
-                tried.append((soft, float(np.linalg.norm(chips[lay.msg_idx])), period, sync,
-                              acc.frames))
-                if raw is None or z > raw[1]:
-                    raw = (message, z)
-                if crc_ok(message) and (best is None or z > best[2]):
-                    best = (message, soft, z, sync, period, acc.frames)
+            trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
+                          acc.frames)
+    lookup = _lookup(codebook, trials.tried, hypotheses)
+    if cfg.rotation_search and looks and min(trials.blind_p(hypotheses),
+                                             lookup[0] if lookup else 1.0) > cfg.fpr:
+        acc = looks[0]
+        found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
+        if found is not None:
+            _, period, tile = found
+            trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames)
+            lookup = _lookup(codebook, trials.tried, hypotheses)
+    return _result(trials, lookup, hypotheses, codebook, cfg, frames)
+
+
+class _Trials:
+    """Every decoded hypothesis: the best CRC-valid decode, the best raw one, and each
+    one's soft code values for the store-aided test."""
+
+    def __init__(self, lay: Layout) -> None:
+        self.lay = lay
+        self.best: tuple | None = None  # the highest z among decodes whose CRC holds
+        self.raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode
+        self.tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, ...
+
+    def decode(self, aligned: list[tuple[np.ndarray, float]], period: tuple,
+               frames: int) -> None:
+        for chips, sync in aligned:
+            message, soft, z = decode(chips, self.lay)
+            self.tried.append((soft, float(np.linalg.norm(chips[self.lay.msg_idx])), period,
+                               sync, frames))
+            if self.raw is None or z > self.raw[1]:
+                self.raw = (message, z)
+            if crc_ok(message) and (self.best is None or z > self.best[2]):
+                self.best = (message, soft, z, sync, period, frames)
+
+    def blind_p(self, hypotheses: int) -> float:
+        return 1.0 if self.best is None else 10.0 ** log10_p_value(self.best[2], hypotheses)
+
+
+def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
+            codebook: Codebook | None, cfg: WatermarkConfig, frames: int) -> WatermarkResult:
+    """The decision: the blind test alone, or with candidates ``2 · min(p_blind, p_lookup)``."""
+    best, raw = trials.best, trials.raw
     decoded = None if raw is None else _hex(raw[0])
-    blind_p = 1.0 if best is None else 10.0 ** log10_p_value(best[2], hypotheses)
+    blind_p = trials.blind_p(hypotheses)
     blind = {"blind_p_value": blind_p, "blind_payload": None if best is None else _hex(best[0]),
              "blind_z": best[2] if best is not None else (0.0 if raw is None else raw[1])}
-    lookup = _lookup(codebook, tried, hypotheses)
+    n_cand = len(codebook) if codebook is not None else 0
     if lookup is not None and lookup[0] < blind_p:  # the store-aided test decides
         lookup_p, z, k, payload = lookup
-        soft, _, period, sync, used = tried[k]
+        soft, _, period, sync, used = trials.tried[k]
         p = min(1.0, 2.0 * lookup_p)
         message = np.unpackbits(np.frombuffer(bytes.fromhex(payload), np.uint8))
         detected = p <= cfg.fpr
         return WatermarkResult(detected, payload if detected else None, p,
                                bit_confidences(protect(message), soft)[:PAYLOAD_BITS], used, z,
                                sync, (float(period[0]), float(period[1])), decoded,
-                               lookup_p_value=lookup_p, candidates=len(codebook or ()),
-                               method="lookup", **blind)
+                               lookup_p_value=lookup_p, candidates=n_cand, method="lookup",
+                               **blind)
     lookup_p = None if lookup is None else lookup[0]
-    n_cand = len(codebook) if codebook is not None else 0
     if best is None:
         return WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames,
                                0.0 if raw is None else raw[1], decoded=decoded,

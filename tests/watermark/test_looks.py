@@ -46,17 +46,19 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     monkeypatch.setattr(detection, "log10_p_value", spy)
     cfg = WatermarkConfig()
     per_look = cfg.period_candidates * cfg.phase_candidates
+    rotation = cfg.phase_candidates  # the rotation search's one group, counted even unrun
     looks = Looks(cfg, len(small_marked))
     for i, frame in enumerate(small_marked):
         looks.add(frame, even=True, key=i == 0)
     assert looks.fine is not None and looks.fine.frames == len(small_marked)
     r = looks.analyse(KEY.encode())
-    assert r.payload == PAYLOAD and seen[-1] == 4 * per_look  # every, key frames, fine, median
+    # every, key frames, fine, median
+    assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + rotation
     detect(iter(list(small_marked)), KEY)  # a stream of unknown length: no fine look
-    assert seen[-1] == 2 * per_look
+    assert seen[-1] == 2 * per_look + rotation
     detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
-    assert seen[-1] == 3 * per_look
-    detect(small_marked, KEY, WatermarkConfig(median_look=False))
+    assert seen[-1] == 3 * per_look + rotation
+    detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False))
     assert seen[-1] == 2 * per_look
 
 

@@ -1,0 +1,42 @@
+"""The rotation search: a tilted, cropped clip is found, and the angle is the attack's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark import WatermarkConfig
+from watermark.attacks import Clip, make_attack
+from watermark.config import resolve_key
+from watermark.detection import ResidualAccumulator
+from watermark.pattern import layout
+from watermark.rotation import rotation_candidate
+from watermark.testing import detect_clip
+
+
+@pytest.fixture(scope="module")
+def rotated(attack_marked: np.ndarray) -> Clip:
+    """The marked clip rotated by 5° about its centre, then cropped to the central 80 %."""
+    return make_attack("rotate_5")(Clip(list(attack_marked), 25.0), {})
+
+
+def test_the_search_recovers_the_angle(rotated: Clip) -> None:
+    cfg = WatermarkConfig()
+    acc = ResidualAccumulator(cfg)
+    for frame in rotated.frames[:8]:
+        acc.add(frame)
+    found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape,
+                               layout(resolve_key(KEY), cfg.tile_chips, cfg.pilot_fraction))
+    assert found is not None
+    angle, period, _ = found
+    # rotating the residual back by -5° undoes the attack's +5° (OpenCV's counter-clockwise)
+    assert angle == pytest.approx(-5.0, abs=0.5)
+    assert period[0] == pytest.approx(32 * cfg.chip_size(288, 384), rel=0.01)  # uncropped chips
+
+
+def test_a_rotated_clip_is_found_only_with_the_search(rotated: Clip) -> None:
+    r = detect_clip(rotated, KEY)
+    assert r.detected and r.payload == PAYLOAD
+    assert not detect_clip(rotated, KEY, WatermarkConfig(rotation_search=False)).detected
+    assert not detect_clip(rotated, "wrong-key").detected

@@ -1,0 +1,68 @@
+"""A rotation search for detection: rotated (and cropped) frames tilt the tile's lattice.
+
+A rotation by a few degrees moves the chips off the folding grid, so no period hypothesis
+lines up and the pilot finds nothing (the benchmark's ``rotate_5``: 5° about the centre,
+then the central 80 % of each side, no rescale). The summed residual is rotated back by each
+angle of a grid instead; summing and rotating commute, so this costs one warp per angle, not
+per frame. Each angle is tried with the periods that need no rescale (the expected one and
+the native chip periods of cropped originals, ``watermark.periods``), ranked by the pilot
+alone, and the best angle is refined in halving steps. Only the winner is decoded, so the
+search adds one (period, angle) hypothesis group of ``phase_candidates`` phases to the
+Bonferroni count; the pilot is independent of the message chips, so choosing by it leaves
+the test valid.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from watermark.config import WatermarkConfig
+from watermark.pattern import Layout
+from watermark.periods import native_periods
+
+__all__ = ["rotation_candidate", "COARSE_DEGREES", "FINE_STEPS"]
+
+#: Angles of the coarse search (degrees; 0 is the unrotated detection's).
+COARSE_DEGREES = tuple(float(a) for a in range(-10, 11, 2) if a != 0)
+#: Steps of the refinements around the best angle so far (degrees, one step each way).
+FINE_STEPS = (1.0, 0.5, 0.25)
+
+
+def rotate(res: np.ndarray, degrees: float) -> np.ndarray:
+    """``res`` rotated by ``degrees`` about its centre (zeros outside)."""
+    h, w = res.shape
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0)
+    return cv2.warpAffine(res, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float | None,
+                       frame_shape: tuple[int, int] | None, lay: Layout,
+                       ) -> tuple[float, tuple[float, float], np.ndarray] | None:
+    """``(degrees, period, folded tile)`` of the best pilot correlation over the angle grid,
+    or None when no period fits the frame."""
+    from watermark.detection import align, fold  # detection imports this module
+
+    h, w = total.shape
+    periods = [(expected, expected)] if expected else []
+    if frame_shape is not None:
+        periods += native_periods(frame_shape, total.shape, cfg)
+    periods = [p for p in periods if cfg.tile_chips * 1.4 <= p[0] < 0.7 * max(h, w)]
+    if not periods:
+        return None
+
+    def best_at(degrees: float, choices: list[tuple[float, float]]
+                ) -> tuple[float, float, tuple[float, float], np.ndarray]:
+        turned = rotate(total, degrees)
+        scored = []
+        for period in choices:
+            tile = fold(turned, period, lay.n)
+            scored.append((align(tile, lay, 1)[0][1], degrees, period, tile))
+        return max(scored, key=lambda s: s[0])
+
+    best = max((best_at(a, periods) for a in COARSE_DEGREES), key=lambda s: s[0])
+    for step in FINE_STEPS:
+        angle, period = best[1], best[2]
+        best = max([best, *(best_at(angle + d, [period]) for d in (-step, step))],
+                   key=lambda s: s[0])
+    return best[1], best[2], best[3]
