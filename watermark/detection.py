@@ -18,7 +18,9 @@
    weights and ``P(z >= t) <= min(exp(-t²/2), C·Q(t))`` (Hoeffding; Bentkus & Dzindzalieta's
    optimal Gaussian comparison, ``C ≈ 3.18``); a union bound over the 2^64 CRC-valid
    codewords and the ``K`` (period, phase) hypotheses decoded gives
-   ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``.
+   ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``. When nothing is found, the first look is
+   also searched for a rotation (``watermark.rotation``); its one decoded group of phases
+   is counted in ``K`` whether the search runs or not.
 5. Store-aided (optional, ``watermark.lookup``): given the N payloads a manifest store has
    issued, the same z is computed for each of their codewords on every hypothesis, with
    ``p = K · N · tail(z)``. With both tests the decision is on ``2 · min(p_blind, p_lookup)``
