@@ -27,7 +27,8 @@ import numpy as np
 
 from watermark.config import WatermarkConfig
 
-__all__ = ["PeriodHypotheses", "period_hypotheses", "native_periods", "MAX_CROP_SIDE"]
+__all__ = ["PeriodHypotheses", "period_hypotheses", "native_periods", "fits_frame",
+           "MAX_CROP_SIDE"]
 
 _MIN_CHIP = 1.4  # smallest chip (working-scale pixels) the period search considers
 #: Crops down to 1/MAX_CROP_SIDE of the original side (a quarter of the area), and padding
@@ -155,6 +156,12 @@ def native_periods(frame_shape: tuple[int, int], res_shape: tuple[int, int],
     return [(p, p) for p in (cfg.tile_chips * c * scale for c in range(lo, hi + 1) if c != own)]
 
 
+def fits_frame(period: float, res_shape: tuple[int, int], cfg: WatermarkConfig) -> bool:
+    """Whether a tile of ``period`` working pixels is one the search can see in a residual of
+    ``res_shape``: chips of at least ``_MIN_CHIP`` pixels, and the tile under 0.7 of the side."""
+    return int(cfg.tile_chips * _MIN_CHIP) <= period < int(0.7 * max(res_shape))
+
+
 def period_hypotheses(res: np.ndarray, cfg: WatermarkConfig, expected: float | None = None,
                       frame_shape: tuple[int, int] | None = None) -> PeriodHypotheses:
     """The expected period (when it fits) and a pool of other hypotheses: the native chip
@@ -163,7 +170,7 @@ def period_hypotheses(res: np.ndarray, cfg: WatermarkConfig, expected: float | N
     h, w = res.shape
     dmin = int(cfg.tile_chips * _MIN_CHIP)
     fixed: list[Period] = []
-    if expected and dmin <= expected < int(0.7 * max(h, w)):
+    if expected and fits_frame(expected, res.shape, cfg):
         fixed.append((expected, expected))  # exact: the embedder's own period, not re-estimated
     pool: list[Period] = []
 

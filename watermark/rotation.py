@@ -19,7 +19,7 @@ import numpy as np
 
 from watermark.config import WatermarkConfig
 from watermark.pattern import Layout
-from watermark.periods import native_periods
+from watermark.periods import fits_frame, native_periods
 
 __all__ = ["rotation_candidate", "COARSE_DEGREES", "FINE_STEPS"]
 
@@ -43,11 +43,10 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
     or None when no period fits the frame."""
     from watermark.detection import align, fold  # detection imports this module
 
-    h, w = total.shape
     periods = [(expected, expected)] if expected else []
     if frame_shape is not None:
         periods += native_periods(frame_shape, total.shape, cfg)
-    periods = [p for p in periods if cfg.tile_chips * 1.4 <= p[0] < 0.7 * max(h, w)]
+    periods = [p for p in periods if fits_frame(p[0], total.shape, cfg)]
     if not periods:
         return None
 
