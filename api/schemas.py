@@ -83,7 +83,8 @@ class WatermarkEvidenceOut(BaseModel):
 class ClassifierOut(BaseModel):
     score: float = Field(description="calibrated probability that the content is AI-generated")
     threshold: float
-    frame_scores: list[float]
+    frame_scores: list[float] = Field(description="one calibrated score per window of consecutive "
+                                      "frames the classifier read, in time order")
     model: str
 
 

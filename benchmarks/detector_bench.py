@@ -122,8 +122,8 @@ def markdown(data: dict[str, Any]) -> str:
              f"({clip['file_mb']} MB), `detect_file`, median of {clip['runs']} | "
              f"{clip['seconds']:.2f} |", "",
              "Clip-level figures on sources held out from training and calibration. The time "
-             "covers decoding up to the last sampled frame, patch extraction and the network "
-             "on the CPU, with the weights already loaded.", "", twin_note(r), "",
+             "covers decoding up to the last sampled frame, tube extraction, the clip "
+             "statistics and the network on the CPU, with the weights already loaded.", "", twin_note(r), "",
              f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}."]
     return "\n".join(lines) + "\n"
 

@@ -3,7 +3,7 @@
 Public API::
 
     from detector import VideoDetector, DetectorConfig, detect_file
-    det = VideoDetector(DetectorConfig()).fit(X, y, groups=groups)   # X: (n, k, 3, 3, P, P) uint8
+    det = VideoDetector(DetectorConfig()).fit(X, y, groups=groups)   # X: (n, k, T, 3, P, P) uint8 tubes
     det.predict_proba(X)          # (n, 2) calibrated
     det.save_pretrained("out/"); VideoDetector.from_pretrained("out/")
     detect_file("clip.mp4")       # ClassifierEvidence(score, threshold, frame_scores, model)

@@ -15,7 +15,7 @@ from torch import nn
 from provenant.errors import ConfigurationError
 
 from detector.config import DetectorConfig
-from detector.features import IN_CHANS, ForensicFeatures
+from detector.features import ForensicFeatures, in_chans
 
 __all__ = ["RECOMMENDED_BACKBONES", "build_backbone", "DetectorNet"]
 
@@ -40,11 +40,12 @@ def _load_user_weights(model: nn.Module, path: Path) -> None:
 
 
 def build_backbone(config: DetectorConfig) -> nn.Module:
-    """A timm model by ``config.backbone`` with ``IN_CHANS`` inputs and one logit out."""
+    """A timm model by ``config.backbone`` with the front end's channels in and one logit out."""
     if config.backbone not in timm.list_models():
         raise ConfigurationError(
             f"backbone={config.backbone!r} is not a timm model; try one of {RECOMMENDED_BACKBONES}")
-    model = timm.create_model(config.backbone, pretrained=False, in_chans=IN_CHANS, num_classes=1)
+    model = timm.create_model(config.backbone, pretrained=False,
+                              in_chans=in_chans(config.temporal_window), num_classes=1)
     if config.pretrained:
         if not config.pretrained_path:
             raise ConfigurationError(
@@ -62,9 +63,9 @@ class DetectorNet(nn.Module):
 
     def __init__(self, config: DetectorConfig) -> None:
         super().__init__()
-        self.features = ForensicFeatures()
+        self.features = ForensicFeatures(config.temporal_window)
         self.backbone = build_backbone(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.features(x) * FEATURE_SCALE  # (B, 8, P, P)
+        z = self.features(x) * FEATURE_SCALE  # (B, channels, P, P)
         return self.backbone(z).squeeze(1)  # (B,) logits

@@ -26,15 +26,17 @@ class Calibrator:
     def __init__(self, method: CalibrationMethod = "platt") -> None:
         self.method = method
 
-    def fit(self, logits: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, logits: np.ndarray, y: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> Calibrator:
         logits, y = np.asarray(logits, dtype=np.float64).ravel(), np.asarray(y).ravel()
         if len(np.unique(y)) != 2:
             raise ConfigurationError("calibration needs validation clips of both classes")
         if self.method == "platt":
-            lr = LogisticRegression(C=1e4).fit(logits[:, None], y)
+            lr = LogisticRegression(C=1e4).fit(logits[:, None], y, sample_weight=sample_weight)
             self.coef_, self.intercept_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])
         elif self.method == "isotonic":
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(logits, y)
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(logits, y, sample_weight=sample_weight)
             self.x_, self.y_ = iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
         else:
             raise ConfigurationError(f"calibration={self.method!r}; allowed: 'platt', 'isotonic'")

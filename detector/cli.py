@@ -38,10 +38,12 @@ def register(subparsers: Any) -> None:
     t.add_argument("--pretrained-path", help="your own timm weights for the backbone (optional)")
     t.add_argument("--epochs", type=int, default=d.epochs)
     t.add_argument("--patch-size", type=int, default=d.patch_size)
+    t.add_argument("--temporal-window", type=int, choices=[3, 5], default=d.temporal_window,
+                   help="consecutive frames the network sees at once (default: %(default)s)")
     t.add_argument("--clips-per-photo", type=int, default=20)
     t.add_argument("--clips-per-video", type=int, default=48)
     t.add_argument("--patches-per-clip", type=int, default=16,
-                   help="triplet patches cut from each encoded clip (default: %(default)s)")
+                   help="tubes (all of a clip's frames) cut from each encoded clip (default: %(default)s)")
     t.add_argument("--generator-every", type=int, default=3, metavar="N",
                    help="a generator twin for every N-th clip (each one is a sampling run)")
     t.add_argument("--min-twin-change", type=float, default=1.0, metavar="LEVELS",
@@ -49,8 +51,13 @@ def register(subparsers: Any) -> None:
                         "difference) of the real clip; 0 keeps every twin (default: %(default)s)")
     t.add_argument("--test-fraction", type=float, default=0.3, help="share of source groups held out")
     t.add_argument("--calibration", choices=["platt", "isotonic"], default="platt")
+    t.add_argument("--calibration-fraction", type=float, default=d.calibration_fraction,
+                   help="share of the training source groups held out to fit the fusion, the "
+                        "calibrator and the threshold (default: %(default)s)")
     t.add_argument("--target-fpr", type=float, default=0.01)
     t.add_argument("--face-mode", choices=["off", "on"], default="off")
+    t.add_argument("--no-clip-statistics", action="store_true",
+                   help="the network alone, without the fused clip statistics (parity, spectrum)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--version", default=d.version, help="model version recorded in config.json "
@@ -85,7 +92,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return 0
     label = "likely AI-generated" if ev.score >= ev.threshold else "not flagged"
     print(f"File: {args.file}\nClassifier: {ev.score:.3f} (threshold {ev.threshold:.3f}): {label}\n"
-          f"Model: {ev.model}\nFrame scores: " + " ".join(f"{s:.2f}" for s in ev.frame_scores))
+          f"Model: {ev.model}\nWindow scores: " + " ".join(f"{s:.2f}" for s in ev.frame_scores))
     return 0
 
 
@@ -97,10 +104,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     families = tuple(f.strip() for f in args.families.split(",") if f.strip())
     config = DetectorConfig(backbone=args.backbone, pretrained=bool(args.pretrained_path),
                             pretrained_path=args.pretrained_path, epochs=args.epochs,
-                            patch_size=args.patch_size,
+                            patch_size=args.patch_size, temporal_window=args.temporal_window,
                             calibration=args.calibration, target_fpr=args.target_fpr,
+                            calibration_fraction=args.calibration_fraction,
                             face_mode=args.face_mode, device=args.device, seed=args.seed,
-                            version=args.version)
+                            clip_statistics=not args.no_clip_statistics, version=args.version)
     spec = DataSpec(clips_per_photo=args.clips_per_photo, clips_per_video=args.clips_per_video,
                     patches_per_clip=args.patches_per_clip, families=families,
                     generator_every=args.generator_every, seed=args.seed,

@@ -23,17 +23,23 @@ Device = Literal["auto", "cpu", "cuda"]
 class DetectorConfig:
     """Everything that defines a detector model; validated in one place (``__post_init__``).
 
-    Inputs are patches of ``patch_size`` pixels cropped at native resolution (never resized)
-    from three consecutive frames; the forensic front end turns each into ``in_chans`` residual
-    channels (see :mod:`detector.features`) for the timm ``backbone``.
+    Inputs are tubes: square windows cropped at native resolution (never resized) through
+    consecutive frames. The network sees ``patch_size`` pixels of three consecutive frames at
+    a time; the forensic front end turns them into residual channels (see
+    :mod:`detector.features`) for the timm ``backbone``. With ``clip_statistics``, measurements
+    of the whole tubes (see :mod:`detector.clipstats`) are fused with the network's logit.
     """
 
     backbone: str = "resnet10t"
     pretrained: bool = False
     pretrained_path: str | None = None  # user-supplied timm weights (safetensors or .pth)
-    patch_size: int = 32
-    patches_per_frame: int = 16  # at inference, per sampled frame
-    frames_per_clip: int = 8  # at inference, sampled frames (triplets) per video
+    patch_size: int = 32  # the network's input (cropped from the centre of a tube)
+    temporal_window: int = 3  # consecutive frames the network sees at once: 3 or 5
+    patches_per_frame: int = 16  # at inference, tubes per window
+    frames_per_clip: int = 8  # at inference, windows spread evenly over a video
+    window_frames: int = 8  # at inference, consecutive frames per window (as in training)
+    tube_size: int = 48  # at inference, the tubes' side (the statistics see all of it)
+    clip_statistics: bool = True  # fuse the clip statistics (detector.clipstats) with the network
     face_mode: FaceMode = "off"
     # Training.
     epochs: int = 24
@@ -47,7 +53,7 @@ class DetectorConfig:
     calibration_fraction: float = 0.25  # of the training groups, held out for calibration
     target_fpr: float = 0.01
     name: str = "provenant-detector"
-    version: str = "0.4.0"
+    version: str = "0.5.0"
 
     def __post_init__(self) -> None:
         checks = [
@@ -55,6 +61,10 @@ class DetectorConfig:
              "a multiple of 4, >= 16"),
             ("patches_per_frame", self.patches_per_frame >= 1, ">= 1"),
             ("frames_per_clip", self.frames_per_clip >= 1, ">= 1"),
+            ("temporal_window", self.temporal_window in (3, 5), "3 or 5"),
+            ("window_frames", self.window_frames >= 3, ">= 3"),
+            ("tube_size", self.tube_size >= self.patch_size and self.tube_size % 2 == 0,
+             "an even number >= patch_size"),
             ("epochs", self.epochs >= 1, ">= 1"),
             ("batch_size", self.batch_size >= 2, ">= 2"),
             ("learning_rate", self.learning_rate > 0, "> 0"),

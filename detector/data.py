@@ -3,8 +3,8 @@
 For each real source, ``segments`` cuts clips at native resolution; every synthetic family
 turns each clip into a twin. Real clips and twins alike then go through the *same* pipeline
 (:func:`encode_roundtrip`): optional area downscale and a random crop (augmentation), H.264 at
-a random CRF, decode. Patches (frame triplets) are cropped from the decoded frames at even
-offsets. The arrays are cached once under ``.cache/detector/``, keyed by the spec, the
+a random CRF, decode. Tubes (patches through all of the clip's frames) are cropped from the
+decoded frames at even offsets. The arrays are cached once under ``.cache/detector/``, keyed by the spec, the
 sources and, with the ``generator`` family, the generator weights' checksum.
 
 Each family draws its twin of clip ``i`` from its own random stream, seeded by (seed, source,
@@ -47,7 +47,7 @@ __all__ = ["DataSpec", "Dataset", "build_dataset", "encode_roundtrip", "sample_p
            "split_groups", "load_or_build", "twin_change", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = Path(".cache/detector")
-_FORMAT = 2  # cached arrays: 2 added ``change``
+_FORMAT = 3  # cached arrays: 2 added ``change``; 3 holds tubes of every frame, not triplets
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class DataSpec:
 
 @dataclass
 class Dataset:
-    X: np.ndarray  # (n, k, 3 frames, 3 RGB, P, P) uint8
+    X: np.ndarray  # (n, k, T frames, 3 RGB, P, P) uint8 tubes
     y: np.ndarray  # (n,) 1 = AI-generated
     source: np.ndarray  # (n,) source id
     family: np.ndarray  # (n,) "real" or the synthetic family
@@ -150,16 +150,16 @@ def _decode(path: Path) -> np.ndarray:
 
 
 def sample_patches(frames: np.ndarray, k: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``k`` random frame-triplet patches at even offsets: ``(k, 3, 3, P, P)`` uint8."""
+    """``k`` random tubes (every frame of the clip, one square window) at even offsets:
+    ``(k, T, 3, P, P)`` uint8."""
     t, h, w, _ = frames.shape
     if t < 3 or h < size or w < size:
-        raise ValueError(f"clip {frames.shape} too small for {size}-pixel triplet patches")
-    out = np.empty((k, 3, 3, size, size), dtype=np.uint8)
+        raise ValueError(f"clip {frames.shape} too small for {size}-pixel tubes of 3+ frames")
+    out = np.empty((k, t, 3, size, size), dtype=np.uint8)
     for i in range(k):
-        c = int(rng.integers(1, t - 1))
         y = int(rng.integers(0, (h - size) // 2 + 1)) * 2
         x = int(rng.integers(0, (w - size) // 2 + 1)) * 2
-        out[i] = frames[c - 1:c + 2, y:y + size, x:x + size].transpose(0, 3, 1, 2)
+        out[i] = frames[:, y:y + size, x:x + size].transpose(0, 3, 1, 2)
     return out
 
 

@@ -1,6 +1,7 @@
 """``provenant eval detector``: metrics on held-out sources, leave-one-family-out, CRF 28.
 
-All figures are clip-level (the clip logit is the mean of its patch logits). Sources in the
+All figures are clip-level (the clip logit of :mod:`detector.classifier`: the network's mean
+patch logit fused with the clip statistics). Sources in the
 test part were never seen in training or calibration (see ``split.json`` beside the weights).
 Twins that their family left within ``min_twin_change`` of the real clip are not counted as
 AI-generated clips (see :mod:`detector.data`); ``all_twins`` reports the in-domain figures with
@@ -9,6 +10,8 @@ them kept, and ``twin_filter`` how many were dropped.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,18 @@ def _by_family(ds: Dataset, p: np.ndarray, threshold: float) -> dict[str, dict[s
             for f in np.unique(ds.family) if f != "real"}
 
 
+def _components(ds: Dataset, logits: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """In-domain AUC of each learner alone (before fusion), overall and per family."""
+    out = {}
+    for name, z in logits.items():
+        row = {"all": float(roc_auc_score(ds.y, z))}
+        for fam in (f for f in np.unique(ds.family) if f != "real"):
+            m = (ds.family == "real") | (ds.family == fam)
+            row[str(fam)] = float(roc_auc_score(ds.y[m], z[m]))
+        out[name] = row
+    return out
+
+
 def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str], spec: DataSpec,
           cache: Path, epochs: int | None, progress: bool,
           raw: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:
@@ -69,8 +84,9 @@ def _lofo(det: VideoDetector, ds: Dataset, test: Dataset, test_groups: set[str],
     out = {}
     cfg = replace(det._cfg, epochs=epochs or det._cfg.epochs)
     for fam in spec.families:
+        recipe = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
         folder = Path(cache) / (f"lofo-{fam}-{spec.key([])}-{cfg.backbone}-{cfg.version}-"
-                                f"{cfg.epochs}-{cfg.seed}")
+                                f"{cfg.epochs}-{cfg.seed}-{recipe}")
         model = _cached_model(folder)
         if model is None:
             tr = train_split(ds, test_groups, [f for f in spec.families if f != fam])
@@ -126,7 +142,8 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     test_groups = set(split["test_groups"])
     full = load_or_build(sources, replace(spec, min_twin_change=0.0), cache, progress=progress)
     full_test = full.subset(np.isin(full.groups, sorted(test_groups)))
-    p_full = det.predict_proba(full_test.X)[:, 1]
+    parts = det.score_parts(full_test.X)
+    p_full = parts["probability"]
     kept = full_test.changed(spec.min_twin_change)
     test, p = full_test.subset(kept), p_full[kept]
     thr = det.threshold_
@@ -135,6 +152,8 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
         "model": det._cfg.model_id, "threshold": thr, "test_groups": sorted(test_groups),
         "in_domain": clip_metrics(test.y, p, thr), "per_family": _by_family(test, p, thr),
         "per_source_accuracy": per_source_accuracy(test, p, thr),
+        "components": _components(test, {k: v[kept] for k, v in parts.items()
+                                         if k in ("network", "statistics")}),
         "twin_filter": _twin_filter(full_test, kept, spec.min_twin_change),
         "all_twins": {"in_domain": clip_metrics(full_test.y, p_full, thr),
                       "per_family": _by_family(full_test, p_full, thr)}}
@@ -175,6 +194,13 @@ def render_table(report: dict[str, Any]) -> str:
         lines.append(_row("in-domain, unchanged twins kept", report["all_twins"]["in_domain"]))
         lines += [_row(f"unchanged twins kept, family {k}", m)
                   for k, m in report["all_twins"]["per_family"].items()]
+    comps = report.get("components", {})
+    if comps:
+        fams = [k for k in next(iter(comps.values())) if k != "all"]
+        lines += ["", "| learner alone (in-domain AUC) | all | " + " | ".join(fams) + " |",
+                  "|---|---|" + "---|" * len(fams)]
+        lines += [f"| {name} | {row['all']:.3f} | " + " | ".join(f"{row[f]:.3f}" for f in fams)
+                  + " |" for name, row in comps.items()]
     lines += ["", "| source | accuracy |", "|---|---|"]
     lines += [f"| {s} | {a:.3f} |" for s, a in report["per_source_accuracy"].items()]
     files = report["real_footage_fpr"]["sample_files"]

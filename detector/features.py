@@ -1,7 +1,8 @@
 """Forensic front end: fixed (not learned) residual filters that survive compression.
 
-Input: three consecutive frames of one patch, ``(B, 3 frames, 3 RGB, P, P)``, values in [0, 1]
-(or uint8, scaled here). Output: ``(B, IN_CHANS, P, P)``:
+Input: ``window`` (3 or 5) consecutive frames of one patch, ``(B, window, 3 RGB, P, P)``,
+values in [0, 1] (or uint8, scaled here). Output: ``(B, in_chans(window), P, P)``. With three
+frames (``IN_CHANS`` = 10):
 
 * 3 SRM channels: the classic steganalysis high-pass kernels (KV 5x5, 3x3 second order,
   1-D second order) on the luma of the middle frame;
@@ -14,6 +15,11 @@ Input: three consecutive frames of one patch, ``(B, 3 frames, 3 RGB, P, P)``, va
   ``f[t+1] - 2 f[t] + f[t-1]`` (an interpolated frame is close to the mean of its neighbours,
   so its second difference nearly vanishes).
 
+With five frames (14 channels) the outer SRM channels cover the four neighbours, and the
+second difference is taken at the three middle frames (``t-1``, ``t``, ``t+1``): frame-rate
+up-conversion makes it alternate (small at a made frame, large at the real frames around it),
+which one triplet cannot show.
+
 Residuals are taken at native resolution; nothing is resized before them.
 """
 
@@ -23,9 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ForensicFeatures", "IN_CHANS", "srm_kernels"]
+__all__ = ["ForensicFeatures", "IN_CHANS", "in_chans", "srm_kernels", "WINDOWS"]
 
 IN_CHANS = 10
+WINDOWS = (3, 5)
+
+
+def in_chans(window: int = 3) -> int:
+    """Channels out of the front end for ``window`` frames: 10 (3 frames) or 14 (5 frames)."""
+    return 3 + (window - 1) + 3 + 1 + (window - 2)
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -41,25 +53,31 @@ def srm_kernels() -> torch.Tensor:
 
 
 class ForensicFeatures(nn.Module):
-    """SRM + NPR + temporal residuals of a frame triplet (no learned parameters)."""
+    """SRM + NPR + temporal residuals of a frame window (no learned parameters)."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: int = 3) -> None:
         super().__init__()
+        if window not in WINDOWS:
+            raise ValueError(f"window={window} is invalid; allowed: {WINDOWS}")
+        self.window = window
         self.register_buffer("srm", srm_kernels(), persistent=False)  # (3, 1, 5, 5)
         self.register_buffer("luma", torch.tensor(_LUMA).view(1, 1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
             x = x.float() / 255.0
-        if x.ndim != 5 or x.shape[1] != 3 or x.shape[2] != 3:
-            raise ValueError(f"expected (B, 3, 3, P, P) frame triplets, got {tuple(x.shape)}")
-        mid = x[:, 1]  # (B, 3, P, P)
-        y = (x * self.luma).sum(dim=2)  # (B, 3 frames, P, P) luma
-        srm = F.conv2d(F.pad(y[:, 1:2], (2, 2, 2, 2), mode="replicate"), self.srm)  # (B, 3, P, P)
-        outer = F.conv2d(F.pad(y[:, 0::2], (2, 2, 2, 2), mode="replicate").flatten(0, 1)
-                         .unsqueeze(1), self.srm[:1]).view(-1, 2, *y.shape[-2:])  # (B, 2, P, P)
+        n = self.window
+        if x.ndim != 5 or x.shape[1] != n or x.shape[2] != 3:
+            raise ValueError(f"expected (B, {n}, 3, P, P) frame windows, got {tuple(x.shape)}")
+        c = n // 2
+        mid = x[:, c]  # (B, 3, P, P)
+        y = (x * self.luma).sum(dim=2)  # (B, n frames, P, P) luma
+        srm = F.conv2d(F.pad(y[:, c:c + 1], (2, 2, 2, 2), mode="replicate"), self.srm)  # (B, 3, P, P)
+        others = torch.cat([y[:, :c], y[:, c + 1:]], dim=1)  # (B, n-1, P, P)
+        outer = F.conv2d(F.pad(others, (2, 2, 2, 2), mode="replicate").flatten(0, 1)
+                         .unsqueeze(1), self.srm[:1]).view(-1, n - 1, *y.shape[-2:])
         down = mid[..., ::2, ::2]  # (B, 3, P/2, P/2)
         npr = mid - F.interpolate(down, scale_factor=2.0, mode="nearest")  # (B, 3, P, P)
-        d1 = (y[:, 2] - y[:, 1]).unsqueeze(1)  # (B, 1, P, P)
-        d2 = (y[:, 2] - 2 * y[:, 1] + y[:, 0]).unsqueeze(1)  # (B, 1, P, P)
-        return torch.cat([srm, outer, npr, d1, d2], dim=1)  # (B, 10, P, P)
+        d1 = (y[:, c + 1] - y[:, c]).unsqueeze(1)  # (B, 1, P, P)
+        d2 = y[:, 2:] - 2 * y[:, 1:-1] + y[:, :-2]  # (B, n-2, P, P): centres 1..n-2
+        return torch.cat([srm, outer, npr, d1, d2], dim=1)  # (B, in_chans(n), P, P)

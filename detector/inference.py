@@ -1,13 +1,17 @@
-"""Scoring a media file: frame-triplet patches at native resolution, then the clip rule.
+"""Scoring a media file: windows of consecutive frames, cut into tubes at native resolution.
 
-Aggregation rule (documented contract): every sampled frame contributes a grid of
-non-overlapping ``P x P`` patches (at even offsets, at most ``patches_per_frame``, spread
-evenly); a frame's logit is the mean of its patch logits, the clip logit is the mean of all
-patch logits, and both go through the model's calibrator. ``frame_scores`` are therefore
-indicative (the calibrator was fitted on clip logits).
+Aggregation rule (documented contract): ``frames_per_clip`` windows of ``window_frames``
+consecutive frames are spread evenly over the video. Each window is cut into a grid of
+non-overlapping ``tube_size`` tubes (at even offsets, at most ``patches_per_frame``, spread
+evenly), which is what a training clip looks like; its logit is the model's clip logit for
+those tubes (network and clip statistics fused, see :mod:`detector.classifier`). The video's
+logit is the mean of its window logits, and both go through the model's calibrator:
+``frame_scores`` holds one score per window (indexed by the window's first frame).
 
-Images are scored as one frame repeated three times (temporal channels are zero).
-Face mode (``face_mode="on"``) takes patches only inside faces found by OpenCV's Haar
+Only the tubes are kept while decoding, so memory does not grow with the frame size.
+Videos shorter than a window use all their frames (at least 3); images are scored as one
+frame repeated three times (temporal channels and parity cues are zero).
+Face mode (``face_mode="on"``) takes tubes only inside faces found by OpenCV's Haar
 cascade on the middle frame, and falls back to the whole frame when none is found.
 """
 
@@ -48,35 +52,21 @@ def load_detector(folder: str | os.PathLike[str] | None = None) -> VideoDetector
     return _load_cached(str(folder), cal.stat().st_mtime if cal.exists() else 0.0)
 
 
-def _triplet_frames(path: Path, n: int) -> tuple[list[int], list[np.ndarray]]:
-    """``n`` evenly spread centre indices and the frames around them (t-1, t, t+1)."""
-    info = probe(path)
-    if info.kind == "image":
-        frame = next(iter_frames(path))
-        return [0], [np.stack([frame] * 3)]
-    total = max(info.frame_count, 3)
-    centres = sorted(set(np.linspace(1, total - 2, num=n).round().astype(int).tolist()))
-    wanted = {c + d for c in centres for d in (-1, 0, 1)}
-    got: dict[int, np.ndarray] = {}
+def _window_starts(total: int, windows: int, length: int) -> list[int]:
+    """First frames of up to ``windows`` windows of ``length`` frames spread over ``total``."""
+    last = max(total - length, 0)
+    return sorted(set(np.linspace(0, last, num=windows).round().astype(int).tolist()))
+
+
+def _middle_frame(path: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a video (or its last frame, if it is shorter)."""
+    frame = None
     for i, frame in enumerate(iter_frames(path)):
-        if i in wanted:
-            got[i] = frame
-        if i >= max(wanted):
+        if i >= index:
             break
-    if not got:
+    if frame is None:
         raise MediaError(f"{path} decoded to no frames")
-    last = max(got)
-    out, used = [], []
-    for c in centres:
-        idx = [min(c + d, last) for d in (-1, 0, 1)]
-        if all(i in got for i in idx):
-            out.append(np.stack([got[i] for i in idx]))
-            used.append(c)
-    if not out:  # fewer frames than the header said: use what was decoded
-        frames = [got[i] for i in sorted(got)]
-        frames = (frames * 3)[:3] if len(frames) < 3 else frames[:3]
-        return [0], [np.stack(frames)]
-    return used, out
+    return frame
 
 
 def face_boxes(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -96,6 +86,14 @@ def face_boxes(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(v) for v in box) for box in found]
 
 
+def _face_region(frame: np.ndarray, config: DetectorConfig) -> tuple[int, int, int, int] | None:
+    """The largest face in ``frame`` in face mode (None when off, or when there is none)."""
+    if config.face_mode != "on":
+        return None
+    faces = face_boxes(frame)
+    return max(faces, key=lambda b: b[2] * b[3]) if faces else None
+
+
 def _tile_offsets(h: int, w: int, size: int, limit: int,
                   region: tuple[int, int, int, int] | None = None) -> list[tuple[int, int]]:
     x0, y0, rw, rh = region if region else (0, 0, w, h)
@@ -111,36 +109,62 @@ def _tile_offsets(h: int, w: int, size: int, limit: int,
 
 def extract_patches(path: str | os.PathLike[str],
                     config: DetectorConfig) -> tuple[list[int], np.ndarray]:
-    """Frame indices and patches ``(n_frames, m, 3, 3, P, P)`` uint8 from a media file."""
-    path, size = Path(path), config.patch_size
-    indices, triplets = _triplet_frames(path, config.frames_per_clip)
-    h, w = triplets[0].shape[1:3]
-    if h < size or w < size:
+    """First frames of the windows, and their tubes ``(windows, m, T, 3, S, S)`` uint8."""
+    path, size = Path(path), config.tube_size
+    info = probe(path)
+    h, w = info.height, info.width
+    if h < config.patch_size or w < config.patch_size:
         raise MediaTooSmallError(f"{path} has {w}x{h} frames; the detector needs at least "
-                                 f"{size}x{size} (it never upsamples)")
+                                 f"{config.patch_size}x{config.patch_size} (it never upsamples)")
+    size = min(size, h, w) & ~1
+    if info.kind == "image":
+        frame = next(iter_frames(path))
+        tiles = _tile_offsets(h, w, size, config.patches_per_frame, _face_region(frame, config))
+        tube = np.stack([frame] * 3)
+        return [0], np.stack([[tube[:, y:y + size, x:x + size].transpose(0, 3, 1, 2)
+                               for y, x in tiles]])
+    length = config.window_frames
+    starts = _window_starts(max(info.frame_count, length), config.frames_per_clip, length)
     region = None
     if config.face_mode == "on":
-        faces = face_boxes(triplets[len(triplets) // 2][1])
-        if faces:
-            region = max(faces, key=lambda b: b[2] * b[3])
+        region = _face_region(_middle_frame(path, starts[len(starts) // 2] + length // 2), config)
     tiles = _tile_offsets(h, w, size, config.patches_per_frame, region)
-    patches = np.stack([
-        np.stack([t[:, y:y + size, x:x + size].transpose(0, 3, 1, 2) for y, x in tiles])
-        for t in triplets])  # (n_frames, m, 3, 3, P, P)
-    return indices, patches
+    wanted = {s + d: [] for s in starts for d in range(length)}  # frame -> tiles, filled below
+    last = -1
+    for i, frame in enumerate(iter_frames(path)):
+        if i in wanted:
+            if frame.shape[:2] != (h, w):
+                raise MediaError(f"{path} changes frame size mid-stream ({w}x{h} to "
+                                 f"{frame.shape[1]}x{frame.shape[0]})")
+            wanted[i] = [frame[y:y + size, x:x + size].transpose(2, 0, 1) for y, x in tiles]
+            last = i
+        if i >= max(wanted):
+            break
+    if last < 0:
+        raise MediaError(f"{path} decoded to no frames")
+    decoded = sorted(i for i, t in wanted.items() if t)
+    windows, used = [], []
+    for s in starts:
+        frames = [i for i in range(s, s + length) if wanted.get(i)]
+        if len(frames) == length:
+            windows.append(np.stack([np.stack(wanted[i]) for i in frames], axis=1))
+            used.append(s)
+    if not windows:  # fewer frames than the header said: one window of what was decoded
+        frames = decoded[:length]
+        frames = (frames * 3)[:3] if len(frames) < 3 else frames
+        windows, used = [np.stack([np.stack(wanted[i]) for i in frames], axis=1)], [frames[0]]
+    return used, np.stack(windows)  # (windows, m, T, 3, S, S)
 
 
 def score_file(detector: VideoDetector, path: str | os.PathLike[str]) -> ClassifierEvidence:
     """Classifier evidence for one file (see the module docstring for the rule)."""
-    cfg = detector._cfg
-    _, patches = extract_patches(path, cfg)
-    n, m = patches.shape[:2]
-    logits = detector.patch_logits(patches.reshape(n * m, *patches.shape[2:])).reshape(n, m)
-    frame_scores = detector.calibrator_.transform(logits.mean(axis=1))
+    _, windows = extract_patches(path, detector._cfg)
+    logits = detector.decision_function(windows)  # one per window
+    frame_scores = detector.calibrator_.transform(logits)
     score = float(detector.calibrator_.transform(np.array([logits.mean()]))[0])
     return ClassifierEvidence(score=score, threshold=float(detector.threshold_),
                               frame_scores=[round(float(s), 6) for s in frame_scores],
-                              model=cfg.model_id)
+                              model=detector._cfg.model_id)
 
 
 def detect_file(path: str | os.PathLike[str],

@@ -71,6 +71,7 @@ def train_detector(config: DetectorConfig, out: str | Path, *, real_dirs: Iterab
     result = TrainResult(out=str(out), clips=int(len(tr.y)), patches=int(tr.X.shape[0] * tr.X.shape[1]),
                          data_seconds=round(t_data, 1), fit_seconds=round(t_fit, 1),
                          threshold=det.threshold_, loss_history=det.history_,
+                         validation_auc=det.validation_,
                          test_groups=sorted(test_groups))
     return det, result
 

@@ -70,6 +70,7 @@ class WatermarkEvidence:
 class ClassifierEvidence:
     score: float
     threshold: float
+    #: One calibrated score per window of consecutive frames the classifier read, in order.
     frame_scores: list[float]
     model: str
 

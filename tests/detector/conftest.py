@@ -73,3 +73,7 @@ class PixelMeanDetector:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = X.reshape(len(X), -1).mean(axis=1) / 255.0
         return np.stack([1 - p, p], axis=1)
+
+    def score_parts(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        p = self.predict_proba(X)[:, 1]
+        return {"network": p - 0.5, "logit": p - 0.5, "probability": p}

@@ -52,3 +52,27 @@ def test_threshold_meets_the_target_fpr(fpr: float) -> None:
     t = threshold_at_fpr(real, fpr)
     assert (real >= t).mean() <= fpr
     assert (real >= t).mean() >= fpr - 0.002  # and is not needlessly strict
+
+
+def test_group_weights_give_every_source_the_same_say() -> None:
+    from detector.classifier import _group_weights
+    from provenant.errors import InputError
+
+    groups = np.array(["a"] * 6 + ["b"] * 2)
+    w = _group_weights(groups, 8)
+    assert w[groups == "a"].sum() == pytest.approx(w[groups == "b"].sum())
+    assert w.mean() == pytest.approx(1.0)
+    assert _group_weights(None, 8) is None
+    with pytest.raises(InputError):
+        _group_weights(groups[:3], 8)
+
+
+def test_weighted_platt_follows_the_weighted_sources() -> None:
+    """One big source where logit 0 means AI half the time, one small source where it always
+    means AI: weighing the sources equally moves the calibrated probability at 0 up."""
+    logits = np.r_[np.zeros(80), np.full(20, 2.0), np.full(20, -2.0), np.zeros(10), np.full(10, -2.0)]
+    y = np.r_[np.arange(80) % 2, np.ones(20), np.zeros(20), np.ones(10), np.zeros(10)]
+    w = np.r_[np.full(120, 40 / 120), np.full(20, 40 / 20)]
+    plain = Calibrator("platt").fit(logits, y).transform(np.array([0.0]))[0]
+    weighted = Calibrator("platt").fit(logits, y, sample_weight=w).transform(np.array([0.0]))[0]
+    assert weighted > plain + 0.05

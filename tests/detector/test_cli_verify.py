@@ -82,6 +82,21 @@ def test_detect_without_weights_is_an_internal_not_fitted_error(capsys, video: P
     assert "no trained detector" in capsys.readouterr().err
 
 
+def test_files_are_read_as_windows_of_consecutive_frames(tmp_path: Path) -> None:
+    """10 frames, 3 windows of 8: they start at frames 0, 1 and 2 and hold the file's frames in
+    order (frame i is a flat grey of level 20 i, which survives H.264 nearly unchanged)."""
+    frames = np.stack([np.full((96, 96, 3), 20 * i, np.uint8) for i in range(10)])
+    path = write_video(frames, tmp_path / "ramp.mp4", fps=10, crf=0)
+    starts, tubes = extract_patches(path, TINY)
+    assert starts == [0, 1, 2] and tubes.shape[:3] == (3, 4, TINY.window_frames)
+    assert tubes.shape[3:] == (3, 48, 48)  # tube_size, at native resolution
+    levels = tubes.mean(axis=(1, 3, 4, 5))  # (windows, T)
+    np.testing.assert_allclose(levels, 20 * (np.array(starts)[:, None] + np.arange(8)), atol=3)
+    short = write_video(frames[:5], tmp_path / "short.mp4", fps=10)
+    starts, tubes = extract_patches(short, TINY)
+    assert starts == [0] and tubes.shape[:3] == (1, 4, 5)  # shorter than a window: all of it
+
+
 def test_face_mode_uses_faces_or_says_it_cannot(video: Path) -> None:
     from dataclasses import replace
 
@@ -95,7 +110,7 @@ def test_face_mode_uses_faces_or_says_it_cannot(video: Path) -> None:
             extract_patches(video, cfg)
         return
     _, patches = extract_patches(video, cfg)
-    assert patches.shape[1:] == (4, 3, 3, 16, 16)  # no face in noise: the whole frame
+    assert patches.shape[1:3] == (4, cfg.window_frames) and patches.shape[3] == 3  # whole frame
 
 
 def _label(path: Path, weights: Path) -> tuple[str, object]:

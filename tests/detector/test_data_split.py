@@ -36,7 +36,7 @@ def test_built_dataset_split_by_source(clip, tmp_path) -> None:
     spec = DataSpec(clips_per_video=2, frames=5, clip_size=64, patches_per_clip=2, patch_size=32,
                     families=("upscale", "interpolate"))
     ds = build_dataset(sources, spec, progress=False)
-    assert ds.X.shape == (3 * 2 * 3, 2, 3, 3, 32, 32)
+    assert ds.X.shape == (3 * 2 * 3, 2, 5, 3, 32, 32)  # tubes through all 5 frames
     assert set(ds.family) == {"real", "upscale", "interpolate"}
     train_groups, test_groups = split_groups(ds.groups, 0.34, 0)
     tr = train_split(ds, test_groups)
@@ -53,10 +53,14 @@ def test_photo_motion_is_native_and_moves() -> None:
     assert np.abs(clip[1:].astype(int) - clip[:-1]).mean() > 1.0
 
 
-def test_patches_are_even_aligned_triplets() -> None:
-    frames = np.arange(5 * 40 * 40 * 3, dtype=np.uint32).reshape(5, 40, 40, 3).astype(np.uint8)
+def test_patches_are_even_aligned_tubes_through_every_frame() -> None:
+    frames = np.random.default_rng(1).integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
     p = sample_patches(frames, 4, 16, np.random.default_rng(0))
-    assert p.shape == (4, 3, 3, 16, 16)
+    assert p.shape == (4, 5, 3, 16, 16)
+    for tube in p:  # each tube is one window of the clip, in frame order, at an even offset
+        hits = [(y, x) for y in range(25) for x in range(25)
+                if np.array_equal(frames[:, y:y + 16, x:x + 16].transpose(0, 3, 1, 2), tube)]
+        assert len(hits) == 1 and hits[0][0] % 2 == 0 and hits[0][1] % 2 == 0
     with pytest.raises(ValueError):
         sample_patches(frames[:2], 1, 16, np.random.default_rng(0))
 

@@ -32,4 +32,6 @@ def test_unchanged_twins_are_reported_apart(monkeypatch: pytest.MonkeyPatch) -> 
     assert report["all_twins"]["in_domain"]["auc"] == pytest.approx(2 / 3 + 1 / 9)
     assert report["twin_filter"] == {"min_twin_change": 1.0, "test_twins_dropped": {"interpolate": 1},
                                      "test_twins": {"interpolate": 3}}
-    assert "unchanged twins kept" in evaluation.render_table(report)
+    assert report["components"] == {"network": {"all": 1.0, "interpolate": 1.0}}
+    table = evaluation.render_table(report)
+    assert "unchanged twins kept" in table and "| network | 1.000 | 1.000 |" in table

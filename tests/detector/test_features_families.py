@@ -7,7 +7,7 @@ import torch
 from provenant.errors import ConfigurationError
 
 from detector.families import FAMILIES, available_families, get_family
-from detector.features import IN_CHANS, ForensicFeatures
+from detector.features import IN_CHANS, ForensicFeatures, in_chans
 
 
 def _triplet(rng: np.random.Generator, size: int = 32) -> np.ndarray:
@@ -20,6 +20,36 @@ def test_feature_shape_and_channels() -> None:
     assert out.shape == (1, IN_CHANS, 32, 32)
     with pytest.raises(ValueError):
         ForensicFeatures()(x[:, :2])
+
+
+def test_five_frame_window_shows_the_alternation() -> None:
+    """Frames a, (a+c)/2, c, (c+e)/2, e: the second difference vanishes at the made frames
+    (t-1 and t+1 of the middle one) and not at the real middle frame."""
+    rng = np.random.default_rng(2)
+    a, c, e = rng.random((3, 3, 16, 16)).astype(np.float32)
+    x = torch.from_numpy(np.stack([a, (a + c) / 2, c, (c + e) / 2, e])[None])
+    f = ForensicFeatures(5)
+    out = f(x)
+    assert out.shape == (1, in_chans(5), 16, 16) == (1, 14, 16, 16) and in_chans(3) == IN_CHANS
+    d2_prev, d2_mid, d2_next = out[:, 11], out[:, 12], out[:, 13]
+    assert d2_prev.abs().max() < 1e-5 and d2_next.abs().max() < 1e-5
+    assert d2_mid.abs().mean() > 0.05
+    with pytest.raises(ValueError):
+        f(x[:, :3])
+    with pytest.raises(ValueError):
+        ForensicFeatures(4)
+
+
+def test_a_five_frame_model_fits_and_scores_short_tubes() -> None:
+    from dataclasses import replace
+
+    from detector.classifier import VideoDetector
+    from tests.detector.conftest import TINY, toy_clips
+
+    X, y, groups = toy_clips(32)  # tubes of 3 frames: runs repeat the end frames
+    det = VideoDetector(replace(TINY, temporal_window=5, epochs=1), progress=False)
+    det.fit(X, y, groups=groups)
+    assert det.predict_proba(X).shape == (32, 2)
 
 
 def test_residuals_vanish_where_they_should() -> None:
