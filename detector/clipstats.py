@@ -31,19 +31,23 @@ from sklearn.linear_model import LogisticRegression
 
 from provenant.errors import ConfigurationError, InputError, NotFittedError
 
+from detector.features import LUMA, srm_kernels
+
 __all__ = ["FEATURE_NAMES", "clip_statistics", "StatisticsHead"]
 
 _BANDS = 12
 _BLOCK = 16
 _EPS = 0.3  # grey levels: keeps the log ratios finite on still content
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_KV = np.array([[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2],
-                [2, -6, 8, -6, 2], [-1, 2, -2, 2, -1]], dtype=np.float32) / 12.0
+_LUMA = np.array(LUMA, dtype=np.float32)
+_KV = srm_kernels()[0, 0].numpy()  # the KV kernel of the network's front end, (5, 5)
 
-FEATURE_NAMES: tuple[str, ...] = (
+_PARITY_NAMES: tuple[str, ...] = (
     "parity_d2_weighted", "parity_d2_blocks", "parity_d2_q90", "parity_d2_mean",
     "parity_ratio_global", "parity_detail_weighted", "parity_detail_mean",
-    *(f"spectrum_band{b}" for b in range(2, _BANDS)), "detail_level", "npr_level",
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    *_PARITY_NAMES, *(f"spectrum_band{b}" for b in range(2, _BANDS)), "detail_level",
+    "npr_level",
 )
 
 
@@ -84,9 +88,7 @@ def _parity(window: np.ndarray) -> dict[str, float]:
     d1 = np.abs(window[:, 2:] - window[:, :-2])
     odd = (np.arange(1, t - 1) % 2) == 1
     if odd.all() or not odd.any():  # T == 3: one centre, no parity to compare
-        zeros = ("parity_d2_weighted", "parity_d2_blocks", "parity_d2_q90", "parity_d2_mean",
-                 "parity_ratio_global", "parity_detail_weighted", "parity_detail_mean")
-        return dict.fromkeys(zeros, 0.0)
+        return dict.fromkeys(_PARITY_NAMES, 0.0)
     e_b, m_b = _block_means(d2), _block_means(d1)  # (m, T-2, h, w)
     lr = np.log(e_b[:, odd].mean(1) + _EPS) - np.log(e_b[:, ~odd].mean(1) + _EPS)  # (m, h, w)
     w = m_b.mean(1)
@@ -133,8 +135,7 @@ def clip_statistics(X: np.ndarray, windows: np.ndarray | None = None) -> np.ndar
     """
     X = np.asarray(X)
     if X.ndim != 6 or X.shape[3] != 3 or X.shape[2] < 3 or X.shape[-1] < 8:
-        raise InputError(f"clip statistics need tubes (n, k, T>=3, 3, P>=8, P); "
-                                 f"got {X.shape}")
+        raise InputError(f"clip statistics need tubes (n, k, T>=3, 3, P>=8, P); got {X.shape}")
     return np.stack([_one_clip(x, windows) for x in X])
 
 

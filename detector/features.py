@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ForensicFeatures", "IN_CHANS", "in_chans", "srm_kernels", "WINDOWS"]
+__all__ = ["ForensicFeatures", "IN_CHANS", "in_chans", "srm_kernels", "WINDOWS", "LUMA"]
 
 IN_CHANS = 10
 WINDOWS = (3, 5)
@@ -38,7 +38,7 @@ WINDOWS = (3, 5)
 def in_chans(window: int = 3) -> int:
     """Channels out of the front end for ``window`` frames: 10 (3 frames) or 14 (5 frames)."""
     return 3 + (window - 1) + 3 + 1 + (window - 2)
-_LUMA = (0.299, 0.587, 0.114)
+LUMA = (0.299, 0.587, 0.114)  # BT.601 luma weights of R, G, B
 
 
 def srm_kernels() -> torch.Tensor:
@@ -61,7 +61,7 @@ class ForensicFeatures(nn.Module):
             raise ValueError(f"window={window} is invalid; allowed: {WINDOWS}")
         self.window = window
         self.register_buffer("srm", srm_kernels(), persistent=False)  # (3, 1, 5, 5)
-        self.register_buffer("luma", torch.tensor(_LUMA).view(1, 1, 3, 1, 1), persistent=False)
+        self.register_buffer("luma", torch.tensor(LUMA).view(1, 1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:

@@ -130,7 +130,7 @@ def extract_patches(path: str | os.PathLike[str],
         region = _face_region(_middle_frame(path, starts[len(starts) // 2] + length // 2), config)
     tiles = _tile_offsets(h, w, size, config.patches_per_frame, region)
     wanted = {s + d: [] for s in starts for d in range(length)}  # frame -> tiles, filled below
-    last = -1
+    stop, last = max(wanted), -1
     for i, frame in enumerate(iter_frames(path)):
         if i in wanted:
             if frame.shape[:2] != (h, w):
@@ -138,7 +138,7 @@ def extract_patches(path: str | os.PathLike[str],
                                  f"{frame.shape[1]}x{frame.shape[0]})")
             wanted[i] = [frame[y:y + size, x:x + size].transpose(2, 0, 1) for y, x in tiles]
             last = i
-        if i >= max(wanted):
+        if i >= stop:
             break
     if last < 0:
         raise MediaError(f"{path} decoded to no frames")
