@@ -12,10 +12,11 @@ The patch network sees three frames at a time. Two cues need more than that:
   *spectrum* features are the log power in 12 radial frequency bands of each tube, relative to
   the second band, averaged over the tubes.
 
-Measured before this module shipped (896 held-out-style clips at 128×128, H.264 CRF 16-32):
-the best single parity feature separated interpolated clips from real ones with AUC 0.86, the
-best spectrum band upscaled clips with AUC 0.91; the patch network of detector 0.4.0 reached
-0.70 and 0.88 on the same clips.
+Measured before this module shipped, on 896 clips built like the training data (128×128,
+H.264 CRF 16-32, every source): the best single parity feature separated interpolated clips
+from real ones with AUC 0.86-0.87, the best spectrum band upscaled clips with AUC 0.91. On the
+part of those clips from its held-out sources, the patch network of detector 0.4.0 reached
+0.70 and 0.88.
 
 Input: tubes ``(n, k, T, 3, P, P)`` uint8 (``k`` tubes of ``T`` consecutive frames per clip, as
 in :class:`~detector.classifier.VideoDetector`), all of one window per clip, or several
