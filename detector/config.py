@@ -24,8 +24,8 @@ class DetectorConfig:
     """Everything that defines a detector model; validated in one place (``__post_init__``).
 
     Inputs are tubes: square windows cropped at native resolution (never resized) through
-    consecutive frames. The network sees ``patch_size`` pixels of three consecutive frames at
-    a time; the forensic front end turns them into residual channels (see
+    consecutive frames. The network sees ``patch_size`` pixels of ``temporal_window``
+    consecutive frames at a time; the forensic front end turns them into residual channels (see
     :mod:`detector.features`) for the timm ``backbone``. With ``clip_statistics``, measurements
     of the whole tubes (see :mod:`detector.clipstats`) are fused with the network's logit.
     """
