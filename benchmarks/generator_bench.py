@@ -7,13 +7,16 @@ sample one 16-frame clip. Full mode uses the model card's settings (120 prompts,
 of 600 steps on 3,000 clips each, seed 0); quick mode samples 24 prompts, trains 1 judge
 and times fewer runs.
 
-Run: ``python -m benchmarks.generator_bench [--quick]``. Writes ``results/generator.json``,
+Run: ``python -m benchmarks.generator_bench [--quick]``. ``--from-eval REPORT`` takes the
+evaluation from a saved ``provenant eval generator --json`` report of the same weights (the
+sampling is seeded, so re-running it gives the same figures) and only times the clip. Writes ``results/generator.json``,
 ``generator.md`` and ``generator.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--judges", type=int, default=None,
                     help="judge classifiers (default: 1 quick, 3 full)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--from-eval", type=Path, default=None, metavar="REPORT",
+                    help="reuse this `provenant eval generator --json` report of the shipped "
+                         "weights instead of evaluating again")
     args = ap.parse_args(argv)
     if args.prompts is None:
         args.prompts = 24 if args.quick else 120
@@ -46,12 +52,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(prompts: int, clip_runs: int, seed: int, judges: int = 3) -> dict[str, Any]:
+def saved_report(path: Path, sha256: str, prompts: int, seed: int, judges: int
+                 ) -> dict[str, Any]:
+    """A saved evaluation report, refused unless it is of these weights and settings."""
+    report = json.loads(path.read_text())
+    got = (report.get("model", {}).get("sha256"), report.get("settings", {}).get("prompts"),
+           report.get("settings", {}).get("seed"), report.get("settings", {}).get("judges"))
+    if got != (sha256, prompts, seed, judges):
+        raise SystemExit(f"{path}: its (weights sha256, prompts, seed, judges) = {got}, not "
+                         f"{(sha256, prompts, seed, judges)}; evaluate again without --from-eval")
+    return report
+
+
+def run(prompts: int, clip_runs: int, seed: int, judges: int = 3,
+        from_eval: Path | None = None) -> dict[str, Any]:
     """The evaluation report of the shipped weights and the 16-frame sampling time."""
     from generator.pipeline import TextToVideoPipeline
 
     pipe = TextToVideoPipeline.from_pretrained()
-    report = evaluate(pipeline=pipe, num_prompts=prompts, seed=seed, judges=judges, progress=True)
+    if from_eval is not None:
+        report = saved_report(from_eval, pipe.weights_sha256, prompts, seed, judges)
+    else:
+        report = evaluate(pipeline=pipe, num_prompts=prompts, seed=seed, judges=judges,
+                          progress=True)
     median, times = timed(lambda: pipe(CLIP_PROMPT, num_frames=CLIP_FRAMES, seed=seed), clip_runs)
     return {"report": report,
             "clip": {"prompt": CLIP_PROMPT, "frames": CLIP_FRAMES, "size": pipe.config.size,
@@ -150,7 +173,8 @@ def save(data: dict[str, Any]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data = {"machine": machine(), "mode": "quick" if args.quick else "full",
-            **run(args.prompts, 3 if args.quick else 10, args.seed, args.judges)}
+            **run(args.prompts, 3 if args.quick else 10, args.seed, args.judges,
+                  args.from_eval)}
     save(data)
     return 0
 

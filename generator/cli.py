@@ -69,6 +69,11 @@ def register(subparsers: Any) -> None:
                         "instead of a fresh initialisation")
     t.add_argument("--amp", default="auto", choices=("auto", "bf16", "off"),
                    help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    t.add_argument("--workers", type=int, default=0,
+                   help="background processes rendering training clips into a replay pool "
+                        "(0: render in the training loop, reproducible; a GPU needs several)")
+    t.add_argument("--pool-clips", type=int, default=20000,
+                   help="clips the replay pool keeps with --workers (64×64×8 frames: 98 KB each)")
     t.add_argument("--json", action="store_true")
     t.set_defaults(handler=cmd_train)
 
@@ -83,6 +88,11 @@ def register(subparsers: Any) -> None:
     e.add_argument("--judges", type=int, default=3,
                    help="judge classifiers (seeds SEED, SEED+1, ...) whose mean probabilities "
                         "decide each attribute (default: %(default)s)")
+    e.add_argument("--judge-seed", type=int, default=None,
+                   help="seed of the first judge (default: --seed); fix it to compare prompt "
+                        "sets under the same judges")
+    e.add_argument("--no-judge-cache", action="store_true",
+                   help="train the judges afresh instead of reusing .cache/generator/judges")
     e.add_argument("--classifier-steps", type=int, default=600)
     e.add_argument("--json", action="store_true")
     e.set_defaults(handler=cmd_eval)
@@ -131,7 +141,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                       threads=args.threads, max_minutes=args.max_minutes,
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
                       user_fraction=args.user_fraction if args.data_dir else 0.0,
-                      p_prefix=_p_prefix(args), prefix_noise=args.prefix_noise)
+                      p_prefix=_p_prefix(args), prefix_noise=args.prefix_noise,
+                      workers=args.workers, pool_clips=args.pool_clips)
+    if args.workers < 0 or args.pool_clips < 1:
+        from provenant.errors import ConfigurationError
+
+        raise ConfigurationError("--workers must be ≥ 0 and --pool-clips ≥ 1")
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
                     resume=args.resume, init_from=args.init_from, progress=not args.json)
     summary.pop("losses", None)
@@ -158,11 +173,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from generator.evaluation import evaluate, render_text
+    from generator.evaluation import JUDGE_CACHE, evaluate, render_text
 
     report = evaluate(weights=args.weights, num_prompts=args.prompts, steps=args.steps,
                       guidance=args.guidance, scheduler=args.scheduler, seed=args.seed,
                       judges=args.judges, classifier_steps=args.classifier_steps,
-                      progress=not args.json)
+                      progress=not args.json, judge_seed=args.judge_seed,
+                      judge_cache=None if args.no_judge_cache else JUDGE_CACHE)
     print(json.dumps(report, indent=2) if args.json else render_text(report))
     return 0

@@ -85,6 +85,11 @@ class TrainConfig:
     threads: int = 0  # 0: torch default
     max_minutes: float = 0.0  # 0: no time limit; else stop (and save) after this long
     amp: Literal["auto", "bf16", "off"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
+    # Background render processes (0: render in the training loop, bit-reproducible); with
+    # workers, batches are drawn from a replay pool of the last ``pool_clips`` clips
+    # (generator/stream.py).
+    workers: int = 0
+    pool_clips: int = 20000
 
 
 def from_dict(cls: type, data: dict[str, Any]):

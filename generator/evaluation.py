@@ -10,12 +10,15 @@ generated clips of generator 0.4.0, three judges scored shape 89.2 / 87.5 / 86.7
 direction 92.5 / 88.3 / 84.2 %. So the figures come from an ensemble of ``judges``
 classifiers (seeds ``seed``, ``seed + 1``, ...): accuracy is that of their mean class
 probabilities, each judge's own accuracy is reported beside it, and the Fréchet distances are
-the mean over the judges' feature spaces.
+the mean over the judges' feature spaces. A judge depends only on its training arguments, so
+trained judges are kept under ``.cache/generator/judges`` (:func:`cached_classifier`).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,8 @@ from generator.grammar import (
 from generator.render import render_scene
 
 __all__ = ["ATTRIBUTES", "SceneClassifier", "train_classifier", "scene_labels", "frechet_distance",
-           "flicker", "predict", "predict_proba", "evaluate", "render_text"]
+           "flicker", "predict", "predict_proba", "evaluate", "render_text", "cached_classifier",
+           "JUDGE_CACHE"]
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "colour": COLOURS, "shape": SHAPES, "direction": DIRECTIONS, "speed": SPEEDS,
@@ -116,6 +120,39 @@ def train_classifier(*, frames: int = 8, size: int = 32, steps: int = 600, batch
     return model, acc
 
 
+JUDGE_CACHE = Path(".cache/generator/judges")
+_JUDGE_FORMAT = 1  # bump when SceneClassifier or train_classifier changes
+
+
+def cached_classifier(*, frames: int, size: int, steps: int, train_clips: int, seed: int,
+                      cache: Path | None = JUDGE_CACHE, progress: bool = False
+                      ) -> tuple[SceneClassifier, dict[str, float]]:
+    """:func:`train_classifier`, kept under ``cache`` (a judge is a pure function of these
+    arguments, and training one takes about three minutes on two CPU cores); ``cache=None``
+    always trains. An unreadable cache entry is retrained and overwritten."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    if cache is None:
+        return train_classifier(frames=frames, size=size, steps=steps,
+                                train_clips=train_clips, seed=seed, progress=progress)
+    stem = f"judge-v{_JUDGE_FORMAT}-f{frames}-s{size}-n{steps}-c{train_clips}-seed{seed}"
+    weights, meta = Path(cache) / f"{stem}.safetensors", Path(cache) / f"{stem}.json"
+    if weights.is_file() and meta.is_file():
+        try:
+            model = SceneClassifier()
+            model.load_state_dict(load_file(str(weights)))
+            return model.eval(), {k: float(v) for k, v in json.loads(meta.read_text()).items()}
+        except (OSError, ValueError, RuntimeError, KeyError, SafetensorError):
+            pass  # damaged: train again
+    model, acc = train_classifier(frames=frames, size=size, steps=steps,
+                                  train_clips=train_clips, seed=seed, progress=progress)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_file(model.state_dict(), str(weights))
+    meta.write_text(json.dumps(acc))
+    return model, acc
+
+
 @torch.no_grad()
 def predict_proba(model: SceneClassifier, clips: np.ndarray) -> dict[str, np.ndarray]:
     """Class probabilities per attribute, ``(N, classes)`` each."""
@@ -191,10 +228,14 @@ def _latency(pipe, prompt: str, steps: int | None, guidance: float | None, runs:
 def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int | None = None,
              guidance: float | None = None, scheduler: str | None = None, seed: int = 0,
              judges: int = 3, classifier_steps: int = 600, classifier_clips: int = 3000,
-             batch: int = 24, progress: bool = True, pipeline: Any = None) -> dict[str, Any]:
+             batch: int = 24, progress: bool = True, pipeline: Any = None,
+             judge_cache: Path | None = JUDGE_CACHE, judge_seed: int | None = None
+             ) -> dict[str, Any]:
     """Prompt adherence, Fréchet distance (vs the real-vs-real baseline), flicker and
     sampling time of the generator over ``num_prompts`` random one-object prompts, judged by
-    an ensemble of ``judges`` classifiers."""
+    an ensemble of ``judges`` classifiers (trained once and kept under ``judge_cache``;
+    ``None`` trains them afresh). The judges' seeds are ``judge_seed``, ``judge_seed + 1``, ...
+    (default: ``seed``); fixing ``judge_seed`` compares prompt sets under the same judges."""
     from generator.pipeline import TextToVideoPipeline
 
     if judges < 1:
@@ -202,8 +243,10 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     pipe = pipeline or TextToVideoPipeline.from_pretrained(weights, scheduler=scheduler)
     c = pipe.config
     t0 = time.perf_counter()
-    trained = [train_classifier(frames=c.frames, size=c.size, steps=classifier_steps,
-                                train_clips=classifier_clips, seed=seed + j, progress=progress)
+    trained = [cached_classifier(frames=c.frames, size=c.size, steps=classifier_steps,
+                                 train_clips=classifier_clips,
+                                 seed=(seed if judge_seed is None else judge_seed) + j,
+                                 cache=judge_cache, progress=progress)
                for j in range(judges)]
     models = [m for m, _ in trained]
     clf_seconds = time.perf_counter() - t0
@@ -232,7 +275,8 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
                   "params": sum(p.numel() for p in pipe.model.parameters())},
         "settings": {"prompts": num_prompts, "steps": used_steps, "scheduler": pipe.scheduler.name,
                      "guidance": c.guidance_scale if guidance is None else guidance,
-                     "seed": seed, "judges": judges, "frames": c.frames, "size": c.size,
+                     "seed": seed, "judges": judges,
+                     "judge_seed": seed if judge_seed is None else judge_seed, "frames": c.frames, "size": c.size,
                      "device": str(pipe.device)},
         "attribute_accuracy": accuracy,
         "attribute_accuracy_per_judge": per_judge,
@@ -246,7 +290,8 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
         "flicker": {"generated": flicker(gen), "real": flicker(real_a)},
         "timing": {"seconds_per_clip_batch1": latency,
                    "seconds_per_clip_batched": gen_seconds / num_prompts,
-                   "classifier_train_seconds": clf_seconds},
+                   "classifier_train_seconds": clf_seconds,
+                   "classifiers_cached": judge_cache is not None},
     }
     report["criteria"] = {
         **{f"{k}_accuracy>=0.9": accuracy[k] >= 0.9 for k in ("colour", "shape", "direction")},

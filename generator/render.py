@@ -20,7 +20,7 @@ from generator.grammar import (
 )
 
 __all__ = ["OBJECT_RGB", "BACKGROUND_RGB", "SPEED_PX", "CAMERA_PX", "UNIT", "complete_scene",
-           "render_scene", "render_batch"]
+           "render_scene", "render_clips", "to_model_range", "render_batch"]
 
 OBJECT_RGB = {
     "red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 80, 245), "yellow": (240, 220, 40),
@@ -121,12 +121,24 @@ def render_scene(scene: Scene, frames: int = 8, size: int = 32,
     return out
 
 
+def render_clips(batch: int, frames: int, size: int, rng: np.random.Generator, *,
+                 max_objects: int = 2, p_two: float = 0.25
+                 ) -> tuple[np.ndarray, np.ndarray, list[Scene]]:
+    """Random scenes: clips ``(B, T, H, W, 3)`` uint8, condition ids ``(B, S)``, scenes."""
+    scenes = [random_scene(rng, max_objects=max_objects, p_two=p_two) for _ in range(batch)]
+    clips = np.stack([render_scene(s, frames, size, rng) for s in scenes])
+    return clips, np.stack([condition_ids(s) for s in scenes]), scenes
+
+
+def to_model_range(clips: np.ndarray) -> np.ndarray:
+    """uint8 clips ``(B, T, H, W, 3)`` → float32 ``(B, 3, T, H, W)`` in [-1, 1]."""
+    return clips.transpose(0, 4, 1, 2, 3).astype(np.float32) / 127.5 - 1.0
+
+
 def render_batch(batch: int, frames: int, size: int, rng: np.random.Generator, *,
                  max_objects: int = 2, p_two: float = 0.25
                  ) -> tuple[np.ndarray, np.ndarray, list[Scene]]:
     """Random scenes: clips ``(B, 3, T, H, W)`` float32 in [-1, 1], ids ``(B, S)``, scenes."""
-    scenes = [random_scene(rng, max_objects=max_objects, p_two=p_two) for _ in range(batch)]
-    clips = np.stack([render_scene(s, frames, size, rng) for s in scenes])  # (B, T, H, W, 3)
-    x = clips.transpose(0, 4, 1, 2, 3).astype(np.float32) / 127.5 - 1.0  # (B, 3, T, H, W)
-    ids = np.stack([condition_ids(s) for s in scenes])
-    return x, ids, scenes
+    clips, ids, scenes = render_clips(batch, frames, size, rng, max_objects=max_objects,
+                                      p_two=p_two)
+    return to_model_range(clips), ids, scenes

@@ -29,8 +29,9 @@ from provenant.errors import NotFoundError
 from generator.config import TrainConfig, UNetConfig, from_dict
 from generator.model import UNet3D
 from generator.pipeline import WEIGHTS_NAME, pick_device, save_model
-from generator.render import render_batch
+from generator.render import render_clips, to_model_range
 from generator.schedulers import FlowScheduler
+from generator.stream import ClipStream, ReplayPool
 
 __all__ = ["train", "flow_matching_loss"]
 
@@ -47,20 +48,22 @@ def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
     per clip): when sampling, the prefix is the model's own imperfect output, and a model
     that trusts it exactly lets errors grow from frame to frame."""
     b, _, frames = x0.shape[:3]
-    t = torch.sigmoid(torch.randn(b, generator=generator)).to(x0.device)  # (B,)
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)  # (B, C, T, H, W)
+    dev = generator.device  # draw on the generator's device (CPU draws stay reproducible)
+    t = torch.sigmoid(torch.randn(b, generator=generator, device=dev)).to(x0.device)  # (B,)
+    noise = torch.randn(x0.shape, generator=generator, device=dev).to(x0.device)
     if p_prefix <= 0.0 or frames < 2:
         xt = FlowScheduler.add_noise(x0, noise, t)
         v = model(xt, t, cond)
         return (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean()
-    use = torch.rand(b, generator=generator) < p_prefix
-    k = torch.where(use, torch.randint(1, frames, (b,), generator=generator), 0)  # (B,)
-    scored = (torch.arange(frames)[None] >= k[:, None]).to(x0.device)  # (B, T)
+    use = torch.rand(b, generator=generator, device=dev) < p_prefix
+    k = torch.where(use, torch.randint(1, frames, (b,), generator=generator, device=dev),
+                    0).to(x0.device)  # (B,)
+    scored = torch.arange(frames, device=x0.device)[None] >= k[:, None]  # (B, T)
     tf = t[:, None] * scored  # (B, T): 0 on the clean prefix
     xt = FlowScheduler.add_noise(x0, noise, tf[:, None, :, None, None])
     if prefix_noise > 0:
-        sigma = prefix_noise * torch.rand(b, generator=generator).to(x0.device)
-        jitter = torch.randn(x0.shape, generator=generator).to(x0.device)
+        sigma = prefix_noise * torch.rand(b, generator=generator, device=dev).to(x0.device)
+        jitter = torch.randn(x0.shape, generator=generator, device=dev).to(x0.device)
         xt = xt + jitter * (sigma[:, None] * ~scored)[:, None, :, None, None]
     v = model(xt, tf, cond)
     err = (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean(dim=(1, 3, 4))
@@ -76,18 +79,37 @@ def _drop_condition(ids: np.ndarray, cfg: TrainConfig, rng: np.random.Generator)
     return ids
 
 
-def _batch(cfg: TrainConfig, mcfg: UNetConfig, rng: np.random.Generator,
-           user: Any | None) -> tuple[np.ndarray, np.ndarray]:
-    """One training batch: clips ``(B, 3, T, H, W)`` in [-1, 1] and condition ids ``(B, S)``."""
+def _batch(cfg: TrainConfig, mcfg: UNetConfig, rng: np.random.Generator, user: Any | None,
+           device: torch.device, pool: ReplayPool | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch on ``device``: clips ``(B, 3, T, H, W)`` in [-1, 1] and condition
+    ids ``(B, S)``; procedural clips come from ``pool`` when there is one, else are rendered
+    here."""
     n_user = int(round(cfg.batch_size * cfg.user_fraction)) if user is not None else 0
-    x, ids, _ = render_batch(cfg.batch_size - n_user, mcfg.frames, mcfg.size, rng,
-                             p_two=cfg.p_two_objects)
+    n = cfg.batch_size - n_user
+    if pool is not None:
+        x, ids = pool.sample(n, rng)
+    else:
+        clips, ids, _ = render_clips(n, mcfg.frames, mcfg.size, rng, p_two=cfg.p_two_objects)
+        x = torch.from_numpy(to_model_range(clips)).to(device)
     ids = _drop_condition(ids, cfg, rng)
     if n_user:
         ux = user.sample(n_user, rng)  # (n, 3, T, H, W), unconditional
-        x = np.concatenate([x, ux])
+        x = torch.cat([x, torch.from_numpy(ux).to(device)])
         ids = np.concatenate([ids, np.zeros((n_user, ids.shape[1]), ids.dtype)])
-    return x, ids
+    return x, torch.from_numpy(ids).to(device)
+
+
+def _fill(pool: ReplayPool, stream: ClipStream, need: int, chunks: int) -> None:
+    """Move ready chunks from ``stream`` into ``pool`` (at most ``chunks`` without waiting),
+    then wait for more while the pool holds fewer than ``need`` clips."""
+    for _ in range(chunks):
+        got = stream.get(block=False)
+        if got is None:
+            break
+        pool.add(*got)
+    while pool.filled < need:
+        pool.add(*stream.get(block=True))
 
 
 def _lr(step: int, cfg: TrainConfig, time_frac: float = 0.0) -> float:
@@ -109,7 +131,10 @@ def _restore(out: Path, model, ema, opt, gen: torch.Generator) -> tuple[int, np.
     model.load_state_dict(ck["model"])
     ema.load_state_dict(ck["ema"])
     opt.load_state_dict(ck["optimizer"])
-    gen.set_state(ck["torch_rng"])
+    try:
+        gen.set_state(ck["torch_rng"])
+    except (RuntimeError, TypeError):  # saved on another device: the draws restart from there
+        gen.manual_seed(int(ck["step"]))
     rng = np.random.default_rng()
     rng.bit_generator.state = ck["numpy_rng"]
     return int(ck["step"]), rng, float(ck.get("elapsed_s", 0.0))
@@ -210,7 +235,7 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    gen = torch.Generator("cpu").manual_seed(config.seed)
+    gen = torch.Generator(device).manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     start, elapsed0 = 0, 0.0
     if resume and (out / "checkpoint.pt").is_file():
@@ -223,49 +248,69 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
                               manifest_path=out / "data_manifest.json")
         if not len(user):
             user = None
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     use_bf16 = config.amp == "bf16" or (config.amp == "auto" and device.type == "cuda")
     amp = torch.autocast(device.type, torch.bfloat16, enabled=use_bf16)
+    stream = pool = None
+    if config.workers > 0:
+        stream = ClipStream(config.workers, model_config.frames, model_config.size,
+                            seed=config.seed + start, p_two=config.p_two_objects)
+        pool = ReplayPool(config.pool_clips, model_config.frames, model_config.size,
+                          len(model_config.slot_sizes), device)
     log = (out / "train_log.jsonl").open("a")
     losses: list[float] = []
+    pending: list[torch.Tensor] = []
+    params, ema_params = list(model.parameters()), list(ema.parameters())
     t0 = time.perf_counter()
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps,
                desc="train generator", disable=not progress, dynamic_ncols=True)
-    for step in bar:
-        x, ids = _batch(config, model_config, rng, user)
-        spent = elapsed0 + time.perf_counter() - t0
-        lr = _lr(step, config, spent / (60 * config.max_minutes) if config.max_minutes else 0.0)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        with amp:
-            loss = flow_matching_loss(model, torch.from_numpy(x).to(device),
-                                      torch.from_numpy(ids).to(device), gen, config.p_prefix,
-                                      config.prefix_noise)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        decay = min(config.ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - decay)
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
-        if (step + 1) % 25 == 0:
-            log.write(json.dumps({"step": step + 1, "loss": float(np.mean(losses[-25:])),
-                                  "lr": lr}) + "\n")
-            log.flush()
-        out_of_time = config.max_minutes > 0 and \
-            elapsed0 + time.perf_counter() - t0 > 60 * config.max_minutes
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or out_of_time:
-            elapsed = elapsed0 + time.perf_counter() - t0
-            save_model(ema, out)
-            _save_checkpoint(out, {
-                "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
-                "step": step + 1, "torch_rng": gen.get_state(), "numpy_rng": rng.bit_generator.state,
-                "train_config": asdict(config), "elapsed_s": elapsed,
-            })
-        if out_of_time:
-            break
+    try:
+        for step in bar:
+            if pool is not None and stream is not None:
+                _fill(pool, stream, need=min(config.pool_clips, 4 * config.batch_size),
+                      chunks=config.workers)
+            x, ids = _batch(config, model_config, rng, user, device, pool)
+            spent = elapsed0 + time.perf_counter() - t0
+            lr = _lr(step, config, spent / (60 * config.max_minutes) if config.max_minutes else 0.0)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            with amp:
+                loss = flow_matching_loss(model, x, ids, gen, config.p_prefix, config.prefix_noise)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            decay = min(config.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                torch._foreach_lerp_(ema_params, params, 1 - decay)
+            pending.append(loss.detach())
+            if (step + 1) % 25 == 0 or step + 1 == config.steps:
+                losses.extend(torch.stack(pending).float().cpu().tolist())  # one sync per 25
+                pending.clear()
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+                if (step + 1) % 25 == 0:
+                    log.write(json.dumps({"step": step + 1, "loss": float(np.mean(losses[-25:])),
+                                          "lr": lr}) + "\n")
+                    log.flush()
+            out_of_time = config.max_minutes > 0 and \
+                elapsed0 + time.perf_counter() - t0 > 60 * config.max_minutes
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or out_of_time:
+                elapsed = elapsed0 + time.perf_counter() - t0
+                save_model(ema, out)
+                _save_checkpoint(out, {
+                    "model": model.state_dict(), "ema": ema.state_dict(),
+                    "optimizer": opt.state_dict(), "step": step + 1,
+                    "torch_rng": gen.get_state(), "numpy_rng": rng.bit_generator.state,
+                    "train_config": asdict(config), "elapsed_s": elapsed,
+                })
+            if out_of_time:
+                break
+    finally:
+        if stream is not None:
+            stream.close()
+    if pending:
+        losses.extend(torch.stack(pending).float().cpu().tolist())
     log.close()
     save_model(ema, out)
     return {"steps": start + len(losses), "start_step": start, "device": str(device),
@@ -273,5 +318,6 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
             "first_loss": losses[0] if losses else None,
             "final_loss": float(np.mean(losses[-50:])) if losses else None,
             "train_seconds": elapsed0 + time.perf_counter() - t0, "out": str(out),
-            "warm_start": warm,
+            "warm_start": warm, "workers": config.workers,
+            "pool_clips_rendered": pool.added if pool is not None else None,
             "losses": losses}

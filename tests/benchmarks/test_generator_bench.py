@@ -82,3 +82,15 @@ def test_results_page_shows_the_generator(data: dict[str, Any], results_dir: Pat
     assert "![generator](results/generator.png)" in section
     readme = results_page.README.read_text()
     assert f"| generator (full, 2026-11-25) | {stored['headline']} |" in readme and "stale" not in readme
+
+
+def test_a_saved_report_is_reused_only_for_the_same_weights_and_settings(tmp_path):
+    from benchmarks.generator_bench import saved_report
+
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"model": {"sha256": "abc"},
+                                "settings": {"prompts": 120, "seed": 0, "judges": 3}}))
+    assert saved_report(path, "abc", 120, 0, 3)["model"]["sha256"] == "abc"
+    for args in (("other", 120, 0, 3), ("abc", 24, 0, 3), ("abc", 120, 1, 3), ("abc", 120, 0, 1)):
+        with pytest.raises(SystemExit, match="evaluate again"):
+            saved_report(path, *args)

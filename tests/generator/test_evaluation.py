@@ -45,7 +45,7 @@ def test_flicker_of_static_and_alternating_clips():
 def test_evaluate_smoke(tiny_weights):
     pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
     report = evaluate(pipeline=pipe, num_prompts=6, steps=2, classifier_steps=3,
-                      classifier_clips=40, batch=3, progress=False)
+                      classifier_clips=40, batch=3, progress=False, judge_cache=None)
     assert set(report["attribute_accuracy"]) == set(ATTRIBUTES)
     assert report["settings"]["prompts"] == 6 and report["frechet_distance"]["real_vs_real_baseline"] >= 0
     assert set(report["criteria"]) == {"colour_accuracy>=0.9", "shape_accuracy>=0.9",
@@ -66,13 +66,35 @@ def test_judges_decide_by_their_mean_probabilities():
     assert _ensemble([predict_proba(j, clips) for j in judges])["shape"].tolist() == [0, 0]
 
 
-def test_evaluate_reports_each_judge(tiny_weights):
+def test_evaluate_reports_each_judge(tiny_weights, tmp_path):
     pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
     report = evaluate(pipeline=pipe, num_prompts=4, steps=2, judges=2, classifier_steps=3,
-                      classifier_clips=40, batch=4, progress=False)
-    assert report["settings"]["judges"] == 2
+                      classifier_clips=40, batch=4, progress=False, judge_cache=tmp_path,
+                      seed=3, judge_seed=0)
+    assert report["settings"]["judges"] == 2 and report["settings"]["judge_seed"] == 0
+    assert sorted(p.name for p in tmp_path.glob("*seed*.json")) == [
+        "judge-v1-f4-s16-n3-c40-seed0.json", "judge-v1-f4-s16-n3-c40-seed1.json"]
     assert len(report["attribute_accuracy_per_judge"]) == 2
     assert len(report["frechet_distance"]["ratio_per_judge"]) == 2
     assert set(report["attribute_accuracy_per_judge"][1]) == set(ATTRIBUTES)
     with pytest.raises(ConfigurationError, match="judges"):
         evaluate(pipeline=pipe, num_prompts=4, judges=0, progress=False)
+
+
+def test_judges_are_cached_and_a_damaged_entry_is_retrained(tmp_path, monkeypatch):
+    import generator.evaluation as ev
+
+    kw = dict(frames=4, size=16, steps=2, train_clips=30, seed=4, cache=tmp_path)
+    first, acc = ev.cached_classifier(**kw)
+    calls = []
+    real_train = ev.train_classifier
+    monkeypatch.setattr(ev, "train_classifier", lambda **k: calls.append(k) or real_train(**k))
+    again, acc2 = ev.cached_classifier(**kw)
+    assert calls == [] and acc2 == acc
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    next(tmp_path.glob("*.safetensors")).write_bytes(b"not a tensor file")
+    ev.cached_classifier(**kw)
+    assert len(calls) == 1
+    ev.cached_classifier(**{**kw, "seed": 5})  # another seed is another judge
+    assert len(calls) == 2

@@ -138,3 +138,12 @@ def test_autoregressive_training_via_cli_records_the_sampling(tmp_path):
     train(tmp_path / "run", replace(TINY, sampling="autoregressive"), cfg, progress=False)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["sampling"] == "autoregressive"
+
+
+def test_training_from_render_workers_and_a_replay_pool(tmp_path):
+    cfg = TrainConfig(steps=4, batch_size=4, warmup=1, threads=1, workers=1, pool_clips=16,
+                      checkpoint_every=4)
+    summary = train(tmp_path / "run", TINY, cfg, progress=False)
+    assert summary["steps"] == 4 and summary["workers"] == 1
+    assert summary["pool_clips_rendered"] >= 16  # waited for 4 batches' worth before step 1
+    assert np.isfinite(summary["losses"]).all()
