@@ -147,3 +147,15 @@ def test_training_from_render_workers_and_a_replay_pool(tmp_path):
     assert summary["steps"] == 4 and summary["workers"] == 1
     assert summary["pool_clips_rendered"] >= 16  # waited for 4 batches' worth before step 1
     assert np.isfinite(summary["losses"]).all()
+
+
+def test_module_entry_point_trains_and_reports_bad_options(tmp_path, capsys):
+    from generator.__main__ import main
+
+    assert main(["train", "generator", "--out", str(tmp_path / "bad"), "--workers", "-1"]) == 2
+    assert "--workers must be" in capsys.readouterr().err
+    assert main(["train", "generator", "--out", str(tmp_path / "ok"), "--steps", "1",
+                 "--batch-size", "2", "--channels", "8,16", "--size", "16", "--frames", "4",
+                 "--threads", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 1
+    assert (tmp_path / "ok" / "model.safetensors").is_file()
