@@ -8,8 +8,9 @@ of 600 steps on 3,000 clips each, seed 0); quick mode samples 24 prompts, trains
 and times fewer runs.
 
 Run: ``python -m benchmarks.generator_bench [--quick]``. ``--from-eval REPORT`` takes the
-evaluation from a saved ``provenant eval generator --json`` report of the same weights (the
-sampling is seeded, so re-running it gives the same figures) and only times the clip. Writes ``results/generator.json``,
+evaluation from a saved ``provenant eval generator --json`` report of the same weights and
+settings (the sampling and the cached judges are seeded, so evaluating again gives the same
+accuracies and distances) and only times the clip. Writes ``results/generator.json``,
 ``generator.md`` and ``generator.png``.
 """
 

@@ -143,10 +143,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                       user_fraction=args.user_fraction if args.data_dir else 0.0,
                       p_prefix=_p_prefix(args), prefix_noise=args.prefix_noise,
                       workers=args.workers, pool_clips=args.pool_clips)
-    if args.workers < 0 or args.pool_clips < 1:
-        from provenant.errors import ConfigurationError
-
-        raise ConfigurationError("--workers must be ≥ 0 and --pool-clips ≥ 1")
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
                     resume=args.resume, init_from=args.init_from, progress=not args.json)
     summary.pop("losses", None)

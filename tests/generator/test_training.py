@@ -159,3 +159,14 @@ def test_module_entry_point_trains_and_reports_bad_options(tmp_path, capsys):
                  "--threads", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 1
     assert (tmp_path / "ok" / "model.safetensors").is_file()
+
+
+def test_bad_worker_options_are_refused_before_anything_is_written(tmp_path):
+    import pytest
+
+    from provenant.errors import ConfigurationError
+
+    for cfg in (TrainConfig(steps=1, workers=-1), TrainConfig(steps=1, pool_clips=0)):
+        with pytest.raises(ConfigurationError, match="--workers must be"):
+            train(tmp_path / "run", TINY, cfg, progress=False)
+    assert not (tmp_path / "run").exists()
