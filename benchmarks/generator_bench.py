@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import machine, save_area, save_figure, timed
-from generator.evaluation import ATTRIBUTES, evaluate
+from generator.evaluation import ATTRIBUTES, interval_text, evaluate
 
 CLIP_PROMPT = "a red circle moving left on a blue background, camera panning right"
 CLIP_FRAMES = 16
@@ -53,16 +53,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def saved_report(path: Path, sha256: str, prompts: int, seed: int, judges: int
-                 ) -> dict[str, Any]:
-    """A saved evaluation report, refused unless it is of these weights and settings."""
+def saved_report(path: Path, sha256: str, prompts: int, seed: int, judges: int,
+                 sampling: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A saved evaluation report, refused unless it is of these weights and settings, and
+    (when ``sampling`` is given) sampled with these settings: the model's defaults."""
     report = json.loads(path.read_text())
-    got = (report.get("model", {}).get("sha256"), report.get("settings", {}).get("prompts"),
-           report.get("settings", {}).get("seed"), report.get("settings", {}).get("judges"))
+    settings = report.get("settings", {})
+    got = (report.get("model", {}).get("sha256"), settings.get("prompts"),
+           settings.get("seed"), settings.get("judges"))
     if got != (sha256, prompts, seed, judges):
         raise SystemExit(f"{path}: its (weights sha256, prompts, seed, judges) = {got}, not "
                          f"{(sha256, prompts, seed, judges)}; evaluate again without --from-eval")
+    used = {k: settings.get(k, [0.0, 1.0] if k == "guidance_interval" else None)
+            for k in (sampling or {})}
+    if sampling and used != sampling:
+        raise SystemExit(f"{path}: sampled with {used}, not the model's {sampling}; evaluate "
+                         "again without --from-eval")
     return report
+
+
+def model_sampling(config: Any) -> dict[str, Any]:
+    """The sampling settings an evaluation with ``config``'s defaults reports."""
+    return {"steps": config.num_inference_steps, "scheduler": config.scheduler,
+            "guidance": config.guidance_scale,
+            "guidance_interval": [float(v) for v in config.guidance_interval]}
 
 
 def run(prompts: int, clip_runs: int, seed: int, judges: int = 3,
@@ -72,7 +86,8 @@ def run(prompts: int, clip_runs: int, seed: int, judges: int = 3,
 
     pipe = TextToVideoPipeline.from_pretrained()
     if from_eval is not None:
-        report = saved_report(from_eval, pipe.weights_sha256, prompts, seed, judges)
+        report = saved_report(from_eval, pipe.weights_sha256, prompts, seed, judges,
+                              model_sampling(pipe.config))
     else:
         report = evaluate(pipeline=pipe, num_prompts=prompts, seed=seed, judges=judges,
                           progress=True)
@@ -97,7 +112,8 @@ def markdown(data: dict[str, Any]) -> str:
     s, fd, fl, t = r["settings"], r["frechet_distance"], r["flicker"], r["timing"]
     lines = [f"### {r['model']['name']} {r['model']['version']} (shipped weights), "
              f"{data['mode']} mode: {s['prompts']} prompts, {s['steps']} {s['scheduler']} steps, "
-             f"guidance {s['guidance']}, seed {s['seed']}\n",
+             f"guidance {s['guidance']}{interval_text(s.get('guidance_interval', [0.0, 1.0]))}, "
+             f"seed {s['seed']}\n",
              "| attribute | generated clips | each judge alone | procedural clips of the same "
              "prompts | chance |", "|---|---|---|---|---|"]
     per_judge = r.get("attribute_accuracy_per_judge", [])
@@ -108,6 +124,10 @@ def markdown(data: dict[str, Any]) -> str:
               f"| Fréchet distance (vs real; procedural = real-vs-real baseline) | "
               f"{fd['generated_vs_real']:.2f} | {fd['real_vs_real_baseline']:.2f} | "
               f"{fd['ratio']:.1f}× |"]
+    if "attribute_errors_only" in fd:
+        lines.append(f"| Fréchet distance of procedural clips of the attributes the judges saw "
+                     f"(what wrong attributes alone cost) | {fd['attribute_errors_only']:.2f} | "
+                     f"{fd['real_vs_real_baseline']:.2f} | {fd['attribute_errors_only_ratio']:.1f}× |")
     for key, label in (("second_diff", "flicker, mean absolute second temporal difference"),
                        ("mean_abs_diff", "mean frame-to-frame change")):
         g, p = fl["generated"][key], fl["real"][key]

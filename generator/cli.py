@@ -83,6 +83,8 @@ def register(subparsers: Any) -> None:
     e.add_argument("--prompts", type=int, default=120, help="number of random prompts")
     e.add_argument("--steps", type=int, default=None)
     e.add_argument("--guidance", type=float, default=None)
+    e.add_argument("--guidance-interval", type=_interval, default=None, metavar="LO,HI",
+                   help="noise levels (lo, hi] where guidance acts (default: model's)")
     e.add_argument("--scheduler", default=None)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--judges", type=int, default=3,
@@ -96,6 +98,17 @@ def register(subparsers: Any) -> None:
     e.add_argument("--classifier-steps", type=int, default=600)
     e.add_argument("--json", action="store_true")
     e.set_defaults(handler=cmd_eval)
+
+
+def _interval(text: str) -> tuple[float, float]:
+    """``"0.15,1"`` → ``(0.15, 1.0)``, checked (an argparse type)."""
+    from generator.config import check_guidance_interval
+    from provenant.errors import ConfigurationError
+
+    try:
+        return check_guidance_interval(text.split(","))
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _model_config(args: argparse.Namespace):
@@ -173,7 +186,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     report = evaluate(weights=args.weights, num_prompts=args.prompts, steps=args.steps,
                       guidance=args.guidance, scheduler=args.scheduler, seed=args.seed,
-                      judges=args.judges, classifier_steps=args.classifier_steps,
+                      guidance_interval=args.guidance_interval, judges=args.judges, classifier_steps=args.classifier_steps,
                       progress=not args.json, judge_seed=args.judge_seed,
                       judge_cache=None if args.no_judge_cache else JUDGE_CACHE)
     print(json.dumps(report, indent=2) if args.json else render_text(report))

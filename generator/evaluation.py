@@ -30,13 +30,14 @@ from tqdm import tqdm
 from provenant.errors import ConfigurationError
 
 from generator.grammar import (
-    BACKGROUNDS, CAMERAS, COLOURS, DIRECTIONS, SHAPES, SPEEDS, Scene, describe, random_scene,
+    BACKGROUNDS, CAMERAS, COLOURS, DIRECTIONS, SHAPES, SPEEDS, Scene, SceneObject, describe,
+    random_scene,
 )
 from generator.render import render_scene
 
 __all__ = ["ATTRIBUTES", "SceneClassifier", "train_classifier", "scene_labels", "frechet_distance",
            "flicker", "predict", "predict_proba", "evaluate", "render_text", "cached_classifier",
-           "JUDGE_CACHE"]
+           "JUDGE_CACHE", "interval_text"]
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "colour": COLOURS, "shape": SHAPES, "direction": DIRECTIONS, "speed": SPEEDS,
@@ -50,6 +51,14 @@ def scene_labels(scene: Scene) -> dict[str, int]:
     values = {"colour": o.colour, "shape": o.shape, "direction": o.direction, "speed": o.speed,
               "background": scene.background, "camera": scene.camera}
     return {k: ATTRIBUTES[k].index(v) for k, v in values.items()}
+
+
+def scene_from_labels(labels: dict[str, int]) -> Scene:
+    """The one-object scene whose class index per attribute is ``labels`` (inverse of
+    :func:`scene_labels`)."""
+    v = {k: ATTRIBUTES[k][int(i)] for k, i in labels.items()}
+    return Scene((SceneObject(v["shape"], v["colour"], v["direction"], v["speed"]),),
+                 v["background"], v["camera"])
 
 
 class SceneClassifier(nn.Module):
@@ -206,33 +215,39 @@ def flicker(clips: np.ndarray) -> dict[str, float]:
 
 
 def _generate(pipe, prompts: list[str], *, steps: int | None, guidance: float | None,
-              seed: int, batch: int, progress: bool) -> tuple[np.ndarray, float]:
+              interval: tuple[float, float] | None, seed: int, batch: int, progress: bool
+              ) -> tuple[np.ndarray, float]:
     """Generated clips ``(N, T, H, W, 3)`` for ``prompts`` and the seconds it took."""
     out, t0 = [], time.perf_counter()
     for i in tqdm(range(0, len(prompts), batch), desc="generate", disable=not progress):
         frames = pipe(prompts[i:i + batch], num_inference_steps=steps, guidance_scale=guidance,
-                      seed=seed + i)
+                      guidance_interval=interval, seed=seed + i)
         out.append(frames if frames.ndim == 5 else frames[None])
     return np.concatenate(out), time.perf_counter() - t0
 
 
-def _latency(pipe, prompt: str, steps: int | None, guidance: float | None, runs: int = 3) -> float:
+def _latency(pipe, prompt: str, steps: int | None, guidance: float | None,
+             interval: tuple[float, float] | None, runs: int = 3) -> float:
     times = []
     for r in range(runs):
         t0 = time.perf_counter()
-        pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, seed=r)
+        pipe(prompt, num_inference_steps=steps, guidance_scale=guidance,
+             guidance_interval=interval, seed=r)
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
 
 def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int | None = None,
              guidance: float | None = None, scheduler: str | None = None, seed: int = 0,
-             judges: int = 3, classifier_steps: int = 600, classifier_clips: int = 3000,
+             guidance_interval: tuple[float, float] | None = None, judges: int = 3,
+             classifier_steps: int = 600, classifier_clips: int = 3000,
              batch: int = 24, progress: bool = True, pipeline: Any = None,
              judge_cache: Path | None = JUDGE_CACHE, judge_seed: int | None = None
              ) -> dict[str, Any]:
     """Prompt adherence, Fréchet distance (vs the real-vs-real baseline), flicker and
-    sampling time of the generator over ``num_prompts`` random one-object prompts, judged by
+    sampling time of the generator over ``num_prompts`` random one-object prompts (sampled
+    with the model's defaults unless ``steps``, ``guidance``, ``guidance_interval`` or
+    ``scheduler`` are given), judged by
     an ensemble of ``judges`` classifiers (trained once and kept under ``judge_cache``;
     ``None`` trains them afresh). The judges' seeds are ``judge_seed``, ``judge_seed + 1``, ...
     (default: ``seed``); fixing ``judge_seed`` compares prompt sets under the same judges."""
@@ -253,28 +268,38 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     rng = np.random.default_rng(seed)
     scenes = [random_scene(rng, max_objects=1) for _ in range(num_prompts)]
     prompts = [describe(s) for s in scenes]
-    gen, gen_seconds = _generate(pipe, prompts, steps=steps, guidance=guidance, seed=seed,
-                                 batch=batch, progress=progress)
+    gen, gen_seconds = _generate(pipe, prompts, steps=steps, guidance=guidance,
+                                 interval=guidance_interval, seed=seed, batch=batch,
+                                 progress=progress)
     rng_a, rng_b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 2)
     real_a = np.stack([render_scene(s, c.frames, c.size, rng_a) for s in scenes])
     real_b = np.stack([render_scene(s, c.frames, c.size, rng_b) for s in scenes])
     labels = [scene_labels(s) for s in scenes]
     truth = {k: np.asarray([l[k] for l in labels]) for k in ATTRIBUTES}
     probs = [predict_proba(m, gen) for m in models]
-    accuracy = _accuracy(_ensemble(probs), truth)
+    seen = _ensemble(probs)
+    accuracy = _accuracy(seen, truth)
+    # Procedural clips of what the judges saw in each generated clip: their distance to
+    # real_a is the part of the Fréchet distance that wrong attributes alone explain.
+    rng_s = np.random.default_rng(seed + 2)
+    as_seen = np.stack([render_scene(scene_from_labels({k: seen[k][i] for k in ATTRIBUTES}),
+                                     c.frames, c.size, rng_s) for i in range(num_prompts)])
     per_judge = [_accuracy(_ensemble([p]), truth) for p in probs]
-    fds = []
+    fds, fd_seen = [], []
     for m in models:
         f_gen, f_a, f_b = features(m, gen), features(m, real_a), features(m, real_b)
         fds.append((frechet_distance(f_gen, f_a), frechet_distance(f_b, f_a)))
+        fd_seen.append(frechet_distance(features(m, as_seen), f_a))
     fd, fd_base = float(np.mean([a for a, _ in fds])), float(np.mean([b for _, b in fds]))
     used_steps = steps or c.num_inference_steps
-    latency = _latency(pipe, prompts[0], steps, guidance)
+    latency = _latency(pipe, prompts[0], steps, guidance, guidance_interval)
     report = {
         "model": {"name": c.name, "version": c.version, "sha256": pipe.weights_sha256,
                   "params": sum(p.numel() for p in pipe.model.parameters())},
         "settings": {"prompts": num_prompts, "steps": used_steps, "scheduler": pipe.scheduler.name,
                      "guidance": c.guidance_scale if guidance is None else guidance,
+                     "guidance_interval": list(c.guidance_interval if guidance_interval is None
+                                               else guidance_interval),
                      "seed": seed, "judges": judges,
                      "judge_seed": seed if judge_seed is None else judge_seed, "frames": c.frames, "size": c.size,
                      "device": str(pipe.device)},
@@ -286,7 +311,10 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
                                         for k in ATTRIBUTES},
         "frechet_distance": {"generated_vs_real": fd, "real_vs_real_baseline": fd_base,
                              "ratio": fd / fd_base if fd_base > 0 else float("inf"),
-                             "ratio_per_judge": [a / b if b > 0 else float("inf") for a, b in fds]},
+                             "ratio_per_judge": [a / b if b > 0 else float("inf") for a, b in fds],
+                             "attribute_errors_only": float(np.mean(fd_seen)),
+                             "attribute_errors_only_ratio": (float(np.mean(fd_seen)) / fd_base
+                                                             if fd_base > 0 else float("inf"))},
         "flicker": {"generated": flicker(gen), "real": flicker(real_a)},
         "timing": {"seconds_per_clip_batch1": latency,
                    "seconds_per_clip_batched": gen_seconds / num_prompts,
@@ -300,11 +328,18 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     return report
 
 
+def interval_text(interval: list[float]) -> str:
+    """How a report names its guidance interval: nothing for the full range."""
+    lo, hi = interval
+    return "" if (lo, hi) == (0.0, 1.0) else f" for noise levels t in ({lo:g}, {hi:g}]"
+
+
 def render_text(report: dict[str, Any]) -> str:
     s, fd, fl = report["settings"], report["frechet_distance"], report["flicker"]
     lines = [f"Generator {report['model']['name']} {report['model']['version']} "
              f"({report['model']['params']:,} parameters); {s['prompts']} prompts, "
-             f"{s['steps']} {s['scheduler']} steps, guidance {s['guidance']}",
+             f"{s['steps']} {s['scheduler']} steps, guidance {s['guidance']}"
+             + interval_text(s.get("guidance_interval", [0.0, 1.0])),
              f"Attribute accuracy, {s.get('judges', 1)} judges (generated | each judge | "
              "procedural reference):"]
     per_judge = report.get("attribute_accuracy_per_judge", [])
@@ -314,6 +349,9 @@ def render_text(report: dict[str, Any]) -> str:
                      f"{report['classifier_accuracy_on_procedural'][k]:6.1%}")
     lines += [f"Fréchet distance {fd['generated_vs_real']:.3f} vs real-vs-real "
               f"{fd['real_vs_real_baseline']:.3f} (ratio {fd['ratio']:.2f})",
+              *([f"  procedural clips of the attributes the judges saw: ratio "
+                 f"{fd['attribute_errors_only_ratio']:.2f} (what wrong attributes alone cost)"]
+                if "attribute_errors_only_ratio" in fd else []),
               f"Flicker (2nd temporal difference) generated {fl['generated']['second_diff']:.2f}"
               f" vs real {fl['real']['second_diff']:.2f}",
               f"Sampling {report['timing']['seconds_per_clip_batch1']:.2f} s/clip (batch 1), "

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from provenant.errors import ConfigurationError, InputError, NotFoundError
 
-from generator.config import UNetConfig, from_dict
+from generator.config import UNetConfig, check_guidance_interval, from_dict
 from generator.grammar import null_condition, condition_ids, parse_prompt
 from generator.model import UNet3D
 from generator.schedulers import FlowScheduler, make_scheduler
@@ -102,9 +102,11 @@ class TextToVideoPipeline:
         return v_u + guidance_scale * (v_c - v_u)
 
     def _denoise(self, x: torch.Tensor, cond: torch.Tensor, steps: int, guidance: float,
-                 generator: torch.Generator, clean: torch.Tensor | None = None) -> torch.Tensor:
+                 generator: torch.Generator, clean: torch.Tensor | None = None,
+                 interval: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
         """The sampling loop over ``x (B, C, T, H, W)`` from pure noise. The first frames
-        can be given ``clean`` ``(B, C, P, H, W)``: they are held there, at ``t = 0``."""
+        can be given ``clean`` ``(B, C, P, H, W)``: they are held there, at ``t = 0``.
+        Guidance acts at the steps whose ``t`` lies in ``interval`` = ``(lo, hi]``."""
         p = 0 if clean is None else clean.shape[2]
         b, frames = x.shape[0], x.shape[2]
         self.scheduler.set_timesteps(steps, self.device)
@@ -114,15 +116,17 @@ class TextToVideoPipeline:
                 x[:, :, :p] = clean
             tf = torch.full((b, frames), float(t), device=self.device)  # (B, T)
             tf[:, :p] = 0.0
+            scale = guidance if interval[0] < float(t) <= interval[1] else 1.0
             with autocast:
-                v = self._velocity(x, tf, cond, guidance)
+                v = self._velocity(x, tf, cond, scale)
             x = self.scheduler.step(v, t, x, generator=generator).prev_sample
         if p:
             x[:, :, :p] = clean
         return x
 
     def _autoregressive(self, cond: torch.Tensor, shape: tuple[int, ...], steps: int,
-                        guidance: float, generator: torch.Generator) -> torch.Tensor:
+                        guidance: float, generator: torch.Generator,
+                        interval: tuple[float, float]) -> torch.Tensor:
         """Frame ``k`` is sampled in a window of the model's length whose earlier frames are
         the clean frames already made (``k`` = 0: the whole window from noise); each frame
         costs one sampling loop."""
@@ -135,7 +139,7 @@ class TextToVideoPipeline:
             noise = torch.randn((b, ch, span - (k - start), h, w), generator=generator)
             noise = noise.to(self.device)
             x = noise if prefix is None else torch.cat([prefix, noise], dim=2)
-            x = self._denoise(x, cond, steps, guidance, generator, prefix)
+            x = self._denoise(x, cond, steps, guidance, generator, prefix, interval)
             made.append(x[:, :, k - start])
         return torch.stack(made, dim=2)  # (B, C, T, H, W)
 
@@ -144,7 +148,9 @@ class TextToVideoPipeline:
                  height: int | None = None, width: int | None = None,
                  num_inference_steps: int | None = None, guidance_scale: float | None = None,
                  seed: int | None = None, generator: torch.Generator | None = None,
-                 output_type: Literal["np", "pt"] = "np") -> np.ndarray | torch.Tensor:
+                 output_type: Literal["np", "pt"] = "np",
+                 guidance_interval: tuple[float, float] | None = None
+                 ) -> np.ndarray | torch.Tensor:
         c = self.config
         num_frames = c.frames if num_frames is None else num_frames
         height = c.size if height is None else height
@@ -152,15 +158,20 @@ class TextToVideoPipeline:
         steps = c.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance = c.guidance_scale if guidance_scale is None else float(guidance_scale)
         _check_call(num_frames, height, width, guidance, output_type, c)
+        try:
+            interval = check_guidance_interval(c.guidance_interval if guidance_interval is None
+                                               else guidance_interval)
+        except ConfigurationError as exc:
+            raise InputError(str(exc)) from None
         cond = self.encode_prompt(prompt)  # (B, S)
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else int(seed))
         shape = (cond.shape[0], c.in_channels, num_frames, height, width)
         if c.sampling == "autoregressive":
-            x = self._autoregressive(cond, shape, steps, guidance, generator)
+            x = self._autoregressive(cond, shape, steps, guidance, generator, interval)
         else:
             x = torch.randn(shape, generator=generator).to(self.device)  # (B, C, T, H, W)
-            x = self._denoise(x, cond, steps, guidance, generator)
+            x = self._denoise(x, cond, steps, guidance, generator, interval=interval)
         x = x.clamp(-1, 1)
         if output_type == "pt":
             return x if cond.shape[0] > 1 else x[0]

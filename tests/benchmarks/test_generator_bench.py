@@ -64,6 +64,10 @@ def test_markdown_tables_are_well_formed(data: dict[str, Any]) -> None:
     assert "| colour | **95.0%** | 95.0% / 90.0% | 100.0% | 14% |" in md
     assert "mean class probabilities of 2 judges" in md
     assert "| 43.07 | 3.30 | 13.1× |" in md
+    assert "attributes the judges saw" not in md  # a report from before that measure
+    data["report"]["frechet_distance"] |= {"attribute_errors_only": 8.0,
+                                           "attribute_errors_only_ratio": 8.0 / 3.2968}
+    assert "| 8.00 | 3.30 | 2.4× |" in generator_bench.markdown(data)
     assert "| one 16-frame clip, batch 1 (median of 10) | 0.401 |" in md
     assert "shape_accuracy>=0.9 **not met**" in md and "full mode" in md
     widths = table_widths(md)
@@ -94,3 +98,24 @@ def test_a_saved_report_is_reused_only_for_the_same_weights_and_settings(tmp_pat
     for args in (("other", 120, 0, 3), ("abc", 24, 0, 3), ("abc", 120, 1, 3), ("abc", 120, 0, 1)):
         with pytest.raises(SystemExit, match="evaluate again"):
             saved_report(path, *args)
+
+
+def test_a_saved_report_is_reused_only_if_sampled_with_the_model_defaults(tmp_path):
+    from benchmarks.generator_bench import model_sampling, saved_report
+    from generator.config import UNetConfig
+
+    config = UNetConfig(guidance_interval=(0.3, 1.0))
+    settings = {"prompts": 120, "seed": 0, "judges": 3, "steps": 24, "scheduler": "euler",
+                "guidance": 3.0, "guidance_interval": [0.3, 1.0]}
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"model": {"sha256": "abc"}, "settings": settings}))
+    assert saved_report(path, "abc", 120, 0, 3, model_sampling(config))
+    for change in ({"guidance": 2.0}, {"steps": 48}, {"scheduler": "ddim"},
+                   {"guidance_interval": [0.0, 1.0]}):
+        path.write_text(json.dumps({"model": {"sha256": "abc"}, "settings": settings | change}))
+        with pytest.raises(SystemExit, match="model's"):
+            saved_report(path, "abc", 120, 0, 3, model_sampling(config))
+    # a report from before guidance intervals existed was sampled with (0, 1]
+    old = {k: v for k, v in settings.items() if k != "guidance_interval"}
+    path.write_text(json.dumps({"model": {"sha256": "abc"}, "settings": old}))
+    assert saved_report(path, "abc", 120, 0, 3, model_sampling(UNetConfig()))

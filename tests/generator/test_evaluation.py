@@ -50,7 +50,37 @@ def test_evaluate_smoke(tiny_weights):
     assert report["settings"]["prompts"] == 6 and report["frechet_distance"]["real_vs_real_baseline"] >= 0
     assert set(report["criteria"]) == {"colour_accuracy>=0.9", "shape_accuracy>=0.9",
                                        "direction_accuracy>=0.9", "frechet_within_2x_baseline"}
-    assert "Fréchet" in render_text(report)
+    assert "Fréchet" in render_text(report) and "attributes the judges saw" in render_text(report)
+    fd = report["frechet_distance"]
+    assert fd["attribute_errors_only"] >= 0 and np.isfinite(fd["attribute_errors_only_ratio"])
+
+
+def test_evaluate_uses_and_reports_the_guidance_interval(tiny_weights, tmp_path, capsys):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    kw = dict(pipeline=pipe, num_prompts=4, steps=2, classifier_steps=3, classifier_clips=40,
+              batch=4, progress=False, judge_cache=tmp_path)
+    default = evaluate(**kw)
+    narrow = evaluate(guidance_interval=(0.0, 0.1), **kw)  # no step guided
+    unguided = evaluate(guidance=1.0, **kw)
+    assert default["settings"]["guidance_interval"] == [0.0, 1.0]
+    assert narrow["settings"]["guidance_interval"] == [0.0, 0.1]
+    assert narrow["flicker"] == unguided["flicker"] != default["flicker"]
+
+    from generator.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "generator", "--guidance-interval", "0.5,0.2"])
+    assert exc.value.code == 2 and "0 <= lo < hi <= 1" in capsys.readouterr().err
+
+
+def test_scene_from_labels_inverts_scene_labels():
+    from generator.evaluation import scene_from_labels, scene_labels
+    from generator.grammar import random_scene
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        scene = random_scene(rng, max_objects=1)
+        assert scene_from_labels(scene_labels(scene)) == scene
 
 
 def test_judges_decide_by_their_mean_probabilities():

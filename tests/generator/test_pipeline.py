@@ -52,6 +52,38 @@ def test_guidance_and_prompt_change_output(tiny_weights):
     assert not np.array_equal(base, pipe("a yellow triangle", seed=0, guidance_scale=1.0))
 
 
+def test_guidance_interval_limits_guidance_to_its_noise_levels(tiny_weights, tmp_path):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")  # t = 1, 2/3, 1/3
+    unguided = pipe(PROMPT, seed=0, guidance_scale=1.0)
+    guided = pipe(PROMPT, seed=0, guidance_scale=4.0)
+    assert np.array_equal(guided, pipe(PROMPT, seed=0, guidance_scale=4.0,
+                                       guidance_interval=(0.0, 1.0)))
+    # no step lies in (0, 0.2]: the guided call is the conditional one
+    assert np.array_equal(unguided, pipe(PROMPT, seed=0, guidance_scale=4.0,
+                                         guidance_interval=(0.0, 0.2)))
+    partial = pipe(PROMPT, seed=0, guidance_scale=4.0, guidance_interval=(0.5, 1.0))
+    assert not np.array_equal(partial, guided) and not np.array_equal(partial, unguided)
+    # the config's interval is the default, and it survives save/load
+    from dataclasses import replace
+
+    narrowed = TextToVideoPipeline(pipe.model.__class__(
+        replace(pipe.config, guidance_interval=(0.5, 1.0))), device="cpu")
+    narrowed.model.load_state_dict(pipe.model.state_dict())
+    again = TextToVideoPipeline.from_pretrained(narrowed.save_pretrained(tmp_path / "w"),
+                                                device="cpu")
+    assert again.config.guidance_interval == (0.5, 1.0)
+    assert np.array_equal(partial, again(PROMPT, seed=0, guidance_scale=4.0))
+
+
+def test_bad_guidance_interval(tiny_weights):
+    pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
+    for bad in [(0.5, 0.5), (-0.1, 1.0), (0.0, 1.5), (0.3,), "0.3", (0.1, "x")]:
+        with pytest.raises(InputError, match="guidance_interval"):
+            pipe(PROMPT, guidance_interval=bad)
+    with pytest.raises(ConfigurationError, match="guidance_interval"):
+        UNetConfig(guidance_interval=(0.9, 0.1))
+
+
 def test_generator_argument(tiny_weights):
     pipe = TextToVideoPipeline.from_pretrained(tiny_weights, device="cpu")
     a = pipe(PROMPT, generator=torch.Generator().manual_seed(7))
@@ -134,9 +166,9 @@ def test_autoregressive_sampling_keeps_made_frames_and_is_deterministic(tiny_wei
     calls = []
     original = ar._denoise
 
-    def spy(x, cond, steps, guidance, generator, clean=None):
+    def spy(x, cond, steps, guidance, generator, clean=None, interval=(0.0, 1.0)):
         calls.append((x.shape[2], 0 if clean is None else clean.shape[2]))
-        out = original(x, cond, steps, guidance, generator, clean)
+        out = original(x, cond, steps, guidance, generator, clean, interval)
         if clean is not None:  # the given frames come back untouched
             assert torch.equal(out[:, :, :clean.shape[2]], clean)
         return out
