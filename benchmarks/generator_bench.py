@@ -127,7 +127,8 @@ def markdown(data: dict[str, Any]) -> str:
     if "attribute_errors_only" in fd:
         lines.append(f"| Fréchet distance of procedural clips of the attributes the judges saw "
                      f"(what wrong attributes alone cost) | {fd['attribute_errors_only']:.2f} | "
-                     f"{fd['real_vs_real_baseline']:.2f} | {fd['attribute_errors_only_ratio']:.1f}× |")
+                     f"{fd['real_vs_real_baseline']:.2f} | "
+                     f"{fd['attribute_errors_only_ratio']:.1f}× |")
     for key, label in (("second_diff", "flicker, mean absolute second temporal difference"),
                        ("mean_abs_diff", "mean frame-to-frame change")):
         g, p = fl["generated"][key], fl["real"][key]

@@ -186,7 +186,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     report = evaluate(weights=args.weights, num_prompts=args.prompts, steps=args.steps,
                       guidance=args.guidance, scheduler=args.scheduler, seed=args.seed,
-                      guidance_interval=args.guidance_interval, judges=args.judges, classifier_steps=args.classifier_steps,
+                      guidance_interval=args.guidance_interval, judges=args.judges,
+                      classifier_steps=args.classifier_steps,
                       progress=not args.json, judge_seed=args.judge_seed,
                       judge_cache=None if args.no_judge_cache else JUDGE_CACHE)
     print(json.dumps(report, indent=2) if args.json else render_text(report))

@@ -280,7 +280,9 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     seen = _ensemble(probs)
     accuracy = _accuracy(seen, truth)
     # Procedural clips of what the judges saw in each generated clip: their distance to
-    # real_a is the part of the Fréchet distance that wrong attributes alone explain.
+    # real_a is the part of the Fréchet distance that wrong attributes alone explain. They
+    # are drawn with real_b's seed: had the judges seen every attribute of every clip right,
+    # they would be real_b's clips (ratio 1).
     rng_s = np.random.default_rng(seed + 2)
     as_seen = np.stack([render_scene(scene_from_labels({k: seen[k][i] for k in ATTRIBUTES}),
                                      c.frames, c.size, rng_s) for i in range(num_prompts)])
