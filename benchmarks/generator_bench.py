@@ -112,7 +112,7 @@ def markdown(data: dict[str, Any]) -> str:
     s, fd, fl, t = r["settings"], r["frechet_distance"], r["flicker"], r["timing"]
     lines = [f"### {r['model']['name']} {r['model']['version']} (shipped weights), "
              f"{data['mode']} mode: {s['prompts']} prompts, {s['steps']} {s['scheduler']} steps, "
-             f"guidance {s['guidance']}{interval_text(s.get('guidance_interval', [0.0, 1.0]))}, "
+             f"guidance {s['guidance']}{interval_text(s)}, "
              f"seed {s['seed']}\n",
              "| attribute | generated clips | each judge alone | procedural clips of the same "
              "prompts | chance |", "|---|---|---|---|---|"]

@@ -330,9 +330,10 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
     return report
 
 
-def interval_text(interval: list[float]) -> str:
-    """How a report names its guidance interval: nothing for the full range."""
-    lo, hi = interval
+def interval_text(settings: dict[str, Any]) -> str:
+    """How a report names the guidance interval in its ``settings``: nothing for the full
+    range (also for reports from before intervals existed, which were sampled that way)."""
+    lo, hi = settings.get("guidance_interval", [0.0, 1.0])
     return "" if (lo, hi) == (0.0, 1.0) else f" for noise levels t in ({lo:g}, {hi:g}]"
 
 
@@ -341,7 +342,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines = [f"Generator {report['model']['name']} {report['model']['version']} "
              f"({report['model']['params']:,} parameters); {s['prompts']} prompts, "
              f"{s['steps']} {s['scheduler']} steps, guidance {s['guidance']}"
-             + interval_text(s.get("guidance_interval", [0.0, 1.0])),
+             + interval_text(s),
              f"Attribute accuracy, {s.get('judges', 1)} judges (generated | each judge | "
              "procedural reference):"]
     per_judge = report.get("attribute_accuracy_per_judge", [])
