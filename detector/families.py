@@ -9,9 +9,11 @@ so both classes share content and differ only in how the pixels were made:
   by blending or by optical-flow (Farneback) midpoint warping;
 * ``smooth``: "regenerated" frames with no sensor noise: edge-preserving bilateral filtering,
   sometimes followed by an unsharp mask (the plastic look of many generators);
-* ``generator``: clips of Provenant's own text-to-video model at several settings (own content), available
-  only once the generator ships weights (see :func:`available_families`). Sampled clips are
-  kept under :data:`GENERATED_CACHE`, keyed by the weights' checksum and the parameters.
+* ``generator``: clips of Provenant's own text-to-video model at several settings (steps,
+  guidance, guidance interval, sampler; own content), fitted to the clip's size or upscaled
+  4x as ``provenant generate`` writes them and cropped; available only once the generator
+  ships weights (see :func:`available_families`). Sampled clips are kept under
+  :data:`GENERATED_CACHE`, keyed by the weights' checksum, their config and the parameters.
 
 The random draw (``draw(rng) -> params``) is kept apart from ``apply(frames, params)``.
 """
@@ -126,12 +128,24 @@ def _generator_draw(rng: np.random.Generator) -> dict[str, Any]:
     return {"prompt": describe(random_scene(rng)), "seed": int(rng.integers(2**31)),
             "steps": int(rng.choice([8, 16, 24])), "guidance": float(rng.choice([1.0, 3.0, 5.0])),
             "scheduler": str(rng.choice(["euler", "ddim", "dpmpp_2m"])),
-            "interp": str(rng.choice(["linear", "cubic", "lanczos"]))}
+            "interp": str(rng.choice(["linear", "cubic", "lanczos"])),
+            # guidance at every step, or only at high noise (the shipped default since 0.5.1)
+            "guidance_interval": GUIDANCE_INTERVALS[int(rng.integers(len(GUIDANCE_INTERVALS)))],
+            # 1: fitted to the clip's size (at most 2x here); VIEW_ZOOM: upscaled the way
+            # ``provenant generate`` writes its clips (4x), then cropped to the clip's size
+            "zoom": int(rng.choice([1, VIEW_ZOOM])), "crop": rng.uniform(0.0, 1.0, 2).tolist()}
+
+
+#: The guidance intervals the family samples with (see ``UNetConfig.guidance_interval``).
+GUIDANCE_INTERVALS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (0.15, 1.0))
+#: The upscale of ``provenant generate`` for the shipped 64-pixel model (64 → 256).
+VIEW_ZOOM = 4
 
 
 def generator_fingerprint() -> str | None:
-    """SHA-256 of the generator weights the ``generator`` family samples (None without them),
-    so that data made with other weights is never taken from a cache."""
+    """SHA-256 of the generator weights the ``generator`` family samples, combined with their
+    ``config.json`` (None without weights), so that data made with other weights, or with the
+    same weights under other sampling defaults, is never taken from a cache."""
     try:
         from generator.pipeline import default_weights_dir
     except ImportError:
@@ -140,7 +154,11 @@ def generator_fingerprint() -> str | None:
     if not path.is_file():
         return None
     st = path.stat()
-    return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+    weights = _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+    config = default_weights_dir() / "config.json"
+    if not config.is_file():
+        return weights
+    return hashlib.sha256(weights.encode() + b"\0" + config.read_bytes()).hexdigest()
 
 
 @lru_cache(maxsize=4)
@@ -159,7 +177,7 @@ def _generated(p: dict[str, Any], num_frames: int) -> np.ndarray:
     """The generator's native frames for ``p``, from :data:`GENERATED_CACHE` when made before."""
     from generator.generate import generate_frames
 
-    keys = ("prompt", "seed", "steps", "guidance", "scheduler")
+    keys = ("prompt", "seed", "steps", "guidance", "scheduler", "guidance_interval")
     blob = json.dumps([generator_fingerprint(), num_frames, {k: p[k] for k in keys}],
                       sort_keys=True)
     path = GENERATED_CACHE / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npy"
@@ -169,7 +187,8 @@ def _generated(p: dict[str, Any], num_frames: int) -> np.ndarray:
         except (OSError, ValueError):  # a truncated entry is simply made again
             path.unlink(missing_ok=True)
     native, _ = generate_frames(p["prompt"], num_frames=num_frames, seed=p["seed"], steps=p["steps"],
-                                guidance=p["guidance"], scheduler=p["scheduler"])  # (T, s, s, 3)
+                                guidance=p["guidance"], scheduler=p["scheduler"],
+                                guidance_interval=p["guidance_interval"])  # (T, s, s, 3)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, native)
@@ -178,10 +197,19 @@ def _generated(p: dict[str, Any], num_frames: int) -> np.ndarray:
 
 
 def _generator_apply(frames: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """A generated clip (own content, at several settings), upscaled to ``frames``' shape."""
+    """A generated clip (own content, at several settings) in ``frames``' shape: upscaled to
+    it, or (``zoom`` > 1) upscaled ``zoom``-fold and cropped to it at a random place."""
     t, h, w, _ = frames.shape
     native = _generated(p, t)
-    return np.stack([cv2.resize(f, (w, h), interpolation=_INTERP[p["interp"]]) for f in native])
+    zoom = int(p.get("zoom", 1))
+    nh, nw = native.shape[1:3]
+    if zoom <= 1 or nh * zoom < h or nw * zoom < w:
+        return np.stack([cv2.resize(f, (w, h), interpolation=_INTERP[p["interp"]]) for f in native])
+    big = np.stack([cv2.resize(f, (nw * zoom, nh * zoom), interpolation=_INTERP[p["interp"]])
+                    for f in native])
+    y = int(p["crop"][0] * (nh * zoom - h + 1))
+    x = int(p["crop"][1] * (nw * zoom - w + 1))
+    return big[:, y:y + h, x:x + w]
 
 
 def _generator_family() -> Family:

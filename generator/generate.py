@@ -47,9 +47,11 @@ def upscale(frames: np.ndarray, min_size: int = MIN_VIEW_SIZE) -> np.ndarray:
 
 def generate_frames(prompt: str, *, num_frames: int | None = None, seed: int = 0,
                     steps: int | None = None, guidance: float | None = None,
-                    scheduler: str | None = None, weights: str | os.PathLike[str] | None = None
+                    scheduler: str | None = None, weights: str | os.PathLike[str] | None = None,
+                    guidance_interval: tuple[float, float] | None = None,
                     ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Native frames ``(T, H, W, 3)`` uint8 and the generation parameters used."""
+    """Native frames ``(T, H, W, 3)`` uint8 and the generation parameters used
+    (``guidance_interval`` None: the model's default)."""
     scene = parse_prompt(prompt)  # a bad prompt fails before any model is loaded
     pipe = load_pipeline(str(weights) if weights is not None else None, scheduler)
     c = pipe.config
@@ -57,13 +59,14 @@ def generate_frames(prompt: str, *, num_frames: int | None = None, seed: int = 0
         "prompt": prompt, "canonical_prompt": describe(scene), "seed": int(seed),
         "steps": int(steps or c.num_inference_steps),
         "guidance": float(c.guidance_scale if guidance is None else guidance),
-        "guidance_interval": [float(v) for v in c.guidance_interval],
+        "guidance_interval": [float(v) for v in (guidance_interval or c.guidance_interval)],
         "scheduler": pipe.scheduler.name, "num_frames": int(num_frames or c.frames),
         "native_size": [c.size, c.size], "fps": c.fps,
         "model": {"name": c.name, "version": c.version, "sha256": pipe.weights_sha256},
     }
     frames = pipe(prompt, num_frames=params["num_frames"], num_inference_steps=params["steps"],
-                  guidance_scale=params["guidance"], seed=params["seed"])
+                  guidance_scale=params["guidance"], seed=params["seed"],
+                  guidance_interval=tuple(params["guidance_interval"]))
     return frames, params
 
 

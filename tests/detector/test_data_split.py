@@ -94,26 +94,68 @@ def test_generated_clips_are_cached_by_parameters(monkeypatch, tmp_path) -> None
     import detector.families as fams
     import generator.generate as gen
 
-    calls: list[int] = []
+    calls: list[tuple[int, tuple[float, float]]] = []
 
-    def fake_generate(prompt: str, *, num_frames: int, seed: int, **_: object):
-        calls.append(seed)
+    def fake_generate(prompt: str, *, num_frames: int, seed: int, guidance_interval, **_: object):
+        calls.append((seed, tuple(guidance_interval)))
         return np.full((num_frames, 8, 8, 3), seed % 256, np.uint8), {}
 
     monkeypatch.setattr(fams, "GENERATED_CACHE", tmp_path / "gen")
     monkeypatch.setattr(gen, "generate_frames", fake_generate)
     p = {"prompt": "a red circle moves left", "seed": 7, "steps": 8, "guidance": 3.0,
-         "scheduler": "euler", "interp": "linear"}
+         "scheduler": "euler", "interp": "linear", "guidance_interval": (0.0, 1.0), "zoom": 1,
+         "crop": [0.5, 0.5]}
     frames = np.zeros((4, 16, 16, 3), np.uint8)
     a = fams._generator_apply(frames, p)
     b = fams._generator_apply(frames, p)
     c = fams._generator_apply(frames, {**p, "seed": 8})
-    assert calls == [7, 8] and np.array_equal(a, b) and a.shape == (4, 16, 16, 3)
+    assert calls == [(7, (0.0, 1.0)), (8, (0.0, 1.0))]
+    assert np.array_equal(a, b) and a.shape == (4, 16, 16, 3)
     assert not np.array_equal(a, c)
+    fams._generator_apply(frames, {**p, "guidance_interval": (0.15, 1.0)})  # another clip
+    assert calls[-1] == (7, (0.15, 1.0))
     for entry in (tmp_path / "gen").glob("*.npy"):
         entry.write_bytes(b"truncated")  # a damaged entry is made again, not trusted
     fams._generator_apply(frames, p)
-    assert len(calls) == 3
+    assert len(calls) == 4
+
+
+def test_generator_twins_can_be_viewed_as_generate_writes_them(monkeypatch) -> None:
+    """``zoom`` 4: upscaled 4x (as ``provenant generate`` does) and cropped to the clip, so
+    the twin has the clip's shape but the smoothness of a 4x upscale."""
+    import detector.families as fams
+
+    native = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    monkeypatch.setattr(fams, "_generated", lambda p, t: native[:t])
+    frames = np.zeros((3, 20, 12, 3), np.uint8)
+    p = {"interp": "linear", "zoom": 1, "crop": [0.0, 0.0]}
+    fitted = fams._generator_apply(frames, p)
+    corner = fams._generator_apply(frames, {**p, "zoom": 4})
+    far = fams._generator_apply(frames, {**p, "zoom": 4, "crop": [0.999, 0.999]})
+    assert fitted.shape == corner.shape == far.shape == (3, 20, 12, 3)
+    big = np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_LINEAR) for f in native])
+    assert np.array_equal(corner, big[:, :20, :12]) and np.array_equal(far, big[:, 12:, 20:])
+    too_big = np.zeros((3, 40, 40, 3), np.uint8)  # larger than 4x: fitted, never padded
+    assert fams._generator_apply(too_big, {**p, "zoom": 4}).shape == (3, 40, 40, 3)
+    draws = [fams._generator_draw(np.random.default_rng(i)) for i in range(40)]
+    assert {d["zoom"] for d in draws} == {1, fams.VIEW_ZOOM}
+    assert {d["guidance_interval"] for d in draws} == set(fams.GUIDANCE_INTERVALS)
+
+
+def test_generator_fingerprint_follows_weights_and_config(monkeypatch, tmp_path) -> None:
+    """The same weights with other sampling defaults (e.g. a new guidance interval) make other
+    clips, so they must not share a cache."""
+    import detector.families as fams
+    import generator.pipeline as pipeline
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "config.json").write_text('{"guidance_interval": [0.0, 1.0]}')
+    monkeypatch.setattr(pipeline, "default_weights_dir", lambda: tmp_path)
+    first = fams.generator_fingerprint()
+    (tmp_path / "config.json").write_text('{"guidance_interval": [0.15, 1.0]}')
+    assert fams.generator_fingerprint() != first
+    (tmp_path / "model.safetensors").unlink()
+    assert fams.generator_fingerprint() is None
 
 
 def test_dataset_key_follows_the_generator_weights(monkeypatch) -> None:

@@ -85,3 +85,20 @@ def test_cli_help_lists_train_and_eval(capsys):
     with pytest.raises(SystemExit):
         main(["eval", "generator", "--help"])
     assert "--prompts" in capsys.readouterr().out
+
+
+def test_generate_frames_takes_a_guidance_interval(tiny_weights):
+    """``generate_frames`` samples with the interval it is given and records it; a bad one is
+    an input error, not a silent default."""
+    import numpy as np
+
+    from generator.generate import generate_frames
+    from provenant.errors import InputError
+
+    kw = dict(num_frames=4, seed=3, steps=4, guidance=3.0, weights=tiny_weights)
+    every, p_every = generate_frames(PROMPT, **kw, guidance_interval=(0.0, 1.0))
+    late, p_late = generate_frames(PROMPT, **kw, guidance_interval=(0.5, 1.0))
+    assert p_every["guidance_interval"] == [0.0, 1.0] and p_late["guidance_interval"] == [0.5, 1.0]
+    assert not np.array_equal(every, late)
+    with pytest.raises(InputError):
+        generate_frames(PROMPT, **kw, guidance_interval=(0.8, 0.2))
