@@ -53,7 +53,7 @@ class DetectorConfig:
     calibration_fraction: float = 0.25  # of the training groups, held out for calibration
     target_fpr: float = 0.01
     name: str = "provenant-detector"
-    version: str = "0.6.0"
+    version: str = "0.6.1"
 
     def __post_init__(self) -> None:
         checks = [

@@ -161,6 +161,22 @@ def generator_fingerprint() -> str | None:
     return hashlib.sha256(weights.encode() + b"\0" + config.read_bytes()).hexdigest()
 
 
+def generator_identity() -> dict[str, Any] | None:
+    """Name, version and :func:`generator_fingerprint` of the generator the ``generator``
+    family samples (None without weights), for the record a trained detector keeps."""
+    fingerprint = generator_fingerprint()
+    if fingerprint is None:
+        return None
+    from generator.pipeline import default_weights_dir
+
+    try:
+        config = json.loads((default_weights_dir() / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    return {"name": config.get("name"), "version": config.get("version"),
+            "fingerprint": fingerprint}
+
+
 @lru_cache(maxsize=4)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     """Hashed once per file version (the modification time and size are part of the key)."""

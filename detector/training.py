@@ -22,6 +22,7 @@ from provenant.errors import ConfigurationError
 from detector.classifier import VideoDetector
 from detector.config import DetectorConfig
 from detector.data import DEFAULT_CACHE, DataSpec, Dataset, load_or_build, split_groups
+from detector.families import generator_identity
 from detector.sources import real_sources
 
 __all__ = ["TrainResult", "train_detector", "train_split", "load_split", "SPLIT_FILE"]
@@ -67,6 +68,8 @@ def train_detector(config: DetectorConfig, out: str | Path, *, real_dirs: Iterab
     split = {"train_groups": sorted(train_groups), "test_groups": sorted(test_groups),
              "real_dirs": [str(d) for d in real_dirs], "samples": samples,
              "test_fraction": test_fraction, "data_spec": asdict(spec)}
+    if "generator" in spec.families:  # which generator the family sampled
+        split["generator"] = generator_identity()
     (Path(out) / SPLIT_FILE).write_text(json.dumps(split, indent=2) + "\n")
     result = TrainResult(out=str(out), clips=int(len(tr.y)), patches=int(tr.X.shape[0] * tr.X.shape[1]),
                          data_seconds=round(t_data, 1), fit_seconds=round(t_fit, 1),

@@ -154,8 +154,12 @@ def test_generator_fingerprint_follows_weights_and_config(monkeypatch, tmp_path)
     first = fams.generator_fingerprint()
     (tmp_path / "config.json").write_text('{"guidance_interval": [0.15, 1.0]}')
     assert fams.generator_fingerprint() != first
+    assert fams.generator_identity() == {"name": None, "version": None,
+                                         "fingerprint": fams.generator_fingerprint()}
+    (tmp_path / "config.json").write_text('{"name": "g", "version": "1.2.3"}')
+    assert fams.generator_identity()["version"] == "1.2.3"
     (tmp_path / "model.safetensors").unlink()
-    assert fams.generator_fingerprint() is None
+    assert fams.generator_fingerprint() is None and fams.generator_identity() is None
 
 
 def test_dataset_key_follows_the_generator_weights(monkeypatch) -> None:
