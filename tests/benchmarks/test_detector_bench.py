@@ -123,3 +123,37 @@ def test_evaluate_returns_raw_scores_only_when_asked(monkeypatch: pytest.MonkeyP
     p = PixelMeanDetector().predict_proba(ds.X)[:, 1]
     assert full["scores"]["crf28"]["p"] == pytest.approx(p.tolist())
     assert json.loads(json.dumps(full))["in_domain"]["auc"] == plain["in_domain"]["auc"]
+
+
+def test_generated_clip_scores(monkeypatch, data) -> None:
+    """Full mode scores the shipped generator's clips as ``generate`` writes them, minus the
+    provenance; the counts follow the scores and the threshold, and the table reports them."""
+    import generator.generate as gen
+    from detector import inference
+
+    sizes: list[tuple[int, ...]] = []
+
+    def fake_frames(prompt: str, *, num_frames: int, seed: int, **_: object):
+        return (np.full((num_frames, 16, 16, 3), 40 * seed, np.uint8),
+                {"fps": 8.0, "model": {"name": "g", "version": "1.0"}})
+
+    def fake_score(det: object, path: Path) -> SimpleNamespace:
+        from provenant.media import probe
+
+        info = probe(path)
+        sizes.append((info.width, info.height))
+        return SimpleNamespace(score=0.2 * (len(sizes) - 1))
+
+    monkeypatch.setattr(gen, "default_weights_available", lambda: True)
+    monkeypatch.setattr(gen, "generate_frames", fake_frames)
+    monkeypatch.setattr(inference, "load_detector", lambda: SimpleNamespace(threshold_=0.5))
+    monkeypatch.setattr(inference, "score_file", fake_score)
+    out = detector_bench.generated_clip_scores(n=4)
+    assert sizes == [(256, 256)] * 4  # upscaled as generate writes (16 -> 256)
+    assert out["scores"] == [0.0, 0.2, 0.4, 0.6] and out["flagged"] == 1
+    assert out["median"] == pytest.approx(0.3) and out["generator"] == "g 1.0"
+    md = detector_bench.markdown({**data, "generated": out})
+    assert "1 of 4 flagged at threshold 0.500" in md
+    assert "flagged at threshold" not in detector_bench.markdown(data)
+    monkeypatch.setattr(gen, "default_weights_available", lambda: False)
+    assert detector_bench.generated_clip_scores(n=4) is None
