@@ -96,15 +96,14 @@ def generated_clip_scores(n: int = GENERATED_CLIPS, seed: int = GENERATED_SEED
 
     det, rng = load_detector(), np.random.default_rng(seed)
     prompts = [describe(random_scene(rng, max_objects=1)) for _ in range(n)]
-    scores, model = [], None
+    scores = []
     with tempfile.TemporaryDirectory(prefix="detector-bench-gen-") as tmp:
         for i, prompt in enumerate(prompts):
             frames, params = generate_frames(prompt, num_frames=16, seed=i)
             path = write_video(upscale(frames), Path(tmp) / f"{i}.mp4", fps=params["fps"], crf=18)
             scores.append(round(score_file(det, path).score, 4))
-            model = f"{params['model']['name']} {params['model']['version']}"
     s = np.array(scores)
-    return {"generator": model, "clips": n, "frames": 16, "crf": 18, "prompt_seed": seed,
+    return {"generator": f"{params['model']['name']} {params['model']['version']}", "clips": n, "frames": 16, "crf": 18, "prompt_seed": seed,
             "scores": scores, "threshold": float(det.threshold_),
             "flagged": int((s >= det.threshold_).sum()), "median": float(np.median(s)),
             "min": float(s.min()), "max": float(s.max())}
