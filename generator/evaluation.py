@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from provenant.errors import ConfigurationError
 
+from generator.consistency import object_consistency
 from generator.grammar import (
     BACKGROUNDS, CAMERAS, COLOURS, DIRECTIONS, SHAPES, SPEEDS, Scene, SceneObject, describe,
     random_scene,
@@ -318,6 +319,8 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
                              "attribute_errors_only_ratio": (float(np.mean(fd_seen)) / fd_base
                                                              if fd_base > 0 else float("inf"))},
         "flicker": {"generated": flicker(gen), "real": flicker(real_a)},
+        "object_consistency": {"generated": object_consistency(gen, scenes),
+                               "real": object_consistency(real_a, scenes)},
         "timing": {"seconds_per_clip_batch1": latency,
                    "seconds_per_clip_batched": gen_seconds / num_prompts,
                    "classifier_train_seconds": clf_seconds,
@@ -335,6 +338,16 @@ def interval_text(settings: dict[str, Any]) -> str:
     range (also for reports from before intervals existed, which were sampled that way)."""
     lo, hi = settings.get("guidance_interval", [0.0, 1.0])
     return "" if (lo, hi) == (0.0, 1.0) else f" for noise levels t in ({lo:g}, {hi:g}]"
+
+
+def _consistency_lines(oc: dict[str, Any] | None) -> list[str]:
+    if not oc:  # reports from before the measurement existed
+        return []
+    g, r = oc["generated"], oc["real"]
+    return [f"Object (generated vs procedural): size change per frame {g['area_jitter']:.1%} vs "
+            f"{r['area_jitter']:.1%}, drift over the clip {g['area_drift']:.1%} vs "
+            f"{r['area_drift']:.1%}, frames not one blob {g['not_one_blob']:.1%} vs "
+            f"{r['not_one_blob']:.1%}, area {g['area_px']:.0f} vs {r['area_px']:.0f} px"]
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -357,6 +370,7 @@ def render_text(report: dict[str, Any]) -> str:
                 if "attribute_errors_only_ratio" in fd else []),
               f"Flicker (2nd temporal difference) generated {fl['generated']['second_diff']:.2f}"
               f" vs real {fl['real']['second_diff']:.2f}",
+              *_consistency_lines(report.get("object_consistency")),
               f"Sampling {report['timing']['seconds_per_clip_batch1']:.2f} s/clip (batch 1), "
               f"{report['timing']['seconds_per_clip_batched']:.2f} s/clip (batched)"]
     lines += [f"  [{'ok' if ok else 'NO'}] {name}" for name, ok in report["criteria"].items()]

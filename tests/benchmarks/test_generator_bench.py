@@ -68,6 +68,14 @@ def test_markdown_tables_are_well_formed(data: dict[str, Any]) -> None:
     data["report"]["frechet_distance"] |= {"attribute_errors_only": 8.0,
                                            "attribute_errors_only_ratio": 8.0 / 3.2968}
     assert "| 8.00 | 3.30 | 2.4× |" in generator_bench.markdown(data)
+    assert "object size" not in md  # a report from before that measure
+    data["report"]["object_consistency"] = {
+        "generated": {"area_px": 298.0, "area_jitter": 0.0343, "area_drift": 0.124,
+                      "not_one_blob": 0.02},
+        "real": {"area_px": 309.0, "area_jitter": 0.0032, "area_drift": 0.01, "not_one_blob": 0.0}}
+    md2 = generator_bench.markdown(data)
+    assert "| 3.4% | 0.3% | 10.7× |" in md2 and "| 2.0% | 0.0% | - |" in md2
+    assert len(table_widths(md2)) == 3 and all(len(w) == 1 for w in table_widths(md2))
     assert "| one 16-frame clip, batch 1 (median of 10) | 0.401 |" in md
     assert "shape_accuracy>=0.9 **not met**" in md and "full mode" in md
     widths = table_widths(md)

@@ -53,6 +53,10 @@ def test_evaluate_smoke(tiny_weights):
     assert "Fréchet" in render_text(report) and "attributes the judges saw" in render_text(report)
     fd = report["frechet_distance"]
     assert fd["attribute_errors_only"] >= 0 and np.isfinite(fd["attribute_errors_only_ratio"])
+    oc = report["object_consistency"]
+    assert oc["real"]["not_one_blob"] == 0.0 and oc["real"]["area_jitter"] < 0.05
+    assert 0.0 <= oc["generated"]["not_one_blob"] <= 1.0
+    assert "size change per frame" in render_text(report)
 
 
 def test_evaluate_uses_and_reports_the_guidance_interval(tiny_weights, tmp_path, capsys):
