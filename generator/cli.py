@@ -53,9 +53,17 @@ def register(subparsers: Any) -> None:
     t.add_argument("--motion-hints", action="store_true",
                    help="give the network the last clean frame moved as the prompt says "
                         "(with --sampling autoregressive; see generator/motion.py)")
+    t.add_argument("--guidance-interval", type=_interval, default=(0.15, 1.0), metavar="LO,HI",
+                   help="noise levels t in (LO, HI] where guidance acts, written into the "
+                        "trained model's config.json as its sampling default (default 0.15,1, "
+                        "as the shipped model; 0,1 guides at every step)")
     t.add_argument("--prefix-noise", type=float, default=0.1,
                    help="max std of the noise added to the clean prefix in training, so the "
                         "model learns to correct its own earlier frames (default 0.1)")
+    t.add_argument("--prefix-self", type=float, default=0.0,
+                   help="share of clean prefixes replaced by the model's own one-step estimate "
+                        "of them, so that it learns to restore, not copy, its own errors "
+                        "(0.6.0 was fine-tuned with 0.5; default 0)")
     t.add_argument("--p-prefix", type=float, default=None,
                    help="share of training clips given a clean prefix of frames "
                         "(default: 0.75 with --sampling autoregressive, else 0)")
@@ -127,6 +135,8 @@ def _model_config(args: argparse.Namespace):
         cfg = replace(cfg, patch=args.patch)
     if args.version:
         cfg = replace(cfg, version=args.version)
+    cfg = replace(cfg, guidance_interval=tuple(getattr(args, "guidance_interval", None)
+                                               or cfg.guidance_interval))
     return replace(cfg, sampling=args.sampling, motion_hints=bool(args.motion_hints))
 
 
@@ -139,6 +149,8 @@ def _p_prefix(args: argparse.Namespace) -> float:
         raise ConfigurationError(f"--p-prefix={p} must lie in [0, 1]")
     if not 0.0 <= args.prefix_noise <= 1.0:
         raise ConfigurationError(f"--prefix-noise={args.prefix_noise} must lie in [0, 1]")
+    if not 0.0 <= getattr(args, "prefix_self", 0.0) <= 1.0:
+        raise ConfigurationError(f"--prefix-self={args.prefix_self} must lie in [0, 1]")
     if args.sampling == "autoregressive" and p == 0.0:
         raise ConfigurationError("--sampling autoregressive needs --p-prefix > 0: the model "
                                  "must learn to continue from clean frames")
@@ -155,6 +167,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
                       user_fraction=args.user_fraction if args.data_dir else 0.0,
                       p_prefix=_p_prefix(args), prefix_noise=args.prefix_noise,
+                      prefix_self=args.prefix_self,
                       workers=args.workers, pool_clips=args.pool_clips)
     summary = train(args.out, _model_config(args), cfg, data_dir=args.data_dir,
                     resume=args.resume, init_from=args.init_from, progress=not args.json)

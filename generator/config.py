@@ -97,6 +97,7 @@ class TrainConfig:
     # needs); the other clips are noised whole, at one level.
     p_prefix: float = 0.0
     prefix_noise: float = 0.0  # max std of the noise added to the clean prefix (see training)
+    prefix_self: float = 0.0  # share of prefixes replaced by the model's own estimate of them
     user_fraction: float = 0.0  # share of each batch drawn from user videos (unconditional)
     seed: int = 0
     checkpoint_every: int = 250

@@ -2,7 +2,9 @@
 ground truth measure prompt adherence (per-attribute accuracy on generated clips) and give
 the feature space of a Fréchet distance, reported beside the real-vs-real baseline (two
 independent procedural renderings of the same prompts). Also temporal flicker against the
-procedural clips, and sampling time.
+procedural clips, whether the object keeps its size and stays one piece
+(:mod:`generator.consistency`, the defect that distance is most sensitive to), and sampling
+time.
 
 Judges trained from different seeds agree on procedural clips (held-out accuracy 99-100 % on
 shape) but not on generated ones, which lie off their training distribution: on the same 120

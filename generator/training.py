@@ -33,12 +33,12 @@ from generator.render import render_clips, to_model_range
 from generator.schedulers import FlowScheduler
 from generator.stream import ClipStream, ReplayPool
 
-__all__ = ["train", "flow_matching_loss"]
+__all__ = ["train", "flow_matching_loss", "self_made_prefix"]
 
 
 def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
                        generator: torch.Generator, p_prefix: float = 0.0,
-                       prefix_noise: float = 0.0) -> torch.Tensor:
+                       prefix_noise: float = 0.0, prefix_self: float = 0.0) -> torch.Tensor:
     """MSE between predicted and true velocity at logit-normal ``t`` (SD3's weighting).
 
     With probability ``p_prefix`` a clip keeps a clean prefix: its first ``k`` frames
@@ -46,7 +46,13 @@ def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
     continue given frames, with the prompt deciding how things move. The prefix is
     corrupted with Gaussian noise of a standard deviation up to ``prefix_noise`` (uniform
     per clip): when sampling, the prefix is the model's own imperfect output, and a model
-    that trusts it exactly lets errors grow from frame to frame."""
+    that trusts it exactly lets errors grow from frame to frame.
+
+    With probability ``prefix_self`` a prefixed clip's prefix is instead the model's own
+    one-step estimate of it (:func:`self_made_prefix`): softer edges and shapes a little
+    off, the kind of error its own frames carry when it samples. The frames after it are
+    still scored against the true clip, so the model learns to restore the scene from an
+    imperfect past instead of copying the imperfection forward."""
     b, _, frames = x0.shape[:3]
     dev = generator.device  # draw on the generator's device (CPU draws stay reproducible)
     t = torch.sigmoid(torch.randn(b, generator=generator, device=dev)).to(x0.device)  # (B,)
@@ -60,7 +66,14 @@ def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
                     0).to(x0.device)  # (B,)
     scored = torch.arange(frames, device=x0.device)[None] >= k[:, None]  # (B, T)
     tf = t[:, None] * scored  # (B, T): 0 on the clean prefix
-    xt = FlowScheduler.add_noise(x0, noise, tf[:, None, :, None, None])
+    past = x0
+    if prefix_self > 0:
+        own = (torch.rand(b, generator=generator, device=dev) < prefix_self).to(x0.device) & (k > 0)
+        if bool(own.any()):
+            made = self_made_prefix(model, x0[own], cond[own], generator)
+            past = x0.clone()
+            past[own] = torch.where(scored[own][:, None, :, None, None], x0[own], made)
+    xt = FlowScheduler.add_noise(past, noise, tf[:, None, :, None, None])
     if prefix_noise > 0:
         sigma = prefix_noise * torch.rand(b, generator=generator, device=dev).to(x0.device)
         jitter = torch.randn(x0.shape, generator=generator, device=dev).to(x0.device)
@@ -68,6 +81,22 @@ def flow_matching_loss(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
     v = model(xt, tf, cond)
     err = (v.float() - FlowScheduler.velocity_target(x0, noise)).pow(2).mean(dim=(1, 3, 4))
     return (err * scored).sum() / scored.sum()
+
+
+def self_made_prefix(model: UNet3D, x0: torch.Tensor, cond: torch.Tensor,
+                     generator: torch.Generator, levels: tuple[float, float] = (0.1, 0.4)
+                     ) -> torch.Tensor:
+    """The model's own one-step estimate of ``x0 (B, C, T, H, W)`` from the whole clip noised
+    to one level in ``levels`` (uniform per clip), without gradients: ``x - t·v``."""
+    b = x0.shape[0]
+    dev = generator.device
+    t = levels[0] + (levels[1] - levels[0]) * torch.rand(b, generator=generator, device=dev)
+    t = t.to(x0.device)
+    noise = torch.randn(x0.shape, generator=generator, device=dev).to(x0.device)
+    xt = FlowScheduler.add_noise(x0, noise, t)
+    with torch.no_grad():
+        v = model(xt, t, cond)
+    return (xt - t[:, None, None, None, None] * v).to(x0.dtype).clamp(-1, 1)
 
 
 def _drop_condition(ids: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -279,7 +308,8 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
             for g in opt.param_groups:
                 g["lr"] = lr
             with amp:
-                loss = flow_matching_loss(model, x, ids, gen, config.p_prefix, config.prefix_noise)
+                loss = flow_matching_loss(model, x, ids, gen, config.p_prefix, config.prefix_noise,
+                                          config.prefix_self)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

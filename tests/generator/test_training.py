@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from generator.config import TrainConfig
 from generator.pipeline import TextToVideoPipeline
@@ -158,6 +159,15 @@ def test_module_entry_point_trains_and_reports_bad_options(tmp_path, capsys):
                  "--batch-size", "2", "--channels", "8,16", "--size", "16", "--frames", "4",
                  "--threads", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 1
+    # the trained model samples as the shipped one does, unless told otherwise
+    assert json.loads((tmp_path / "ok" / "config.json").read_text())["guidance_interval"] == [0.15, 1.0]
+    assert main(["train", "generator", "--out", str(tmp_path / "all"), "--steps", "1",
+                 "--batch-size", "2", "--channels", "8,16", "--size", "16", "--frames", "4",
+                 "--threads", "1", "--guidance-interval", "0,1", "--json"]) == 0
+    assert json.loads((tmp_path / "all" / "config.json").read_text())["guidance_interval"] == [0.0, 1.0]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "generator", "--out", str(tmp_path / "x"), "--guidance-interval", "1,0"])
     assert (tmp_path / "ok" / "model.safetensors").is_file()
 
 
@@ -170,3 +180,47 @@ def test_bad_worker_options_are_refused_before_anything_is_written(tmp_path):
         with pytest.raises(ConfigurationError, match="--workers must be"):
             train(tmp_path / "run", TINY, cfg, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_self_made_prefixes_replace_only_the_prefix(tmp_path):
+    import torch
+
+    from generator.model import UNet3D
+    from generator.training import flow_matching_loss, self_made_prefix
+
+    torch.manual_seed(0)
+    model = UNet3D(TINY)
+    with torch.no_grad():  # a model whose estimate differs from the truth
+        model.out.weight.normal_(0, 0.1)
+    x0 = torch.rand(4, 3, 4, 16, 16) * 2 - 1
+    cond = torch.zeros(4, len(TINY.slot_sizes), dtype=torch.long)
+    est = self_made_prefix(model, x0, cond, torch.Generator().manual_seed(1))
+    assert est.shape == x0.shape and not est.requires_grad
+    assert est.abs().max() <= 1 and (est - x0).abs().mean() > 0.01
+    seen = []
+    handle = model.register_forward_hook(lambda m, args, out: seen.append(args))
+    loss = flow_matching_loss(model, x0, cond, torch.Generator().manual_seed(0), p_prefix=1.0,
+                              prefix_self=1.0)
+    handle.remove()
+    assert torch.isfinite(loss) and len(seen) == 2  # the estimate, then the scored pass
+    xt, t = seen[1][0], seen[1][1]
+    for i in range(4):
+        k = int((t[i] == 0).sum())
+        # the prefix the model is shown is its own estimate, not the true frames
+        assert (xt[i, :, :k] - x0[i, :, :k]).abs().mean() > 0.01
+    base = flow_matching_loss(model, x0, cond, torch.Generator().manual_seed(0), p_prefix=1.0)
+    assert torch.isfinite(base) and not torch.isclose(base, loss)
+
+
+def test_prefix_self_is_checked_and_reaches_the_training_config(tmp_path, capsys):
+    from generator.__main__ import main
+
+    assert main(["train", "generator", "--out", str(tmp_path / "bad"), "--sampling",
+                 "autoregressive", "--prefix-self", "1.5"]) == 2
+    assert "--prefix-self" in capsys.readouterr().err
+    assert main(["train", "generator", "--out", str(tmp_path / "ok"), "--steps", "1",
+                 "--batch-size", "2", "--channels", "8,16", "--size", "16", "--frames", "4",
+                 "--threads", "1", "--sampling", "autoregressive", "--prefix-self", "0.5",
+                 "--json"]) == 0
+    ck = __import__("torch").load(tmp_path / "ok" / "checkpoint.pt", weights_only=False)
+    assert ck["train_config"]["prefix_self"] == 0.5
