@@ -133,14 +133,12 @@ def markdown(data: dict[str, Any]) -> str:
                        ("mean_abs_diff", "mean frame-to-frame change")):
         g, p = fl["generated"][key], fl["real"][key]
         lines.append(f"| {label} (0–255) | {g:.2f} | {p:.2f} | {g / p:.2f}× |")
-    oc = r.get("object_consistency")
+    oc = r.get("object_consistency")  # absent from reports made before it existed
     for key, label in (("area_jitter", "object size change per frame (mean absolute Δ log area)"),
                        ("area_drift", "object size drift over the clip (absolute log of last / first area)"),
-                       ("not_one_blob", "frames where the object is not one blob")):
-        if oc:
-            g, p = oc["generated"][key], oc["real"][key]
-            ratio = f"{g / p:.1f}×" if p > 0 else "-"
-            lines.append(f"| {label} | {g:.1%} | {p:.1%} | {ratio} |")
+                       ("not_one_blob", "frames where the object is not one blob")) if oc else ():
+        g, p = oc["generated"][key], oc["real"][key]
+        lines.append(f"| {label} | {g:.1%} | {p:.1%} | {f'{g / p:.1f}×' if p > 0 else '-'} |")
     lines += ["", f"| sampling ({s['device']}, {s['size']}×{s['size']}) | seconds |", "|---|---|",
               f"| one {s['frames']}-frame clip, batch 1 | "
               f"{t['seconds_per_clip_batch1']:.3f} |",

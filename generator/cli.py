@@ -135,9 +135,8 @@ def _model_config(args: argparse.Namespace):
         cfg = replace(cfg, patch=args.patch)
     if args.version:
         cfg = replace(cfg, version=args.version)
-    cfg = replace(cfg, guidance_interval=tuple(getattr(args, "guidance_interval", None)
-                                               or cfg.guidance_interval))
-    return replace(cfg, sampling=args.sampling, motion_hints=bool(args.motion_hints))
+    return replace(cfg, sampling=args.sampling, motion_hints=bool(args.motion_hints),
+                   guidance_interval=tuple(args.guidance_interval))
 
 
 def _p_prefix(args: argparse.Namespace) -> float:

@@ -22,6 +22,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from provenant.errors import InputError
+
 from generator.grammar import Scene
 from generator.render import BACKGROUND_RGB, OBJECT_RGB
 
@@ -55,7 +57,8 @@ def object_consistency(clips: np.ndarray, scenes: Sequence[Scene]) -> dict[str, 
       least ``MIN_BLOB_PX`` pixels (missing, broken up, or with a spurious twin).
     """
     if len(clips) != len(scenes) or len(clips) == 0:
-        raise ValueError(f"need one scene per clip; got {len(clips)} clips, {len(scenes)} scenes")
+        raise InputError(f"need one scene per clip; got {len(clips)} clips and {len(scenes)} "
+                         "scenes", hint="pass the scenes the clips were made from, in order")
     areas, blobs = [], []
     for clip, scene in zip(clips, scenes):
         masks = object_masks(clip, scene)

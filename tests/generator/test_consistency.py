@@ -6,6 +6,7 @@ import pytest
 from generator.consistency import object_consistency, object_masks
 from generator.grammar import Scene, SceneObject
 from generator.render import BACKGROUND_RGB, OBJECT_RGB, render_scene
+from provenant.errors import InputError
 
 SCENE = Scene((SceneObject("circle", "red", "right", "slow"),), "blue", "static")
 
@@ -44,5 +45,5 @@ def test_size_changes_and_broken_objects_are_measured():
 
 
 def test_clips_and_scenes_must_pair_up():
-    with pytest.raises(ValueError, match="one scene per clip"):
+    with pytest.raises(InputError, match="one scene per clip"):
         object_consistency(_clip([6] * 4)[None], [])
