@@ -71,6 +71,9 @@ class WatermarkConfig:
     period_candidates: tile periods tried in detection.
     phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
         hypothesis is a Bonferroni factor on the p-value.
+    list_size: Viterbi paths tried, best first, for the first whose CRC-16 holds, when the
+        best path's CRC fails on a hypothesis strong enough to be detected (1: the best
+        path only). The test is unchanged: it already covers every CRC-valid codeword.
     """
 
     tile_chips: int = 32
@@ -91,6 +94,7 @@ class WatermarkConfig:
     rotation_search: bool = True
     period_candidates: int = 5
     phase_candidates: int = 8
+    list_size: int = 16
 
     def __post_init__(self) -> None:
         _check(self.tile_chips in (16, 32, 64), "tile_chips", self.tile_chips, "16, 32 or 64")
@@ -114,6 +118,8 @@ class WatermarkConfig:
                "an integer in [0, 1e9] (0 turns the fine look off)")
         _check(1 <= self.period_candidates <= 8, "period_candidates", self.period_candidates,
                "an integer in [1, 8]")
+        _check(1 <= self.list_size <= 64, "list_size", self.list_size,
+               "an integer in [1, 64]")
         _check(1 <= self.phase_candidates <= 64, "phase_candidates", self.phase_candidates,
                "an integer in [1, 64]")
 

@@ -38,7 +38,8 @@ from scipy.special import log_ndtr
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.ecc import bit_confidences, crc_ok, encode, protect, viterbi_decode
+from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
+                           viterbi_decode)
 from watermark.lookup import Codebook
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
@@ -221,14 +222,39 @@ def align(tile: np.ndarray, lay: Layout, top: int,
     return out
 
 
-def decode(chips: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, float]:
-    """Chip values -> (payload + CRC bits, code soft values, z statistic over message chips)."""
+def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: float = 0.0
+           ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Chip values -> (payload + CRC bits, code soft values, z statistic over message chips).
+
+    The message is the best Viterbi path. When its CRC-16 fails but its z reaches
+    ``list_from_z``, it is the first of the ``list_size`` best paths whose CRC holds
+    (CRC-aided list decoding; the best path when none does). No path correlates better than
+    the best one, so below the z a detection needs the list could not change the outcome."""
     x = chips[lay.msg_idx].astype(np.float64)  # (n_msg,)
     soft = np.bincount(lay.msg_bit, weights=lay.msg_pn * x, minlength=lay.n_code)
-    bits = viterbi_decode(soft)
-    sign = 1.0 - 2.0 * encode(bits).astype(np.float64)  # (n_code,)
-    z = float(np.dot(sign[lay.msg_bit] * lay.msg_pn, x) / (np.linalg.norm(x) + 1e-12))
-    return bits, soft, z
+    norm = np.linalg.norm(x) + 1e-12
+    pn = lay.msg_pn * x
+
+    def z_of(bits: np.ndarray) -> float:
+        sign = 1.0 - 2.0 * encode(bits).astype(np.float64)  # (n_code,)
+        return float(np.dot(sign[lay.msg_bit], pn) / norm)
+
+    best = viterbi_decode(soft)
+    z = z_of(best)
+    if list_size > 1 and z >= list_from_z and not crc_ok(best):
+        valid = next((m for m in list_viterbi_decode(soft, list_size)[1:] if crc_ok(m)), None)
+        if valid is not None:
+            return valid, soft, z_of(valid)
+    return best, soft, z
+
+
+def z_to_detect(hypotheses: int, fpr: float) -> float:
+    """The smallest z whose blind p-value (:func:`log10_p_value`) is at most ``fpr``."""
+    lo, hi, target = 0.0, 40.0, math.log10(fpr)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if log10_p_value(mid, hypotheses) <= target else (mid, hi)
+    return hi
 
 
 #: Bentkus & Dzindzalieta (Bernoulli 21(2), 2015): for Rademacher signs and weights with
@@ -267,7 +293,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     hypotheses = (max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
                   + (cfg.phase_candidates if cfg.rotation_search else 0))
-    trials = _Trials(lay)
+    trials = _Trials(lay, cfg.list_size, z_to_detect(hypotheses, cfg.fpr))
     for acc in looks:
         for period, tile, expected in _periods_to_decode(acc, lay):
             trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
@@ -288,8 +314,8 @@ class _Trials:
     """Every decoded hypothesis: the best CRC-valid decode, the best raw one, and each
     one's soft code values for the store-aided test."""
 
-    def __init__(self, lay: Layout) -> None:
-        self.lay = lay
+    def __init__(self, lay: Layout, list_size: int = 1, list_from_z: float = 0.0) -> None:
+        self.lay, self.list_size, self.list_from_z = lay, list_size, list_from_z
         self.best: tuple | None = None  # the highest z among decodes whose CRC holds
         self.raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode
         self.tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, ...
@@ -297,7 +323,7 @@ class _Trials:
     def decode(self, aligned: list[tuple[np.ndarray, float]], period: tuple,
                frames: int) -> None:
         for chips, sync in aligned:
-            message, soft, z = decode(chips, self.lay)
+            message, soft, z = decode(chips, self.lay, self.list_size, self.list_from_z)
             self.tried.append((soft, float(np.linalg.norm(chips[self.lay.msg_idx])), period,
                                sync, frames))
             if self.raw is None or z > self.raw[1]:

@@ -6,7 +6,7 @@ codeword still close to the embedded one is caught rather than read as another p
 (:func:`crc_ok`). Generators 133, 171, 165 (octal), the LTE/3GPP rate-1/3 set: 80 bits plus
 6 tail bits give 258 code bits. The decoder takes soft values (positive means bit 0) and
 returns the maximum-likelihood message, i.e. the codeword of highest correlation with the
-soft values.
+soft values; :func:`list_viterbi_decode` returns the best few, for CRC-aided list decoding.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["CONSTRAINT", "POLYS", "CRC_BITS", "protect", "crc_ok", "code_length", "encode",
-           "viterbi_decode", "bit_confidences"]
+           "viterbi_decode", "list_viterbi_decode", "bit_confidences"]
 
 CONSTRAINT = 7
 POLYS = (0o133, 0o171, 0o165)
@@ -127,3 +127,33 @@ def bit_confidences(bits: np.ndarray, soft: np.ndarray) -> np.ndarray:
         margin = 0.5 * float(np.dot(cur - alt, llr[lo:hi]))
         conf[i] = 1.0 / (1.0 + np.exp(-np.clip(margin, -50, 50)))
     return conf
+
+
+def list_viterbi_decode(soft: np.ndarray, size: int) -> list[np.ndarray]:
+    """Parallel list Viterbi: the ``size`` best messages (highest codeword correlation with
+    ``soft``, best first) among the zero-terminated paths; ``size = 1`` is
+    :func:`viterbi_decode`. A CRC over the message then picks the first valid one
+    (CRC-aided list decoding), which recovers a message whose codeword is not the single
+    best fit but is among the best few."""
+    y = np.asarray(soft, dtype=np.float64).reshape(-1, len(POLYS))  # (T, 3)
+    steps, size = y.shape[0], max(1, int(size))
+    ns = np.arange(_NSTATES)
+    regs = np.stack([(ns << 1) | 0, (ns << 1) | 1], axis=1)  # (64, 2)
+    prev = regs & (_NSTATES - 1)  # (64, 2)
+    metric = np.full((_NSTATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    back = np.zeros((steps, _NSTATES, size), dtype=np.int16)  # index into (2, size)
+    for t in range(steps):
+        branch = _SIGN[regs] @ y[t]  # (64, 2)
+        cand = (metric[prev] + branch[:, :, None]).reshape(_NSTATES, 2 * size)  # (64, 2L)
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]  # (64, L)
+        back[t] = order
+        metric = np.take_along_axis(cand, order, axis=1)
+    ranks = np.flatnonzero(np.isfinite(metric[0]))  # paths that end in the zero state
+    state, r = np.zeros(len(ranks), dtype=np.int64), ranks.astype(np.int64)
+    bits = np.zeros((len(ranks), steps), dtype=np.uint8)
+    for t in range(steps - 1, -1, -1):  # trace every path back at once
+        bits[:, t] = state >> (_MEM - 1)
+        b, r = np.divmod(back[t, state, r].astype(np.int64), size)
+        state = ((state << 1) | b) & (_NSTATES - 1)
+    return list(bits[:, : steps - _MEM])

@@ -1,4 +1,4 @@
-"""The detection test's tail bound and p-value."""
+"""The detection test's tail bound and p-value, and the decoder that feeds it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from watermark.detection import RADEMACHER_GAUSS_C, log10_p_value, log10_tail
+from watermark.detection import (RADEMACHER_GAUSS_C, decode, log10_p_value, log10_tail,
+                                 z_to_detect)
+from watermark.ecc import crc_ok, encode, protect
+from watermark.pattern import layout
 
 
 def _exact_tail(weights: np.ndarray, x: float) -> float:
@@ -44,3 +47,33 @@ def test_the_p_value_is_below_hoeffdings_where_decisions_are_made() -> None:
     # The 1e-6 threshold: about z = 10.99 (Hoeffding alone needs 11.18).
     assert log10_p_value(11.0, hypotheses) <= -6 < log10_p_value(10.97, hypotheses)
     assert log10_p_value(0.0, hypotheses) == 0.0 and log10_p_value(5.0, hypotheses) == 0.0
+
+
+def test_z_to_detect_is_where_the_blind_p_value_reaches_the_rate() -> None:
+    z = z_to_detect(168, 1e-6)
+    assert 10.9 < z < 11.2
+    assert log10_p_value(z, 168) <= -6.0 < log10_p_value(z - 0.01, 168)
+    assert z_to_detect(1, 1e-6) < z  # fewer hypotheses, a lower bar
+
+
+def test_crc_aided_list_decoding_takes_the_valid_codeword_behind_a_failing_best_path() -> None:
+    lay = layout(b"list-test", 32, 0.125)
+    message = protect(np.random.default_rng(7).integers(0, 2, 64).astype(np.uint8))
+    wrong = message.copy()
+    wrong[20] ^= 1  # a neighbour whose CRC fails
+    assert not crc_ok(wrong)
+
+    def chips_of(bits: np.ndarray) -> np.ndarray:
+        sign = 1.0 - 2.0 * encode(bits).astype(np.float64)
+        chips = np.zeros(lay.n * lay.n)
+        chips[lay.msg_idx] = sign[lay.msg_bit] * lay.msg_pn
+        return chips
+
+    chips = chips_of(message) + 1.3 * (chips_of(wrong) - chips_of(message)) / 2.0
+    best, _, z_best = decode(chips, lay, list_size=1)
+    assert np.array_equal(best, wrong)  # the best path is the neighbour
+    listed, _, z_listed = decode(chips, lay, list_size=16)
+    assert np.array_equal(listed, message) and crc_ok(listed) and z_listed < z_best
+    # a hypothesis too weak to be detected does not go down the list
+    weak, _, _ = decode(chips, lay, list_size=16, list_from_z=z_best + 1.0)
+    assert np.array_equal(weak, wrong)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from watermark.ecc import (CRC_BITS, bit_confidences, code_length, crc_ok, encode, protect,
-                          viterbi_decode)
+from watermark.ecc import (CRC_BITS, bit_confidences, code_length, crc_ok, encode,
+                          list_viterbi_decode, protect, viterbi_decode)
 
 
 def test_code_length_and_termination() -> None:
@@ -54,3 +54,32 @@ def test_protected_payload_round_trips_through_the_code() -> None:
     assert code.shape == (code_length(64 + CRC_BITS),) == (258,)
     decoded = viterbi_decode(1.0 - 2.0 * code + rng.normal(0, 0.7, 258))
     assert np.array_equal(decoded, message) and crc_ok(decoded)
+
+
+def _fit(message: np.ndarray, soft: np.ndarray) -> float:
+    return float(np.dot(1.0 - 2.0 * encode(message), soft))
+
+
+def test_list_decoding_ranks_distinct_paths_and_starts_with_the_viterbi_path() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        message = protect(rng.integers(0, 2, 64).astype(np.uint8))
+        soft = 0.5 * (1.0 - 2.0 * encode(message)) + rng.normal(0, 1, 258)
+        paths = list_viterbi_decode(soft, 8)
+        assert len(paths) == 8 and len({p.tobytes() for p in paths}) == 8
+        assert np.array_equal(paths[0], viterbi_decode(soft))
+        fits = [_fit(p, soft) for p in paths]
+        assert all(a >= b - 1e-9 for a, b in zip(fits, fits[1:]))
+    assert np.array_equal(list_viterbi_decode(soft, 1)[0], viterbi_decode(soft))
+
+
+def test_crc_aided_list_decoding_recovers_messages_the_best_path_misses() -> None:
+    rng = np.random.default_rng(6)
+    best_only = listed = 0
+    for _ in range(200):
+        message = protect(rng.integers(0, 2, 64).astype(np.uint8))
+        soft = 0.6 * (1.0 - 2.0 * encode(message)) + rng.normal(0, 1, 258)
+        best_only += np.array_equal(viterbi_decode(soft), message)
+        first_valid = next((p for p in list_viterbi_decode(soft, 16) if crc_ok(p)), None)
+        listed += first_valid is not None and np.array_equal(first_valid, message)
+    assert listed > best_only
