@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from watermark.detection import (RADEMACHER_GAUSS_C, decode, log10_p_value, log10_tail,
-                                 z_to_detect)
+from watermark.decision import RADEMACHER_GAUSS_C, log10_p_value, log10_tail, z_to_detect
+from watermark.detection import decode
 from watermark.ecc import crc_ok, encode, protect
 from watermark.pattern import layout
 

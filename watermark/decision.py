@@ -1,0 +1,50 @@
+"""The detection test's numbers: the tail bound for one codeword, the blind p-value, and the
+z at which a detection is made.
+
+Under H0 (no watermark of this key) the message PN signs are fair coins independent of the
+content, so for any fixed codeword ``z = <s, x> / ||x||`` is a Rademacher sum with unit-norm
+weights; a union bound over the 2^64 CRC-valid codewords and the ``K`` decoded hypotheses
+gives the blind p-value (see ``watermark/README.md``, *The test*).
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.special import log_ndtr
+
+from watermark.config import PAYLOAD_BITS
+
+__all__ = ["RADEMACHER_GAUSS_C", "log10_tail", "log10_p_value", "z_to_detect"]
+
+
+#: Bentkus & Dzindzalieta (Bernoulli 21(2), 2015): for Rademacher signs and weights with
+#: unit norm, ``P(S >= t) <= C · P(N(0,1) >= t)`` for every t, and this constant is optimal.
+RADEMACHER_GAUSS_C = 1.0 / (4.0 * 0.5 * math.erfc(1.0))  # 1 / (4 P(N >= sqrt 2)) ≈ 3.178
+
+
+def log10_tail(z: float) -> float:
+    """log10 of the tail bound ``P(z' >= z)`` for one fixed codeword under H0: the smaller of
+    Hoeffding's ``exp(-z²/2)`` and ``C · Q(z)`` (Gaussian tail Q), which is about
+    ``z·√(2π)/C`` times smaller at the z-scores where decisions are made (9× at z = 11)."""
+    hoeffding = -0.5 * z * z
+    gaussian = math.log(RADEMACHER_GAUSS_C) + float(log_ndtr(-z))
+    return min(hoeffding, gaussian) / math.log(10.0)
+
+
+def log10_p_value(z: float, hypotheses: int) -> float:
+    """log10 of ``K · 2^64 · tail(z)`` (capped at 0): the union bound over the CRC-valid
+    codewords and the ``K`` decoded hypotheses of :func:`log10_tail`."""
+    if z <= 0:
+        return 0.0
+    log10_p = math.log10(hypotheses) + PAYLOAD_BITS * math.log10(2.0) + log10_tail(z)
+    return min(0.0, log10_p)
+
+
+def z_to_detect(hypotheses: int, fpr: float) -> float:
+    """The smallest z whose blind p-value (:func:`log10_p_value`) is at most ``fpr``."""
+    lo, hi, target = 0.0, 40.0, math.log10(fpr)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if log10_p_value(mid, hypotheses) <= target else (mid, hi)
+    return hi
