@@ -35,6 +35,12 @@ _REGS = np.arange(1 << CONSTRAINT)  # register r = (u_t << 6) | state (u_{t-1} .
 _OUT = np.stack([_parity(_REGS & p) for p in POLYS], axis=1).astype(np.int8)  # (128, 3) bits
 _SIGN = (1 - 2 * _OUT).astype(np.float64)  # (128, 3): +1 for bit 0, -1 for bit 1
 _NOISE_BIAS = 0.65
+# The trellis, shared by both decoders: the two registers leading into each state, their
+# predecessor states and the signs of their code bits.
+_STATES = np.arange(_NSTATES)
+_INTO = np.stack([(_STATES << 1) | 0, (_STATES << 1) | 1], axis=1)  # (64, 2) registers
+_PREV = _INTO & (_NSTATES - 1)  # (64, 2) predecessor states
+_INTO_SIGN = _SIGN[_INTO]  # (64, 2, 3)
 
 
 CRC_BITS = 16
@@ -83,18 +89,14 @@ def viterbi_decode(soft: np.ndarray) -> np.ndarray:
     """Soft-decision Viterbi: ``(3*(n+6),)`` soft values (>0 means 0) -> ``(n,)`` 0/1 bits."""
     y = np.asarray(soft, dtype=np.float64).reshape(-1, len(POLYS))  # (T, 3)
     steps = y.shape[0]
-    ns = np.arange(_NSTATES)
-    regs = np.stack([(ns << 1) | 0, (ns << 1) | 1], axis=1)  # (64, 2) registers into ns
-    prev = regs & (_NSTATES - 1)  # (64, 2) predecessor states
     metric = np.full(_NSTATES, -np.inf)
     metric[0] = 0.0
     decisions = np.zeros((steps, _NSTATES), dtype=np.int8)
     for t in range(steps):
-        branch = _SIGN[regs] @ y[t]  # (64, 2)
-        cand = metric[prev] + branch  # (64, 2)
+        cand = metric[_PREV] + _INTO_SIGN @ y[t]  # (64, 2)
         choice = np.argmax(cand, axis=1)  # (64,)
         decisions[t] = choice
-        metric = cand[ns, choice]
+        metric = cand[_STATES, choice]
     state, bits = 0, np.zeros(steps, dtype=np.uint8)
     for t in range(steps - 1, -1, -1):
         bits[t] = state >> (_MEM - 1)
@@ -137,15 +139,12 @@ def list_viterbi_decode(soft: np.ndarray, size: int) -> list[np.ndarray]:
     best fit but is among the best few."""
     y = np.asarray(soft, dtype=np.float64).reshape(-1, len(POLYS))  # (T, 3)
     steps, size = y.shape[0], max(1, int(size))
-    ns = np.arange(_NSTATES)
-    regs = np.stack([(ns << 1) | 0, (ns << 1) | 1], axis=1)  # (64, 2)
-    prev = regs & (_NSTATES - 1)  # (64, 2)
     metric = np.full((_NSTATES, size), -np.inf)
     metric[0, 0] = 0.0
     back = np.zeros((steps, _NSTATES, size), dtype=np.int16)  # index into (2, size)
     for t in range(steps):
-        branch = _SIGN[regs] @ y[t]  # (64, 2)
-        cand = (metric[prev] + branch[:, :, None]).reshape(_NSTATES, 2 * size)  # (64, 2L)
+        branch = _INTO_SIGN @ y[t]  # (64, 2)
+        cand = (metric[_PREV] + branch[:, :, None]).reshape(_NSTATES, 2 * size)  # (64, 2L)
         order = np.argsort(-cand, axis=1, kind="stable")[:, :size]  # (64, L)
         back[t] = order
         metric = np.take_along_axis(cand, order, axis=1)
