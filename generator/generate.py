@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from provenant.manifest import SignOptions, SignResult
-from provenant.media import check_output_path, write_video
+from provenant.media import MP4_SUFFIXES, check_output_suffix, write_video
 
 from generator.data import training_mining_assertion
 from generator.grammar import describe, parse_prompt
@@ -86,7 +86,7 @@ def generate_clip(prompt: str, out_path: str | os.PathLike[str], *, num_frames: 
     """
     from provenant.provenance import stamp
 
-    out = check_output_path(out_path)
+    out = check_output_suffix(out_path, MP4_SUFFIXES, "an H.264 MP4 video")  # before sampling
     frames, params = generate_frames(prompt, num_frames=num_frames, seed=seed, steps=steps,
                                      guidance=guidance, scheduler=scheduler, weights=weights)
     big = upscale(frames)  # (T, ≥256, ≥256, 3)

@@ -20,7 +20,15 @@ from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
 from provenant.glossary import explain
 from provenant.jumbf import active_manifest_label
-from provenant.media import MediaInfo, MediaLimits, check_output_path, poster_frame, probe
+from provenant.media import (
+    MP4_SUFFIXES,
+    MediaInfo,
+    MediaLimits,
+    check_output_suffix,
+    checked_mime,
+    poster_frame,
+    probe,
+)
 from provenant.report import C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 
@@ -51,6 +59,8 @@ SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
 _SIGNABLE = _BMFF | {"image/jpeg", "image/png"}
+#: The names a signed copy may have, by the source's media type (the copy keeps its format).
+_SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
 _IO_BUFFER = 1 << 20
 
 
@@ -245,12 +255,15 @@ def sign_file(
     ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
     Inputs beyond ``limits`` (default: the configured ones) are refused.
     """
-    info, dst = probe(src, limits), check_output_path(dst)
+    info = probe(src, limits)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
             f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG and PNG",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
+    # The signed copy keeps the source's format, so its name must say so.
+    dst = check_output_suffix(dst, _SIGNED_SUFFIXES.get(info.mime, MP4_SUFFIXES),
+                              f"a signed copy of the {info.mime.split('/')[1].upper()} input")
     definition = _definition(info, options)
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
@@ -280,13 +293,16 @@ def read_manifest(
     *,
     limits: MediaLimits | None = None,
 ) -> C2paEvidence:
-    """Read and validate the manifest store embedded in ``path``."""
-    info = probe(path, limits)
-    if info.mime not in _SIGNABLE:
+    """Read and validate the manifest store embedded in ``path``.
+
+    Only the file's type is checked first, not its pictures: a signed file whose pictures no
+    longer decode still has its manifest read, which then reports the damage."""
+    mime = checked_mime(path, limits)
+    if mime not in _SIGNABLE:
         return C2paEvidence(present=False)
     try:
-        with open(info.path, "rb", buffering=_IO_BUFFER) as fh:
-            reader = c2pa.Reader(info.mime, fh, context=validation_context(trust_anchors))
+        with open(path, "rb", buffering=_IO_BUFFER) as fh:
+            reader = c2pa.Reader(mime, fh, context=validation_context(trust_anchors))
             store, state = json.loads(reader.json()), reader.get_validation_state()
     except c2pa.C2paError as exc:
         if "ManifestNotFound" in type(exc).__name__ or "ManifestNotFound" in str(exc):

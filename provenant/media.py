@@ -21,12 +21,20 @@ import numpy as np
 
 from provenant.errors import MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
-from provenant.media_write import check_output_path, write_image, write_video
+from provenant.media_write import (
+    IMAGE_SUFFIXES,
+    MP4_SUFFIXES,
+    check_output_path,
+    check_output_suffix,
+    write_image,
+    write_video,
+)
 
 __all__ = [
     "MediaLimits",
     "MediaInfo",
     "sniff_mime",
+    "checked_mime",
     "probe",
     "iter_frames",
     "iter_yuv420",
@@ -37,6 +45,9 @@ __all__ = [
     "write_video",
     "write_image",
     "check_output_path",
+    "check_output_suffix",
+    "IMAGE_SUFFIXES",
+    "MP4_SUFFIXES",
     "VIDEO_MIMES",
     "IMAGE_MIMES",
 ]
@@ -111,6 +122,15 @@ def _check_dims(path: Path, width: int, height: int, limits: MediaLimits) -> Non
         raise MediaLimitError(
             f"{path} has {width}x{height} frames, over the limit of {limits.max_pixels} pixels"
         )
+
+
+def checked_mime(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> str:
+    """The media type of ``path`` by content, after :func:`probe`'s file checks (it exists,
+    is a regular file, is within the size limit), without parsing the container or the image
+    header: for readers of metadata, which must still work when the pictures are damaged."""
+    path, limits = Path(path), limits or MediaLimits.from_settings()
+    _check_file(path, limits)
+    return sniff_mime(path)
 
 
 def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> MediaInfo:

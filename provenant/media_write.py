@@ -17,7 +17,13 @@ import numpy as np
 
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 
-__all__ = ["write_video", "write_image", "check_output_path"]
+__all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
+           "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
+
+#: Names an image output may have; :func:`write_image` picks PNG or JPEG by the suffix.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Names of ISO BMFF (MP4/MOV) outputs, the video containers C2PA signing supports here.
+MP4_SUFFIXES = (".mp4", ".mov", ".m4v")
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
@@ -35,6 +41,19 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         raise InputError(f"output {path} is a folder", hint="give a file name, e.g. out.mp4")
     if not path.parent.is_dir():
         raise InputError(f"output folder {path.parent} does not exist", hint="create it first")
+    return path
+
+
+def check_output_suffix(path: str | os.PathLike[str], allowed: tuple[str, ...],
+                        what: str) -> Path:
+    """Refuse an output name whose suffix does not say what the file will hold.
+
+    ``what`` completes "the output is ...", e.g. ``"a PNG or JPEG image"``."""
+    path = check_output_path(path)
+    if path.suffix.lower() not in allowed:
+        given = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
+        raise InputError(f"output {path} has {given}, but the output is {what}",
+                         hint=f"name it with one of {', '.join(allowed)}")
     return path
 
 
@@ -132,9 +151,12 @@ def write_image(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int
 
     path = check_output_path(path)
     ext = path.suffix.lower() or ".png"
+    if ext not in IMAGE_SUFFIXES:
+        raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}",
+                                    hint="name the output .png or .jpg")
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
     ok, buf = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
     if not ok:
-        raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}; use .png or .jpg")
+        raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
     path.write_bytes(buf.tobytes())
     return path

@@ -14,8 +14,13 @@ from typing import Any
 
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
-from provenant.errors import CapabilityUnavailableError, ConfigurationError
-from provenant.media import MediaLimits, check_output_path, probe
+from provenant.errors import (
+    CapabilityUnavailableError,
+    ConfigurationError,
+    MediaError,
+    MediaLimitError,
+)
+from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits, check_output_suffix, probe
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
@@ -73,8 +78,15 @@ def stamp(
     limits: MediaLimits | None = None,
 ) -> SignResult:
     """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
-    and register it, so the manifest can be recovered after the metadata is stripped."""
-    probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
+    and register it, so the manifest can be recovered after the metadata is stripped.
+
+    An image stays an image (PNG or JPEG, chosen by ``dst``'s suffix); a video becomes an
+    H.264 MP4 (``dst`` named .mp4, .mov or .m4v)."""
+    info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
+    if info.kind == "image":
+        dst = check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG or JPEG image, as the input is")
+    else:
+        dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
     available = stampers()
     if stamper not in available:
         raise CapabilityUnavailableError(
@@ -82,8 +94,8 @@ def stamp(
         )
     embed = available[stamper]
     payload = secrets.token_bytes(8)
-    dst = check_output_path(dst)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=".mp4", dir=dst.parent)
+    suffix = dst.suffix.lower() if info.kind == "image" else ".mp4"
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)
     os.close(fd)
     try:
         facts = embed(Path(src), Path(tmp), payload)
@@ -135,7 +147,23 @@ def verify(
         opts.setdefault("limits", limits)
     recovery = _StoreRecovery(store or open_store())
     opts.setdefault("store", recovery.store)  # its issued payloads: a store-aided watermark test
-    for step in sorted([*evidence_providers(), recovery], key=lambda p: p.order):
-        step(path, report, opts)
+    # A signed file whose pictures no longer decode still gets its report: the manifest's
+    # finding (tampered, as a rule) stands, and the reasons say what could not be read.
+    # Without a manifest the error is the answer; a limit the user set is never reported around.
+    undecodable: MediaError | None = None
+    try:
+        probe(path, limits)
+        for step in sorted([*evidence_providers(), recovery], key=lambda p: p.order):
+            step(path, report, opts)
+    except MediaLimitError:
+        raise
+    except MediaError as exc:
+        if not report.c2pa.present:
+            raise
+        undecodable = exc
     report.verdict = decide_verdict(report)
+    if undecodable is not None:
+        report.verdict.reasons.append(
+            f"Its pictures could not be decoded ({undecodable.message}), so the evidence "
+            "that reads them (watermark, classifier) is missing.")
     return report

@@ -123,10 +123,17 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     if c2pa and c2pa.present and c2pa.state == "Invalid":
         codes = ", ".join(f.code for f in c2pa.failures if not f.code.startswith(_TRUST_CODES))
         codes = codes or "unknown failure"
-        reasons.append(
-            f"The file carries a C2PA manifest signed by {_signer_phrase(c2pa)}, but it no longer "
-            f"validates ({codes}): the content or the manifest was changed after signing."
-        )
+        if any(f.code == "manifest.unreadable" for f in c2pa.failures):
+            reasons.append(
+                "The file carries a C2PA manifest store that cannot be read "
+                f"({codes}): it was damaged or forged, so nothing it claims can be trusted."
+            )
+        else:
+            reasons.append(
+                f"The file carries a C2PA manifest signed by {_signer_phrase(c2pa)}, but it no "
+                f"longer validates ({codes}): the content or the manifest was changed after "
+                "signing."
+            )
         return Verdict("tampered", reasons)
     if wm and wm.detected:
         reasons.append(
@@ -182,7 +189,8 @@ def render_text(report: VerificationReport) -> str:
             lines.append("Content credentials: none")
         else:
             dev = " [development credentials]" if c2pa.development_credentials else ""
-            lines.append(f"Content credentials: {c2pa.state} — signed by {c2pa.signer}{dev}")
+            signer = f"signed by {c2pa.signer}" if c2pa.signer else "signer unknown"
+            lines.append(f"Content credentials: {c2pa.state} — {signer}{dev}")
             if c2pa.ai_generated is not None:
                 lines.append(f"  AI-generated declared: {'yes' if c2pa.ai_generated else 'no'}")
             for a in c2pa.actions:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from provenant.errors import MediaError
+from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix, probe
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
 
@@ -51,12 +52,10 @@ def register(subparsers: Any) -> None:
 def _check_output(src: Path, dst: Path) -> None:
     if dst.resolve() == src.resolve():
         raise MediaError(f"output {dst} is the input file; give a different -o path")
-    if not dst.parent.exists():
-        raise MediaError(f"output folder {dst.parent} does not exist")
-    if src.suffix.lower() in (".png", ".jpg", ".jpeg"):
-        return
-    if dst.suffix.lower() not in (".mp4", ".mov", ".m4v", ".mkv"):
-        raise MediaError(f"output suffix {dst.suffix!r} is not allowed for a video; use .mp4")
+    if probe(src).kind == "image":  # by content, not by name
+        check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG or JPEG image, as the input is")
+    else:
+        check_output_suffix(dst, MP4_SUFFIXES + (".mkv",), "an H.264 video")
 
 
 def cmd_embed(args: argparse.Namespace) -> int:

@@ -181,6 +181,18 @@ def test_bad_inputs_to_sign(creds, workdir: Path, clip: Path) -> None:
     assert not (workdir / "o.mp4").exists()
 
 
+def test_a_signed_copy_keeps_its_format_and_its_name_must_say_so(
+    creds, workdir: Path, png: Path, clip: Path
+) -> None:
+    with pytest.raises(InputError, match="suffix '.mp4'.*PNG"):
+        sign_file(png, workdir / "o.mp4", creds)
+    with pytest.raises(InputError, match="suffix '.png'"):
+        sign_file(clip, workdir / "o.png", creds)
+    with pytest.raises(InputError, match="no suffix"):
+        sign_file(clip, workdir / "o", creds)
+    assert list(workdir.iterdir()) == []  # refused before anything was written
+
+
 def test_a_corrupt_manifest_reads_as_invalid(signed: Path, workdir: Path) -> None:
     data = bytearray(signed.read_bytes())
     pos = data.find(b"c2pa.signature")

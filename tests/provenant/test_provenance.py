@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import provenant.provenance as prov
-from provenant.errors import CapabilityUnavailableError, ConfigurationError
-from provenant.manifest import SignOptions
-from provenant.media import iter_frames, probe, write_video
+from provenant.errors import CapabilityUnavailableError, ConfigurationError, InputError
+from provenant.manifest import SignOptions, read_manifest
+from provenant.media import iter_frames, probe, read_image, write_image, write_video
 from provenant.report import VerificationReport, WatermarkEvidence
 from provenant.store import ManifestStore
 
@@ -27,6 +27,15 @@ class CopyStamper:
     def __call__(self, src: Path, dst: Path, payload: bytes) -> dict[str, Any]:
         self.payloads.append(payload)
         write_video(iter_frames(src), dst, fps=probe(src).fps)
+        return {"alg": self.soft_binding_alg, "value": payload.hex()}
+
+
+class ImageCopyStamper(CopyStamper):
+    """The same for a still: writes the image again, in the format ``dst`` names."""
+
+    def __call__(self, src: Path, dst: Path, payload: bytes) -> dict[str, Any]:
+        self.payloads.append(payload)
+        write_image(read_image(src), dst)
         return {"alg": self.soft_binding_alg, "value": payload.hex()}
 
 
@@ -124,3 +133,65 @@ def test_limits_flow_through_sign_verify_and_stamp(clip: Path, workdir: Path, mo
     store = ManifestStore(workdir / "s.db")
     prov.verify(clip, limits=loose, options={"key": "k"}, store=store)
     assert seen == {"key": "k", "limits": loose, "store": store}  # store: the lookup test
+
+
+@pytest.mark.parametrize("name, mime", [("stamped.png", "image/png"), ("stamped.jpg", "image/jpeg")])
+def test_a_stamped_image_stays_an_image(png: Path, workdir: Path, monkeypatch,
+                                        name: str, mime: str) -> None:
+    stamper = ImageCopyStamper()
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
+    result = prov.stamp(png, workdir / name, store=ManifestStore(workdir / "s.db"),
+                        stamper="copy")
+    assert probe(result.path).mime == mime
+    ev = read_manifest(result.path)
+    assert ev.state == "Valid" and ev.ai_generated is True
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def test_stamp_refuses_an_output_name_of_the_wrong_kind(png: Path, clip: Path, workdir: Path,
+                                                       monkeypatch) -> None:
+    stamper = CopyStamper()
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
+    with pytest.raises(InputError, match="PNG or JPEG image"):
+        prov.stamp(png, workdir / "x.mp4", stamper="copy")
+    with pytest.raises(InputError, match="MP4"):
+        prov.stamp(clip, workdir / "x.webm", stamper="copy")
+    assert stamper.payloads == [] and list(workdir.iterdir()) == []
+
+
+class PixelReader:
+    """An evidence provider that decodes the pictures, as the watermark and classifier do."""
+
+    name, order = "pixels", 10
+
+    def __call__(self, path: Path, report: VerificationReport, options: dict) -> None:
+        for _ in iter_frames(path):
+            pass
+
+
+def _damage_png_pixels(src: Path, dst: Path) -> None:
+    """Invert a byte inside the first IDAT chunk's data (its CRC then fails)."""
+    data = bytearray(src.read_bytes())
+    data[data.index(b"IDAT") + 8] ^= 0xFF
+    dst.write_bytes(bytes(data))
+
+
+def test_a_signed_image_whose_pixels_no_longer_decode_reads_as_tampered(
+    png: Path, workdir: Path, monkeypatch
+) -> None:
+    signed = prov.sign(png, workdir / "s.png", store=ManifestStore(workdir / "s.db")).path
+    _damage_png_pixels(signed, workdir / "damaged.png")
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (PixelReader(),))
+    report = prov.verify(workdir / "damaged.png", store=ManifestStore(workdir / "s.db"))
+    assert report.c2pa.state == "Invalid" and report.verdict.label == "tampered"
+    assert "could not be decoded" in report.verdict.reasons[-1]
+
+
+def test_undecodable_pixels_without_a_manifest_are_an_error(png: Path, workdir: Path,
+                                                           monkeypatch) -> None:
+    from provenant.errors import MediaError
+
+    _damage_png_pixels(png, workdir / "damaged.png")
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (PixelReader(),))
+    with pytest.raises(MediaError, match="cannot be decoded"):
+        prov.verify(workdir / "damaged.png", store=ManifestStore(workdir / "s.db"))

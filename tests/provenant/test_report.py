@@ -67,3 +67,14 @@ def test_text_is_short_and_leads_with_the_verdict() -> None:
     assert text.splitlines()[1] == "Verdict: TAMPERED"
     assert "note signingCredential.untrusted" in text and "! assertion.bmffHash.mismatch" in text
     assert len(text.splitlines()) < 15
+
+
+def test_an_unreadable_store_is_tampered_without_inventing_a_signer() -> None:
+    forged = C2paEvidence(present=True, state="Invalid", signer=None,
+                          failures=[Failure("manifest.unreadable", "expected JUMD")])
+    r = VerificationReport("clip.mp4", c2pa=forged)
+    r.verdict = decide_verdict(r)
+    assert r.verdict.label == "tampered"
+    assert "cannot be read" in r.verdict.reasons[0] and "signed by" not in r.verdict.reasons[0]
+    text = render_text(r)
+    assert "None" not in text and "signer unknown" in text

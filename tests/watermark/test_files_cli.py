@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -71,6 +72,7 @@ def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("args,needle", [
     (["embed", "{video}", "-o", "{tmp}/x.mp4", "--payload", "zz"], "payload"),
     (["embed", "{video}", "-o", "{tmp}/x.txt", "--payload", PAYLOAD], "suffix"),
+    (["embed", "{image}", "-o", "{tmp}/x.mp4", "--payload", PAYLOAD], "PNG or JPEG"),
     (["embed", "{video}", "-o", "{tmp}/nodir/x.mp4", "--payload", PAYLOAD], "does not exist"),
     (["detect", "{tmp}/missing.mp4"], "does not exist"),
     (["detect", "{junk}"], "not a supported"),
@@ -79,7 +81,9 @@ def test_cli_bad_input_exits_2_with_one_line(cli, video_with_audio: Path, tmp_pa
                                              args: list[str], needle: str) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"this is not a video at all" * 4)
-    argv = [a.format(video=video_with_audio, tmp=tmp_path, junk=junk) for a in args]
+    image = write_image(np.full((64, 64, 3), 128, np.uint8), tmp_path / "still.png")
+    argv = [a.format(video=video_with_audio, tmp=tmp_path, junk=junk, image=image)
+            for a in args]
     rc, _, stderr = cli("watermark", *argv)
     assert rc == 2
     assert needle in stderr and len(stderr.strip().splitlines()) == 1
@@ -121,3 +125,20 @@ def test_evidence_provider_tests_the_payloads_of_a_store(video_with_audio: Path,
     provider(dst, empty, {"store": ManifestStore(tmp_path / "empty.db")})
     assert empty.watermark is not None and empty.watermark.candidates == 0
     assert empty.watermark.method == "decode" and empty.watermark.payload == PAYLOAD
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_stamping_an_image_writes_a_signed_watermarked_image(cli, tmp_path: Path,
+                                                             suffix: str) -> None:
+    rng = np.random.default_rng(5)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (192, 256, 3), dtype=np.uint8), (0, 0), 2)
+    src = write_image(texture, tmp_path / "still.png")
+    out = tmp_path / f"stamped{suffix}"
+    rc, _, stderr = cli("stamp", str(src), "-o", str(out), "--json")
+    assert rc == 0, stderr
+    rc, stdout, _ = cli("verify", str(out), "--json")
+    report = json.loads(stdout)
+    assert probe(out).kind == "image"
+    assert report["c2pa"]["state"] in ("Valid", "Trusted") and report["watermark"]["detected"]
+    assert report["verdict"]["label"] == "verified-ai-generated"
+    assert [b["value"] for b in report["c2pa"]["soft_bindings"]] == [report["watermark"]["payload"]]
