@@ -122,7 +122,7 @@ def verify_file(path: Path, name: str | None, store: ManifestStore) -> dict[str,
     from provenant.provenance import verify
 
     report = verify(path, store=store).to_dict()
-    report["file"] = name or path.name
+    report["file"] = name or "upload"
     return report
 
 
@@ -138,7 +138,7 @@ def detect_file(path: Path, name: str | None) -> dict[str, Any]:
             "AI-video detection is not available yet: the detector is installed but this "
             "server has no trained detector model", hint="train one with "
             "`provenant train detector`, or install the shipped weights") from None
-    return {"file": name or path.name, **asdict(evidence)}
+    return {"file": name or "upload", **asdict(evidence)}
 
 
 def watermark_detect_file(path: Path, name: str | None,
@@ -152,7 +152,7 @@ def watermark_detect_file(path: Path, name: str | None,
         candidates = store_candidates(store)
     result = wm.detect_file(path, candidates=candidates)
     confidences = [float(c) for c in getattr(result, "bit_confidences", [])]
-    return {"file": name or path.name, "detected": bool(result.detected),
+    return {"file": name or "upload", "detected": bool(result.detected),
             "payload": result.payload, "p_value": float(result.p_value),
             "frames_used": int(result.frames_used),
             "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),

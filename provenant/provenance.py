@@ -17,6 +17,7 @@ from provenant.credentials import SigningCredentials, ensure_dev_credentials, lo
 from provenant.errors import (
     CapabilityUnavailableError,
     ConfigurationError,
+    InputError,
     MediaError,
     MediaLimitError,
 )
@@ -83,6 +84,9 @@ def stamp(
     An image stays an image (PNG or JPEG, chosen by ``dst``'s suffix); a video becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v)."""
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
+    if Path(dst).resolve() == info.path.resolve():
+        raise InputError(f"output {dst} is the input file: stamping re-encodes it, and the "
+                         "original would be lost", hint="give a different output path")
     if info.kind == "image":
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG or JPEG image, as the input is")
     else:
@@ -163,7 +167,8 @@ def verify(
         undecodable = exc
     report.verdict = decide_verdict(report)
     if undecodable is not None:
+        detail = undecodable.message.replace(str(path), "the file")  # no server paths
         report.verdict.reasons.append(
-            f"Its pictures could not be decoded ({undecodable.message}), so the evidence "
-            "that reads them (watermark, classifier) is missing.")
+            f"Its pictures could not be read ({detail}), so the evidence that reads them "
+            "(watermark, classifier) is missing.")
     return report

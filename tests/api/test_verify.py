@@ -65,6 +65,23 @@ def test_verify_of_a_tampered_file_says_so(client: TestClient, signed: Path,
     assert r.json()["verdict"]["label"] == "tampered"
 
 
+def test_a_signed_image_that_no_longer_decodes_is_reported_not_refused(
+    client: TestClient, settings: ApiSettings, png: Path, workdir: Path
+) -> None:
+    signed_png = sign(png, workdir / "s.png").path
+    data = bytearray(signed_png.read_bytes())
+    data[data.index(b"IDAT") + 8] ^= 0xFF  # the pixels' CRC fails: no decoder reads them
+    (workdir / "damaged.png").write_bytes(bytes(data))
+    r = client.post("/v1/verify", files=upload(workdir / "damaged.png", "photo.png"))
+    assert r.status_code == 200
+    report = r.json()
+    assert report["file"] == "photo.png" and report["verdict"]["label"] == "tampered"
+    assert "could not be read" in report["verdict"]["reasons"][-1]
+    assert str(settings.resolved_upload_dir()) not in r.text  # no server paths
+    unnamed = client.post("/v1/verify", files={"file": ("", png.read_bytes())})
+    assert unnamed.status_code == 200 and unnamed.json()["file"] == "upload"
+
+
 def test_detect_answers_a_score_or_501_never_a_fake(client: TestClient, clip2s: Path) -> None:
     r = client.post("/v1/detect", files=upload(clip2s))
     if r.status_code == 200:
