@@ -84,6 +84,9 @@ def register(subparsers: Any) -> None:
 def cmd_detect(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from provenant.media import probe
+
+    probe(args.file)  # refuse bad input in a moment, before torch and the model load
     from detector.inference import detect_file
 
     ev = detect_file(args.file, args.weights)
