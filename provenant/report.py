@@ -105,6 +105,10 @@ def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
     return bool(manifest and manifest.get("ai_generated"))
 
 
+def _frames(n: int) -> str:
+    return "1 frame" if n == 1 else f"{n} frames"
+
+
 def _lookup_note(wm: WatermarkEvidence) -> str:
     if wm.method != "lookup":
         return ""
@@ -138,7 +142,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     if wm and wm.detected:
         reasons.append(
             f"A Provenant watermark was found (payload {wm.payload}, p-value {wm.p_value:.2e} "
-            f"over {wm.frames_used} frames{_lookup_note(wm)})."
+            f"over {_frames(wm.frames_used)}{_lookup_note(wm)})."
         )
     if c2pa and c2pa.present and c2pa.state in ("Valid", "Trusted"):
         trust = "a trusted" if c2pa.state == "Trusted" else "a valid (but not trust-listed)"
@@ -173,8 +177,9 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     return Verdict("no-evidence", reasons)
 
 
-def render_json(report: VerificationReport) -> str:
-    return json.dumps(report.to_dict(), indent=2, default=str)
+def render_json(report: VerificationReport, *, indent: int | None = 2) -> str:
+    """The report as JSON; ``indent=None`` gives one line (for JSON Lines)."""
+    return json.dumps(report.to_dict(), indent=indent, default=str)
 
 
 def render_text(report: VerificationReport) -> str:
@@ -205,7 +210,7 @@ def render_text(report: VerificationReport) -> str:
     if report.watermark is not None:
         wm = report.watermark
         state = f"found, payload {wm.payload}" if wm.detected else "not found"
-        lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {wm.frames_used} frames)")
+        lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {_frames(wm.frames_used)})")
     if report.recovered is not None:
         lines.append(f"Recovered manifest: {report.recovered.get('manifest_id')}")
     if report.classifier is not None:

@@ -128,3 +128,33 @@ def test_components_share_command_groups() -> None:
     b = command_group(root, "train", "train models")
     b.add_parser("detector").set_defaults(which="d")
     assert a is b and set(a.choices) == {"generator", "detector"}
+
+
+def test_verify_of_several_files_and_a_folder_gives_one_report_each(
+    capsys, clip: Path, png: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provenant.provenance
+
+    monkeypatch.setattr(provenant.provenance, "evidence_providers", lambda: ())
+    inbox = workdir / "inbox"
+    inbox.mkdir()
+    assert run(capsys, "sign", str(clip), "-o", str(inbox / "a-signed.mp4"))[0] == 0
+    (inbox / "b-still.png").write_bytes(png.read_bytes())
+    (inbox / "c-broken.mp4").write_bytes(clip.read_bytes()[:300])
+    (inbox / "notes.txt").write_text("not media, and not named as media: skipped")
+    code, out, err = run(capsys, "verify", str(inbox), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]  # JSON Lines, in name order
+    assert [Path(r["file"]).name for r in lines] == ["a-signed.mp4", "b-still.png", "c-broken.mp4"]
+    assert lines[0]["verdict"]["label"] == "signed-capture"  # sign declares a capture by default
+    assert lines[1]["c2pa"]["present"] is False
+    assert lines[2]["error"]["code"] == "media" and "c-broken.mp4" in lines[2]["error"]["message"]
+    assert code == 2 and "1 of 3 files could not be verified" in err
+    code, out, _ = run(capsys, "verify", str(inbox / "a-signed.mp4"), str(png))
+    assert code == 0 and out.count("Verdict:") == 2
+    assert run(capsys, "verify", str(workdir / "inbox" / "missing"), str(png))[0] == 2
+
+
+def test_verify_of_a_folder_without_media_is_bad_input(capsys, workdir: Path) -> None:
+    (workdir / "notes.txt").write_text("x")
+    code, _, err = run(capsys, "verify", str(workdir))
+    assert code == 2 and "no media files" in err
