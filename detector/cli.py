@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provenant.cli import command_group
+from provenant.cli import FILES_HELP, command_group
 
 __all__ = ["register", "cmd_detect", "cmd_train", "cmd_eval"]
 
@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
 
     d = DetectorConfig()
     p = subparsers.add_parser("detect", help="score a file with the AI-video classifier")
-    p.add_argument("file", help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG)")
+    p.add_argument("file", nargs="+", help=FILES_HELP)
     p.add_argument("--weights", help="model folder (default: the shipped detector weights)")
     p.add_argument("--json", action="store_true", help="print a JSON result")
     p.set_defaults(handler=cmd_detect)
@@ -84,19 +84,21 @@ def register(subparsers: Any) -> None:
 def cmd_detect(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from provenant.filelist import report_each
     from provenant.media import probe
 
-    probe(args.file)  # refuse bad input in a moment, before torch and the model load
-    from detector.inference import detect_file
+    def one(path: Path) -> tuple[dict[str, Any], str]:
+        probe(path)  # refuse bad input in a moment, before torch and the model load
+        from detector.inference import detect_file
 
-    ev = detect_file(args.file, args.weights)
-    if args.json:
-        print(json.dumps({"file": args.file, **asdict(ev)}, indent=2))
-        return 0
-    label = "likely AI-generated" if ev.score >= ev.threshold else "not flagged"
-    print(f"File: {args.file}\nClassifier: {ev.score:.3f} (threshold {ev.threshold:.3f}): {label}\n"
-          f"Model: {ev.model}\nWindow scores: " + " ".join(f"{s:.2f}" for s in ev.frame_scores))
-    return 0
+        ev = detect_file(path, args.weights)
+        label = "likely AI-generated" if ev.score >= ev.threshold else "not flagged"
+        text = (f"File: {path}\nClassifier: {ev.score:.3f} (threshold {ev.threshold:.3f}): "
+                f"{label}\nModel: {ev.model}\nWindow scores: "
+                + " ".join(f"{s:.2f}" for s in ev.frame_scores))
+        return {"file": str(path), **asdict(ev)}, text
+
+    return report_each(args.file, one, args.json)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -13,7 +13,11 @@ from typing import Any
 from provenant import __version__
 from provenant.errors import InputError, ProvenanceError
 
-__all__ = ["main", "build_parser", "command_group"]
+__all__ = ["main", "build_parser", "command_group", "FILES_HELP"]
+
+#: The help of the file argument of the commands that read media (see provenant.filelist).
+FILES_HELP = ("a video or image; several, or folders (their media files), give one result "
+              "each, as JSON Lines with --json")
 
 
 def command_group(subparsers: Any, name: str, help: str) -> Any:
@@ -110,60 +114,19 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What a folder given to ``verify`` contributes: its files with these suffixes.
-_MEDIA_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".png", ".jpg", ".jpeg")
-
-
-def _verify_targets(names: list[str]) -> list[Path]:
-    """The files named, with each folder replaced by its media files (sorted, not recursive)."""
-    targets: list[Path] = []
-    for name in names:
-        path = Path(name)
-        if path.is_dir():
-            targets += sorted(p for p in path.iterdir()
-                              if p.is_file() and p.suffix.lower() in _MEDIA_SUFFIXES)
-        else:
-            targets.append(path)
-    return targets
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
+    from provenant.filelist import report_each
     from provenant.provenance import verify
-    from provenant.report import render_json, render_text
+    from provenant.report import render_text
 
     options = {"key": args.key} if args.key else {}
     anchors = Path(args.trust_anchors) if args.trust_anchors else None
-    targets = _verify_targets(args.file)
-    if len(args.file) == 1 and targets == [Path(args.file[0])]:  # one file: errors as usual
-        report = verify(targets[0], trust_anchors=anchors, options=options)
-        print(render_json(report) if args.json else render_text(report))
-        return 0
-    if not targets:
-        raise InputError(f"no media files in {', '.join(args.file)}",
-                         hint="give video or image files, or folders that hold them")
-    # Several files: one report each (JSON Lines with --json), in the order given; a file that
-    # cannot be verified gets its error in its place, and the exit status 2 at the end.
-    failed = 0
-    for i, path in enumerate(targets):
-        sep = "\n" if i else ""
-        try:
-            report = verify(path, trust_anchors=anchors, options=options)
-        except (ProvenanceError, OSError) as exc:
-            if isinstance(exc, ProvenanceError) and exc.exit_code != 2:
-                raise  # an internal failure is not the file's fault: stop, as for one file
-            failed += 1
-            code, message = ((exc.code, str(exc)) if isinstance(exc, ProvenanceError)
-                             else ("unreadable", f"{exc.strerror or exc}: {path}"))
-            print(f"provenant: error: {message}", file=sys.stderr)
-            print(json.dumps({"file": str(path), "error": {"code": code, "message": message}})
-                  if args.json else f"{sep}File: {path}\nError: {message}", flush=True)
-            continue
-        print(render_json(report, indent=None) if args.json else sep + render_text(report),
-              flush=True)
-    if failed:
-        print(f"provenant: {failed} of {len(targets)} files could not be verified",
-              file=sys.stderr)
-    return 2 if failed else 0
+
+    def one(path: Path) -> tuple[dict[str, Any], str]:
+        report = verify(path, trust_anchors=anchors, options=options)
+        return report.to_dict(), render_text(report)
+
+    return report_each(args.file, one, args.json)
 
 
 def cmd_store(args: argparse.Namespace) -> int:
@@ -233,9 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_stamp)
 
     p = sub.add_parser("verify", help="report a file's provenance evidence and verdict")
-    p.add_argument("file", nargs="+",
-                   help="a file; several files or folders (their media files) give one report "
-                        "each, as JSON Lines with --json")
+    p.add_argument("file", nargs="+", help=FILES_HELP)
     p.add_argument("--json", action="store_true", help="print the JSON report")
     p.add_argument("--trust-anchors", help="PEM file of trusted root certificates")
     p.add_argument("--key", help="watermark key (default: PROVENANT_WATERMARK_KEY)")

@@ -177,9 +177,8 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     return Verdict("no-evidence", reasons)
 
 
-def render_json(report: VerificationReport, *, indent: int | None = 2) -> str:
-    """The report as JSON; ``indent=None`` gives one line (for JSON Lines)."""
-    return json.dumps(report.to_dict(), indent=indent, default=str)
+def render_json(report: VerificationReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, default=str)
 
 
 def render_text(report: VerificationReport) -> str:

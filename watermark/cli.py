@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from provenant.cli import FILES_HELP
 from provenant.errors import MediaError
+from provenant.filelist import report_each
 from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix, probe
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
@@ -38,7 +40,7 @@ def register(subparsers: Any) -> None:
     e.add_argument("--json", action="store_true", help="print a JSON result")
     e.set_defaults(handler=cmd_embed)
     d = sub.add_parser("detect", help="test a file for the watermark")
-    d.add_argument("file", type=Path, help="video or image")
+    d.add_argument("file", nargs="+", help=FILES_HELP)
     d.add_argument("--key", default=None, help=_KEY_HELP)
     d.add_argument("--fpr", type=float, default=None,
                    help="false-positive rate per file (default 1e-6)")
@@ -81,19 +83,22 @@ def cmd_detect(args: argparse.Namespace) -> int:
         from watermark.evidence import store_candidates
 
         candidates = store_candidates(open_store(args.store or None))
-    result = detect_file(args.file, args.key, cfg, candidates)
-    facts = {"file": str(args.file), "detected": result.detected, "payload": result.payload,
-             "p_value": result.p_value, "false_positive_rate": cfg.fpr,
-             "frames_used": result.frames_used, "algorithm": ALGORITHM,
-             "method": result.method, "candidates": result.candidates,
-             "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value}
-    if args.json:
-        print(json.dumps(facts, indent=2))
-    elif result.detected:
-        how = (f", matched among {result.candidates:,} issued payloads"
-               if result.method == "lookup" else "")
-        print(f"watermark found: payload {result.payload} (p={result.p_value:.2e}, "
-              f"{result.frames_used} frames{how})")
-    else:
-        print(f"no watermark found (p={result.p_value:.2g}, {result.frames_used} frames)")
-    return 0
+
+    def one(path: Path) -> tuple[dict[str, Any], str]:
+        result = detect_file(path, args.key, cfg, candidates)
+        facts = {"file": str(path), "detected": result.detected, "payload": result.payload,
+                 "p_value": result.p_value, "false_positive_rate": cfg.fpr,
+                 "frames_used": result.frames_used, "algorithm": ALGORITHM,
+                 "method": result.method, "candidates": result.candidates,
+                 "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value}
+        frames = f"{result.frames_used} frame{'' if result.frames_used == 1 else 's'}"
+        if result.detected:
+            how = (f", matched among {result.candidates:,} issued payloads"
+                   if result.method == "lookup" else "")
+            text = (f"{path}: watermark found: payload {result.payload} "
+                    f"(p={result.p_value:.2e}, {frames}{how})")
+        else:
+            text = f"{path}: no watermark found (p={result.p_value:.2g}, {frames})"
+        return facts, text
+
+    return report_each(args.file, one, args.json)

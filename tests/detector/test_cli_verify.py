@@ -61,6 +61,16 @@ def test_detect_human_and_image(capsys, video: Path, tiny_dir: Path, tmp_path: P
     assert len(json.loads(capsys.readouterr().out)["frame_scores"]) == 1
 
 
+def test_detect_of_several_files(capsys, video: Path, tiny_dir: Path, tmp_path: Path) -> None:
+    img = write_image(np.full((40, 40, 3), 90, np.uint8), tmp_path / "flat.png")
+    assert main(["detect", str(video), str(img), "--json", "--weights", str(tiny_dir)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(video), str(img)]
+    assert all(0.0 <= line["score"] <= 1.0 for line in lines)
+    # The model's own failure is not the file's: it stops the list with exit status 1.
+    assert main(["detect", str(video), str(img), "--weights", str(tmp_path)]) == 1
+
+
 @pytest.mark.parametrize("content", [b"", b"not a video at all", b"\x00\x00\x00\x18ftypmp42broken"])
 def test_detect_bad_input_exits_2(capsys, tmp_path: Path, tiny_dir: Path, content: bytes) -> None:
     bad = tmp_path / "bad.mp4"

@@ -148,7 +148,7 @@ def test_verify_of_several_files_and_a_folder_gives_one_report_each(
     assert lines[0]["verdict"]["label"] == "signed-capture"  # sign declares a capture by default
     assert lines[1]["c2pa"]["present"] is False
     assert lines[2]["error"]["code"] == "media" and "c-broken.mp4" in lines[2]["error"]["message"]
-    assert code == 2 and "1 of 3 files could not be verified" in err
+    assert code == 2 and "1 of 3 files could not be read" in err
     code, out, _ = run(capsys, "verify", str(inbox / "a-signed.mp4"), str(png))
     assert code == 0 and out.count("Verdict:") == 2
     assert run(capsys, "verify", str(workdir / "inbox" / "missing"), str(png))[0] == 2

@@ -142,3 +142,18 @@ def test_stamping_an_image_writes_a_signed_watermarked_image(cli, tmp_path: Path
     assert report["c2pa"]["state"] in ("Valid", "Trusted") and report["watermark"]["detected"]
     assert report["verdict"]["label"] == "verified-ai-generated"
     assert [b["value"] for b in report["c2pa"]["soft_bindings"]] == [report["watermark"]["payload"]]
+
+
+def test_detect_reads_several_files_as_json_lines(cli, video_with_audio: Path,
+                                                  tmp_path: Path) -> None:
+    marked = embed_file(video_with_audio, tmp_path / "wm.mp4", PAYLOAD, KEY)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 10)
+    rc, stdout, stderr = cli("watermark", "detect", str(marked), str(video_with_audio),
+                             str(junk), "--key", KEY, "--json")
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(marked), str(video_with_audio), str(junk)]
+    assert lines[0]["detected"] and lines[0]["payload"] == PAYLOAD
+    assert lines[1]["detected"] is False
+    assert lines[2]["error"]["code"] == "unsupported_media"
+    assert rc == 2 and "1 of 3 files could not be read" in stderr

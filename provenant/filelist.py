@@ -1,0 +1,75 @@
+"""Commands that read media (``verify``, ``detect``, ``watermark detect``) take several files.
+
+Given one file, a command prints its result as it always has, and an unreadable file is an
+error (exit status 2). Given several files or a folder (its media files, by suffix, sorted, not
+recursive), it prints one result per file in turn: JSON Lines with ``--json``, blank-line
+separated text otherwise. Models load once for the whole list. A file that cannot be read gets
+an error in its place (``{"file", "error": {"code", "message"}}``), the others still run, and
+the exit status is then 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from provenant.errors import InputError, ProvenanceError
+
+__all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
+
+#: What a folder contributes: its files with these suffixes.
+MEDIA_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".png", ".jpg", ".jpeg")
+
+#: One file's result: a JSON-able dict and the human-readable text.
+Result = tuple[dict[str, Any], str]
+
+
+def expand_files(names: list[str]) -> list[Path]:
+    """The files named, with each folder replaced by its media files (sorted, not recursive)."""
+    files: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+        else:
+            files.append(path)
+    return files
+
+
+def _failure(path: Path, exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, ProvenanceError):
+        return exc.code, str(exc)
+    return "unreadable", f"{getattr(exc, 'strerror', None) or exc}: {path}"
+
+
+def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool) -> int:
+    """Run ``one`` on every file ``names`` stands for and print the results; the exit status."""
+    files = expand_files(names)
+    if len(names) == 1 and files == [Path(names[0])]:  # one file: as the command always did
+        facts, text = one(files[0])
+        print(json.dumps(facts, indent=2, default=str) if as_json else text)
+        return 0
+    if not files:
+        raise InputError(f"no media files in {', '.join(names)}",
+                         hint="give video or image files, or folders that hold them")
+    failed = 0
+    for i, path in enumerate(files):
+        sep = "\n" if i else ""
+        try:
+            facts, text = one(path)
+        except (ProvenanceError, OSError) as exc:
+            if isinstance(exc, ProvenanceError) and exc.exit_code != 2:
+                raise  # an internal failure is not the file's fault: stop, as for one file
+            failed += 1
+            code, message = _failure(path, exc)
+            print(f"provenant: error: {message}", file=sys.stderr)
+            facts, text = {"file": str(path), "error": {"code": code, "message": message}}, \
+                f"File: {path}\nError: {message}"
+        print(json.dumps(facts, default=str) if as_json else sep + text, flush=True)
+    if failed:
+        print(f"provenant: {failed} of {len(files)} files could not be read", file=sys.stderr)
+    return 2 if failed else 0
