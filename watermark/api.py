@@ -194,11 +194,13 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
-               preset: str = "medium") -> Path:
+               preset: str = "medium", progress: bool | None = None) -> Path:
     """Watermark a video (H.264, audio kept) or an image file (same format) into ``dst``.
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
-    colour conversion is added to the decode + encode; others go through RGB frames."""
+    colour conversion is added to the decode + encode; others go through RGB frames.
+    ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
+    more than 2 s)."""
     from provenant.media import iter_yuv420, probe, read_image, write_image, write_video
     from provenant.prefetch import prefetch
 
@@ -211,7 +213,18 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if info.width % 2 == 0 and info.height % 2 == 0:
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
         planes = prefetch(embed_yuv420(f, kbytes, bits, cfg) for f in iter_yuv420(info.path))
-        return write_video(planes, dst, info.fps or 25.0, crf=crf, preset=preset,
-                           audio_from=audio, pixel_format="yuv420p")
-    frames = embed(info.path, payload, key, cfg)
+        return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
+                           crf=crf, preset=preset, audio_from=audio, pixel_format="yuv420p")
+    frames = _counted(embed(info.path, payload, key, cfg), info.frame_count, progress)
     return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset, audio_from=audio)
+
+
+def _counted(frames: Iterator[np.ndarray], total: int,
+             progress: bool | None) -> Iterator[np.ndarray]:
+    """``frames`` behind a progress bar (``progress`` None: only on a terminal, after 2 s)."""
+    from tqdm.auto import tqdm
+
+    auto = progress is None
+    return iter(tqdm(frames, total=total or None, unit="frame", desc="watermark",
+                     delay=2.0 if auto else 0.0, leave=False,
+                     disable=None if auto else not progress))

@@ -157,3 +157,14 @@ def test_detect_reads_several_files_as_json_lines(cli, video_with_audio: Path,
     assert lines[1]["detected"] is False
     assert lines[2]["error"]["code"] == "unsupported_media"
     assert rc == 2 and "1 of 3 files could not be read" in stderr
+
+
+def test_embedding_a_file_can_show_progress(video_with_audio: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    info = probe(video_with_audio)
+    out = embed_file(video_with_audio, tmp_path / "wm.mp4", PAYLOAD, KEY, progress=True)
+    bar = capsys.readouterr().err
+    assert "watermark" in bar and f"/{info.frame_count}" in bar
+    assert probe(out).frame_count == info.frame_count and detect_file(out, KEY).detected
+    embed_file(video_with_audio, tmp_path / "quiet.mp4", PAYLOAD, KEY, progress=False)
+    assert capsys.readouterr().err == ""
