@@ -15,11 +15,14 @@ def register(subparsers: Any) -> None:
     from api.keys import SCOPES
     from api.settings import ApiSettings
 
-    defaults = ApiSettings()
+    # The environment is read when `serve` runs, not here: a bad PROVENANT_API_* value must
+    # not break every other command while the parser is built.
+    host, port = (ApiSettings.model_fields[n].default for n in ("host", "port"))
     p = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
-    p.add_argument("--host", default=defaults.host, help=f"bind address (default {defaults.host})")
-    p.add_argument("--port", type=int, default=defaults.port,
-                   help=f"port (default {defaults.port})")
+    p.add_argument("--host", default=None,
+                   help=f"bind address (default PROVENANT_API_HOST, else {host})")
+    p.add_argument("--port", type=int, default=None,
+                   help=f"port (default PROVENANT_API_PORT, else {port})")
     p.add_argument("--workers", type=int, default=1,
                    help="server processes (default 1); each has its own bounded pools")
     p.add_argument("--log-level", default="info",
@@ -45,9 +48,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from provenant.errors import InputError
 
+    from api.settings import get_api_settings
+
     if args.workers < 1:
         raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+    settings = get_api_settings()  # a bad PROVENANT_API_* value stops here, in one line
+    host = settings.host if args.host is None else args.host
+    port = settings.port if args.port is None else args.port
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
                 workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=30)
     return 0
 

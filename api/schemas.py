@@ -175,10 +175,12 @@ class GenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(min_length=1, max_length=500)
-    frames: int | None = Field(None, ge=1, le=256)
+    # Within the pipeline's bounds (generator.pipeline.MAX_*), so that a request the
+    # pipeline would refuse is refused here, before it becomes a job; steps tighter still.
+    frames: int | None = Field(None, ge=1, le=64)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     steps: int | None = Field(None, ge=1, le=200)
-    guidance: float | None = Field(None, ge=0.0, le=30.0)
+    guidance: float | None = Field(None, ge=0.0, le=20.0)
 
 
 class SignedOut(BaseModel):

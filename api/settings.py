@@ -71,4 +71,6 @@ def _data_dir() -> Path:
 @lru_cache(maxsize=1)
 def get_api_settings() -> ApiSettings:
     """The process-wide service settings, read once from the environment."""
-    return ApiSettings()
+    from provenant.config import load_settings
+
+    return load_settings(ApiSettings)

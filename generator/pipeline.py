@@ -24,9 +24,13 @@ from generator.grammar import null_condition, condition_ids, parse_prompt
 from generator.model import UNet3D
 from generator.schedulers import FlowScheduler, make_scheduler
 
-__all__ = ["TextToVideoPipeline", "default_weights_dir", "pick_device", "weights_hash"]
+__all__ = ["TextToVideoPipeline", "default_weights_dir", "pick_device", "weights_hash",
+           "MAX_FRAMES", "MAX_STEPS", "MAX_GUIDANCE"]
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+#: Bounds of a pipeline call: beyond them a request is a mistake (or an attempt to tie up a
+#: server), not a better clip. The HTTP API's request schema stays within them.
+MAX_FRAMES, MAX_STEPS, MAX_GUIDANCE = 64, 1000, 20.0
 
 
 def default_weights_dir() -> Path:
@@ -158,6 +162,9 @@ class TextToVideoPipeline:
         steps = c.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance = c.guidance_scale if guidance_scale is None else float(guidance_scale)
         _check_call(num_frames, height, width, guidance, output_type, c)
+        if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+            raise InputError(f"num_inference_steps={steps!r} must be an integer in "
+                             f"[1, {MAX_STEPS}]")
         try:
             interval = check_guidance_interval(c.guidance_interval if guidance_interval is None
                                                else guidance_interval)
@@ -185,10 +192,10 @@ def _check_call(frames: int, height: int, width: int, guidance: float, output_ty
     for name, value in (("height", height), ("width", width)):
         if not isinstance(value, int) or value < unit or value % unit:
             raise InputError(f"{name}={value!r} must be a positive multiple of {unit}")
-    if not isinstance(frames, int) or not 1 <= frames <= 64:
-        raise InputError(f"num_frames={frames!r} must be an integer in [1, 64]")
-    if not 0.0 <= guidance <= 20.0:
-        raise InputError(f"guidance_scale={guidance!r} must lie in [0, 20]")
+    if not isinstance(frames, int) or not 1 <= frames <= MAX_FRAMES:
+        raise InputError(f"num_frames={frames!r} must be an integer in [1, {MAX_FRAMES}]")
+    if not 0.0 <= guidance <= MAX_GUIDANCE:
+        raise InputError(f"guidance_scale={guidance!r} must lie in [0, {MAX_GUIDANCE:g}]")
     if output_type not in ("np", "pt"):
         raise InputError(f"output_type={output_type!r} is not one of: np, pt")
 

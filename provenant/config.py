@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "default_data_dir"]
+__all__ = ["Settings", "get_settings", "load_settings", "default_data_dir"]
 
 
 def default_data_dir() -> Path:
@@ -53,6 +54,27 @@ class Settings(BaseSettings):
         return self.data_dir / "dev-credentials"
 
 
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """``cls()`` read from the environment; a bad value is a :class:`ConfigurationError`
+    that names the variable (exit status 2), not a traceback."""
+    from pydantic import ValidationError
+
+    from provenant.errors import ConfigurationError
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = "; ".join(
+            f"{prefix}{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in exc.errors())
+        raise ConfigurationError(f"invalid setting: {problems}",
+                                 hint="fix or unset the environment variable") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment.
@@ -60,4 +82,4 @@ def get_settings() -> Settings:
     Tests and embedding applications change the environment and call
     ``get_settings.cache_clear()``.
     """
-    return Settings()
+    return load_settings(Settings)

@@ -48,3 +48,26 @@ def test_serve_runs_uvicorn_with_the_app_factory(monkeypatch: pytest.MonkeyPatch
     assert seen["app"] == "api.app:create_app" and seen["factory"] is True
     assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 3)
     assert main(["serve", "--workers", "0"]) == 2
+
+
+def test_serve_reads_its_environment_when_it_runs(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    from api.settings import get_api_settings
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setenv("PROVENANT_API_PORT", "8765")
+    get_api_settings.cache_clear()
+    assert main(["serve"]) == 0 and seen["port"] == 8765
+    monkeypatch.setenv("PROVENANT_API_WORKERS", "many")
+    get_api_settings.cache_clear()
+    try:
+        assert main(["credentials", "--json"]) == 0  # other commands do not read it
+        capsys.readouterr()
+        assert main(["serve"]) == 2
+        err = capsys.readouterr().err
+        assert "PROVENANT_API_WORKERS='many'" in err and len(err.strip().splitlines()) == 1
+    finally:
+        get_api_settings.cache_clear()

@@ -45,6 +45,17 @@ def test_generate_validates_its_body(client: TestClient) -> None:
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", body
 
 
+def test_generate_bounds_stay_within_the_pipelines() -> None:
+    from api.schemas import GenerateIn
+    from generator.pipeline import MAX_FRAMES, MAX_GUIDANCE, MAX_STEPS
+
+    def upper(name: str) -> float:
+        return next(m.le for m in GenerateIn.model_fields[name].metadata if hasattr(m, "le"))
+
+    assert upper("frames") <= MAX_FRAMES and upper("steps") <= MAX_STEPS
+    assert upper("guidance") <= MAX_GUIDANCE
+
+
 def test_generate_runs_as_a_job_through_the_generator_function(
         client: TestClient, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job plumbing, with a stand-in for the generator's generate-and-stamp function."""

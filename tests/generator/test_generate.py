@@ -102,3 +102,6 @@ def test_generate_frames_takes_a_guidance_interval(tiny_weights):
     assert not np.array_equal(every, late)
     with pytest.raises(InputError):
         generate_frames(PROMPT, **kw, guidance_interval=(0.8, 0.2))
+    for zero in ({"steps": 0}, {"num_frames": 0}):  # refused, not read as "the default"
+        with pytest.raises(InputError):
+            generate_frames(PROMPT, **{**kw, **zero})

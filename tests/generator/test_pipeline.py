@@ -8,7 +8,7 @@ import torch
 
 from generator.config import UNetConfig
 from generator.model import UNet3D
-from generator.pipeline import TextToVideoPipeline
+from generator.pipeline import MAX_GUIDANCE, MAX_STEPS, TextToVideoPipeline
 from generator.schedulers import SCHEDULERS
 from provenant.errors import ConfigurationError, InputError, NotFoundError
 
@@ -99,6 +99,11 @@ def test_bad_arguments(tiny_weights):
         pipe(PROMPT, num_frames=0)
     with pytest.raises(InputError, match="unknown word"):
         pipe("a purple circle")
+    for steps in (0, -3, MAX_STEPS + 1, 2.5):  # a huge count would tie the machine up for days
+        with pytest.raises(InputError, match="num_inference_steps"):
+            pipe(PROMPT, num_inference_steps=steps)
+    with pytest.raises(InputError, match="guidance_scale"):
+        pipe(PROMPT, guidance_scale=MAX_GUIDANCE + 1)
 
 
 def test_save_load_round_trip(tiny_weights, tmp_path):

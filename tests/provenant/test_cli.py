@@ -158,3 +158,16 @@ def test_verify_of_a_folder_without_media_is_bad_input(capsys, workdir: Path) ->
     (workdir / "notes.txt").write_text("x")
     code, _, err = run(capsys, "verify", str(workdir))
     assert code == 2 and "no media files" in err
+
+
+def test_a_bad_setting_is_bad_input_naming_the_variable(capsys, clip: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVENANT_MAX_PIXELS", "lots")
+    get_settings.cache_clear()
+    try:
+        code, _, err = run(capsys, "verify", str(clip))
+    finally:
+        monkeypatch.delenv("PROVENANT_MAX_PIXELS")
+        get_settings.cache_clear()
+    assert code == 2 and "PROVENANT_MAX_PIXELS='lots'" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
