@@ -111,6 +111,25 @@ class TrainConfig:
     workers: int = 0
     pool_clips: int = 20000
 
+    def __post_init__(self) -> None:
+        def check(ok: bool, name: str, allowed: str) -> None:
+            if not ok:
+                raise ConfigurationError(f"TrainConfig.{name}={getattr(self, name)!r} is "
+                                         f"invalid; allowed: {allowed}")
+
+        for name in ("steps", "batch_size", "checkpoint_every", "pool_clips"):
+            check(getattr(self, name) >= 1, name, "an integer >= 1")
+        for name in ("warmup", "workers", "threads"):
+            check(getattr(self, name) >= 0, name, "an integer >= 0")
+        for name in ("p_uncond", "p_slot_drop", "p_two_objects", "p_prefix", "prefix_self",
+                     "user_fraction"):
+            check(0.0 <= getattr(self, name) <= 1.0, name, "a probability in [0, 1]")
+        check(self.lr > 0, "lr", "> 0")
+        check(self.weight_decay >= 0, "weight_decay", ">= 0")
+        check(0.0 <= self.ema_decay < 1.0, "ema_decay", "in [0, 1)")
+        check(self.prefix_noise >= 0, "prefix_noise", ">= 0")
+        check(self.max_minutes >= 0, "max_minutes", ">= 0 (0: no time limit)")
+
 
 def from_dict(cls: type, data: dict[str, Any]):
     """Build a config dataclass from JSON data, ignoring unknown keys, tuples restored."""

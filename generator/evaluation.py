@@ -258,6 +258,8 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
 
     if judges < 1:
         raise ConfigurationError(f"judges={judges} is invalid; allowed: an integer >= 1")
+    if num_prompts < 1:  # checked before the judges train (minutes)
+        raise ConfigurationError(f"num_prompts={num_prompts} is invalid; allowed: an integer >= 1")
     pipe = pipeline or TextToVideoPipeline.from_pretrained(weights, scheduler=scheduler)
     c = pipe.config
     t0 = time.perf_counter()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from provenant.errors import ConfigurationError, NotFoundError
+from provenant.errors import NotFoundError
 
 from generator.config import TrainConfig, UNetConfig, from_dict
 from generator.model import UNet3D
@@ -250,9 +250,6 @@ def train(out_dir: str | os.PathLike[str], model_config: UNetConfig = UNetConfig
 
     ``init_from``: start from another model's weights (see :func:`warm_start`) instead of a
     fresh initialisation; ignored when resuming from a checkpoint."""
-    if config.workers < 0 or config.pool_clips < 1:
-        raise ConfigurationError(f"workers={config.workers} and pool_clips={config.pool_clips}: "
-                                 "--workers must be ≥ 0 and --pool-clips ≥ 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if config.threads:

@@ -62,6 +62,9 @@ _SIGNABLE = _BMFF | {"image/jpeg", "image/png"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
 _SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
 _IO_BUFFER = 1 << 20
+#: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
+#: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
+_SDK_MAX_DEFINITION_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,13 @@ def _add_parent(builder: c2pa.Builder, parent: Path, limits: MediaLimits | None)
 
 def _builder(definition: dict[str, Any], options: SignOptions, info: MediaInfo,
              limits: MediaLimits | None, context: c2pa.Context | None = None) -> c2pa.Builder:
-    builder = c2pa.Builder.from_json(json.dumps(definition), context=context)
+    text = json.dumps(definition)
+    if len(text.encode()) >= _SDK_MAX_DEFINITION_BYTES:
+        raise InputError(
+            f"the manifest would hold {len(text.encode()):,} bytes of JSON, over the C2PA "
+            f"SDK's limit of {_SDK_MAX_DEFINITION_BYTES:,}",
+            hint="keep custom assertions small: store large data elsewhere and reference it")
+    builder = c2pa.Builder.from_json(text, context=context)
     if options.thumbnail:
         builder.add_resource("poster.jpg", io.BytesIO(_poster_jpeg(info)))
     if options.parent is not None:

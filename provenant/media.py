@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from provenant.errors import MediaError, MediaLimitError, UnsupportedMediaError
+from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
 from provenant.media_write import (
     IMAGE_SUFFIXES,
@@ -277,7 +277,7 @@ def sample_frames(
     Returns ``(indices, frames)``. Only the sampled frames are kept in memory.
     """
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise InputError(f"n={n!r} is invalid; allowed: an integer >= 1")
     limits = limits or MediaLimits.from_settings()
     info = probe(path, limits)
     if info.kind == "image":

@@ -80,9 +80,9 @@ def write_video(
 
     path = check_output_path(path)
     if not 0 <= crf <= 63:
-        raise ValueError(f"crf must be in [0, 63], got {crf}")
+        raise InputError(f"crf={crf!r} is invalid; allowed: 0 to 63 (lower is better quality)")
     if pixel_format not in ("rgb24", "yuv420p"):
-        raise ValueError(f"pixel_format must be 'rgb24' or 'yuv420p', got {pixel_format!r}")
+        raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, yuv420p")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent)
     os.close(fd)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from provenant.cli import FILES_HELP
-from provenant.errors import MediaError
+from provenant.errors import InputError, MediaError
 from provenant.filelist import report_each
 from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix, probe
 from watermark.api import detect_file, embed_file
@@ -82,6 +82,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
         from provenant.store import open_store
         from watermark.evidence import store_candidates
 
+        if args.store and not Path(args.store).is_file():  # a read: never create one
+            raise InputError(f"there is no manifest store at {args.store}",
+                             hint="give the path of an existing store, or --store alone "
+                                  "for the configured one")
         candidates = store_candidates(open_store(args.store or None))
 
     def one(path: Path) -> tuple[dict[str, Any], str]:

@@ -154,7 +154,7 @@ def test_module_entry_point_trains_and_reports_bad_options(tmp_path, capsys):
     from generator.__main__ import main
 
     assert main(["train", "generator", "--out", str(tmp_path / "bad"), "--workers", "-1"]) == 2
-    assert "--workers must be" in capsys.readouterr().err
+    assert "TrainConfig.workers=-1 is invalid" in capsys.readouterr().err
     assert main(["train", "generator", "--out", str(tmp_path / "ok"), "--steps", "1",
                  "--batch-size", "2", "--channels", "8,16", "--size", "16", "--frames", "4",
                  "--threads", "1", "--json"]) == 0
@@ -176,9 +176,11 @@ def test_bad_worker_options_are_refused_before_anything_is_written(tmp_path):
 
     from provenant.errors import ConfigurationError
 
-    for cfg in (TrainConfig(steps=1, workers=-1), TrainConfig(steps=1, pool_clips=0)):
-        with pytest.raises(ConfigurationError, match="--workers must be"):
-            train(tmp_path / "run", TINY, cfg, progress=False)
+    bad = ({"workers": -1}, {"pool_clips": 0}, {"steps": 0}, {"batch_size": 0}, {"lr": 0.0},
+           {"p_prefix": 1.5}, {"ema_decay": 1.0}, {"max_minutes": -1.0})
+    for kwargs in bad:  # refused where the config is made, naming the field
+        with pytest.raises(ConfigurationError, match=f"TrainConfig.{next(iter(kwargs))}="):
+            TrainConfig(**kwargs)
     assert not (tmp_path / "run").exists()
 
 

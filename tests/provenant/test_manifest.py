@@ -181,6 +181,15 @@ def test_bad_inputs_to_sign(creds, workdir: Path, clip: Path) -> None:
     assert not (workdir / "o.mp4").exists()
 
 
+def test_an_oversized_manifest_is_bad_input_not_a_signing_failure(creds, workdir: Path,
+                                                                 clip: Path) -> None:
+    huge = SignOptions(extra_assertions=({"label": "org.example.notes",
+                                          "data": {"text": "x" * (1 << 20)}},))
+    with pytest.raises(InputError, match="over the C2PA SDK's limit"):
+        sign_file(clip, workdir / "o.mp4", creds, huge)
+    assert list(workdir.iterdir()) == []  # the temporary copy is gone too
+
+
 def test_a_signed_copy_keeps_its_format_and_its_name_must_say_so(
     creds, workdir: Path, png: Path, clip: Path
 ) -> None:
