@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from provenant.errors import InputError, ProvenanceError
+from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 
 __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
-#: What a folder contributes: its files with these suffixes.
-MEDIA_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".png", ".jpg", ".jpeg")
+#: What a folder contributes: its files with these suffixes (every format the readers take).
+MEDIA_SUFFIXES = MP4_SUFFIXES + (".mkv", ".webm") + IMAGE_SUFFIXES
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]
