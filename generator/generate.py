@@ -60,7 +60,8 @@ def generate_frames(prompt: str, *, num_frames: int | None = None, seed: int = 0
         "steps": int(c.num_inference_steps if steps is None else steps),
         "guidance": float(c.guidance_scale if guidance is None else guidance),
         "guidance_interval": [float(v) for v in (guidance_interval or c.guidance_interval)],
-        "scheduler": pipe.scheduler.name, "num_frames": int(c.frames if num_frames is None else num_frames),
+        "scheduler": pipe.scheduler.name,
+        "num_frames": int(c.frames if num_frames is None else num_frames),
         "native_size": [c.size, c.size], "fps": c.fps,
         "model": {"name": c.name, "version": c.version, "sha256": pipe.weights_sha256},
     }

@@ -161,10 +161,7 @@ class TextToVideoPipeline:
         width = c.size if width is None else width
         steps = c.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance = c.guidance_scale if guidance_scale is None else float(guidance_scale)
-        _check_call(num_frames, height, width, guidance, output_type, c)
-        if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-            raise InputError(f"num_inference_steps={steps!r} must be an integer in "
-                             f"[1, {MAX_STEPS}]")
+        _check_call(num_frames, height, width, steps, guidance, output_type, c)
         try:
             interval = check_guidance_interval(c.guidance_interval if guidance_interval is None
                                                else guidance_interval)
@@ -186,14 +183,16 @@ class TextToVideoPipeline:
         return frames if cond.shape[0] > 1 else frames[0]  # (B?, T, H, W, 3)
 
 
-def _check_call(frames: int, height: int, width: int, guidance: float, output_type: str,
-                c: UNetConfig) -> None:
+def _check_call(frames: int, height: int, width: int, steps: int, guidance: float,
+                output_type: str, c: UNetConfig) -> None:
     unit = c.patch * 2 ** (len(c.channels) - 1)
     for name, value in (("height", height), ("width", width)):
         if not isinstance(value, int) or value < unit or value % unit:
             raise InputError(f"{name}={value!r} must be a positive multiple of {unit}")
     if not isinstance(frames, int) or not 1 <= frames <= MAX_FRAMES:
         raise InputError(f"num_frames={frames!r} must be an integer in [1, {MAX_FRAMES}]")
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise InputError(f"num_inference_steps={steps!r} must be an integer in [1, {MAX_STEPS}]")
     if not 0.0 <= guidance <= MAX_GUIDANCE:
         raise InputError(f"guidance_scale={guidance!r} must lie in [0, {MAX_GUIDANCE:g}]")
     if output_type not in ("np", "pt"):

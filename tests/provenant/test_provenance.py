@@ -135,7 +135,8 @@ def test_limits_flow_through_sign_verify_and_stamp(clip: Path, workdir: Path, mo
     assert seen == {"key": "k", "limits": loose, "store": store}  # store: the lookup test
 
 
-@pytest.mark.parametrize("name, mime", [("stamped.png", "image/png"), ("stamped.jpg", "image/jpeg")])
+@pytest.mark.parametrize("name, mime",
+                         [("stamped.png", "image/png"), ("stamped.jpg", "image/jpeg")])
 def test_a_stamped_image_stays_an_image(png: Path, workdir: Path, monkeypatch,
                                         name: str, mime: str) -> None:
     stamper = ImageCopyStamper()
