@@ -22,7 +22,7 @@ __all__ = [
     "SUFFIXES", "capabilities", "require_watermark", "require_classifier", "require_generator",
     "check_prompt",
     "verify_file", "detect_file", "watermark_detect_file", "run_sign", "run_watermark_embed",
-    "run_generate", "JOB_RUNNERS",
+    "run_watermark_audit", "run_generate", "JOB_RUNNERS",
 ]
 
 #: Output suffix by sniffed media type.
@@ -206,6 +206,17 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
                       "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2")}, dst)
 
 
+def run_watermark_audit(ctx: JobContext) -> JobOutput:
+    require_watermark()
+    from watermark.audit import audit_file
+
+    p = ctx.params
+    report = audit_file(_input(ctx), payload=p.get("payload"), attacks=p.get("attacks"),
+                        seed=p.get("seed", 0), max_seconds=p.get("seconds", 10.0),
+                        progress=False)
+    return JobOutput({**report.to_dict(), "file": p.get("filename") or "upload"})
+
+
 def run_generate(ctx: JobContext) -> JobOutput:
     fn = require_generator()
     p = ctx.params
@@ -216,4 +227,5 @@ def run_generate(ctx: JobContext) -> JobOutput:
     return JobOutput({"prompt": p["prompt"], **_signed(result)}, dst)
 
 
-JOB_RUNNERS = {"sign": run_sign, "watermark_embed": run_watermark_embed, "generate": run_generate}
+JOB_RUNNERS = {"sign": run_sign, "watermark_embed": run_watermark_embed,
+               "watermark_audit": run_watermark_audit, "generate": run_generate}

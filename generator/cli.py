@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "cmd_generate", "cmd_train", "cmd_eval"]

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,8 +19,11 @@ from watermark.embedding import embed_frame, embed_frames, embed_yuv420
 from watermark.lookup import Codebook
 from watermark.reader import sample_luma
 
+if TYPE_CHECKING:
+    from watermark.attacks import Clip
+
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
-           "detect_looks", "Looks", "Source", "Candidates", "as_codebook"]
+           "detect_looks", "detect_clip", "Looks", "Source", "Candidates", "as_codebook"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
 #: Payloads for the store-aided test: a :class:`Codebook`, or 8-byte / hex / int payloads.
@@ -167,6 +171,18 @@ def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
     for frame in keyed:
         looks.add(frame, even=False, key=True)
     return looks.analyse(resolve_key(key), as_codebook(candidates))
+
+
+def detect_clip(clip: Clip, key: str | bytes | None = None,
+                config: WatermarkConfig | None = None,
+                candidates: Candidates = None) -> WatermarkResult:
+    """Detect on an in-memory clip exactly as :func:`watermark.detect_file` samples a file:
+    ``frames_to_sample`` evenly spaced frames plus (up to a quarter as many) key frames."""
+    cfg = config or WatermarkConfig()
+    h, w = clip.shape
+    even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
+    return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg,
+                        candidates)
 
 
 def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,

@@ -1,4 +1,4 @@
-"""``provenant watermark embed|detect``: registered into the core CLI via entry point.
+"""``provenant watermark embed|detect|audit|attack``: registered into the core CLI via entry point.
 
 Exit codes (set by the core CLI): 0 done, including "not detected"; 2 bad usage or input
 (one line, no traceback); 1 internal failure.
@@ -21,7 +21,7 @@ from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix, p
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
 
-__all__ = ["register", "cmd_embed", "cmd_detect"]
+__all__ = ["register", "cmd_embed", "cmd_detect", "cmd_audit", "cmd_attack"]
 
 _KEY_HELP = ("secret key (default: $PROVENANT_WATERMARK_KEY, else the public default "
              "'provenant-default-key'; a deployment must set its own)")
@@ -49,6 +49,41 @@ def register(subparsers: Any) -> None:
                         "one, or PATH): finds far weaker watermarks than a blind decode")
     d.add_argument("--json", action="store_true", help="print a JSON result")
     d.set_defaults(handler=cmd_detect)
+    _register_audit(sub)
+
+
+def _register_audit(sub: Any) -> None:
+    from watermark.attacks import ATTACKS
+
+    names = ", ".join(ATTACKS)
+    a = sub.add_parser("audit", help="apply the attack suite to a watermarked video and "
+                                     "detect after each attack",
+                       description="Re-encodes, resizes, crops, colour, noise and time attacks "
+                                   f"on the first seconds of FILE. Attacks: {names}.")
+    a.add_argument("file", type=Path, help="a watermarked video")
+    a.add_argument("--key", default=None, help=_KEY_HELP)
+    a.add_argument("--payload", default=None,
+                   help="the payload FILE should carry (default: the one detected in it)")
+    a.add_argument("--attacks", default=None, metavar="NAME,...",
+                   help="comma-separated attack names (default: all)")
+    a.add_argument("--seconds", type=float, default=10.0,
+                   help="seconds of the video to read (default 10; fewer for large frames)")
+    a.add_argument("--seed", type=int, default=0, help="seed of the attacks' random draws")
+    a.add_argument("--fpr", type=float, default=None,
+                   help="false-positive rate per detection (default 1e-6)")
+    a.add_argument("--json", action="store_true", help="print a JSON result")
+    a.set_defaults(handler=cmd_audit)
+    t = sub.add_parser("attack", help="write a video with one named attack applied",
+                       description=f"Attacks: {names}.")
+    t.add_argument("input", type=Path, help="a video")
+    t.add_argument("attack", help="the attack's name")
+    t.add_argument("-o", "--output", type=Path, required=True,
+                   help="output video (H.264, lossless, so it holds what the attack left)")
+    t.add_argument("--seconds", type=float, default=10.0,
+                   help="seconds of the video to read (default 10)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the attack's random draw")
+    t.add_argument("--json", action="store_true", help="print a JSON result")
+    t.set_defaults(handler=cmd_attack)
 
 
 def _check_output(src: Path, dst: Path) -> None:
@@ -106,3 +141,36 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return facts, text
 
     return report_each(args.file, one, args.json)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from watermark.audit import audit_file, render_text
+
+    cfg = WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
+    attacks = None if args.attacks is None else [
+        n.strip() for n in args.attacks.split(",") if n.strip()]
+    report = audit_file(args.file, args.key, payload=args.payload, attacks=attacks,
+                        seed=args.seed, max_seconds=args.seconds, config=cfg)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render_text(report))
+    return 0
+
+
+def cmd_attack(args: argparse.Namespace) -> int:
+    from watermark.audit import attack_file
+
+    if args.output.resolve() == args.input.resolve():
+        raise MediaError(f"output {args.output} is the input file; give a different -o path")
+    check_output_suffix(args.output, MP4_SUFFIXES + (".mkv",), "an H.264 video")
+    start = time.perf_counter()
+    out = attack_file(args.input, args.output, args.attack, seed=args.seed,
+                      max_seconds=args.seconds)
+    info = probe(out)
+    facts = {"output": str(out), "attack": args.attack, "seed": args.seed,
+             "frames": info.frame_count, "width": info.width, "height": info.height,
+             "seconds": round(time.perf_counter() - start, 3)}
+    if args.json:
+        print(json.dumps(facts, indent=2))
+    else:
+        print(f"{args.attack} applied to {args.input} -> {out} ({info.frame_count} frames of "
+              f"{info.width}x{info.height})")
+    return 0

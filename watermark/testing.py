@@ -12,10 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from watermark.api import Candidates, detect_looks, frames_to_sample, sample_plan
-from watermark.attacks import Clip
-from watermark.config import WatermarkConfig
-from watermark.detection import WatermarkResult
+from watermark.api import detect_clip
 
 __all__ = ["procedural_clip", "photo_pan_clip", "psnr", "detect_clip"]
 
@@ -85,15 +82,3 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB between two uint8 arrays of the same shape."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
-
-
-def detect_clip(clip: Clip, key: str | bytes | None = None,
-                config: WatermarkConfig | None = None,
-                candidates: Candidates = None) -> WatermarkResult:
-    """Detect on an in-memory clip exactly as :func:`watermark.detect_file` samples a file:
-    ``frames_to_sample`` evenly spaced frames plus (up to a quarter as many) key frames."""
-    cfg = config or WatermarkConfig()
-    h, w = clip.shape
-    even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
-    return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg,
-                        candidates)

@@ -1,4 +1,5 @@
-"""``POST /v1/watermark/detect`` (read) and ``POST /v1/watermark/embed`` (``sign`` scope).
+"""``POST /v1/watermark/detect`` (read), ``POST /v1/watermark/embed`` (``sign`` scope) and
+``POST /v1/watermark/audit`` (``verify`` scope, always a job).
 
 Both use the server's watermark key (``PROVENANT_WATERMARK_KEY``); clients never send keys.
 """
@@ -72,3 +73,67 @@ def _embed_params(upload: Upload) -> dict[str, Any]:
         raise ApiError(422, "validation_error", "payload: a form field of 16 hex digits is required")
     parse_payload(payload)  # PayloadError (422) before any work
     return {"payload": payload}
+
+
+#: The most of a video an HTTP audit reads (seconds); the CLI and library take more.
+AUDIT_MAX_SECONDS = 10.0
+_AUDIT_FIELDS = {
+    "attacks": {"type": "string", "description": "comma-separated attack names (default: all "
+                "of the suite; see watermark/README.md)"},
+    "payload": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{16}$",
+                "description": "the payload the file should carry (default: the one detected)"},
+    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0,
+             "description": "seed of the attacks' random draws"},
+    "seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": AUDIT_MAX_SECONDS,
+                "default": AUDIT_MAX_SECONDS, "description": "seconds of the video to read"},
+}
+
+
+@router.post("/audit", status_code=202,
+             responses={202: {"model": JobOut, "description": "the job; its result is the audit"},
+                        **ERROR_RESPONSES["upload"]},
+             openapi_extra=multipart_body(_AUDIT_FIELDS),
+             summary="Audit the watermark of a video against the attack suite")
+async def audit(request: Request, settings: ApiSettings = Depends(get_api_settings),
+                principal: Principal = Depends(require_scope("verify"))) -> Any:
+    """Apply the named attacks (re-encodes, resizes, crops, colour, noise, time) to the
+    upload and detect the watermark after each, with the server's key.
+
+    Always a job (tens of seconds to minutes): 202, then ``GET /v1/jobs/{id}`` holds the
+    audit (``outcomes``, one per attack, and ``summary``)."""
+    require_watermark()
+    return await file_or_job(request, settings, principal, "watermark_audit", "job",
+                             _audit_params, "audit")
+
+
+def _audit_params(upload: Upload) -> dict[str, Any]:
+    from watermark import parse_payload
+    from watermark.attacks import ATTACKS
+
+    fields = {k: v.strip() for k, v in upload.fields.items()}
+    attacks = [n.strip() for n in fields.get("attacks", "").split(",") if n.strip()] or None
+    unknown = [n for n in attacks or () if n not in ATTACKS]
+    if unknown:
+        raise ApiError(422, "validation_error", f"attacks: {', '.join(unknown)} unknown; "
+                       f"allowed: {', '.join(ATTACKS)}")
+    payload = fields.get("payload") or None
+    if payload is not None:
+        parse_payload(payload)  # PayloadError (422) before any work
+    seed = _number(fields, "seed", int, 0, 0, 2**31 - 1)
+    seconds = _number(fields, "seconds", float, AUDIT_MAX_SECONDS, 1e-3, AUDIT_MAX_SECONDS)
+    return {"attacks": attacks, "payload": payload, "seed": seed, "seconds": seconds}
+
+
+def _number(fields: dict[str, str], name: str, kind: type, default: float, low: float,
+            high: float) -> Any:
+    text = fields.get(name)
+    if not text:
+        return kind(default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiError(422, "validation_error",
+                       f"{name}: {text[:40]!r} is invalid; allowed: {low:g} to {high:g}")
+    return value

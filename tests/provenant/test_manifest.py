@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from provenant.boxes import flip_media_byte
-from provenant.config import get_settings
 from provenant.credentials import (
     callback_credentials,
     ec_p256_callback,

@@ -8,11 +8,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import provenant.plugins
 from watermark import embed
+from watermark.cli import register
 from watermark.testing import procedural_clip
 
 KEY = "test-key"
 PAYLOAD = "0123456789abcdef"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run ``provenant ...`` with this component registered; returns (rc, stdout, stderr)."""
+    monkeypatch.setattr(provenant.plugins, "cli_registrars", lambda: (register,))
+    from provenant.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        rc = main(list(argv))
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -9,26 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-import provenant.plugins
 from provenant.media import probe, write_image
 from provenant.report import VerificationReport, WatermarkEvidence
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import ALGORITHM, detect_file, embed_file
-from watermark.cli import register
 from watermark.evidence import provider, stamper
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run ``provenant ...`` with this component registered; returns (rc, stdout, stderr)."""
-    monkeypatch.setattr(provenant.plugins, "cli_registrars", lambda: (register,))
-    from provenant.cli import main
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        rc = main(list(argv))
-        out = capsys.readouterr()
-        return rc, out.out, out.err
-    return run
 
 
 def test_file_round_trip_keeps_audio(video_with_audio: Path, tmp_path: Path) -> None:

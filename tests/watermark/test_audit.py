@@ -1,0 +1,135 @@
+"""The robustness audit of one file: library, CLI, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from provenant.errors import InputError, UnsupportedMediaError
+from provenant.media import probe, write_image, write_video
+from tests.watermark.conftest import KEY, PAYLOAD
+from watermark import detect_file, embed_file
+from watermark.attacks import Clip
+from watermark.audit import attack_file, audit_clip, audit_file, read_clip, render_text
+
+ATTACKS = ["none", "h264_crf23", "crop_offcentre_50", "brightness_+30", "drop_alternate"]
+
+
+@pytest.fixture(scope="module")
+def marked_file(video_with_audio: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return embed_file(video_with_audio, tmp_path_factory.mktemp("audit") / "wm.mp4", PAYLOAD, KEY)
+
+
+def test_read_clip_keeps_key_frames_and_bounds(marked_file: Path) -> None:
+    clip = read_clip(marked_file)
+    assert len(clip.frames) == 25 and clip.shape == (192, 256) and clip.fps == 25.0
+    assert clip.keyframes is not None and clip.keyframes[0] == 0
+    assert len(read_clip(marked_file, max_seconds=0.2).frames) == 5
+    assert len(read_clip(marked_file, max_pixels=3 * 192 * 256).frames) == 3
+    with pytest.raises(InputError, match="max_seconds"):
+        read_clip(marked_file, max_seconds=0)
+
+
+def test_audit_finds_the_payload_and_reports_each_attack(marked_file: Path) -> None:
+    report = audit_file(marked_file, KEY, attacks=ATTACKS)
+    assert report.payload == PAYLOAD and report.payload_from == "detected"
+    assert [o.attack for o in report.outcomes] == ATTACKS
+    assert report.survived == len(ATTACKS) and report.missed == []
+    for o in report.outcomes:
+        assert o.exact and o.payload == PAYLOAD and o.bit_accuracy == 1.0
+        assert o.p_value <= report.fpr
+    crop = report.outcomes[2]
+    assert crop.width * crop.height < 0.6 * 256 * 192 and set(crop.params) == {"x", "y"}
+    assert report.outcomes[4].frames == 13  # every other frame of 25
+    facts = json.loads(json.dumps(report.to_dict()))
+    assert facts["summary"] == {"attacks": 5, "survived": 5, "missed": []}
+    assert "survived 5 of 5 attacks" in render_text(report)
+
+
+def test_audit_is_reproducible_by_seed(marked_file: Path) -> None:
+    first = audit_file(marked_file, KEY, attacks=["noise_5", "crop_offcentre_50"], seed=4)
+    again = audit_file(marked_file, KEY, attacks=["noise_5", "crop_offcentre_50"], seed=4)
+    other = audit_file(marked_file, KEY, attacks=["crop_offcentre_50"], seed=5)
+    assert [o.params for o in first.outcomes] == [o.params for o in again.outcomes]
+    assert [o.p_value for o in first.outcomes] == [o.p_value for o in again.outcomes]
+    assert first.outcomes[1].params != other.outcomes[0].params
+
+
+def test_audit_counts_a_miss_and_notes_small_frames(small_marked: np.ndarray) -> None:
+    clip = Clip(list(small_marked), 25.0)
+    report = audit_clip(clip, KEY, attacks=["none", "resize_0.25"])
+    small = report.outcomes[1]
+    assert (small.width, small.height) == (64, 48) and "128" in str(small.note)
+    assert not small.exact and report.missed == ["resize_0.25"]
+    assert report.outcomes[0].note is None
+
+
+def test_audit_of_an_unmarked_clip(small_clip: np.ndarray) -> None:
+    clip = Clip(list(small_clip), 25.0)
+    with pytest.raises(InputError, match="no watermark"):
+        audit_clip(clip, KEY, attacks=["none"])
+    report = audit_clip(clip, KEY, payload=PAYLOAD, attacks=["none"])
+    assert report.payload_from == "given" and report.survived == 0
+    assert not report.outcomes[0].detected and report.outcomes[0].payload is None
+
+
+def test_audit_with_the_wrong_key_finds_nothing(marked_file: Path) -> None:
+    with pytest.raises(InputError, match="no watermark"):
+        audit_file(marked_file, "another-key", attacks=["none"])
+
+
+def test_audit_refuses_bad_arguments_before_reading(tmp_path: Path,
+                                                    small_clip: np.ndarray) -> None:
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(InputError, match="nope"):
+        audit_file(missing, KEY, attacks=["none", "nope"])
+    with pytest.raises(InputError, match="payload"):
+        audit_file(missing, KEY, payload="xyz")
+    image = write_image(small_clip[0], tmp_path / "still.png")
+    with pytest.raises(UnsupportedMediaError, match="image"):
+        audit_file(image, KEY)
+
+
+def test_attack_file_writes_what_the_attack_left(marked_file: Path, tmp_path: Path) -> None:
+    out = attack_file(marked_file, tmp_path / "half.mp4", "resize_0.5")
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (128, 96, 25)
+    darker = attack_file(marked_file, tmp_path / "darker.mp4", "brightness_-30")
+    assert detect_file(darker, KEY).payload == PAYLOAD
+    before, after = read_clip(marked_file).frames[0], read_clip(darker).frames[0]
+    assert float(before.mean()) - float(after.mean()) > 20  # brightness -30, clipped at 0
+    dropped = attack_file(marked_file, tmp_path / "drop.mp4", "drop_alternate")
+    assert probe(dropped).frame_count == 13
+
+
+def test_cli_audit_and_attack(cli, marked_file: Path, tmp_path: Path) -> None:
+    rc, out, _ = cli("watermark", "audit", str(marked_file), "--key", KEY, "--attacks",
+                     "none,h264_crf28", "--json")
+    facts = json.loads(out)
+    assert rc == 0 and facts["payload"] == PAYLOAD and facts["summary"]["survived"] == 2
+    rc, out, _ = cli("watermark", "audit", str(marked_file), "--key", KEY, "--attacks", "none")
+    assert rc == 0 and "none" in out and "recovered" in out
+    rc, _, err = cli("watermark", "audit", str(marked_file), "--key", "wrong", "--attacks", "none")
+    assert rc == 2 and "no watermark" in err and "Traceback" not in err
+    rc, _, err = cli("watermark", "audit", str(marked_file), "--attacks", "h264_crf99")
+    assert rc == 2 and "h264_crf99" in err
+    dst = tmp_path / "attacked.mp4"
+    rc, out, _ = cli("watermark", "attack", str(marked_file), "gamma_0.8", "-o", str(dst), "--json")
+    assert rc == 0 and json.loads(out)["frames"] == 25 and dst.is_file()
+    rc, _, err = cli("watermark", "attack", str(marked_file), "gamma_0.8", "-o", str(marked_file))
+    assert rc == 2 and "input" in err
+    rc, _, err = cli("watermark", "attack", str(marked_file), "gamma_0.8", "-o",
+                     str(tmp_path / "x.png"))
+    assert rc == 2 and "H.264" in err
+
+
+def test_read_clip_refuses_a_damaged_video(marked_file: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(marked_file.read_bytes()[: 2000])
+    with pytest.raises(InputError):
+        read_clip(broken)
+    empty_frames = write_video([np.zeros((64, 64, 3), np.uint8)], tmp_path / "one.mp4", 25.0)
+    assert len(read_clip(empty_frames).frames) == 1
