@@ -112,7 +112,25 @@ def _frames(n: int) -> str:
 def _lookup_note(wm: WatermarkEvidence) -> str:
     if wm.method != "lookup":
         return ""
+    if wm.candidates == 1:
+        return ", matched to the one payload the manifest store has issued"
     return f", matched among the {wm.candidates:,} payloads the manifest store has issued"
+
+
+def _unresolved_watermark_reason(report: VerificationReport) -> str | None:
+    """What a found watermark says when it does not lead to an AI declaration."""
+    rec = report.recovered
+    if rec is None:
+        return ("Its payload matches no manifest in this installation's manifest store, so "
+                "who embedded it cannot be told here.")
+    if _manifest_declares_ai(rec):
+        return None
+    source = f" ({rec['source_type']})" if rec.get("source_type") else ""
+    return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
+            f"store, issued by {rec.get('signer') or 'an unnamed signer'}, which declares a "
+            f"non-AI source{source}; the file's own metadata was stripped. A watermark "
+            "survives edits, so this links the file to that manifest but does not show the "
+            "pictures are unaltered.")
 
 
 def decide_verdict(report: VerificationReport) -> Verdict:
@@ -161,6 +179,9 @@ def decide_verdict(report: VerificationReport) -> Verdict:
             "AI-generated; the file's own metadata was stripped."
         )
         return Verdict("verified-ai-generated", reasons)
+    if wm and wm.detected:
+        unresolved = _unresolved_watermark_reason(report)
+        reasons += [unresolved] if unresolved else []
     if clf is not None:
         cmp = "above" if clf.score >= clf.threshold else "below"
         reasons.append(
@@ -168,7 +189,8 @@ def decide_verdict(report: VerificationReport) -> Verdict:
             f"{clf.threshold:.3f}."
         )
         if clf.score >= clf.threshold:
-            reasons.append("No provenance was found, so this rests on the classifier alone.")
+            reasons.append("No provenance declares it AI-generated, so this label rests on the "
+                           "classifier alone.")
             return Verdict("likely-ai-generated", reasons)
     if not (c2pa and c2pa.present):
         reasons.append("The file carries no C2PA manifest.")

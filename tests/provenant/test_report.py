@@ -78,3 +78,39 @@ def test_an_unreadable_store_is_tampered_without_inventing_a_signer() -> None:
     assert "cannot be read" in r.verdict.reasons[0] and "signed by" not in r.verdict.reasons[0]
     text = render_text(r)
     assert "None" not in text and "signer unknown" in text
+
+
+CAPTURE_RECORD = {"manifest_id": "urn:cap", "signer": "News Org", "ai_generated": False,
+                  "source_type": "digitalCapture"}
+
+
+@pytest.mark.parametrize("clf, label", [(None, "no-evidence"), (HIGH, "likely-ai-generated")])
+def test_a_watermark_leading_to_a_capture_manifest_is_cited_but_proves_nothing_unaltered(
+        clf: ClassifierEvidence | None, label: str) -> None:
+    """A watermark survives edits, so a stripped capture's recovered manifest is a link, not
+    a signed-capture verdict: the label stays with the rest of the evidence."""
+    r = VerificationReport("f", c2pa=C2paEvidence(False), watermark=WM,
+                           recovered=CAPTURE_RECORD, classifier=clf)
+    verdict = decide_verdict(r)
+    assert verdict.label == label
+    link = [x for x in verdict.reasons if "urn:cap" in x]
+    assert len(link) == 1 and "News Org" in link[0] and "digitalCapture" in link[0]
+    assert "unaltered" in link[0]
+
+
+def test_a_watermark_with_no_record_says_so() -> None:
+    r = VerificationReport("f", c2pa=C2paEvidence(False), watermark=WM, classifier=LOW)
+    reasons = decide_verdict(r).reasons
+    assert any("matches no manifest" in x for x in reasons)
+    ai = VerificationReport("f", c2pa=C2paEvidence(False), watermark=WM,
+                            recovered={"manifest_id": "urn:x", "ai_generated": True})
+    assert not any("matches no manifest" in x for x in decide_verdict(ai).reasons)
+
+
+@pytest.mark.parametrize("candidates, words", [(1, "the one payload"),
+                                               (1200, "among the 1,200 payloads")])
+def test_store_aided_detection_is_worded_by_count(candidates: int, words: str) -> None:
+    wm = WatermarkEvidence(True, "00112233aabbccdd", 1e-9, 8, "alg", method="lookup",
+                           candidates=candidates)
+    r = VerificationReport("f", c2pa=VALID_AI, watermark=wm)
+    assert any(words in x for x in decide_verdict(r).reasons)
