@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from provenant import errors as pe
 
-__all__ = ["ApiError", "install_error_handlers", "error_response", "status_for"]
+__all__ = ["ApiError", "install_error_handlers", "error_response", "status_for", "http_hint"]
 
 log = logging.getLogger("provenant.api")
 
@@ -39,6 +39,15 @@ _STATUS: tuple[tuple[type[pe.ProvenanceError], int], ...] = (
     (pe.CredentialError, 500),
 )
 
+#: The hints of a few error classes are worded for the command line (flags, ``--help``);
+#: when an error carries its class's default hint, an HTTP client gets this one instead.
+_HTTP_HINTS: tuple[tuple[type[pe.ProvenanceError], str], ...] = (
+    (pe.PayloadError, "give the payload as 16 hexadecimal digits, e.g. 0123456789abcdef"),
+    (pe.ConfigurationError, "check the request's fields; /docs describes each endpoint"),
+    (pe.InputError, "check the request's fields; /docs describes each endpoint"),
+    (pe.SigningError, "check the uploaded file; the server's log has details"),
+)
+
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout",
                411: "length_required", 413: "upload_too_large",
@@ -55,6 +64,15 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers, self.hint = headers or {}, hint
+
+
+def http_hint(exc: pe.ProvenanceError) -> str:
+    """``exc``'s hint, with a command-line default replaced by its HTTP wording."""
+    if exc.hint == type(exc).default_hint:
+        for cls, hint in _HTTP_HINTS:
+            if isinstance(exc, cls) and cls.default_hint == exc.hint:
+                return hint
+    return exc.hint
 
 
 def status_for(exc: pe.ProvenanceError) -> int:
@@ -93,7 +111,7 @@ async def _provenance_error(request: Request, exc: pe.ProvenanceError) -> JSONRe
     if status in (500, 503):
         log.warning("request %s %s failed: %s", request.method, request.url.path, exc)
     return error_response(status, exc.code, _scrub(request, exc.message),
-                          hint=_scrub(request, exc.hint) or None, headers=headers)
+                          hint=_scrub(request, http_hint(exc)) or None, headers=headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

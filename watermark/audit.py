@@ -193,8 +193,7 @@ def audit_clip(clip: Clip, key: str | bytes | None = None, *,
             raise InputError(
                 f"{file} carries no watermark under this key (p={found.p_value:.2g}), so there "
                 f"is nothing to audit",
-                hint="check the key, or give the payload it should carry (--payload HEX) to "
-                     "audit anyway")
+                hint="check the key, or give the payload it should carry to audit anyway")
         expected, source = str(found.payload), "detected"
     outcomes = []
     for name in _progress(names, progress):

@@ -6,7 +6,8 @@ then the central 80 % of each side, no rescale). The summed residual is rotated 
 angle of a grid instead; summing and rotating commute, so this costs one warp per angle, not
 per frame. Each angle is tried with the periods that need no rescale (the expected one and
 the native chip periods of cropped originals, ``watermark.periods``), ranked by the pilot
-alone, and the best angle is refined in halving steps. Only the winner is decoded, so the
+alone; the best few (angle, period) pairs are refined in halving steps, and the one whose
+refined pilot is strongest wins. Only the winner is decoded, so the
 search adds one (period, angle) hypothesis group of ``phase_candidates`` phases to the
 Bonferroni count; the pilot is independent of the message chips, so choosing by it leaves
 the test valid.
@@ -21,12 +22,19 @@ from watermark.config import WatermarkConfig
 from watermark.pattern import Layout
 from watermark.periods import fits_frame, native_periods
 
-__all__ = ["rotation_candidate", "COARSE_DEGREES", "FINE_STEPS"]
+__all__ = ["rotation_candidate", "COARSE_DEGREES", "FINE_STEPS", "REFINE_TOP"]
 
 #: Angles of the coarse search (degrees; 0 is the unrotated detection's).
 COARSE_DEGREES = tuple(float(a) for a in range(-10, 11, 2) if a != 0)
 #: Steps of the refinements around the best angle so far (degrees, one step each way).
 FINE_STEPS = (1.0, 0.5, 0.25)
+#: Coarse (angle, period) candidates refined; the best refined pilot is decoded. On a 2°
+#: grid the true angle can be 1° off, where its pilot ranks no higher than a wrong
+#: period's; once refined it stands out (see watermark/README.md, *Rotation*).
+REFINE_TOP = 3
+
+#: One scored hypothesis: (pilot correlation, angle in degrees, period, folded tile).
+Scored = tuple[float, float, tuple[float, float], np.ndarray]
 
 
 def rotate(res: np.ndarray, degrees: float) -> np.ndarray:
@@ -39,8 +47,9 @@ def rotate(res: np.ndarray, degrees: float) -> np.ndarray:
 def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float | None,
                        frame_shape: tuple[int, int] | None, lay: Layout,
                        ) -> tuple[float, tuple[float, float], np.ndarray] | None:
-    """``(degrees, period, folded tile)`` of the best pilot correlation over the angle grid,
-    or None when no period fits the frame."""
+    """``(degrees, period, folded tile)`` of the best pilot correlation, or None when no
+    period fits the frame: every (angle, period) of the coarse grid is scored by its pilot,
+    the ``REFINE_TOP`` best are refined in halving steps, and the best refined one wins."""
     from watermark.detection import align, fold  # detection imports this module
 
     periods = [(expected, expected)] if expected else []
@@ -50,18 +59,22 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
     if not periods:
         return None
 
-    def best_at(degrees: float, choices: list[tuple[float, float]]
-                ) -> tuple[float, float, tuple[float, float], np.ndarray]:
-        turned = rotate(total, degrees)
-        scored = []
+    def scored_at(degrees: float, choices: list[tuple[float, float]]) -> list[Scored]:
+        turned = rotate(total, degrees)  # one warp per angle, whatever the periods
+        out = []
         for period in choices:
             tile = fold(turned, period, lay.n)
-            scored.append((align(tile, lay, 1)[0][1], degrees, period, tile))
-        return max(scored, key=lambda s: s[0])
+            out.append((align(tile, lay, 1)[0][1], degrees, period, tile))
+        return out
 
-    best = max((best_at(a, periods) for a in COARSE_DEGREES), key=lambda s: s[0])
-    for step in FINE_STEPS:
-        angle, period = best[1], best[2]
-        best = max([best, *(best_at(angle + d, [period]) for d in (-step, step))],
-                   key=lambda s: s[0])
+    def refined(best: Scored) -> Scored:
+        for step in FINE_STEPS:
+            angle, period = best[1], best[2]
+            best = max([best, *(scored_at(angle + d, [period])[0] for d in (-step, step))],
+                       key=lambda s: s[0])
+        return best
+
+    coarse = sorted((s for a in COARSE_DEGREES for s in scored_at(a, periods)),
+                    key=lambda s: s[0], reverse=True)
+    best = max((refined(c) for c in coarse[:REFINE_TOP]), key=lambda s: s[0])
     return best[1], best[2], best[3]

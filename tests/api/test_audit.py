@@ -56,3 +56,12 @@ def test_audit_of_an_unmarked_upload_fails_with_a_reason(client: TestClient,
     assert job["state"] == "failed"
     message = job["error"]["message"]
     assert "no watermark" in message and str(Path.cwd()) not in message
+
+
+def test_hints_are_worded_for_http_clients(client: TestClient, clip2s: Path,
+                                           sign_headers: dict[str, str]) -> None:
+    r = client.post("/v1/watermark/embed", files=upload(clip2s), headers=sign_headers,
+                    data={"payload": "xyz"})
+    error = r.json()["error"]
+    assert r.status_code == 422 and error["code"] == "payload"
+    assert "16 hexadecimal digits" in error["hint"] and "--" not in error["hint"]

@@ -40,3 +40,26 @@ def test_a_rotated_clip_is_found_only_with_the_search(rotated: Clip) -> None:
     assert r.detected and r.payload == PAYLOAD
     assert not detect_clip(rotated, KEY, WatermarkConfig(rotation_search=False)).detected
     assert not detect_clip(rotated, "wrong-key").detected
+
+
+def test_an_off_grid_angle_beats_a_decoy_on_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5° lies 1° off the coarse grid, where the true lattice's pilot can rank below a wrong
+    period's; refining the few best coarse candidates, not only the first, finds it."""
+    import watermark.rotation as rotation
+    from watermark.config import parse_payload
+    from watermark.pattern import frame_pattern
+
+    cfg = WatermarkConfig()
+    key, bits = resolve_key(KEY), parse_payload(PAYLOAD)
+    lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+    h, w = 360, 480
+    cropped = frame_pattern(key, bits, 576, 768, cfg)[:h, :w]  # 6-px chips: period 192
+    decoy = frame_pattern(key, bits, h, w, cfg)  # 4-px chips: the expected period, 128
+    noise = np.random.default_rng(0).standard_normal((h, w))
+    total = (rotation.rotate(cropped, 5.0) + 0.62 * rotation.rotate(decoy, 8.0)
+             + noise).astype(np.float32)
+    angle, period, _ = rotation_candidate(total, cfg, 128.0, (h, w), lay)
+    assert angle == pytest.approx(-5.0, abs=0.3) and period[0] == pytest.approx(192.0)
+    monkeypatch.setattr(rotation, "REFINE_TOP", 1)  # the first coarse candidate alone
+    angle, period, _ = rotation_candidate(total, cfg, 128.0, (h, w), lay)
+    assert angle == -8.0 and period[0] == pytest.approx(128.0)
