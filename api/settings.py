@@ -37,7 +37,7 @@ class ApiSettings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     #: Requests admitted beyond ``workers`` (waiting for a thread); more get 503 + Retry-After.
     queue_size: int = Field(default=8, ge=0, le=1024)
-    #: Threads running jobs (sign, embed, generate) and jobs allowed to wait for them.
+    #: Threads running jobs (sign, embed, audit, generate) and jobs allowed to wait for them.
     job_workers: int = Field(default=1, ge=1, le=16)
     job_queue_size: int = Field(default=16, ge=0, le=4096)
     #: Finished jobs and their result files are deleted after this many seconds.

@@ -6,6 +6,7 @@ Top level (see DESIGN.md): ``file``, ``c2pa``, ``watermark``, ``recovered``, ``c
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -20,6 +21,7 @@ __all__ = [
     "decide_verdict",
     "render_json",
     "render_text",
+    "render_html",
 ]
 
 ValidationState = Literal["Trusted", "Valid", "Invalid"]
@@ -92,6 +94,9 @@ class VerificationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _repr_html_(self) -> str:  # how a notebook shows a report
+        return render_html(self)
 
 
 def _signer_phrase(c2pa: C2paEvidence) -> str:
@@ -233,8 +238,32 @@ def render_text(report: VerificationReport) -> str:
         state = f"found, payload {wm.payload}" if wm.detected else "not found"
         lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {_frames(wm.frames_used)})")
     if report.recovered is not None:
-        lines.append(f"Recovered manifest: {report.recovered.get('manifest_id')}")
+        rec = report.recovered
+        facts = [f"signed by {rec['signer']}" if rec.get("signer") else "signer unknown"]
+        facts += [rec["source_type"]] if rec.get("source_type") else []
+        lines.append(f"Recovered manifest: {rec.get('manifest_id')} ({', '.join(facts)})")
     if report.classifier is not None:
         clf = report.classifier
         lines.append(f"Classifier: {clf.score:.3f} (threshold {clf.threshold:.3f}, {clf.model})")
     return "\n".join(lines)
+
+
+_LABEL_COLOURS = {"tampered": "#b00020", "verified-ai-generated": "#5b2a86",
+                  "likely-ai-generated": "#b35c00", "signed-capture": "#1b6e3a",
+                  "no-evidence": "#555555"}
+
+
+def render_html(report: VerificationReport) -> str:
+    """The text summary as an HTML fragment (for notebooks); every value is escaped."""
+    text = render_text(report).splitlines()
+    evidence = [line for line in text[1:] if not line.startswith(("Verdict:", "  - "))]
+    parts = [f"<div><p><b>File:</b> <code>{html.escape(report.file)}</code></p>"]
+    if report.verdict:
+        colour = _LABEL_COLOURS.get(report.verdict.label, "#555555")
+        parts.append(f'<p><span style="background:{colour};color:white;padding:2px 6px;'
+                     f'border-radius:3px;font-weight:bold">'
+                     f"{html.escape(report.verdict.label.upper())}</span></p>")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(r)}</li>"
+                                      for r in report.verdict.reasons) + "</ul>")
+    parts.append(f"<pre>{html.escape(chr(10).join(evidence))}</pre></div>")
+    return "".join(parts)

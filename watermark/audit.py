@@ -17,6 +17,7 @@ audits of the same file with the same seed give the same table.
 
 from __future__ import annotations
 
+import html
 import os
 import time
 import zlib
@@ -33,7 +34,7 @@ from watermark.attacks import ATTACKS, Clip, make_attack
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 
 __all__ = ["AttackOutcome", "AuditReport", "audit_clip", "audit_file", "read_clip",
-           "attack_file", "MIN_SIDE", "AUDIT_MAX_PIXELS"]
+           "attack_file", "render_text", "render_html", "MIN_SIDE", "AUDIT_MAX_PIXELS"]
 
 #: The smallest frame side the watermark is specified for; smaller attacked frames are noted.
 MIN_SIDE = 128
@@ -90,6 +91,9 @@ class AuditReport:
         d["summary"] = {"attacks": len(self.outcomes), "survived": self.survived,
                         "missed": self.missed}
         return d
+
+    def _repr_html_(self) -> str:  # how a notebook shows an audit
+        return render_html(self)
 
 
 def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
@@ -248,9 +252,27 @@ def render_text(report: AuditReport) -> str:
              f"{report.fpr:g}", "",
              f"{'attack':<34} {'result':<10} {'p-value':>9} {'bits':>5}  {'size':<10} note"]
     for o in report.outcomes:
-        result = "recovered" if o.exact else ("other" if o.detected else "missed")
-        lines.append(f"{o.attack:<34} {result:<10} {o.p_value:>9.2g} {o.bit_accuracy:>5.0%}  "
+        lines.append(f"{o.attack:<34} {_result_word(o):<10} {o.p_value:>9.2g} "
+                     f"{o.bit_accuracy:>5.0%}  "
                      f"{f'{o.width}x{o.height}':<10} {o.note or ''}".rstrip())
     lines += ["", f"survived {report.survived} of {len(report.outcomes)} attacks"
               + (f"; missed: {', '.join(report.missed)}" if report.missed else "")]
     return "\n".join(lines)
+
+
+def _result_word(o: AttackOutcome) -> str:
+    return "recovered" if o.exact else ("other" if o.detected else "missed")
+
+
+def render_html(report: AuditReport) -> str:
+    """The audit as an HTML table (for notebooks); every value is escaped."""
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(o.attack)}</td><td>{_result_word(o)}</td><td>{o.p_value:.2g}</td>"
+        f"<td>{o.bit_accuracy:.0%}</td><td>{o.width}x{o.height}</td>"
+        f"<td>{esc(o.note or '')}</td></tr>" for o in report.outcomes)
+    return (f"<div><p><b>Watermark audit of</b> <code>{esc(report.file)}</code>: payload "
+            f"{esc(report.payload)} ({esc(report.payload_from)}), {report.frames} frames of "
+            f"{report.width}x{report.height}; survived {report.survived} of "
+            f"{len(report.outcomes)} attacks</p><table><tr><th>attack</th><th>result</th>"
+            f"<th>p-value</th><th>bits</th><th>size</th><th>note</th></tr>{rows}</table></div>")

@@ -11,6 +11,7 @@ from provenant.report import (
     VerificationReport,
     WatermarkEvidence,
     decide_verdict,
+    render_html,
     render_json,
     render_text,
 )
@@ -96,6 +97,9 @@ def test_a_watermark_leading_to_a_capture_manifest_is_cited_but_proves_nothing_u
     link = [x for x in verdict.reasons if "urn:cap" in x]
     assert len(link) == 1 and "News Org" in link[0] and "digitalCapture" in link[0]
     assert "unaltered" in link[0]
+    r.verdict = verdict
+    assert ("Recovered manifest: urn:cap (signed by News Org, digitalCapture)"
+            in render_text(r).splitlines())
 
 
 def test_a_watermark_with_no_record_says_so() -> None:
@@ -114,3 +118,15 @@ def test_store_aided_detection_is_worded_by_count(candidates: int, words: str) -
                            candidates=candidates)
     r = VerificationReport("f", c2pa=VALID_AI, watermark=wm)
     assert any(words in x for x in decide_verdict(r).reasons)
+
+
+def test_html_for_notebooks_escapes_what_the_file_says() -> None:
+    hostile = C2paEvidence(present=True, state="Valid", signer="<script>x()</script>",
+                           ai_generated=True)
+    r = VerificationReport("<img src=x onerror=y>.mp4", c2pa=hostile, watermark=WM)
+    r.verdict = decide_verdict(r)
+    page = r._repr_html_()
+    assert page == render_html(r)
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page and "VERIFIED-AI-GENERATED" in page
+    assert page.count("<li>") == len(r.verdict.reasons) and "Watermark: found" in page

@@ -47,6 +47,8 @@ def test_audit_finds_the_payload_and_reports_each_attack(marked_file: Path) -> N
     facts = json.loads(json.dumps(report.to_dict()))
     assert facts["summary"] == {"attacks": 5, "survived": 5, "missed": []}
     assert "survived 5 of 5 attacks" in render_text(report)
+    page = report._repr_html_()
+    assert page.count("<tr>") == 1 + len(ATTACKS) and "survived 5 of 5" in page
 
 
 def test_audit_is_reproducible_by_seed(marked_file: Path) -> None:
