@@ -208,12 +208,14 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
 
 def run_watermark_audit(ctx: JobContext) -> JobOutput:
     require_watermark()
+    from provenant.store import open_store
     from watermark.audit import audit_file
+    from watermark.evidence import store_candidates
 
     p = ctx.params
     report = audit_file(_input(ctx), payload=p.get("payload"), attacks=p.get("attacks"),
                         seed=p.get("seed", 0), max_seconds=p.get("seconds", 10.0),
-                        progress=False)
+                        candidates=store_candidates(open_store()), progress=False)
     return JobOutput({**report.to_dict(), "file": p.get("filename") or "upload"})
 
 

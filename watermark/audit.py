@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
-from watermark.api import Candidates, detect_clip
+from watermark.api import Candidates, as_codebook, detect_clip
 from watermark.attacks import ATTACKS, Clip, make_attack
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 
@@ -61,6 +61,8 @@ class AttackOutcome:
     seconds: float  # attack + detection
     params: dict[str, Any]
     note: str | None = None  # e.g. frames below the specified minimum side
+    #: "lookup" when only the store-aided test found the payload, else "decode" (blind)
+    method: str = "decode"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class AuditReport:
     fpr: float
     seed: int
     outcomes: list[AttackOutcome]
+    candidates: int = 0  # issued payloads the store-aided test also tried (0: blind only)
 
     @property
     def survived(self) -> int:
@@ -164,12 +167,15 @@ def _one(clip: Clip, name: str, expected: str, key: bytes, cfg: WatermarkConfig,
     h, w = attacked.shape
     result = detect_clip(attacked, key, cfg, candidates)
     note = (f"under the {MIN_SIDE}-pixel minimum side" if min(h, w) < MIN_SIDE else None)
+    exact = bool(result.detected and result.payload == expected)
+    blind = result.blind_p_value <= cfg.fpr and result.blind_payload == expected
     return AttackOutcome(
-        name, attack.category, attack.description or name.replace("_", " "),
-        bool(result.detected and result.payload == expected), result.detected,
-        result.payload, _bit_accuracy(result.payload or result.decoded, expected),
+        name, attack.category, attack.description or name.replace("_", " "), exact,
+        result.detected, result.payload, _bit_accuracy(result.payload or result.decoded,
+                                                       expected),
         result.p_value, round(result.z_score, 3), len(attacked.frames), w, h,
-        round(time.perf_counter() - start, 3), {k: _plain(v) for k, v in params.items()}, note)
+        round(time.perf_counter() - start, 3), {k: _plain(v) for k, v in params.items()}, note,
+        "lookup" if exact and not blind else "decode")
 
 
 def _plain(value: Any) -> Any:
@@ -188,11 +194,12 @@ def audit_clip(clip: Clip, key: str | bytes | None = None, *,
     store-aided test, as in :func:`watermark.detect`."""
     cfg = config or WatermarkConfig()
     kbytes, names = resolve_key(key), _check_attacks(attacks)
+    codebook = as_codebook(candidates)  # built once, tried after every attack
     if payload is not None:
         expected = np.packbits(parse_payload(payload)).tobytes().hex()
         source = "given"
     else:
-        found = detect_clip(clip, kbytes, cfg, candidates)
+        found = detect_clip(clip, kbytes, cfg, codebook)
         if not found.detected:
             raise InputError(
                 f"{file} carries no watermark under this key (p={found.p_value:.2g}), so there "
@@ -201,10 +208,10 @@ def audit_clip(clip: Clip, key: str | bytes | None = None, *,
         expected, source = str(found.payload), "detected"
     outcomes = []
     for name in _progress(names, progress):
-        outcomes.append(_one(clip, name, expected, kbytes, cfg, seed, candidates))
+        outcomes.append(_one(clip, name, expected, kbytes, cfg, seed, codebook))
     h, w = clip.shape
     return AuditReport(file, expected, source, len(clip.frames), w, h, clip.fps, cfg.fpr,
-                       seed, outcomes)
+                       seed, outcomes, len(codebook) if codebook is not None else 0)
 
 
 def _progress(names: list[str], progress: bool | None) -> Iterable[str]:
@@ -257,11 +264,16 @@ def render_text(report: AuditReport) -> str:
                      f"{f'{o.width}x{o.height}':<10} {o.note or ''}".rstrip())
     lines += ["", f"survived {report.survived} of {len(report.outcomes)} attacks"
               + (f"; missed: {', '.join(report.missed)}" if report.missed else "")]
+    if report.candidates:
+        lines.append(f"(* matched among the {report.candidates:,} payloads the manifest store "
+                     "has issued; a blind decode did not reach p <= fpr)")
     return "\n".join(lines)
 
 
 def _result_word(o: AttackOutcome) -> str:
-    return "recovered" if o.exact else ("other" if o.detected else "missed")
+    if o.exact:
+        return "recovered" + ("*" if o.method == "lookup" else "")
+    return "other" if o.detected else "missed"
 
 
 def render_html(report: AuditReport) -> str:

@@ -23,6 +23,8 @@ from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_
 
 __all__ = ["register", "cmd_embed", "cmd_detect", "cmd_audit", "cmd_attack"]
 
+_STORE_HELP = ("also test the payloads issued in a manifest store (the configured one, or "
+               "PATH): finds far weaker watermarks than a blind decode")
 _KEY_HELP = ("secret key (default: $PROVENANT_WATERMARK_KEY, else the public default "
              "'provenant-default-key'; a deployment must set its own)")
 
@@ -45,8 +47,7 @@ def register(subparsers: Any) -> None:
     d.add_argument("--fpr", type=float, default=None,
                    help="false-positive rate per file (default 1e-6)")
     d.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
-                   help="also test the payloads issued in a manifest store (the configured "
-                        "one, or PATH): finds far weaker watermarks than a blind decode")
+                   help=_STORE_HELP)
     d.add_argument("--json", action="store_true", help="print a JSON result")
     d.set_defaults(handler=cmd_detect)
     _register_audit(sub)
@@ -71,6 +72,8 @@ def _register_audit(sub: Any) -> None:
     a.add_argument("--seed", type=int, default=0, help="seed of the attacks' random draws")
     a.add_argument("--fpr", type=float, default=None,
                    help="false-positive rate per detection (default 1e-6)")
+    a.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
+                   help=_STORE_HELP)
     a.add_argument("--json", action="store_true", help="print a JSON result")
     a.set_defaults(handler=cmd_audit)
     t = sub.add_parser("attack", help="write a video with one named attack applied",
@@ -110,18 +113,23 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_candidates(store: str | None) -> Any:
+    """The issued payloads of ``--store [PATH]`` (None without the option)."""
+    if store is None:
+        return None
+    from provenant.store import open_store
+    from watermark.evidence import store_candidates
+
+    if store and not Path(store).is_file():  # a read: never create one
+        raise InputError(f"there is no manifest store at {store}",
+                         hint="give the path of an existing store, or --store alone "
+                              "for the configured one")
+    return store_candidates(open_store(store or None))
+
+
 def cmd_detect(args: argparse.Namespace) -> int:
     cfg = WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
-    candidates = None
-    if args.store is not None:
-        from provenant.store import open_store
-        from watermark.evidence import store_candidates
-
-        if args.store and not Path(args.store).is_file():  # a read: never create one
-            raise InputError(f"there is no manifest store at {args.store}",
-                             hint="give the path of an existing store, or --store alone "
-                                  "for the configured one")
-        candidates = store_candidates(open_store(args.store or None))
+    candidates = _store_candidates(args.store)
 
     def one(path: Path) -> tuple[dict[str, Any], str]:
         result = detect_file(path, args.key, cfg, candidates)
@@ -150,7 +158,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     attacks = None if args.attacks is None else [
         n.strip() for n in args.attacks.split(",") if n.strip()]
     report = audit_file(args.file, args.key, payload=args.payload, attacks=attacks,
-                        seed=args.seed, max_seconds=args.seconds, config=cfg)
+                        seed=args.seed, max_seconds=args.seconds, config=cfg,
+                        candidates=_store_candidates(args.store))
     print(json.dumps(report.to_dict(), indent=2) if args.json else render_text(report))
     return 0
 

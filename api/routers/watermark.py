@@ -97,7 +97,9 @@ _AUDIT_FIELDS = {
 async def audit(request: Request, settings: ApiSettings = Depends(get_api_settings),
                 principal: Principal = Depends(require_scope("verify"))) -> Any:
     """Apply the named attacks (re-encodes, resizes, crops, colour, noise, time) to the
-    upload and detect the watermark after each, with the server's key.
+    upload and detect the watermark after each, with the server's key (and the payloads its
+    manifest store has issued: an outcome's ``method`` is ``lookup`` when only that test
+    found the payload).
 
     Always a job (tens of seconds to minutes): 202, then ``GET /v1/jobs/{id}`` holds the
     audit (``outcomes``, one per attack, and ``summary``)."""

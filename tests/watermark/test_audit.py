@@ -13,7 +13,9 @@ from provenant.media import probe, write_image, write_video
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import detect_file, embed_file
 from watermark.attacks import Clip
-from watermark.audit import attack_file, audit_clip, audit_file, read_clip, render_text
+from watermark.audit import (
+    AttackOutcome, AuditReport, attack_file, audit_clip, audit_file, read_clip, render_text,
+)
 
 ATTACKS = ["none", "h264_crf23", "crop_offcentre_50", "brightness_+30", "drop_alternate"]
 
@@ -135,3 +137,28 @@ def test_read_clip_refuses_a_damaged_video(marked_file: Path, tmp_path: Path) ->
         read_clip(broken)
     empty_frames = write_video([np.zeros((64, 64, 3), np.uint8)], tmp_path / "one.mp4", 25.0)
     assert len(read_clip(empty_frames).frames) == 1
+
+
+def test_audit_with_issued_payloads(small_marked: np.ndarray, cli, tmp_path: Path) -> None:
+    clip = Clip(list(small_marked), 25.0)
+    report = audit_clip(clip, KEY, attacks=["none", "h264_crf40"],
+                        candidates=[PAYLOAD, "ffeeddccbbaa9988"])
+    assert report.candidates == 2 and report.outcomes[0].exact
+    assert {o.method for o in report.outcomes} <= {"decode", "lookup"}
+    assert report.to_dict()["candidates"] == 2
+    rc, _, err = cli("watermark", "audit", str(tmp_path / "x.mp4"), "--store",
+                     str(tmp_path / "missing.db"))
+    assert rc == 2 and "no manifest store" in err
+
+
+def test_text_marks_what_only_the_store_found() -> None:
+    def outcome(name: str, method: str) -> AttackOutcome:
+        return AttackOutcome(name, "codec", name, True, True, PAYLOAD, 1.0, 1e-9, 9.0, 10,
+                             256, 192, 0.1, {}, None, method)
+
+    report = AuditReport("f.mp4", PAYLOAD, "given", 10, 256, 192, 25.0, 1e-6, 0,
+                         [outcome("none", "decode"), outcome("h264_crf35", "lookup")], 5)
+    lines = render_text(report).splitlines()
+    assert any(x.startswith("none") and "recovered " in x for x in lines)
+    assert any(x.startswith("h264_crf35") and "recovered*" in x for x in lines)
+    assert "5 payloads the manifest store has issued" in lines[-1]
