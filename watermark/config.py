@@ -71,6 +71,10 @@ class WatermarkConfig:
     period_candidates: tile periods tried in detection.
     phase_candidates: best pilot phases decoded per period; every decoded (period, phase)
         hypothesis is a Bonferroni factor on the p-value.
+    canonical_share: share of ``fpr`` given to the canonical hypotheses (the embedder's own
+        period at phase 0, one per look: a re-encode that neither crops nor rescales, the
+        commonest fate of a video), the rest going to the others (a weighted union bound;
+        0 is the plain count). See watermark/README.md, *The test*.
     list_size: Viterbi paths tried, best first, for the first whose CRC-16 holds, when the
         best path's CRC fails on a hypothesis strong enough to be detected (1: the best
         path only). The test is unchanged: it already covers every CRC-valid codeword.
@@ -94,7 +98,8 @@ class WatermarkConfig:
     rotation_search: bool = True
     period_candidates: int = 5
     phase_candidates: int = 8
-    list_size: int = 16
+    canonical_share: float = 0.5
+    list_size: int = 32
 
     def __post_init__(self) -> None:
         _check(self.tile_chips in (16, 32, 64), "tile_chips", self.tile_chips, "16, 32 or 64")
@@ -122,6 +127,8 @@ class WatermarkConfig:
                "an integer in [1, 64]")
         _check(1 <= self.phase_candidates <= 64, "phase_candidates", self.phase_candidates,
                "an integer in [1, 64]")
+        _check(0.0 <= self.canonical_share < 1.0, "canonical_share", self.canonical_share,
+               "in [0, 1)")
 
     def working_pixels(self, height: int, width: int) -> int:
         """Pixels of a ``height×width`` frame at detection's working scale."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 
+from dataclasses import dataclass
+
 from scipy.special import log_ndtr
 
 from watermark.config import PAYLOAD_BITS
 
-__all__ = ["RADEMACHER_GAUSS_C", "log10_tail", "log10_p_value", "z_to_detect"]
+__all__ = ["RADEMACHER_GAUSS_C", "log10_tail", "log10_p_value", "z_to_detect", "Allocation"]
 
 
 #: Bentkus & Dzindzalieta (Bernoulli 21(2), 2015): for Rademacher signs and weights with
@@ -32,7 +34,7 @@ def log10_tail(z: float) -> float:
     return min(hoeffding, gaussian) / math.log(10.0)
 
 
-def log10_p_value(z: float, hypotheses: int) -> float:
+def log10_p_value(z: float, hypotheses: float) -> float:
     """log10 of ``K · 2^64 · tail(z)`` (capped at 0): the union bound over the CRC-valid
     codewords and the ``K`` decoded hypotheses of :func:`log10_tail`."""
     if z <= 0:
@@ -41,10 +43,32 @@ def log10_p_value(z: float, hypotheses: int) -> float:
     return min(0.0, log10_p)
 
 
-def z_to_detect(hypotheses: int, fpr: float) -> float:
+def z_to_detect(hypotheses: float, fpr: float) -> float:
     """The smallest z whose blind p-value (:func:`log10_p_value`) is at most ``fpr``."""
     lo, hi, target = 0.0, 40.0, math.log10(fpr)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if log10_p_value(mid, hypotheses) <= target else (mid, hi)
     return hi
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How the false-positive rate is shared among the ``hypotheses`` decoded (a weighted
+    union bound): the ``canonical`` ones (the embedder's own period at phase 0, one per look:
+    an uncropped, unscaled video) share ``share`` of it, the rest the remainder. A hypothesis
+    of weight w is tested as if it were one of ``1/w`` equal ones, so the weights sum to at
+    most 1 and the rate holds. ``share`` 0 (or no canonical hypothesis) is the plain
+    Bonferroni count, every hypothesis weighing ``1/K``."""
+
+    hypotheses: int
+    canonical: int = 0
+    share: float = 0.0
+
+    def effective(self, canonical: bool) -> float:
+        """``1/w``: the number of equal hypotheses this one is tested as."""
+        if self.canonical <= 0 or self.share <= 0.0:
+            return float(self.hypotheses)
+        if canonical:
+            return self.canonical / self.share
+        return max(1, self.hypotheses - self.canonical) / (1.0 - self.share)

@@ -18,7 +18,10 @@
    weights and ``P(z >= t) <= min(exp(-t²/2), C·Q(t))`` (Hoeffding; Bentkus & Dzindzalieta's
    optimal Gaussian comparison, ``C ≈ 3.18``); a union bound over the 2^64 CRC-valid
    codewords and the ``K`` (period, phase) hypotheses decoded gives
-   ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``. When nothing is found, the first look is
+   ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``, or with the canonical share (the embedder's
+   own period at phase 0, one per look, holding ``cfg.canonical_share`` of the rate) the
+   weighted bound ``2^64 · tail(z) / w`` (:class:`watermark.decision.Allocation`), the
+   weights summing to 1. When nothing is found, the first look is
    also searched for a rotation (``watermark.rotation``); its one decoded group of phases
    is counted in ``K`` whether the search runs or not.
 5. Store-aided (optional, ``watermark.lookup``): given the N payloads a manifest store has
@@ -37,7 +40,7 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.decision import log10_p_value, log10_tail, z_to_detect
+from watermark.decision import Allocation, log10_p_value, log10_tail, z_to_detect
 from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
                            viterbi_decode)
 from watermark.lookup import Codebook
@@ -195,10 +198,10 @@ def align(tile: np.ndarray, lay: Layout, top: int,
     """Circularly align the folded tile with the pilot: the ``top`` best phases (peaks at
     least 2 samples apart) as ``(n*n,)`` chip values with their sync z-scores.
 
-    ``origin``: the phase 0 is always one of the ``top`` (it takes the last place if the
-    pilot did not rank it): at the embedder's own period an uncropped frame has its tile at
-    the origin, and a weak pilot (a strong re-encode) may not rank it. It is chosen without
-    looking at the data, so the test is unchanged."""
+    ``origin``: the phase 0 is always one of the ``top``, and first (it takes the last
+    place if the pilot did not rank it): at the embedder's own period an uncropped frame has
+    its tile at the origin, and a weak pilot (a strong re-encode) may not rank it. It is
+    chosen without looking at the data, so the test is unchanged."""
     tmpl = np.kron(lay.pilot_chips(), np.ones((_SPC, _SPC), np.float32))  # (T, T)
     corr = np.fft.irfft2(np.fft.rfft2(tile) * np.conj(np.fft.rfft2(tmpl)), s=tile.shape)
     mean, std = corr.mean(), corr.std() + 1e-12
@@ -214,6 +217,8 @@ def align(tile: np.ndarray, lay: Layout, top: int,
             break
     if origin and top >= 2 and (0, 0) not in taken:
         taken[-1] = (0, 0)
+    if origin and (0, 0) in taken:  # first, so the caller knows which is the canonical one
+        taken.insert(0, taken.pop(taken.index((0, 0))))
     out: list[tuple[np.ndarray, float]] = []
     for dy, dx in taken:
         aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
@@ -261,13 +266,15 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     hypotheses = (max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
                   + (cfg.phase_candidates if cfg.rotation_search else 0))
-    trials = _Trials(lay, cfg.list_size, z_to_detect(hypotheses, cfg.fpr))
+    share = Allocation(hypotheses, len(looks) if cfg.phase_candidates >= 2 else 0,
+                       cfg.canonical_share)
+    trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
     for acc in looks:
         for period, tile, expected in _periods_to_decode(acc, lay):
             trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
-                          acc.frames)
+                          acc.frames, canonical_first=expected)
     lookup = _lookup(codebook, trials.tried, hypotheses)
-    if cfg.rotation_search and looks and min(trials.blind_p(hypotheses),
+    if cfg.rotation_search and looks and min(trials.blind_p(),
                                              lookup[0] if lookup else 1.0) > cfg.fpr:
         acc = looks[0]
         found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
@@ -279,28 +286,34 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
 
 
 class _Trials:
-    """Every decoded hypothesis: the best CRC-valid decode, the best raw one, and each
-    one's soft code values for the store-aided test."""
+    """Every decoded hypothesis: the CRC-valid decode of the smallest p-value (each
+    hypothesis tested at its weight, :class:`Allocation`), the best raw one, and each one's
+    soft code values for the store-aided test."""
 
-    def __init__(self, lay: Layout, list_size: int = 1, list_from_z: float = 0.0) -> None:
-        self.lay, self.list_size, self.list_from_z = lay, list_size, list_from_z
-        self.best: tuple | None = None  # the highest z among decodes whose CRC holds
+    def __init__(self, lay: Layout, share: Allocation, fpr: float, list_size: int = 1) -> None:
+        self.lay, self.share, self.list_size = lay, share, list_size
+        # A hypothesis' list decoding starts at the z its own weight needs for a detection.
+        self.list_from = {c: z_to_detect(share.effective(c), fpr) for c in (True, False)}
+        self.best: tuple | None = None  # message, soft, z, sync, period, frames, log10 p
         self.raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode
         self.tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, ...
 
     def decode(self, aligned: list[tuple[np.ndarray, float]], period: tuple,
-               frames: int) -> None:
-        for chips, sync in aligned:
-            message, soft, z = decode(chips, self.lay, self.list_size, self.list_from_z)
+               frames: int, canonical_first: bool = False) -> None:
+        for i, (chips, sync) in enumerate(aligned):
+            canonical = canonical_first and i == 0
+            message, soft, z = decode(chips, self.lay, self.list_size, self.list_from[canonical])
             self.tried.append((soft, float(np.linalg.norm(chips[self.lay.msg_idx])), period,
                                sync, frames))
             if self.raw is None or z > self.raw[1]:
                 self.raw = (message, z)
-            if crc_ok(message) and (self.best is None or z > self.best[2]):
-                self.best = (message, soft, z, sync, period, frames)
+            log10_p = log10_p_value(z, self.share.effective(canonical))
+            if crc_ok(message) and (self.best is None or log10_p < self.best[6]
+                                    or (log10_p == self.best[6] and z > self.best[2])):
+                self.best = (message, soft, z, sync, period, frames, log10_p)
 
-    def blind_p(self, hypotheses: int) -> float:
-        return 1.0 if self.best is None else 10.0 ** log10_p_value(self.best[2], hypotheses)
+    def blind_p(self) -> float:
+        return 1.0 if self.best is None else 10.0 ** self.best[6]
 
 
 def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
@@ -308,7 +321,7 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
     """The decision: the blind test alone, or with candidates ``2 · min(p_blind, p_lookup)``."""
     best, raw = trials.best, trials.raw
     decoded = None if raw is None else _hex(raw[0])
-    blind_p = trials.blind_p(hypotheses)
+    blind_p = trials.blind_p()
     blind = {"blind_p_value": blind_p, "blind_payload": None if best is None else _hex(best[0]),
              "blind_z": best[2] if best is not None else (0.0 if raw is None else raw[1])}
     n_cand = len(codebook) if codebook is not None else 0
@@ -328,7 +341,7 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
         return WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames,
                                0.0 if raw is None else raw[1], decoded=decoded,
                                lookup_p_value=lookup_p, candidates=n_cand, **blind)
-    message, soft, z, sync, period, used = best
+    message, soft, z, sync, period, used, _ = best
     p = blind_p if lookup is None else min(1.0, 2.0 * blind_p)
     hexp = _hex(message)
     detected = p <= cfg.fpr

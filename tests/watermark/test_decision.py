@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from watermark.decision import RADEMACHER_GAUSS_C, log10_p_value, log10_tail, z_to_detect
+from watermark import WatermarkConfig
+from watermark.decision import (
+    RADEMACHER_GAUSS_C, Allocation, log10_p_value, log10_tail, z_to_detect,
+)
 from watermark.detection import decode
 from watermark.ecc import crc_ok, encode, protect
 from watermark.pattern import layout
@@ -77,3 +80,24 @@ def test_crc_aided_list_decoding_takes_the_valid_codeword_behind_a_failing_best_
     # a hypothesis too weak to be detected does not go down the list
     weak, _, _ = decode(chips, lay, list_size=16, list_from_z=z_best + 1.0)
     assert np.array_equal(weak, wrong)
+
+
+@pytest.mark.parametrize("hypotheses, canonical, share", [(168, 4, 0.5), (88, 2, 0.5),
+                                                           (168, 4, 0.2), (40, 1, 0.9)])
+def test_the_allocation_spends_exactly_the_rate(hypotheses: int, canonical: int,
+                                                share: float) -> None:
+    a = Allocation(hypotheses, canonical, share)
+    weights = canonical / a.effective(True) + (hypotheses - canonical) / a.effective(False)
+    assert weights == pytest.approx(1.0)
+    # the canonical hypotheses need less, the others a little more, than the plain count
+    plain = z_to_detect(hypotheses, 1e-6)
+    assert z_to_detect(a.effective(True), 1e-6) < plain < z_to_detect(a.effective(False), 1e-6)
+    assert Allocation(hypotheses).effective(True) == hypotheses
+    assert Allocation(hypotheses, canonical, 0.0).effective(False) == hypotheses
+
+
+def test_the_default_allocation_moves_the_bars_a_little() -> None:
+    a = Allocation(168, 4, WatermarkConfig().canonical_share)
+    assert z_to_detect(a.effective(True), 1e-6) == pytest.approx(10.80, abs=0.02)
+    assert z_to_detect(a.effective(False), 1e-6) == pytest.approx(11.12, abs=0.02)
+    assert z_to_detect(168, 1e-6) == pytest.approx(11.06, abs=0.02)

@@ -9,6 +9,7 @@ import watermark.detection as detection
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import WatermarkConfig, detect
 from watermark.api import Looks, _fine_look
+from watermark.decision import Allocation
 
 
 @pytest.mark.parametrize(("shape", "n_even", "stride"), [
@@ -37,13 +38,15 @@ def test_a_strided_look_uses_every_other_frame(small_marked: np.ndarray) -> None
 def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
-    original = detection.log10_p_value
+    canonical: list[int] = []
+    original = detection.Allocation
 
-    def spy(z: float, hypotheses: int) -> float:
+    def spy(hypotheses: int, n_canonical: int = 0, share: float = 0.0) -> Allocation:
         seen.append(hypotheses)
-        return original(z, hypotheses)
+        canonical.append(n_canonical)
+        return original(hypotheses, n_canonical, share)
 
-    monkeypatch.setattr(detection, "log10_p_value", spy)
+    monkeypatch.setattr(detection, "Allocation", spy)
     cfg = WatermarkConfig()
     per_look = cfg.period_candidates * cfg.phase_candidates
     rotation = cfg.phase_candidates  # the rotation search's one group, counted even unrun
@@ -54,6 +57,7 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     r = looks.analyse(KEY.encode())
     # every, key frames, fine, median
     assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + rotation
+    assert canonical[-1] == 4  # one canonical hypothesis (own period, phase 0) per look
     detect(iter(list(small_marked)), KEY)  # a stream of unknown length: no fine look
     assert seen[-1] == 2 * per_look + rotation
     detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
