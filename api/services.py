@@ -215,8 +215,9 @@ def run_watermark_audit(ctx: JobContext) -> JobOutput:
     p = ctx.params
     report = audit_file(_input(ctx), payload=p.get("payload"), attacks=p.get("attacks"),
                         seed=p.get("seed", 0), max_seconds=p.get("seconds", 10.0),
-                        candidates=store_candidates(open_store()), progress=False)
-    return JobOutput({**report.to_dict(), "file": p.get("filename") or "upload"})
+                        candidates=store_candidates(open_store()), progress=False,
+                        name=p.get("filename") or "upload")
+    return JobOutput(report.to_dict())
 
 
 def run_generate(ctx: JobContext) -> JobOutput:

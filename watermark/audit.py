@@ -226,14 +226,15 @@ def audit_file(path: str | os.PathLike[str], key: str | bytes | None = None, *,
                payload: bytes | str | int | None = None,
                attacks: Sequence[str] | None = None, seed: int = 0, max_seconds: float = 10.0,
                config: WatermarkConfig | None = None, candidates: Candidates = None,
-               progress: bool | None = None) -> AuditReport:
-    """:func:`audit_clip` on the first ``max_seconds`` of a video file."""
+               progress: bool | None = None, name: str | None = None) -> AuditReport:
+    """:func:`audit_clip` on the first ``max_seconds`` of a video file (``name``: how the
+    report and its messages call it; default: the path)."""
     resolve_key(key), _check_attacks(attacks)  # refuse bad arguments before decoding
     if payload is not None:
         parse_payload(payload)
     clip = read_clip(path, max_seconds)
     return audit_clip(clip, key, payload=payload, attacks=attacks, seed=seed, config=config,
-                      candidates=candidates, progress=progress, file=str(path))
+                      candidates=candidates, progress=progress, file=name or str(path))
 
 
 def attack_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], attack: str, *,

@@ -50,12 +50,13 @@ def test_audit_needs_a_key_and_valid_fields(client: TestClient, clip2s: Path) ->
 def test_audit_of_an_unmarked_upload_fails_with_a_reason(client: TestClient,
                                                          clip2s: Path) -> None:
     headers = bearer("verify")
-    r = client.post("/v1/watermark/audit", files=upload(clip2s), headers=headers,
-                    data={"attacks": "none"})
+    r = client.post("/v1/watermark/audit", files=upload(clip2s, "holiday.mp4"),
+                    headers=headers, data={"attacks": "none"})
     job = wait_for(client, r.json()["id"], headers)
     assert job["state"] == "failed"
     message = job["error"]["message"]
-    assert "no watermark" in message and str(Path.cwd()) not in message
+    assert message.startswith("holiday.mp4 carries no watermark"), message
+    assert str(Path.cwd()) not in message and "input" not in message
 
 
 def test_hints_are_worded_for_http_clients(client: TestClient, clip2s: Path,
