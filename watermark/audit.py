@@ -10,8 +10,8 @@ runs before trusting the watermark on their own footage.
     >>> report.survived, [o.attack for o in report.outcomes if not o.exact]
 
 The first ``max_seconds`` of the video are read into memory (within ``max_pixels`` decoded
-pixels, so a 4K file reads fewer frames), with the codec's key frames, as an attack would
-receive them. Each attack draws its random parameters from ``seed`` and its name, so two
+pixels, so a 4K file reads fewer frames, and at most ``AUDIT_MAX_FRAMES``), with the codec's
+key frames, as an attack would receive them. Each attack draws its random parameters from ``seed`` and its name, so two
 audits of the same file with the same seed give the same table.
 """
 
@@ -34,12 +34,16 @@ from watermark.attacks import ATTACKS, Clip, make_attack
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 
 __all__ = ["AttackOutcome", "AuditReport", "audit_clip", "audit_file", "read_clip",
-           "attack_file", "render_text", "render_html", "MIN_SIDE", "AUDIT_MAX_PIXELS"]
+           "attack_file", "render_text", "render_html", "MIN_SIDE", "AUDIT_MAX_PIXELS",
+           "AUDIT_MAX_FRAMES"]
 
 #: The smallest frame side the watermark is specified for; smaller attacked frames are noted.
 MIN_SIDE = 128
 #: Decoded pixels an audit holds at most: 150 frames of 720p (about 415 MB as RGB).
 AUDIT_MAX_PIXELS = 150 * 1280 * 720
+#: Frames an audit reads at most (10 s at 30 fps), so a high frame rate cannot multiply
+#: the work of every attack.
+AUDIT_MAX_FRAMES = 300
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
             hint="watermark a short clip to audit, or test the image with "
                  "`provenant watermark detect`")
     fps = info.fps or 25.0
-    limit = max(1, min(int(round(max_seconds * fps)),
+    limit = max(1, min(int(round(max_seconds * fps)), AUDIT_MAX_FRAMES,
                        max_pixels // max(1, info.width * info.height)))
     frames: list[np.ndarray] = []
     keys: list[int] = []

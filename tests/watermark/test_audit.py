@@ -14,7 +14,7 @@ from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import detect_file, embed_file
 from watermark.attacks import Clip
 from watermark.audit import (
-    AttackOutcome, AuditReport, attack_file, audit_clip, audit_file, read_clip, render_text,
+    AUDIT_MAX_FRAMES, AttackOutcome, AuditReport, attack_file, audit_clip, audit_file, read_clip, render_text,
 )
 
 ATTACKS = ["none", "h264_crf23", "crop_offcentre_50", "brightness_+30", "drop_alternate"]
@@ -33,6 +33,13 @@ def test_read_clip_keeps_key_frames_and_bounds(marked_file: Path) -> None:
     assert len(read_clip(marked_file, max_pixels=3 * 192 * 256).frames) == 3
     with pytest.raises(InputError, match="max_seconds"):
         read_clip(marked_file, max_seconds=0)
+
+
+def test_read_clip_bounds_the_frames_of_a_high_frame_rate(tmp_path: Path,
+                                                         small_clip: np.ndarray) -> None:
+    fast = write_video(list(small_clip[:12]) * 30, tmp_path / "fast.mp4", 1000.0,
+                       preset="ultrafast")
+    assert len(read_clip(fast, max_seconds=10).frames) == AUDIT_MAX_FRAMES
 
 
 def test_audit_finds_the_payload_and_reports_each_attack(marked_file: Path) -> None:
