@@ -41,6 +41,7 @@ from provenant.media import iter_frames, iter_yuv420, probe, write_video  # noqa
 from provenant.samples import sample_footage  # noqa: E402
 from watermark import WatermarkConfig, detect_file, embed, embed_file  # noqa: E402
 from watermark.attacks import ATTACKS, Clip, codec_roundtrip, make_attack  # noqa: E402
+from watermark.audit import bit_accuracy as audit_bit_accuracy  # noqa: E402
 from watermark.detection import WatermarkResult  # noqa: E402
 from watermark.lookup import Codebook  # noqa: E402
 from watermark.testing import detect_clip, psnr  # noqa: E402
@@ -104,11 +105,7 @@ def quality(orig: list[np.ndarray], marked: list[np.ndarray]) -> dict[str, float
 
 
 def bit_accuracy(decoded_hex: str | None) -> float:
-    if decoded_hex is None:
-        return 0.5
-    a = np.unpackbits(np.frombuffer(bytes.fromhex(decoded_hex), np.uint8))
-    b = np.unpackbits(np.frombuffer(bytes.fromhex(PAYLOAD), np.uint8))
-    return float(np.mean(a == b))
+    return audit_bit_accuracy(decoded_hex, PAYLOAD)
 
 
 def _ours(r: WatermarkResult, wrong: WatermarkResult, fpr: float, in_scope: bool

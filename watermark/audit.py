@@ -11,8 +11,9 @@ runs before trusting the watermark on their own footage.
 
 The first ``max_seconds`` of the video are read into memory (within ``max_pixels`` decoded
 pixels, so a 4K file reads fewer frames, and at most ``AUDIT_MAX_FRAMES``), with the codec's
-key frames, as an attack would receive them. Each attack draws its random parameters from ``seed`` and its name, so two
-audits of the same file with the same seed give the same table.
+key frames, as an attack would receive them. Each attack draws its random parameters from
+``seed`` and its name, so two audits of the same file with the same seed give the same
+table.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from watermark.attacks import ATTACKS, Clip, make_attack
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 
 __all__ = ["AttackOutcome", "AuditReport", "audit_clip", "audit_file", "read_clip",
-           "attack_file", "render_text", "render_html", "MIN_SIDE", "AUDIT_MAX_PIXELS",
-           "AUDIT_MAX_FRAMES"]
+           "attack_file", "bit_accuracy", "render_text", "render_html", "MIN_SIDE",
+           "AUDIT_MAX_PIXELS", "AUDIT_MAX_FRAMES"]
 
 #: The smallest frame side the watermark is specified for; smaller attacked frames are noted.
 MIN_SIDE = 128
@@ -145,7 +146,8 @@ def _attack_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def _bit_accuracy(decoded: str | None, expected: str) -> float:
+def bit_accuracy(decoded: str | None, expected: str) -> float:
+    """Share of the 64 payload bits ``decoded`` (hex; None: nothing decoded, 0.5) gets right."""
     if decoded is None:
         return 0.5
     a = np.unpackbits(np.frombuffer(bytes.fromhex(decoded), np.uint8))
@@ -175,8 +177,8 @@ def _one(clip: Clip, name: str, expected: str, key: bytes, cfg: WatermarkConfig,
     blind = result.blind_p_value <= cfg.fpr and result.blind_payload == expected
     return AttackOutcome(
         name, attack.category, attack.description or name.replace("_", " "), exact,
-        result.detected, result.payload, _bit_accuracy(result.payload or result.decoded,
-                                                       expected),
+        result.detected, result.payload, bit_accuracy(result.payload or result.decoded,
+                                                      expected),
         result.p_value, round(result.z_score, 3), len(attacked.frames), w, h,
         round(time.perf_counter() - start, 3), {k: _plain(v) for k, v in params.items()}, note,
         "lookup" if exact and not blind else "decode")

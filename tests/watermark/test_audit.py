@@ -14,7 +14,8 @@ from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import detect_file, embed_file
 from watermark.attacks import Clip
 from watermark.audit import (
-    AUDIT_MAX_FRAMES, AttackOutcome, AuditReport, attack_file, audit_clip, audit_file, read_clip, render_text,
+    AUDIT_MAX_FRAMES, AttackOutcome, AuditReport, attack_file, audit_clip, audit_file,
+    read_clip, render_text,
 )
 
 ATTACKS = ["none", "h264_crf23", "crop_offcentre_50", "brightness_+30", "drop_alternate"]
