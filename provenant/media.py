@@ -37,6 +37,7 @@ __all__ = [
     "checked_mime",
     "probe",
     "iter_frames",
+    "iter_keyed_frames",
     "iter_yuv420",
     "sample_frames",
     "read_frames",
@@ -237,6 +238,12 @@ def iter_frames(
 def _iter_frames_pyav(path: Path, limits: MediaLimits,
                       pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
     """Decode every frame with PyAV as ``pixel_format`` arrays (``rgb24``: H×W×3)."""
+    return (array for array, _ in _decode_pyav(path, limits, pixel_format))
+
+
+def _decode_pyav(path: Path, limits: MediaLimits,
+                 pixel_format: str = "rgb24") -> Iterator[tuple[np.ndarray, bool]]:
+    """Decode every frame with PyAV: ``(array, whether the codec coded it as a key frame)``."""
     import av
 
     with _open_container(path) as container:
@@ -245,9 +252,22 @@ def _iter_frames_pyav(path: Path, limits: MediaLimits,
         try:
             for i, frame in enumerate(container.decode(stream)):
                 _check_frame(path, i, limits)
-                yield frame.to_ndarray(format=pixel_format)
+                yield frame.to_ndarray(format=pixel_format), bool(frame.key_frame)
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
+
+
+def iter_keyed_frames(
+    path: str | os.PathLike[str], limits: MediaLimits | None = None
+) -> Iterator[tuple[np.ndarray, bool]]:
+    """Yield every frame of a video as ``(H×W×3 RGB, is_key_frame)``, in order (PyAV, which
+    reports the codec's intra-coded frames; constant memory)."""
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind != "video":
+        raise UnsupportedMediaError(f"{info.path} is an image; iter_keyed_frames reads videos "
+                                    "only")
+    yield from _decode_pyav(info.path, limits)
 
 
 def iter_yuv420(

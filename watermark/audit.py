@@ -19,6 +19,7 @@ table.
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import time
 import zlib
@@ -108,9 +109,7 @@ def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
               max_pixels: int = AUDIT_MAX_PIXELS) -> Clip:
     """The first ``max_seconds`` of a video (at most ``max_pixels`` decoded pixels) as a
     :class:`Clip`, with the frames the codec coded as key frames."""
-    import av
-
-    from provenant.media import probe
+    from provenant.media import iter_keyed_frames, probe
 
     if not max_seconds > 0:
         raise InputError(f"max_seconds={max_seconds!r} is invalid; allowed: a positive number")
@@ -125,18 +124,10 @@ def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
                        max_pixels // max(1, info.width * info.height)))
     frames: list[np.ndarray] = []
     keys: list[int] = []
-    try:
-        with av.open(str(info.path), "r", metadata_errors="ignore") as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                if frame.key_frame:
-                    keys.append(len(frames))
-                frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) >= limit:
-                    break
-    except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
+    for frame, key in itertools.islice(iter_keyed_frames(info.path), limit):
+        if key:
+            keys.append(len(frames))
+        frames.append(frame)
     if not frames:
         raise MediaError(f"{path} has no decodable video frames")
     return Clip(frames, fps, tuple(keys))

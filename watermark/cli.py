@@ -43,14 +43,22 @@ def register(subparsers: Any) -> None:
     e.set_defaults(handler=cmd_embed)
     d = sub.add_parser("detect", help="test a file for the watermark")
     d.add_argument("file", nargs="+", help=FILES_HELP)
-    d.add_argument("--key", default=None, help=_KEY_HELP)
-    d.add_argument("--fpr", type=float, default=None,
-                   help="false-positive rate per file (default 1e-6)")
-    d.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
-                   help=_STORE_HELP)
-    d.add_argument("--json", action="store_true", help="print a JSON result")
+    _add_test_options(d, "false-positive rate per file (default 1e-6)")
     d.set_defaults(handler=cmd_detect)
     _register_audit(sub)
+
+
+def _add_test_options(p: argparse.ArgumentParser, fpr_help: str) -> None:
+    """The options of a command that tests for the watermark: --key, --fpr, --store, --json."""
+    p.add_argument("--key", default=None, help=_KEY_HELP)
+    p.add_argument("--fpr", type=float, default=None, help=fpr_help)
+    p.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
+                   help=_STORE_HELP)
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+
+
+def _config(args: argparse.Namespace) -> WatermarkConfig:
+    return WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
 
 
 def _register_audit(sub: Any) -> None:
@@ -62,7 +70,6 @@ def _register_audit(sub: Any) -> None:
                        description="Re-encodes, resizes, crops, colour, noise and time attacks "
                                    f"on the first seconds of FILE. Attacks: {names}.")
     a.add_argument("file", type=Path, help="a watermarked video")
-    a.add_argument("--key", default=None, help=_KEY_HELP)
     a.add_argument("--payload", default=None,
                    help="the payload FILE should carry (default: the one detected in it)")
     a.add_argument("--attacks", default=None, metavar="NAME,...",
@@ -70,11 +77,7 @@ def _register_audit(sub: Any) -> None:
     a.add_argument("--seconds", type=float, default=10.0,
                    help="seconds of the video to read (default 10; fewer for large frames)")
     a.add_argument("--seed", type=int, default=0, help="seed of the attacks' random draws")
-    a.add_argument("--fpr", type=float, default=None,
-                   help="false-positive rate per detection (default 1e-6)")
-    a.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
-                   help=_STORE_HELP)
-    a.add_argument("--json", action="store_true", help="print a JSON result")
+    _add_test_options(a, "false-positive rate per detection (default 1e-6)")
     a.set_defaults(handler=cmd_audit)
     t = sub.add_parser("attack", help="write a video with one named attack applied",
                        description=f"Attacks: {names}.")
@@ -128,7 +131,7 @@ def _store_candidates(store: str | None) -> Any:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    cfg = WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
+    cfg = _config(args)
     candidates = _store_candidates(args.store)
 
     def one(path: Path) -> tuple[dict[str, Any], str]:
@@ -154,7 +157,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from watermark.audit import audit_file, render_text
 
-    cfg = WatermarkConfig() if args.fpr is None else WatermarkConfig(fpr=args.fpr)
+    cfg = _config(args)
     attacks = None if args.attacks is None else [
         n.strip() for n in args.attacks.split(",") if n.strip()]
     report = audit_file(args.file, args.key, payload=args.payload, attacks=attacks,

@@ -231,3 +231,13 @@ def test_write_video_refuses_bad_yuv_frames_and_formats(workdir: Path) -> None:
     with pytest.raises(ValueError, match="pixel_format"):
         media.write_video(iter([np.zeros((96, 128, 3), np.uint8)]), workdir / "c.mp4", 24,
                           pixel_format="nv12")  # type: ignore[arg-type]
+
+
+def test_iter_keyed_frames_marks_the_codec_key_frames(clip: Path, png: Path) -> None:
+    keyed = list(media.iter_keyed_frames(clip))
+    plain = list(media.iter_frames(clip))
+    assert len(keyed) == len(plain) and keyed[0][1] is True
+    assert all(np.array_equal(a, b) for (a, _), b in zip(keyed, plain))
+    assert sum(key for _, key in keyed) < len(keyed)  # inter-coded frames are not key frames
+    with pytest.raises(UnsupportedMediaError, match="image"):
+        list(media.iter_keyed_frames(png))
