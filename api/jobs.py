@@ -156,7 +156,11 @@ class JobManager:
         try:
             out = self.runners[job.kind](ctx)
         except ProvenanceError as exc:
-            message = exc.message.replace(str(workdir) + os.sep, "")
+            message = exc.message
+            if ctx.input_path is not None:  # the client's name for the file, not the server's
+                message = message.replace(str(ctx.input_path),
+                                          str(job.params.get("filename") or "the upload"))
+            message = message.replace(str(workdir) + os.sep, "")
             self.db.fail_job(job.job_id, exc.code, message)
             self.metrics.job_events.labels(job.kind, "failed").inc()
             return

@@ -19,7 +19,8 @@ PAGE = Path(__file__).parent / "RESULTS.md"
 README = Path(__file__).parent.parent / "README.md"
 _MARK = re.compile(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", re.S)
 _TITLES = {"c2pa": "C2PA content credentials", "watermark": "Watermark robustness and speed",
-           "generator": "Generator", "detector": "Detector", "api": "HTTP API load"}
+           "image": "Watermark on still images", "generator": "Generator",
+           "detector": "Detector", "api": "HTTP API load"}
 
 
 def _stem(area: str) -> str | None:
@@ -121,7 +122,7 @@ def _headline() -> str:
             + f"; after resize 0.5: {ours['resize_0.5']['recovery']:.0%}; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")
-    for area in ("generator", "detector", "api"):
+    for area in ("image", "generator", "detector", "api"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")

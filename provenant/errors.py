@@ -75,7 +75,7 @@ class InputError(ProvenanceError, ValueError):
 
 
 class MediaError(InputError):
-    default_hint = "give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG image"
+    default_hint = "give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG/WebP image"
 
 
 class UnsupportedMediaError(MediaError):

@@ -1,4 +1,4 @@
-"""Image dimensions from PNG/JPEG headers, read without decoding the pixels.
+"""Image dimensions from PNG/JPEG/WebP headers, read without decoding the pixels.
 
 This lets :mod:`provenant.media` refuse a decompression bomb before allocating its frame.
 """
@@ -8,19 +8,47 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from provenant.errors import MediaError
+from provenant.errors import MediaError, UnsupportedMediaError
 
-__all__ = ["image_size"]
+__all__ = ["image_size", "webp_is_lossless"]
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 def image_size(path: Path, mime: str) -> tuple[int, int]:
-    """``(width, height)`` of a PNG or JPEG file."""
+    """``(width, height)`` of a PNG, JPEG or WebP file."""
     with open(path, "rb") as fh:
         if mime == "image/png":
             return _png_size(path, fh.read(33))
+        if mime == "image/webp":
+            return _webp_size(path, fh.read(30))
         return _jpeg_size(path, fh)
+
+
+def webp_is_lossless(path: Path) -> bool:
+    """Whether a WebP file holds a lossless (VP8L) picture, so that a copy can stay lossless."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return head[12:16] == b"VP8L" or (head[12:16] == b"VP8X" and b"VP8L" in head[30:])
+
+
+def _webp_size(path: Path, head: bytes) -> tuple[int, int]:
+    """From the first chunk: lossy (``VP8 ``), lossless (``VP8L``) or extended (``VP8X``)."""
+    chunk = head[12:16]
+    if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:
+        (bits,) = struct.unpack("<I", head[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(head) >= 30:
+        if head[20] & 0x02:
+            raise UnsupportedMediaError(f"{path} is an animated WebP, which is not supported",
+                                        hint="give a still image, or the animation as a video")
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return width, height
+    raise MediaError(f"{path} is a truncated or corrupt WebP (no picture header found)")
 
 
 def _png_size(path: Path, head: bytes) -> tuple[int, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from provenant.media import (
     checked_mime,
     poster_frame,
     probe,
+    sibling_temp,
 )
 from provenant.report import C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
@@ -58,9 +58,10 @@ AI_SOURCE_TYPES = frozenset({
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
-_SIGNABLE = _BMFF | {"image/jpeg", "image/png"}
+_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
-_SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
+_SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
+                    "image/webp": (".webp",)}
 _IO_BUFFER = 1 << 20
 #: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
 #: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
@@ -259,7 +260,8 @@ def sign_file(
     *,
     limits: MediaLimits | None = None,
 ) -> SignResult:
-    """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, JPEG, PNG).
+    """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, JPEG, PNG,
+    WebP).
 
     ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
     Inputs beyond ``limits`` (default: the configured ones) are refused.
@@ -267,7 +269,7 @@ def sign_file(
     info = probe(src, limits)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
-            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG and PNG",
+            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG and WebP",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
     # The signed copy keeps the source's format, so its name must say so.
@@ -275,8 +277,7 @@ def sign_file(
                               f"a signed copy of the {info.mime.split('/')[1].upper()} input")
     definition = _definition(info, options)
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
+    tmp = sibling_temp(dst, dst.suffix)
     try:
         if boxes is not None and embeddable_signing_available():
             manifest_bytes = _sign_appending(info, Path(tmp), boxes, definition, options,

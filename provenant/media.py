@@ -2,7 +2,7 @@
 
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
-through without any colour conversion. Images (PNG/JPEG) are 1-frame media. Every
+through without any colour conversion. Images (PNG/JPEG/WebP) are 1-frame media. Every
 reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
@@ -26,6 +26,7 @@ from provenant.media_write import (
     MP4_SUFFIXES,
     check_output_path,
     check_output_suffix,
+    sibling_temp,
     write_image,
     write_video,
 )
@@ -43,10 +44,12 @@ __all__ = [
     "read_frames",
     "poster_frame",
     "read_image",
+    "read_image_exact",
     "write_video",
     "write_image",
     "check_output_path",
     "check_output_suffix",
+    "sibling_temp",
     "IMAGE_SUFFIXES",
     "MP4_SUFFIXES",
     "VIDEO_MIMES",
@@ -54,7 +57,7 @@ __all__ = [
 ]
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
-IMAGE_MIMES = ("image/jpeg", "image/png")
+IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp")
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,32 @@ def sniff_mime(path: Path) -> str:
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
-    if head[4:8] == b"ftyp":
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS:
         return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head else "video/x-matroska"
+    for name, known in _UNSUPPORTED.items():
+        if known(head):
+            raise UnsupportedMediaError(f"{path} is {name}, which is not supported",
+                                        hint="convert it to PNG, JPEG or WebP (a still) or to "
+                                             "MP4 (a video)")
     raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
+
+
+#: ISO BMFF major brands of HEIF images (AVIF, HEIC): the same box structure as an MP4, but
+#: an image container that neither this reader nor the signing path handles.
+_HEIF_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis",
+                b"mif1", b"msf1"}
+#: Formats recognised by their first bytes only to be named in the refusal.
+_UNSUPPORTED = {
+    "an AVIF or HEIF (HEIC) image": lambda h: h[4:8] == b"ftyp" and h[8:12] in _HEIF_BRANDS,
+    "a GIF image": lambda h: h.startswith((b"GIF87a", b"GIF89a")),
+    "a TIFF image": lambda h: h.startswith((b"II*\x00", b"MM\x00*")),
+    "a JPEG XL image": lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")),
+    "an AVI video or another RIFF file": lambda h: h[:4] == b"RIFF",
+}
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
@@ -182,17 +206,45 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
-    """An image file as one ``H×W×3`` RGB frame."""
+    """An image file as one ``H×W×3`` ``uint8`` RGB frame (any transparency dropped, 16-bit
+    samples reduced to 8): what analysis reads. :func:`read_image_exact` keeps everything."""
     import cv2
 
     info = probe(path, limits)
     if info.kind != "image":
         raise UnsupportedMediaError(f"{path} is a video, not an image")
-    data = np.fromfile(str(info.path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt")
+    bgr = _imdecode(info.path, cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_image_exact(path: str | os.PathLike[str],
+                     limits: MediaLimits | None = None) -> np.ndarray:
+    """An image file with the samples it stores: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4``
+    RGBA, ``uint8`` or ``uint16``. What a rewrite of the image (a watermark) starts from, so
+    that transparency, grey and 16-bit precision survive it. A JPEG is read as
+    :func:`read_image` reads it (its EXIF orientation applied, since the copy carries none)."""
+    import cv2
+
+    info = probe(path, limits)
+    if info.kind != "image":
+        raise UnsupportedMediaError(f"{path} is a video, not an image")
+    if info.mime == "image/jpeg":
+        return read_image(info.path, limits)
+    image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image.reshape(image.shape[:2]) if image.ndim == 3 else image
+
+
+def _imdecode(path: Path, flags: int) -> np.ndarray:
+    import cv2
+
+    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), flags)
+    if image is None or image.ndim not in (2, 3) or image.size == 0:
+        raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt")
+    return image
 
 
 def _decord_reader(path: Path):  # -> decord.VideoReader | None

@@ -1,4 +1,5 @@
-"""Media output: encode frames to video (PyAV: H.264, H.265, VP9) or write one image.
+"""Media output: encode frames to video (PyAV: H.264, H.265, VP9) or write one image
+(PNG, JPEG or WebP).
 
 Part of :mod:`provenant.media`, which re-exports everything public here. Outputs appear
 atomically: a file is written beside its destination and renamed when complete.
@@ -7,7 +8,7 @@ atomically: a file is written beside its destination and renamed when complete.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -18,10 +19,10 @@ import numpy as np
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
-           "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
+           "sibling_temp", "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
 
-#: Names an image output may have; :func:`write_image` picks PNG or JPEG by the suffix.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Names an image output may have; :func:`write_image` picks PNG, JPEG or WebP by the suffix.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 #: Names of ISO BMFF (MP4/MOV) outputs, the video containers C2PA signing supports here.
 MP4_SUFFIXES = (".mp4", ".mov", ".m4v")
 
@@ -44,11 +45,27 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def sibling_temp(path: Path, suffix: str) -> Path:
+    """A new, empty file beside ``path``, for an output to be written into and then renamed
+    over ``path`` (so the output appears whole or not at all). It is created with the mode a
+    plain ``open()`` gives (0666 less the umask), so the finished output is as readable as
+    any other file its user writes: ``tempfile.mkstemp`` would make it private (0600)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise MediaError(f"could not create a temporary file beside {path}",
+                     hint=f"check the folder {path.parent}")
+
+
 def check_output_suffix(path: str | os.PathLike[str], allowed: tuple[str, ...],
                         what: str) -> Path:
     """Refuse an output name whose suffix does not say what the file will hold.
 
-    ``what`` completes "the output is ...", e.g. ``"a PNG or JPEG image"``."""
+    ``what`` completes "the output is ...", e.g. ``"a PNG, JPEG or WebP image"``."""
     path = check_output_path(path)
     if path.suffix.lower() not in allowed:
         given = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
@@ -83,8 +100,7 @@ def write_video(
         raise InputError(f"crf={crf!r} is invalid; allowed: 0 to 63 (lower is better quality)")
     if pixel_format not in ("rgb24", "yuv420p"):
         raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, yuv420p")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent)
-    os.close(fd)
+    tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
         with av.open(tmp, "w") as out:
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format)
@@ -145,18 +161,45 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> N
             audio_in.close()
 
 
-def write_image(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
-    """Write one RGB frame as PNG or JPEG (by ``path``'s suffix)."""
+def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
+                lossless: bool = False) -> Path:
+    """Write one image as PNG, JPEG or WebP (by ``path``'s suffix; no suffix: PNG).
+
+    ``image``: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4`` RGBA, ``uint8`` or ``uint16``. PNG
+    keeps all of it; JPEG and WebP hold 8 bits (16-bit samples are rounded to 8), and JPEG
+    refuses transparency rather than drop it. ``quality`` (1-100) sets JPEG and lossy WebP;
+    ``lossless`` makes a WebP lossless. The file appears atomically."""
     import cv2
 
     path = check_output_path(path)
     ext = path.suffix.lower() or ".png"
     if ext not in IMAGE_SUFFIXES:
         raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}",
-                                    hint="name the output .png or .jpg")
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
+                                    hint="name the output .png, .jpg or .webp")
+    image = np.asarray(image)
+    channels = 1 if image.ndim == 2 else (image.shape[2] if image.ndim == 3 else 0)
+    if channels not in (1, 3, 4) or image.dtype not in (np.uint8, np.uint16) or image.size == 0:
+        raise InputError(f"cannot write an image of shape {image.shape} and type {image.dtype}",
+                         hint="give H×W, H×W×3 (RGB) or H×W×4 (RGBA) uint8 or uint16 samples")
+    if channels == 4 and ext in (".jpg", ".jpeg"):
+        raise InputError("the image has transparency, which a JPEG cannot hold",
+                         hint="name the output .png or .webp to keep it")
+    if image.dtype == np.uint16 and ext != ".png":
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if channels > 1:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
+    if ext == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101 if lossless else quality]
+    else:
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
-    path.write_bytes(buf.tobytes())
+    tmp = sibling_temp(path, ext)
+    try:
+        tmp.write_bytes(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

@@ -81,14 +81,14 @@ def stamp(
     """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
     and register it, so the manifest can be recovered after the metadata is stripped.
 
-    An image stays an image (PNG or JPEG, chosen by ``dst``'s suffix); a video becomes an
+    An image stays an image (PNG, JPEG or WebP, chosen by ``dst``'s suffix); a video becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v)."""
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
     if Path(dst).resolve() == info.path.resolve():
         raise InputError(f"output {dst} is the input file: stamping re-encodes it, and the "
                          "original would be lost", hint="give a different output path")
     if info.kind == "image":
-        dst = check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG or JPEG image, as the input is")
+        dst = check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG, JPEG or WebP image, as the input is")
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
     available = stampers()

@@ -81,6 +81,11 @@ def jpeg(media_dir: Path) -> Path:
     return write_image(next(render_clip(1, 64, 80, seed=3)), media_dir / "still.jpg")
 
 
+@pytest.fixture(scope="session")
+def webp(media_dir: Path) -> Path:
+    return write_image(next(render_clip(1, 64, 80, seed=5)), media_dir / "still.webp")
+
+
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
     return tmp_path

@@ -15,7 +15,7 @@ from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import (
     ResidualAccumulator, WatermarkResult, analyse_residual, working_luma,
 )
-from watermark.embedding import embed_frame, embed_frames, embed_yuv420
+from watermark.embedding import embed_frame, embed_frames, embed_image, embed_yuv420
 from watermark.lookup import Codebook
 from watermark.reader import sample_luma
 
@@ -44,17 +44,21 @@ def embed(source: Source, payload: bytes | str | int, key: str | bytes | None = 
           config: WatermarkConfig | None = None) -> np.ndarray | Iterator[np.ndarray]:
     """Watermark ``source`` with the 64-bit ``payload`` under ``key``.
 
-    An ``H×W×3`` array (an image) gives an array; a ``T×H×W×3`` array gives a ``T×H×W×3``
-    array; any other iterable of frames, or a file path, gives a lazy iterator of frames.
+    An image array (marked as a still: :meth:`WatermarkConfig.for_still`) gives an array of
+    the same shape and type: ``H×W×3`` RGB, and also ``H×W`` grey or ``H×W×4`` RGBA,
+    ``uint8`` or ``uint16`` (alpha and 16-bit precision kept; see
+    :func:`watermark.embedding.embed_image`). A ``T×H×W×3`` array gives a ``T×H×W×3`` array;
+    any other iterable of frames, or a file path, gives a lazy iterator of frames.
     """
     cfg = config or WatermarkConfig()
     if isinstance(source, np.ndarray):
         bits, kbytes = parse_payload(payload), resolve_key(key)
-        if source.ndim == 3:
-            return embed_frame(source, kbytes, bits, cfg)
+        if source.ndim in (2, 3):
+            return embed_image(source, kbytes, bits, cfg.for_still())
         if source.ndim == 4:
             return np.stack([embed_frame(f, kbytes, bits, cfg) for f in source])
-        raise MediaError(f"array of shape {source.shape} is invalid; allowed: H×W×3 or T×H×W×3")
+        raise MediaError(f"array of shape {source.shape} is invalid; allowed: an image (H×W, "
+                         "H×W×3 or H×W×4) or T×H×W×3 frames")
     if isinstance(source, (str, os.PathLike)):
         from provenant.media import iter_frames
 
@@ -69,7 +73,8 @@ def detect(source: Source, key: str | bytes | None = None,
            candidates: Candidates = None) -> WatermarkResult:
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
-    A file path is sampled (see :func:`detect_file`). Arrays and iterables are used frame
+    A file path is sampled (see :func:`detect_file`). An ``H×W×3`` array is a still image
+    (:meth:`WatermarkConfig.for_still`); ``T×H×W×3`` arrays and iterables are used frame
     by frame in full (constant memory); arrays and sequences also get the fine look
     where its pixel budget allows (see :class:`Looks`), iterables of unknown length do not.
     ``keyframes``: indices of the frames a codec coded
@@ -87,7 +92,8 @@ def detect(source: Source, key: str | bytes | None = None,
         if source.ndim not in (3, 4) or source.shape[-1] != 3:
             raise MediaError(f"array of shape {source.shape} is invalid; "
                              "allowed: H×W×3 or T×H×W×3")
-        source = source[None] if source.ndim == 3 else source
+        if source.ndim == 3:  # a still image: read with the chips it was marked with
+            source, cfg = source[None], cfg.for_still()
     keyset = set(keyframes or ())
     looks = Looks(cfg, len(source) if isinstance(source, (np.ndarray, Sequence)) else None)
     for i, frame in enumerate(source):
@@ -211,20 +217,27 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264, audio kept) or an image file (same format) into ``dst``.
+    """Watermark a video (H.264, audio kept) or an image file into ``dst``.
+
+    An image is written as ``dst``'s suffix says (PNG, JPEG or WebP), with its transparency,
+    grey and 16-bit samples kept where that format holds them (a lossless WebP stays
+    lossless; an image with transparency is refused as a JPEG rather than flattened).
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
     colour conversion is added to the decode + encode; others go through RGB frames.
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
-    from provenant.media import iter_yuv420, probe, read_image, write_image, write_video
+    from provenant.imageheaders import webp_is_lossless
+    from provenant.media import iter_yuv420, probe, read_image_exact, write_image, write_video
     from provenant.prefetch import prefetch
 
     cfg = config or WatermarkConfig()
     bits, kbytes = parse_payload(payload), resolve_key(key)
     info = probe(Path(src))
     if info.kind == "image":
-        return write_image(embed(read_image(info.path), payload, key, cfg), dst)
+        lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
+        marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
+        return write_image(marked, dst, lossless=lossless)
     audio = info.path if info.has_audio else None
     if info.width % 2 == 0 and info.height % 2 == 0:
         # Decode + mark in a background thread, so it overlaps with the encoder's work.

@@ -23,7 +23,8 @@ import numpy as np
 
 from provenant.errors import ConfigurationError
 
-__all__ = ["Clip", "Attack", "ATTACKS", "attack_names", "make_attack", "codec_roundtrip"]
+__all__ = ["Clip", "Attack", "ATTACKS", "IMAGE_ATTACKS", "attack_names", "make_attack",
+           "codec_roundtrip", "still_codec_roundtrip"]
 
 Category = Literal["none", "codec", "geometry", "colour", "noise", "time", "combination"]
 Params = Mapping[str, Any]
@@ -119,6 +120,25 @@ def codec_roundtrip(clip: Clip, codec: str, crf: int, preset: str = "veryfast") 
 
 def _codec(codec: str, crf: int) -> Apply:
     return lambda clip, p: codec_roundtrip(clip, codec, crf)
+
+
+def still_codec_roundtrip(clip: Clip, fmt: str, quality: int) -> Clip:
+    """Encode every frame as a ``fmt`` (``"jpeg"`` or ``"webp"``) still at ``quality``
+    (1-100, as libjpeg and libwebp read it) and decode it back: an image platform's
+    re-encode."""
+    flag = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}[fmt]
+    out = []
+    for f in clip.frames:
+        ok, buf = cv2.imencode(f".{fmt.replace('jpeg', 'jpg')}",
+                               cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [flag, quality])
+        if not ok:
+            raise ConfigurationError(f"OpenCV cannot encode {fmt} here")
+        out.append(cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    return clip.with_frames(out)
+
+
+def _still_codec(fmt: str, quality: int) -> Apply:
+    return lambda clip, p: still_codec_roundtrip(clip, fmt, quality)
 
 
 # ---------------------------------------------------------------- geometry
@@ -231,6 +251,13 @@ def _combo(clip: Clip, p: Params) -> Clip:
     return _crop(clip, {"area": 0.8, "x": p.get("x", 0.5), "y": p.get("y", 0.5)})
 
 
+def _image_combo(clip: Clip, p: Params) -> Clip:
+    clip = still_codec_roundtrip(clip, "jpeg", 75)
+    clip = _resize(clip, {"scale": 0.5})
+    return still_codec_roundtrip(_crop(clip, {"area": 0.8, "x": p.get("x", 0.5),
+                                              "y": p.get("y", 0.5)}), "jpeg", 75)
+
+
 def _draw_xy(rng: np.random.Generator) -> dict[str, Any]:
     return {"x": float(rng.uniform(0, 1)), "y": float(rng.uniform(0, 1))}
 
@@ -276,6 +303,28 @@ def _registry() -> dict[str, Attack]:
 
 
 ATTACKS: dict[str, Attack] = _registry()
+
+
+def _image_registry() -> dict[str, Attack]:
+    """The attacks on a still image: an image platform's re-encodes (JPEG, WebP) in place of
+    the video codecs, the same geometry, colour and noise attacks, and no time attacks."""
+    a = [
+        ATTACKS["none"],
+        Attack("jpeg_90", "codec", _still_codec("jpeg", 90), description="JPEG quality 90"),
+        Attack("jpeg_75", "codec", _still_codec("jpeg", 75), description="JPEG quality 75"),
+        Attack("jpeg_50", "codec", _still_codec("jpeg", 50), description="JPEG quality 50"),
+        Attack("webp_75", "codec", _still_codec("webp", 75), description="WebP quality 75"),
+        Attack("webp_50", "codec", _still_codec("webp", 50), description="WebP quality 50"),
+        *(ATTACKS[n] for n in ATTACKS if ATTACKS[n].category in ("geometry", "colour", "noise")),
+        Attack("combo_jpeg_75_resize_0.5_crop_80", "combination", _image_combo, _draw_xy,
+               description="JPEG 75, then resize 0.5, crop 80% of the area and JPEG 75 again"),
+    ]
+    return {x.name: x for x in a}
+
+
+#: The attacks on still images (``watermark.attacks`` keeps the video registry apart, so
+#: that the video benchmark's draws do not move).
+IMAGE_ATTACKS: dict[str, Attack] = _image_registry()
 
 
 def attack_names(category: Category | None = None) -> list[str]:

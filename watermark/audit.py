@@ -3,8 +3,10 @@
 The benchmark measures the watermark on its own footage; an audit answers the question for
 *this* file: which of the named attacks of :mod:`watermark.attacks` (re-encodes, resizes,
 crops, colour, noise, time) the payload it carries survives, with the p-value of each
-detection. It is what a watermark auditor, or a platform deciding on its upload settings,
-runs before trusting the watermark on their own footage.
+detection. A still image gets the image suite (``IMAGE_ATTACKS``: JPEG and WebP re-encodes
+in place of the video codecs, no time attacks) and is read as a still. It is what a
+watermark auditor, or a platform deciding on its upload settings, runs before trusting the
+watermark on their own footage.
 
     >>> report = audit_file("marked.mp4", key="my-secret")
     >>> report.survived, [o.attack for o in report.outcomes if not o.exact]
@@ -31,13 +33,13 @@ from typing import Any
 import numpy as np
 
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
-from watermark.api import Candidates, as_codebook, detect_clip
-from watermark.attacks import ATTACKS, Clip, make_attack
+from watermark.api import Candidates, as_codebook, detect, detect_clip
+from watermark.attacks import ATTACKS, IMAGE_ATTACKS, Attack, Clip
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 
 __all__ = ["AttackOutcome", "AuditReport", "audit_clip", "audit_file", "read_clip",
-           "attack_file", "bit_accuracy", "render_text", "render_html", "MIN_SIDE",
-           "AUDIT_MAX_PIXELS", "AUDIT_MAX_FRAMES"]
+           "attack_file", "attacks_for", "bit_accuracy", "render_text", "render_html",
+           "MIN_SIDE", "AUDIT_MAX_PIXELS", "AUDIT_MAX_FRAMES"]
 
 #: The smallest frame side the watermark is specified for; smaller attacked frames are noted.
 MIN_SIDE = 128
@@ -86,6 +88,7 @@ class AuditReport:
     seed: int
     outcomes: list[AttackOutcome]
     candidates: int = 0  # issued payloads the store-aided test also tried (0: blind only)
+    kind: str = "video"  # or "image": a still, audited with the image suite
 
     @property
     def survived(self) -> int:
@@ -133,6 +136,22 @@ def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
     return Clip(frames, fps, tuple(keys))
 
 
+def attacks_for(kind: str) -> dict[str, Attack]:
+    """The attack suite for a ``kind`` of media: ``"image"`` gets ``IMAGE_ATTACKS``, a video
+    ``ATTACKS``."""
+    return IMAGE_ATTACKS if kind == "image" else ATTACKS
+
+
+def _read(path: str | os.PathLike[str], max_seconds: float) -> tuple[Clip, str]:
+    """A video's first seconds (:func:`read_clip`), or a still image as a one-frame clip."""
+    from provenant.media import probe, read_image
+
+    info = probe(path)
+    if info.kind == "image":
+        return Clip([read_image(info.path)], 1.0, (0,)), "image"
+    return read_clip(path, max_seconds), "video"
+
+
 def _attack_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
@@ -146,23 +165,33 @@ def bit_accuracy(decoded: str | None, expected: str) -> float:
     return float(np.mean(a == b))
 
 
-def _check_attacks(attacks: Iterable[str] | None) -> list[str]:
-    names = list(ATTACKS) if attacks is None else list(dict.fromkeys(attacks))
-    unknown = [n for n in names if n not in ATTACKS]
+def _check_attacks(attacks: Iterable[str] | None, kind: str | None = "video") -> list[str]:
+    """The attack names to run on ``kind`` of media (None: either kind, a check made before
+    the file is opened)."""
+    suite = attacks_for(kind) if kind is not None else {**ATTACKS, **IMAGE_ATTACKS}
+    names = list(suite) if attacks is None else list(dict.fromkeys(attacks))
+    unknown = [n for n in names if n not in suite]
     if unknown or not names:
-        raise InputError(f"attacks={unknown or names!r} is invalid; allowed: any of "
-                         f"{', '.join(ATTACKS)}")
+        raise InputError(f"attacks={unknown or names!r} is invalid for this "
+                         f"{kind or 'file'}; allowed: any of {', '.join(suite)}")
     return names
 
 
+def _detect(clip: Clip, key: bytes, cfg: WatermarkConfig, candidates: Candidates,
+            kind: str):  # -> WatermarkResult
+    if kind == "image":  # a still is read as one: its own chip size, no frame sampling
+        return detect(clip.frames[0], key, cfg, candidates=candidates)
+    return detect_clip(clip, key, cfg, candidates)
+
+
 def _one(clip: Clip, name: str, expected: str, key: bytes, cfg: WatermarkConfig,
-         seed: int, candidates: Candidates) -> AttackOutcome:
-    attack = make_attack(name)
+         seed: int, candidates: Candidates, kind: str) -> AttackOutcome:
+    attack = attacks_for(kind)[name]
     params = attack.draw(_attack_rng(seed, name))
     start = time.perf_counter()
     attacked = attack(clip, params)
     h, w = attacked.shape
-    result = detect_clip(attacked, key, cfg, candidates)
+    result = _detect(attacked, key, cfg, candidates, kind)
     note = (f"under the {MIN_SIDE}-pixel minimum side" if min(h, w) < MIN_SIDE else None)
     exact = bool(result.detected and result.payload == expected)
     blind = result.blind_p_value <= cfg.fpr and result.blind_payload == expected
@@ -183,20 +212,23 @@ def audit_clip(clip: Clip, key: str | bytes | None = None, *,
                payload: bytes | str | int | None = None,
                attacks: Sequence[str] | None = None, seed: int = 0,
                config: WatermarkConfig | None = None, candidates: Candidates = None,
-               progress: bool | None = None, file: str = "clip") -> AuditReport:
-    """Apply ``attacks`` (default: all registered) to ``clip`` and detect after each.
+               progress: bool | None = None, file: str = "clip",
+               kind: str = "video") -> AuditReport:
+    """Apply ``attacks`` (default: all of the suite for ``kind``) to ``clip`` and detect
+    after each.
 
     ``payload``: the payload the clip should carry; by default the one detected on the clip
     as it is (an :class:`InputError` if none is). ``candidates``: payloads for the
-    store-aided test, as in :func:`watermark.detect`."""
+    store-aided test, as in :func:`watermark.detect`. ``kind="image"``: ``clip`` holds one
+    still image, audited with the image suite and read as a still."""
     cfg = config or WatermarkConfig()
-    kbytes, names = resolve_key(key), _check_attacks(attacks)
+    kbytes, names = resolve_key(key), _check_attacks(attacks, kind)
     codebook = as_codebook(candidates)  # built once, tried after every attack
     if payload is not None:
         expected = np.packbits(parse_payload(payload)).tobytes().hex()
         source = "given"
     else:
-        found = detect_clip(clip, kbytes, cfg, codebook)
+        found = _detect(clip, kbytes, cfg, codebook, kind)
         if not found.detected:
             raise InputError(
                 f"{file} carries no watermark under this key (p={found.p_value:.2g}), so there "
@@ -205,10 +237,11 @@ def audit_clip(clip: Clip, key: str | bytes | None = None, *,
         expected, source = str(found.payload), "detected"
     outcomes = []
     for name in _progress(names, progress):
-        outcomes.append(_one(clip, name, expected, kbytes, cfg, seed, codebook))
+        outcomes.append(_one(clip, name, expected, kbytes, cfg, seed, codebook, kind))
     h, w = clip.shape
-    return AuditReport(file, expected, source, len(clip.frames), w, h, clip.fps, cfg.fpr,
-                       seed, outcomes, len(codebook) if codebook is not None else 0)
+    return AuditReport(file, expected, source, len(clip.frames), w, h,
+                       clip.fps if kind == "video" else 0.0, cfg.fpr, seed, outcomes,
+                       len(codebook) if codebook is not None else 0, kind)
 
 
 def _progress(names: list[str], progress: bool | None) -> Iterable[str]:
@@ -224,26 +257,38 @@ def audit_file(path: str | os.PathLike[str], key: str | bytes | None = None, *,
                attacks: Sequence[str] | None = None, seed: int = 0, max_seconds: float = 10.0,
                config: WatermarkConfig | None = None, candidates: Candidates = None,
                progress: bool | None = None, name: str | None = None) -> AuditReport:
-    """:func:`audit_clip` on the first ``max_seconds`` of a video file (``name``: how the
-    report and its messages call it; default: the path)."""
-    resolve_key(key), _check_attacks(attacks)  # refuse bad arguments before decoding
+    """:func:`audit_clip` on the first ``max_seconds`` of a video file, or on an image file
+    with the image suite (``name``: how the report and its messages call it; default: the
+    path)."""
+    from provenant.media import probe
+
+    resolve_key(key), _check_attacks(attacks, None)  # refuse bad arguments before reading
     if payload is not None:
         parse_payload(payload)
-    clip = read_clip(path, max_seconds)
+    _check_attacks(attacks, probe(path).kind)
+    clip, kind = _read(path, max_seconds)
     return audit_clip(clip, key, payload=payload, attacks=attacks, seed=seed, config=config,
-                      candidates=candidates, progress=progress, file=name or str(path))
+                      candidates=candidates, progress=progress, file=name or str(path),
+                      kind=kind)
 
 
 def attack_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], attack: str, *,
                 seed: int = 0, max_seconds: float = 10.0) -> Path:
     """Write ``attack`` applied to the first ``max_seconds`` of ``src`` to ``dst``, encoded
-    losslessly (H.264 CRF 0), so the file holds what the attack left and nothing more."""
-    from provenant.media import write_video
+    losslessly (H.264 CRF 0; an image as PNG or lossless WebP), so the file holds what the
+    attack left and nothing more."""
+    from provenant.media import check_output_suffix, probe, write_image, write_video
 
-    _check_attacks([attack])
-    clip = read_clip(src, max_seconds)
-    atk = make_attack(attack)
+    _check_attacks([attack], None)
+    kind = probe(src).kind
+    _check_attacks([attack], kind)
+    if kind == "image":
+        check_output_suffix(dst, (".png", ".webp"), "a lossless image (PNG or WebP)")
+    clip, kind = _read(src, max_seconds)
+    atk = attacks_for(kind)[attack]
     attacked = atk(clip, atk.draw(_attack_rng(seed, attack)))
+    if kind == "image":
+        return write_image(attacked.frames[0], dst, lossless=True)
     h, w = attacked.shape
     frames = [np.ascontiguousarray(f[: h - h % 2, : w - w % 2]) for f in attacked.frames]
     return write_video(frames, dst, attacked.fps, crf=0, preset="veryfast")
@@ -251,9 +296,10 @@ def attack_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], attack
 
 def render_text(report: AuditReport) -> str:
     """The audit as a table for a terminal."""
+    what = (f"a {report.width}x{report.height} image" if report.kind == "image" else
+            f"{report.frames} frames of {report.width}x{report.height} at {report.fps:g} fps")
     lines = [f"Watermark audit of {report.file}",
-             f"payload {report.payload} ({report.payload_from}); {report.frames} frames of "
-             f"{report.width}x{report.height} at {report.fps:g} fps; decision at p <= "
+             f"payload {report.payload} ({report.payload_from}); {what}; decision at p <= "
              f"{report.fpr:g}", "",
              f"{'attack':<34} {'result':<10} {'p-value':>9} {'bits':>5}  {'size':<10} note"]
     for o in report.outcomes:

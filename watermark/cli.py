@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("watermark", help="embed or detect the invisible video watermark")
     sub = p.add_subparsers(dest="watermark_command", metavar="SUBCOMMAND", required=True)
     e = sub.add_parser("embed", help="watermark a video (H.264, audio kept) or an image")
-    e.add_argument("input", type=Path, help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG)")
+    e.add_argument("input", type=Path, help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP)")
     e.add_argument("-o", "--output", type=Path, required=True, help="output file")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
@@ -62,14 +62,17 @@ def _config(args: argparse.Namespace) -> WatermarkConfig:
 
 
 def _register_audit(sub: Any) -> None:
-    from watermark.attacks import ATTACKS
+    from watermark.attacks import ATTACKS, IMAGE_ATTACKS
 
-    names = ", ".join(ATTACKS)
-    a = sub.add_parser("audit", help="apply the attack suite to a watermarked video and "
-                                     "detect after each attack",
+    names = (f"on a video: {', '.join(ATTACKS)}; on an image: "
+             f"{', '.join(n for n in IMAGE_ATTACKS if n not in ATTACKS)} and the geometry, "
+             "colour and noise attacks of the video suite")
+    a = sub.add_parser("audit", help="apply the attack suite to a watermarked video or image "
+                                     "and detect after each attack",
                        description="Re-encodes, resizes, crops, colour, noise and time attacks "
-                                   f"on the first seconds of FILE. Attacks: {names}.")
-    a.add_argument("file", type=Path, help="a watermarked video")
+                                   f"on the first seconds of FILE (or on an image). Attacks "
+                                   f"{names}.")
+    a.add_argument("file", type=Path, help="a watermarked video or image")
     a.add_argument("--payload", default=None,
                    help="the payload FILE should carry (default: the one detected in it)")
     a.add_argument("--attacks", default=None, metavar="NAME,...",
@@ -79,12 +82,13 @@ def _register_audit(sub: Any) -> None:
     a.add_argument("--seed", type=int, default=0, help="seed of the attacks' random draws")
     _add_test_options(a, "false-positive rate per detection (default 1e-6)")
     a.set_defaults(handler=cmd_audit)
-    t = sub.add_parser("attack", help="write a video with one named attack applied",
-                       description=f"Attacks: {names}.")
-    t.add_argument("input", type=Path, help="a video")
+    t = sub.add_parser("attack", help="write a video or image with one named attack applied",
+                       description=f"Attacks {names}.")
+    t.add_argument("input", type=Path, help="a video or an image")
     t.add_argument("attack", help="the attack's name")
     t.add_argument("-o", "--output", type=Path, required=True,
-                   help="output video (H.264, lossless, so it holds what the attack left)")
+                   help="output: H.264 video (lossless) for a video, PNG or WebP (lossless) for "
+                        "an image, so it holds what the attack left")
     t.add_argument("--seconds", type=float, default=10.0,
                    help="seconds of the video to read (default 10)")
     t.add_argument("--seed", type=int, default=0, help="seed of the attack's random draw")
@@ -96,7 +100,7 @@ def _check_output(src: Path, dst: Path) -> None:
     if dst.resolve() == src.resolve():
         raise MediaError(f"output {dst} is the input file; give a different -o path")
     if probe(src).kind == "image":  # by content, not by name
-        check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG or JPEG image, as the input is")
+        check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG, JPEG or WebP image, as the input is")
     else:
         check_output_suffix(dst, MP4_SUFFIXES + (".mkv",), "an H.264 video")
 
@@ -172,7 +176,8 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
     if args.output.resolve() == args.input.resolve():
         raise MediaError(f"output {args.output} is the input file; give a different -o path")
-    check_output_suffix(args.output, MP4_SUFFIXES + (".mkv",), "an H.264 video")
+    if probe(args.input).kind == "video":
+        check_output_suffix(args.output, MP4_SUFFIXES + (".mkv",), "an H.264 video")
     start = time.perf_counter()
     out = attack_file(args.input, args.output, args.attack, seed=args.seed,
                       max_seconds=args.seconds)
@@ -183,6 +188,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(facts, indent=2))
     else:
-        print(f"{args.attack} applied to {args.input} -> {out} ({info.frame_count} frames of "
-              f"{info.width}x{info.height})")
+        what = (f"{info.width}x{info.height} image" if info.kind == "image" else
+                f"{info.frame_count} frames of {info.width}x{info.height}")
+        print(f"{args.attack} applied to {args.input} -> {out} ({what})")
     return 0

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -44,6 +44,10 @@ class WatermarkConfig:
     chip_policy: ``"auto"`` picks the chip size from the frame's shorter side so that about
         ``tiles_across`` tiles span it; ``"fixed"`` always uses ``chip_px``.
     chip_px: chip size in pixels for ``"fixed"``, and the minimum for ``"auto"``.
+    still_tiles_across: ``tiles_across`` for a still image (:meth:`for_still`). A video sums
+        the pattern over many frames while the content moves; a photo has one frame, whose
+        own texture competes with the pattern, and more, smaller chips average it down
+        (measured: watermark/README.md, *Still images*).
     target_psnr: each frame's pattern gain is set so the frame's PSNR is about this (dB)...
     alpha: ...but the gain (luma levels at full mask, unit-RMS pattern) never exceeds alpha.
     mask_tau: local luma standard deviation at which the mask saturates to 1.
@@ -84,6 +88,7 @@ class WatermarkConfig:
     chip_policy: ChipPolicy = "auto"
     chip_px: int = 2
     tiles_across: float = 3.0
+    still_tiles_across: float = 4.0
     target_psnr: float = 42.5
     alpha: float = 6.0
     mask_tau: float = 6.0
@@ -107,6 +112,8 @@ class WatermarkConfig:
                "'auto' or 'fixed'")
         _check(1 <= self.chip_px <= 64, "chip_px", self.chip_px, "an integer in [1, 64]")
         _check(1.0 <= self.tiles_across <= 16.0, "tiles_across", self.tiles_across, "in [1, 16]")
+        _check(1.0 <= self.still_tiles_across <= 16.0, "still_tiles_across",
+               self.still_tiles_across, "in [1, 16]")
         _check(30.0 <= self.target_psnr <= 60.0, "target_psnr", self.target_psnr, "in [30, 60]")
         _check(0.0 < self.alpha <= 32.0, "alpha", self.alpha, "in (0, 32]")
         _check(0.0 < self.mask_tau <= 64.0, "mask_tau", self.mask_tau, "in (0, 64]")
@@ -129,6 +136,13 @@ class WatermarkConfig:
                "an integer in [1, 64]")
         _check(0.0 <= self.canonical_share < 1.0, "canonical_share", self.canonical_share,
                "in [0, 1)")
+
+    def for_still(self) -> WatermarkConfig:
+        """The configuration a still image is marked and read with: ``still_tiles_across``
+        tiles across. A frame grabbed from a marked video (or a video made from a marked
+        photo) has the other chip size, which detection still tries among the chips of
+        cropped and rescaled originals (``watermark/periods.py``)."""
+        return replace(self, tiles_across=self.still_tiles_across)
 
     def working_pixels(self, height: int, width: int) -> int:
         """Pixels of a ``height×width`` frame at detection's working scale."""

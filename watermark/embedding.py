@@ -17,7 +17,7 @@ from provenant.errors import MediaError
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.pattern import frame_pattern
 
-__all__ = ["perceptual_mask", "embed_frame", "embed_frames", "embed_yuv420"]
+__all__ = ["perceptual_mask", "embed_frame", "embed_frames", "embed_yuv420", "embed_image"]
 
 _MIN_SIDE = 64
 #: Limited-range (BT.601/709 "TV") luma: Y = 16 + 219/255 · gray.
@@ -72,6 +72,41 @@ def embed_frame(frame: np.ndarray, key: bytes, bits: np.ndarray,
     delta = perceptual_mask(frame, cfg)
     delta *= pattern
     return cv2.add(frame, cv2.merge([delta, delta, delta]), dtype=cv2.CV_8U)
+
+
+def embed_image(image: np.ndarray, key: bytes, bits: np.ndarray,
+                cfg: WatermarkConfig) -> np.ndarray:
+    """Watermark one image with the samples it stores, and return the same shape and type:
+    ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8`` or ``uint16``.
+
+    The mark is :func:`embed_frame`'s, computed on the 8-bit RGB view of the image: grey
+    stays grey (the change is the same on R, G and B), the alpha channel is kept as it is,
+    and 16-bit samples get the change scaled to their range (× 257) instead of being cut to
+    8 bits."""
+    img = np.asarray(image)
+    if img.dtype not in (np.uint8, np.uint16) or not (
+            img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (3, 4))):
+        raise MediaError(f"image of shape {img.shape} and dtype {img.dtype} is invalid; "
+                         "allowed: H×W, H×W×3 or H×W×4 uint8 or uint16")
+    if img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
+        return embed_frame(np.ascontiguousarray(img), key, bits, cfg)
+    h, w = img.shape[:2]
+    if min(h, w) < _MIN_SIDE:
+        raise MediaError(f"image size {w}x{h} is too small; allowed: both sides >= {_MIN_SIDE}")
+    colour = np.ascontiguousarray(img if img.ndim == 2 else img[..., :3])
+    wide = img.dtype == np.uint16
+    view = ((colour.astype(np.uint32) + 128) // 257).astype(np.uint8) if wide else colour
+    rgb = cv2.merge([view, view, view]) if view.ndim == 2 else view
+    delta = perceptual_mask(rgb, cfg)
+    delta *= frame_pattern(key, bits, h, w, cfg)
+    if wide:
+        delta *= 257.0
+    if colour.ndim == 3:
+        delta = cv2.merge([delta, delta, delta])
+    marked = cv2.add(colour, delta, dtype=cv2.CV_16U if wide else cv2.CV_8U)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return np.dstack([marked, img[..., 3]])
+    return marked
 
 
 def embed_yuv420(frame: np.ndarray, key: bytes, bits: np.ndarray,

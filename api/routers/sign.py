@@ -139,7 +139,8 @@ def _result_headers(result: dict[str, Any]) -> dict[str, str]:
 
 
 @router.post("/sign", responses={200: {"content": {"video/mp4": {}, "video/quicktime": {},
-                                                    "image/png": {}, "image/jpeg": {}},
+                                                    "image/png": {}, "image/jpeg": {},
+                                                    "image/webp": {}},
                                        "description": "the signed file"},
                                   202: {"model": JobOut, "description": "mode=job: the job"},
                                   **ERROR_RESPONSES["upload"]},
@@ -148,7 +149,7 @@ def _result_headers(result: dict[str, Any]) -> dict[str, str]:
 async def sign(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                settings: ApiSettings = Depends(get_api_settings),
                principal: Principal = Depends(require_scope("sign"))) -> Any:
-    """Sign the upload (MP4, MOV, JPEG, PNG) with the server's credentials, register the
+    """Sign the upload (MP4, MOV, JPEG, PNG, WebP) with the server's credentials, register the
     manifest in the store, and answer with the signed file (headers
     ``X-Provenant-Manifest-Id`` and ``X-Provenant-Signer``) or, with ``mode=job``, a job.
     With ``watermark=true`` the clip is first watermarked (soft binding), as in

@@ -46,7 +46,7 @@ async def detect(request: Request, settings: ApiSettings = Depends(get_api_setti
 
 
 @router.post("/embed", responses={200: {"content": {"video/mp4": {}, "image/png": {},
-                                                     "image/jpeg": {}},
+                                                     "image/jpeg": {}, "image/webp": {}},
                                         "description": "the watermarked file"},
                                    202: {"model": JobOut, "description": "mode=job: the job"},
                                    **ERROR_RESPONSES["upload"]},
@@ -79,7 +79,7 @@ def _embed_params(upload: Upload) -> dict[str, Any]:
 AUDIT_MAX_SECONDS = 10.0
 _AUDIT_FIELDS = {
     "attacks": {"type": "string", "description": "comma-separated attack names (default: all "
-                "of the suite; see watermark/README.md)"},
+                "of the suite for the upload's kind, video or image; see watermark/README.md)"},
     "payload": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{16}$",
                 "description": "the payload the file should carry (default: the one detected)"},
     "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0,
@@ -93,11 +93,12 @@ _AUDIT_FIELDS = {
              responses={202: {"model": JobOut, "description": "the job; its result is the audit"},
                         **ERROR_RESPONSES["upload"]},
              openapi_extra=multipart_body(_AUDIT_FIELDS),
-             summary="Audit the watermark of a video against the attack suite")
+             summary="Audit the watermark of a video or image against the attack suite")
 async def audit(request: Request, settings: ApiSettings = Depends(get_api_settings),
                 principal: Principal = Depends(require_scope("verify"))) -> Any:
-    """Apply the named attacks (re-encodes, resizes, crops, colour, noise, time) to the
-    upload and detect the watermark after each, with the server's key (and the payloads its
+    """Apply the named attacks (re-encodes, resizes, crops, colour, noise, time; for an
+    image, JPEG and WebP re-encodes and no time attacks) to the upload and detect the
+    watermark after each, with the server's key (and the payloads its
     manifest store has issued: an outcome's ``method`` is ``lookup`` when only that test
     found the payload).
 
@@ -110,14 +111,16 @@ async def audit(request: Request, settings: ApiSettings = Depends(get_api_settin
 
 def _audit_params(upload: Upload) -> dict[str, Any]:
     from watermark import parse_payload
-    from watermark.attacks import ATTACKS
+    from watermark.audit import attacks_for
 
     fields = {k: v.strip() for k, v in upload.fields.items()}
     attacks = [n.strip() for n in fields.get("attacks", "").split(",") if n.strip()] or None
-    unknown = [n for n in attacks or () if n not in ATTACKS]
+    kind = upload.info.kind if upload.info is not None else "video"
+    suite = attacks_for(kind)
+    unknown = [n for n in attacks or () if n not in suite]
     if unknown:
-        raise ApiError(422, "validation_error", f"attacks: {', '.join(unknown)} unknown; "
-                       f"allowed: {', '.join(ATTACKS)}")
+        raise ApiError(422, "validation_error", f"attacks: {', '.join(unknown)} unknown for "
+                       f"this {kind}; allowed: {', '.join(suite)}")
     payload = fields.get("payload") or None
     if payload is not None:
         parse_payload(payload)  # PayloadError (422) before any work

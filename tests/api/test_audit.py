@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from provenant.media import write_image
+from provenant.samples import render_clip
 from tests.api.conftest import bearer, upload
 from tests.api.test_sign import wait_for
 
@@ -35,6 +37,27 @@ def test_audit_job_reports_each_attack(client: TestClient, clip2s: Path,
     assert client.get(job["result_url"], headers=headers).json() == audit
 
 
+def test_an_image_upload_is_audited_with_the_image_suite(client: TestClient, workdir: Path,
+                                                         sign_headers: dict[str, str]) -> None:
+    photo = write_image(next(render_clip(1, 192, 256, seed=4)), workdir / "photo.webp")
+    r = client.post("/v1/watermark/embed", files=upload(photo), headers=sign_headers,
+                    data={"payload": "a1b2c3d4e5f60718"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp", r.text
+    headers = bearer("verify")
+    files = {"file": ("photo.webp", r.content)}
+    bad = client.post("/v1/watermark/audit", files=files, headers=headers,
+                      data={"attacks": "h264_crf28"})
+    assert bad.status_code == 422 and "this image" in bad.json()["error"]["message"]
+    r = client.post("/v1/watermark/audit", files=files, headers=headers,
+                    data={"attacks": "none,jpeg_75"})
+    assert r.status_code == 202, r.text
+    job = wait_for(client, r.json()["id"], headers)
+    assert job["state"] == "succeeded", job.get("error")
+    audit = job["result"]
+    assert audit["kind"] == "image" and audit["file"] == "photo.webp"
+    assert [o["exact"] for o in audit["outcomes"]] == [True, True]
+
+
 def test_audit_needs_a_key_and_valid_fields(client: TestClient, clip2s: Path) -> None:
     files = upload(clip2s)
     assert client.post("/v1/watermark/audit", files=files).status_code == 401
@@ -57,6 +80,22 @@ def test_audit_of_an_unmarked_upload_fails_with_a_reason(client: TestClient,
     message = job["error"]["message"]
     assert message.startswith("holiday.mp4 carries no watermark"), message
     assert str(Path.cwd()) not in message and "input" not in message
+
+
+def test_a_job_failing_on_damaged_pictures_names_the_clients_file(client: TestClient,
+                                                                   clip2s: Path) -> None:
+    data = bytearray(clip2s.read_bytes())
+    at = data.index(b"mdat")
+    end = at - 4 + int.from_bytes(data[at - 4:at], "big")
+    data[at + 2000:end] = bytes(end - at - 2000)  # headers intact, most pictures zeroed
+    headers = bearer("verify")
+    r = client.post("/v1/watermark/audit", files={"file": ("holiday.mp4", bytes(data))},
+                    headers=headers, data={"attacks": "none", "payload": "a1b2c3d4e5f60718"})
+    assert r.status_code == 202, r.text
+    job = wait_for(client, r.json()["id"], headers)
+    message = job["error"]["message"]
+    assert job["state"] == "failed" and "holiday.mp4" in message, message
+    assert "input.mp4" not in message
 
 
 def test_hints_are_worded_for_http_clients(client: TestClient, clip2s: Path,

@@ -41,10 +41,16 @@ def test_sign_answers_the_signed_file(client: TestClient, settings: ApiSettings,
     assert leftovers(settings) == []
 
 
-def test_sign_an_image(client: TestClient, jpeg: Path, sign_headers: dict[str, str]) -> None:
-    r = client.post("/v1/sign", files=upload(jpeg), headers=sign_headers)
+@pytest.mark.parametrize("fixture, mime", [("jpeg", "image/jpeg"), ("webp", "image/webp")])
+def test_sign_an_image(client: TestClient, request, fixture: str, mime: str,
+                       sign_headers: dict[str, str], workdir: Path) -> None:
+    image: Path = request.getfixturevalue(fixture)
+    r = client.post("/v1/sign", files=upload(image), headers=sign_headers)
     assert r.status_code == 200
-    assert r.headers["content-type"] == "image/jpeg"
+    assert r.headers["content-type"] == mime
+    out = workdir / f"signed{image.suffix}"
+    out.write_bytes(r.content)
+    assert verify(out).c2pa.state == "Valid"
 
 
 def test_sign_refuses_a_bad_source_type(client: TestClient, settings: ApiSettings, clip: Path,

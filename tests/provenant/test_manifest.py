@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import c2pa
+import numpy as np
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +21,7 @@ from provenant.credentials import (
 )
 from provenant.errors import CredentialError, InputError, MediaError, UnsupportedMediaError
 from provenant.manifest import SignOptions, read_manifest, sign_file
+from provenant.media import read_image
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +86,19 @@ def test_unsigned_media_has_no_manifest(clip: Path, png: Path) -> None:
     assert read_manifest(png).present is False
 
 
-@pytest.mark.parametrize("fixture", ["png", "jpeg"])
+@pytest.mark.parametrize("fixture", ["png", "jpeg", "webp"])
 def test_images_sign_and_validate(fixture: str, request, creds, workdir: Path) -> None:
     src: Path = request.getfixturevalue(fixture)
     out = workdir / f"signed{src.suffix}"
     sign_file(src, out, creds, SignOptions(source_type="digitalCapture"))
     ev = read_manifest(out)
     assert ev.state == "Valid" and ev.ai_generated is False
+    assert np.array_equal(read_image(out), read_image(src))  # the pictures are untouched
+    data = bytearray(out.read_bytes())
+    marker = {".png": b"IDAT", ".jpg": b"\xff\xda", ".webp": b"VP8"}[src.suffix]
+    data[data.index(marker) + 40] ^= 0xFF  # one byte of the coded picture
+    (workdir / f"t{src.suffix}").write_bytes(bytes(data))
+    assert read_manifest(workdir / f"t{src.suffix}").state == "Invalid"
 
 
 def test_parent_extra_assertions_and_soft_binding(signed: Path, clip: Path, creds, workdir: Path) -> None:

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from provenant import media
+from provenant import imageheaders, media
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from tests.conftest import make_clip, make_clip_with_audio
 
@@ -73,8 +73,8 @@ def test_write_video_refuses_a_missing_folder(workdir: Path) -> None:
         media.write_video([np.zeros((8, 8, 3), np.uint8)], workdir / "no" / "x.mp4", fps=10)
 
 
-def test_images_are_one_frame_media(png: Path, jpeg: Path) -> None:
-    for path, mime in ((png, "image/png"), (jpeg, "image/jpeg")):
+def test_images_are_one_frame_media(png: Path, jpeg: Path, webp: Path) -> None:
+    for path, mime in ((png, "image/png"), (jpeg, "image/jpeg"), (webp, "image/webp")):
         info = media.probe(path)
         assert (info.kind, info.mime, info.width, info.height, info.frame_count) == ("image", mime, 80, 64, 1)
         frames = list(media.iter_frames(path))
@@ -117,11 +117,85 @@ def test_a_decompression_bomb_header_is_refused_before_decoding(workdir: Path) -
         media.read_image(bomb)
 
 
+def _webp_header(chunk: bytes, body: bytes) -> bytes:
+    data = chunk + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(data)) + b"WEBP" + data
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_webp_sizes_come_from_the_header(workdir: Path, lossless: bool) -> None:
+    image = np.random.default_rng(0).integers(0, 256, (37, 211, 3), dtype=np.uint8)
+    path = media.write_image(image, workdir / "x.webp", lossless=lossless)
+    assert media.probe(path).width == 211 and media.probe(path).height == 37
+    assert imageheaders.webp_is_lossless(path) is lossless
+    if lossless:
+        assert np.array_equal(media.read_image(path), image)
+
+
+def test_webp_bomb_and_animation_headers_are_refused_before_decoding(workdir: Path) -> None:
+    bomb = workdir / "bomb.webp"  # extended header: a 16384x16384 canvas
+    bomb.write_bytes(_webp_header(b"VP8X", bytes([0, 0, 0, 0]) + (16383).to_bytes(3, "little") * 2))
+    with pytest.raises(MediaLimitError, match="pixels"):
+        media.read_image(bomb, media.MediaLimits(max_pixels=4096 * 4096))
+    anim = workdir / "anim.webp"  # the animation flag (0x02)
+    anim.write_bytes(_webp_header(b"VP8X", bytes([2, 0, 0, 0]) + (99).to_bytes(3, "little") * 2))
+    with pytest.raises(UnsupportedMediaError, match="animated WebP"):
+        media.probe(anim)
+    lost = workdir / "lost.webp"
+    lost.write_bytes(_webp_header(b"VP8 ", b"\x00" * 4))
+    with pytest.raises(MediaError, match="corrupt WebP"):
+        media.probe(lost)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_read_image_exact_keeps_alpha_grey_and_16_bits(workdir: Path, suffix: str) -> None:
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
+    rgba[..., 3] = np.linspace(1, 255, 60).astype(np.uint8)  # no fully transparent pixel
+    cases = [rgba, rgba[..., 0]]
+    if suffix == ".png":
+        cases.append(rng.integers(0, 65536, (40, 60, 3), dtype=np.uint16))
+    for image in cases:
+        path = media.write_image(image, workdir / f"x{suffix}", lossless=True)
+        back = media.read_image_exact(path)
+        if image.ndim == 2 and suffix == ".webp":  # WebP stores grey as RGB
+            back = back[..., 0]
+        assert back.dtype == image.dtype and np.array_equal(back, image)
+        assert media.read_image(path).shape == (40, 60, 3)  # analysis reads 8-bit RGB
+
+
+def test_write_image_refuses_what_the_format_would_lose(workdir: Path) -> None:
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    with pytest.raises(InputError, match="transparency"):
+        media.write_image(rgba, workdir / "x.jpg")
+    assert not list(workdir.iterdir())
+    with pytest.raises(InputError, match="shape"):
+        media.write_image(np.zeros((40, 60, 2), np.uint8), workdir / "x.png")
+    wide = np.full((40, 60, 3), 40000, np.uint16)
+    assert abs(int(media.read_image(media.write_image(wide, workdir / "x.webp")).mean())
+               - 40000 // 257) <= 1  # 16-bit samples are rounded to 8, not saturated
+
+
+def test_outputs_get_the_umask_mode_not_a_private_one(workdir: Path, clip: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        image = media.write_image(np.zeros((40, 60, 3), np.uint8), workdir / "x.png")
+        video = media.write_video(media.iter_frames(clip), workdir / "x.mp4", fps=10)
+    finally:
+        os.umask(mask)
+    for path in (image, video):
+        assert path.stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize(
     "content, error",
     [
         (b"", MediaError),
         (b"GIF89a not really" * 10, UnsupportedMediaError),
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + b"\x00" * 40,
+         UnsupportedMediaError),  # an AVIF image is not an MP4, though it shares its boxes
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, MediaError),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 30, MediaError),
     ],
@@ -241,3 +315,17 @@ def test_iter_keyed_frames_marks_the_codec_key_frames(clip: Path, png: Path) -> 
     assert sum(key for _, key in keyed) < len(keyed)  # inter-coded frames are not key frames
     with pytest.raises(UnsupportedMediaError, match="image"):
         list(media.iter_keyed_frames(png))
+
+
+@pytest.mark.parametrize("head, name", [
+    (b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00mif1heic", "AVIF or HEIF"),
+    (b"GIF89a\x01\x00\x01\x00", "GIF"),
+    (b"II*\x00\x08\x00\x00\x00", "TIFF"),
+    (b"RIFF\x00\x00\x00\x00AVI LIST", "AVI"),
+])
+def test_known_unsupported_formats_are_named(workdir: Path, head: bytes, name: str) -> None:
+    path = workdir / "x.bin"
+    path.write_bytes(head + b"\x00" * 64)
+    with pytest.raises(UnsupportedMediaError, match=name) as info:
+        media.probe(path)
+    assert "PNG, JPEG or WebP" in (info.value.hint or "")

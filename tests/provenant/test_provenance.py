@@ -136,7 +136,8 @@ def test_limits_flow_through_sign_verify_and_stamp(clip: Path, workdir: Path, mo
 
 
 @pytest.mark.parametrize("name, mime",
-                         [("stamped.png", "image/png"), ("stamped.jpg", "image/jpeg")])
+                         [("stamped.png", "image/png"), ("stamped.jpg", "image/jpeg"),
+                          ("stamped.webp", "image/webp")])
 def test_a_stamped_image_stays_an_image(png: Path, workdir: Path, monkeypatch,
                                         name: str, mime: str) -> None:
     stamper = ImageCopyStamper()
@@ -153,11 +154,27 @@ def test_stamp_refuses_an_output_name_of_the_wrong_kind(png: Path, clip: Path, w
                                                        monkeypatch) -> None:
     stamper = CopyStamper()
     monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
-    with pytest.raises(InputError, match="PNG or JPEG image"):
+    with pytest.raises(InputError, match="PNG, JPEG or WebP image"):
         prov.stamp(png, workdir / "x.mp4", stamper="copy")
     with pytest.raises(InputError, match="MP4"):
         prov.stamp(clip, workdir / "x.webm", stamper="copy")
     assert stamper.payloads == [] and list(workdir.iterdir()) == []
+
+
+def test_signed_and_stamped_outputs_are_as_readable_as_other_files(png: Path, workdir: Path,
+                                                                  monkeypatch) -> None:
+    import os
+
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": ImageCopyStamper()})
+    mask = os.umask(0o022)
+    try:
+        signed = prov.sign(png, workdir / "signed.png", store=ManifestStore(workdir / "s.db"))
+        stamped = prov.stamp(png, workdir / "stamped.png", store=ManifestStore(workdir / "s.db"),
+                             stamper="copy")
+    finally:
+        os.umask(mask)
+    for result in (signed, stamped):  # not a temporary file's private 0600
+        assert result.path.stat().st_mode & 0o777 == 0o644
 
 
 def test_stamp_never_overwrites_its_input(clip: Path, workdir: Path, monkeypatch) -> None:

@@ -7,7 +7,10 @@ import pytest
 
 from provenant.errors import ConfigurationError
 from tests.watermark.conftest import KEY, PAYLOAD
-from watermark.attacks import ATTACKS, Clip, attack_names, codec_roundtrip, make_attack
+from watermark import detect, embed
+from watermark.attacks import (
+    ATTACKS, IMAGE_ATTACKS, Clip, attack_names, codec_roundtrip, make_attack, still_codec_roundtrip,
+)
 from watermark.testing import detect_clip
 
 REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h265_crf28",
@@ -63,3 +66,28 @@ def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None
     r = detect_clip(out, KEY)
     assert r.detected and r.payload == PAYLOAD, (name, r.z_score)
     assert not detect_clip(out, "wrong-key").detected
+
+
+def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.ndarray) -> None:
+    assert {"jpeg_90", "jpeg_75", "jpeg_50", "webp_75", "webp_50"} <= set(IMAGE_ATTACKS)
+    assert not {n for n, a in IMAGE_ATTACKS.items() if a.category == "time"}
+    assert list(ATTACKS)[-1] == "letterbox_square"  # the video registry is unchanged
+    still = Clip([small_clip[0]], 1.0)
+    for fmt in ("jpeg", "webp"):
+        fine = still_codec_roundtrip(still, fmt, 90).frames[0].astype(float)
+        coarse = still_codec_roundtrip(still, fmt, 30).frames[0].astype(float)
+        err = [np.abs(x - small_clip[0]).mean() for x in (fine, coarse)]
+        assert 0 < err[0] < err[1]  # a real lossy encoder: lower quality, larger error
+    combo = IMAGE_ATTACKS["combo_jpeg_75_resize_0.5_crop_80"]
+    out = combo(still, combo.draw(np.random.default_rng(0)))
+    assert abs(out.shape[0] * out.shape[1] / (96 * 128) - 0.8) < 0.03
+
+
+@pytest.mark.parametrize("name", ["jpeg_50", "webp_50", "crop_offcentre_50", "gamma_0.8"])
+def test_a_still_survives_image_attacks(name: str, small_clip: np.ndarray) -> None:
+    marked = embed(small_clip[3], PAYLOAD, KEY)
+    atk = IMAGE_ATTACKS[name]
+    out = atk(Clip([marked], 1.0), atk.draw(np.random.default_rng(0))).frames[0]
+    r = detect(out, KEY)
+    assert r.detected and r.payload == PAYLOAD, (name, r.z_score)
+    assert not detect(out, "wrong-key").detected

@@ -101,8 +101,25 @@ def test_audit_refuses_bad_arguments_before_reading(tmp_path: Path,
     with pytest.raises(InputError, match="payload"):
         audit_file(missing, KEY, payload="xyz")
     image = write_image(small_clip[0], tmp_path / "still.png")
+    with pytest.raises(InputError, match="invalid for this image"):
+        audit_file(image, KEY, attacks=["h264_crf28"])  # a video codec, on a still
     with pytest.raises(UnsupportedMediaError, match="image"):
-        audit_file(image, KEY)
+        read_clip(image)
+
+
+def test_an_image_is_audited_with_the_image_suite(small_clip: np.ndarray,
+                                                  tmp_path: Path) -> None:
+    image = embed_file(write_image(small_clip[2], tmp_path / "still.png"),
+                       tmp_path / "still_wm.webp", PAYLOAD, KEY)
+    report = audit_file(image, KEY, attacks=["none", "jpeg_50", "webp_75", "resize_0.25"])
+    assert report.kind == "image" and report.frames == 1 and report.payload == PAYLOAD
+    assert [o.attack for o in report.outcomes if o.exact] == ["none", "jpeg_50", "webp_75"]
+    assert report.outcomes[-1].note and "minimum" in report.outcomes[-1].note  # 64x48
+    assert "a 256x192 image" in render_text(report)
+    out = attack_file(image, tmp_path / "j.png", "jpeg_50")
+    assert probe(out).mime == "image/png" and detect_file(out, KEY).payload == PAYLOAD
+    with pytest.raises(InputError, match="lossless image"):
+        attack_file(image, tmp_path / "j.jpg", "jpeg_50")
 
 
 def test_attack_file_writes_what_the_attack_left(marked_file: Path, tmp_path: Path) -> None:

@@ -49,3 +49,26 @@ def test_chip_size_policy_scales_with_the_shorter_side() -> None:
     assert cfg.chip_size(1280, 720) == 8  # portrait: same as landscape
     assert cfg.chip_size(2160, 3840) > cfg.chip_size(1080, 1920) > cfg.chip_size(720, 1280)
     assert WatermarkConfig(chip_policy="fixed", chip_px=5).chip_size(2160, 3840) == 5
+
+
+def test_a_still_gets_smaller_chips_and_a_video_frame_grab_is_still_found(
+        small_clip: np.ndarray) -> None:
+    from tests.watermark.conftest import KEY, PAYLOAD
+    from watermark import detect, embed
+    from watermark.pattern import frame_pattern
+
+    cfg = WatermarkConfig()
+    assert cfg.for_still().tiles_across == cfg.still_tiles_across == 4.0
+    assert cfg.for_still().for_still() == cfg.for_still()
+    assert cfg.for_still().chip_size(720, 1280) < cfg.chip_size(720, 1280)
+    with pytest.raises(ConfigurationError, match="still_tiles_across"):
+        WatermarkConfig(still_tiles_across=0.5)
+    frame = small_clip[0]
+    still = embed(frame, PAYLOAD, KEY)  # an image is marked with the still's chips ...
+    bits, key = parse_payload(PAYLOAD), resolve_key(KEY)
+    pattern = frame_pattern(key, bits, *frame.shape[:2], cfg.for_still())
+    change = still.astype(float).mean(axis=2) - frame.astype(float).mean(axis=2)
+    assert np.corrcoef(change.ravel(), pattern.ravel())[0, 1] > 0.5
+    grab = embed(small_clip[None, 0], PAYLOAD, KEY)[0]  # ... a video frame with the video's
+    r = detect(grab, KEY)
+    assert r.detected and r.payload == PAYLOAD

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from provenant.errors import InputError
 from provenant.media import probe, write_image
 from provenant.report import VerificationReport, WatermarkEvidence
 from tests.watermark.conftest import KEY, PAYLOAD
@@ -29,6 +30,49 @@ def test_image_file_round_trip(small_clip: np.ndarray, tmp_path: Path) -> None:
     src = write_image(small_clip[0], tmp_path / "still.png")
     dst = embed_file(src, tmp_path / "still_wm.png", PAYLOAD, KEY)
     assert detect_file(dst, KEY).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("kind", ["rgba", "grey", "16-bit"])
+def test_image_files_keep_alpha_grey_and_16_bits(small_clip: np.ndarray, tmp_path: Path,
+                                                 kind: str) -> None:
+    from provenant.media import read_image_exact
+
+    rgb = small_clip[0]
+    if kind == "rgba":
+        alpha = np.tile(np.linspace(1, 255, rgb.shape[1]).astype(np.uint8), (rgb.shape[0], 1))
+        image = np.dstack([rgb, alpha])
+    elif kind == "grey":
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    else:
+        image = rgb.astype(np.uint16) * 257 + 100
+    src = write_image(image, tmp_path / "still.png")
+    dst = embed_file(src, tmp_path / "still_wm.png", PAYLOAD, KEY)
+    marked = read_image_exact(dst)
+    assert marked.shape == image.shape and marked.dtype == image.dtype
+    if kind == "rgba":
+        assert np.array_equal(marked[..., 3], alpha)
+    change = marked.astype(np.int64) - image
+    assert np.abs(change).max() > 0
+    if kind == "16-bit":  # the 8-bit change scaled to 16 bits, not 16-bit samples cut to 8
+        assert np.unique(marked % 257).size > 2
+        assert 38.0 < 10 * np.log10(65535.0**2 / np.mean(change.astype(float) ** 2)) < 50.0
+    assert detect_file(dst, KEY).payload == PAYLOAD
+    if kind == "rgba":
+        with pytest.raises(InputError, match="transparency"):
+            embed_file(src, tmp_path / "flat.jpg", PAYLOAD, KEY)
+        assert not (tmp_path / "flat.jpg").exists()
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_webp_round_trip_keeps_its_kind(small_clip: np.ndarray, tmp_path: Path,
+                                        lossless: bool) -> None:
+    from provenant.imageheaders import webp_is_lossless
+
+    src = write_image(small_clip[0], tmp_path / "still.webp", lossless=lossless)
+    dst = embed_file(src, tmp_path / "still_wm.webp", PAYLOAD, KEY)
+    assert probe(dst).mime == "image/webp" and webp_is_lossless(dst) is lossless
+    assert detect_file(dst, KEY).payload == PAYLOAD
+    assert not detect_file(src, KEY).detected
 
 
 def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> None:
@@ -57,7 +101,7 @@ def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("args,needle", [
     (["embed", "{video}", "-o", "{tmp}/x.mp4", "--payload", "zz"], "payload"),
     (["embed", "{video}", "-o", "{tmp}/x.txt", "--payload", PAYLOAD], "suffix"),
-    (["embed", "{image}", "-o", "{tmp}/x.mp4", "--payload", PAYLOAD], "PNG or JPEG"),
+    (["embed", "{image}", "-o", "{tmp}/x.mp4", "--payload", PAYLOAD], "PNG, JPEG or WebP"),
     (["embed", "{video}", "-o", "{tmp}/nodir/x.mp4", "--payload", PAYLOAD], "does not exist"),
     (["detect", "{tmp}/missing.mp4"], "does not exist"),
     (["detect", "{junk}"], "not a supported"),
