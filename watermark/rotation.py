@@ -22,10 +22,10 @@ from watermark.config import WatermarkConfig
 from watermark.pattern import Layout
 from watermark.periods import fits_frame, native_periods
 
-__all__ = ["rotation_candidate", "COARSE_DEGREES", "FINE_STEPS", "REFINE_TOP"]
+__all__ = ["rotation_candidate", "coarse_degrees", "MAX_DEGREES", "FINE_STEPS", "REFINE_TOP"]
 
-#: Angles of the coarse search (degrees; 0 is the unrotated detection's).
-COARSE_DEGREES = tuple(float(a) for a in range(-10, 11, 2) if a != 0)
+#: The largest rotation searched (degrees, either way).
+MAX_DEGREES = 10.0
 #: Steps of the refinements around the best angle so far (degrees, one step each way).
 FINE_STEPS = (1.0, 0.5, 0.25)
 #: Coarse (angle, period) candidates refined; the best refined pilot is decoded. On a 2°
@@ -35,6 +35,13 @@ REFINE_TOP = 3
 
 #: One scored hypothesis: (pilot correlation, angle in degrees, period, folded tile).
 Scored = tuple[float, float, tuple[float, float], np.ndarray]
+
+
+def coarse_degrees(step: float) -> tuple[float, ...]:
+    """Angles of the coarse search, ``step`` apart out to ±``MAX_DEGREES`` (0, the unrotated
+    detection's, excluded): ±2, 4, ..., 10 for video's 2°."""
+    n = int(MAX_DEGREES / step + 1e-9)
+    return tuple(sign * k * step for k in range(1, n + 1) for sign in (-1.0, 1.0))
 
 
 def rotate(res: np.ndarray, degrees: float) -> np.ndarray:
@@ -74,7 +81,7 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
                        key=lambda s: s[0])
         return best
 
-    coarse = sorted((s for a in COARSE_DEGREES for s in scored_at(a, periods)),
+    coarse = sorted((s for a in coarse_degrees(cfg.rotation_step) for s in scored_at(a, periods)),
                     key=lambda s: s[0], reverse=True)
     best = max((refined(c) for c in coarse[:REFINE_TOP]), key=lambda s: s[0])
     return best[1], best[2], best[3]

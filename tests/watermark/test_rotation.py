@@ -63,3 +63,19 @@ def test_an_off_grid_angle_beats_a_decoy_on_the_grid(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(rotation, "REFINE_TOP", 1)  # the first coarse candidate alone
     angle, period, _ = rotation_candidate(total, cfg, 128.0, (h, w), lay)
     assert angle == -8.0 and period[0] == pytest.approx(128.0)
+
+
+def test_a_still_gets_a_finer_coarse_grid() -> None:
+    from provenant.media import read_image
+    from provenant.samples import sample_photos
+    from watermark import detect, embed
+    from watermark.rotation import coarse_degrees
+
+    assert sorted(coarse_degrees(2.0)) == [-10, -8, -6, -4, -2, 2, 4, 6, 8, 10]  # video's
+    assert len(coarse_degrees(WatermarkConfig().for_still().rotation_step)) == 20
+    photo = read_image(sample_photos()["astronaut"])  # 512x512: 4-pixel chips as a still
+    marked = embed(photo, PAYLOAD, KEY)
+    for degrees in (5.0, -7.0):  # 1° off the video's 2° grid, which missed both (z = 10.1)
+        rotated = make_attack("rotate_5", degrees=degrees)(Clip([marked], 1.0)).frames[0]
+        r = detect(rotated, KEY)
+        assert r.detected and r.payload == PAYLOAD, (degrees, r.z_score)
