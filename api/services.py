@@ -16,6 +16,7 @@ from typing import Any
 
 from api.jobs import JobContext, JobOutput
 from provenant.errors import CapabilityUnavailableError, InputError, NotFittedError
+from provenant.media import IMAGE_SUFFIXES
 from provenant.store import ManifestStore
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
 SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg",
             "image/webp": ".webp"}
-#: Image outputs keep the input's format; a video becomes an H.264 MP4.
-_IMAGE_OUTPUTS = (".png", ".jpg", ".webp")
 #: The generator's public function that generates, watermarks, signs and registers a clip:
 #: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
 _GENERATOR_FUNCTION = "generate_clip"
@@ -192,7 +191,7 @@ def run_sign(ctx: JobContext) -> JobOutput:
     dst = ctx.workdir / f"signed{ctx.params.get('suffix', src.suffix)}"
     options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
-        dst = dst.with_suffix(".mp4") if dst.suffix not in _IMAGE_OUTPUTS else dst
+        dst = dst.with_suffix(".mp4") if dst.suffix not in IMAGE_SUFFIXES else dst
         result = stamp(src, dst, options)
     else:
         result = sign(src, dst, options)
@@ -203,7 +202,7 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
     wm = require_watermark()
     src = _input(ctx)
     suffix = ctx.params.get("suffix", src.suffix)
-    dst = ctx.workdir / f"watermarked{suffix if suffix in _IMAGE_OUTPUTS else '.mp4'}"
+    dst = ctx.workdir / f"watermarked{suffix if suffix in IMAGE_SUFFIXES else '.mp4'}"
     wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
                       "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2")}, dst)

@@ -26,10 +26,20 @@ def image_size(path: Path, mime: str) -> tuple[int, int]:
 
 
 def webp_is_lossless(path: Path) -> bool:
-    """Whether a WebP file holds a lossless (VP8L) picture, so that a copy can stay lossless."""
+    """Whether a WebP file holds a lossless (VP8L) picture, so that a copy can stay lossless:
+    its first picture chunk, found by walking the RIFF chunks (an extended file puts
+    metadata chunks before it)."""
     with open(path, "rb") as fh:
-        head = fh.read(4096)
-    return head[12:16] == b"VP8L" or (head[12:16] == b"VP8X" and b"VP8L" in head[30:])
+        fh.seek(12)
+        for _ in range(64):  # a still WebP has a handful of chunks
+            head = fh.read(8)
+            if len(head) < 8:
+                return False
+            fourcc, size = head[:4], struct.unpack("<I", head[4:])[0]
+            if fourcc in (b"VP8 ", b"VP8L"):
+                return fourcc == b"VP8L"
+            fh.seek(size + (size & 1), 1)
+    return False
 
 
 def _webp_size(path: Path, head: bytes) -> tuple[int, int]:

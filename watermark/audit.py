@@ -36,6 +36,7 @@ from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from watermark.api import Candidates, as_codebook, detect, detect_clip
 from watermark.attacks import ATTACKS, IMAGE_ATTACKS, Attack, Clip
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
+from watermark.detection import WatermarkResult
 
 __all__ = ["AttackOutcome", "AuditReport", "audit_clip", "audit_file", "read_clip",
            "attack_file", "attacks_for", "bit_accuracy", "render_text", "render_html",
@@ -142,14 +143,13 @@ def attacks_for(kind: str) -> dict[str, Attack]:
     return IMAGE_ATTACKS if kind == "image" else ATTACKS
 
 
-def _read(path: str | os.PathLike[str], max_seconds: float) -> tuple[Clip, str]:
+def _read(path: str | os.PathLike[str], kind: str, max_seconds: float) -> Clip:
     """A video's first seconds (:func:`read_clip`), or a still image as a one-frame clip."""
-    from provenant.media import probe, read_image
+    from provenant.media import read_image
 
-    info = probe(path)
-    if info.kind == "image":
-        return Clip([read_image(info.path)], 1.0, (0,)), "image"
-    return read_clip(path, max_seconds), "video"
+    if kind == "image":
+        return Clip([read_image(path)], 1.0, (0,))
+    return read_clip(path, max_seconds)
 
 
 def _attack_rng(seed: int, name: str) -> np.random.Generator:
@@ -178,7 +178,7 @@ def _check_attacks(attacks: Iterable[str] | None, kind: str | None = "video") ->
 
 
 def _detect(clip: Clip, key: bytes, cfg: WatermarkConfig, candidates: Candidates,
-            kind: str):  # -> WatermarkResult
+            kind: str) -> WatermarkResult:
     if kind == "image":  # a still is read as one: its own chip size, no frame sampling
         return detect(clip.frames[0], key, cfg, candidates=candidates)
     return detect_clip(clip, key, cfg, candidates)
@@ -265,8 +265,9 @@ def audit_file(path: str | os.PathLike[str], key: str | bytes | None = None, *,
     resolve_key(key), _check_attacks(attacks, None)  # refuse bad arguments before reading
     if payload is not None:
         parse_payload(payload)
-    _check_attacks(attacks, probe(path).kind)
-    clip, kind = _read(path, max_seconds)
+    kind = probe(path).kind
+    _check_attacks(attacks, kind)
+    clip = _read(path, kind, max_seconds)
     return audit_clip(clip, key, payload=payload, attacks=attacks, seed=seed, config=config,
                       candidates=candidates, progress=progress, file=name or str(path),
                       kind=kind)
@@ -284,7 +285,7 @@ def attack_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], attack
     _check_attacks([attack], kind)
     if kind == "image":
         check_output_suffix(dst, (".png", ".webp"), "a lossless image (PNG or WebP)")
-    clip, kind = _read(src, max_seconds)
+    clip = _read(src, kind, max_seconds)
     atk = attacks_for(kind)[attack]
     attacked = atk(clip, atk.draw(_attack_rng(seed, attack)))
     if kind == "image":

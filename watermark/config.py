@@ -69,10 +69,9 @@ class WatermarkConfig:
         of up to ±10° (``watermark.rotation``); it adds ``phase_candidates`` hypotheses to the
         count whether it runs or not.
     rotation_step: degrees between the angles of the rotation search's coarse grid (out to
-        ±10°); the best few are then refined.
-    still_rotation_step: ``rotation_step`` for a still image (:meth:`for_still`): its smaller
-        chips leave the grid sooner as the angle errs (measured: 14 pictures rotated 5°,
-        found 2 on the 2° grid and 10 on the 1° one).
+        ±10°); the best few are then refined. A 2° grid leaves the true angle up to 1° off,
+        where the chips of a still or of a short clip have left the folding grid: 14 photos
+        rotated 5°, found 2 on the 2° grid and 10 on the 1° one (watermark/README.md).
     fine_look_pixels: working-scale pixels the non-local-means "fine" look may spend on the
         evenly sampled frames (about 0.3 s per million on 2 cores). It is a third look, made
         only where this budget covers at least every other sampled frame: small (or very
@@ -106,8 +105,7 @@ class WatermarkConfig:
     fine_look_pixels: int = 4_000_000
     median_look: bool = True
     rotation_search: bool = True
-    rotation_step: float = 2.0
-    still_rotation_step: float = 1.0
+    rotation_step: float = 1.0
     period_candidates: int = 5
     phase_candidates: int = 8
     canonical_share: float = 0.5
@@ -121,8 +119,8 @@ class WatermarkConfig:
         _check(1.0 <= self.tiles_across <= 16.0, "tiles_across", self.tiles_across, "in [1, 16]")
         _check(1.0 <= self.still_tiles_across <= 16.0, "still_tiles_across",
                self.still_tiles_across, "in [1, 16]")
-        for name in ("rotation_step", "still_rotation_step"):
-            _check(0.25 <= getattr(self, name) <= 5.0, name, getattr(self, name), "in [0.25, 5]")
+        _check(0.25 <= self.rotation_step <= 5.0, "rotation_step", self.rotation_step,
+               "in [0.25, 5]")
         _check(30.0 <= self.target_psnr <= 60.0, "target_psnr", self.target_psnr, "in [30, 60]")
         _check(0.0 < self.alpha <= 32.0, "alpha", self.alpha, "in (0, 32]")
         _check(0.0 < self.mask_tau <= 64.0, "mask_tau", self.mask_tau, "in (0, 64]")
@@ -148,12 +146,10 @@ class WatermarkConfig:
 
     def for_still(self) -> WatermarkConfig:
         """The configuration a still image is marked and read with: ``still_tiles_across``
-        tiles across, and a rotation search ``still_rotation_step`` degrees apart. A frame
-        grabbed from a marked video (or a video made from a marked photo) has the other chip
-        size, which detection still tries among the chips of cropped and rescaled originals
-        (``watermark/periods.py``)."""
-        return replace(self, tiles_across=self.still_tiles_across,
-                       rotation_step=self.still_rotation_step)
+        tiles across. A frame grabbed from a marked video (or a video made from a marked
+        photo) has the other chip size, which detection still tries among the chips of
+        cropped and rescaled originals (``watermark/periods.py``)."""
+        return replace(self, tiles_across=self.still_tiles_across)
 
     def working_pixels(self, height: int, width: int) -> int:
         """Pixels of a ``height×width`` frame at detection's working scale."""

@@ -39,7 +39,7 @@ Scored = tuple[float, float, tuple[float, float], np.ndarray]
 
 def coarse_degrees(step: float) -> tuple[float, ...]:
     """Angles of the coarse search, ``step`` apart out to ±``MAX_DEGREES`` (0, the unrotated
-    detection's, excluded): ±2, 4, ..., 10 for video's 2°."""
+    detection's, excluded): ±1, 2, ..., 10 for the default 1°."""
     n = int(MAX_DEGREES / step + 1e-9)
     return tuple(sign * k * step for k in range(1, n + 1) for sign in (-1.0, 1.0))
 

@@ -132,6 +132,18 @@ def test_webp_sizes_come_from_the_header(workdir: Path, lossless: bool) -> None:
         assert np.array_equal(media.read_image(path), image)
 
 
+def test_an_extended_webp_is_lossless_by_its_picture_chunk(workdir: Path) -> None:
+    def chunk(fourcc: bytes, body: bytes) -> bytes:
+        return fourcc + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) & 1)
+
+    for picture, lossless in ((b"VP8L", True), (b"VP8 ", False)):
+        data = (chunk(b"VP8X", bytes(10)) + chunk(b"EXIF", b"VP8L in metadata")
+                + chunk(b"ALPH", bytes(3)) + chunk(picture, bytes(20)))
+        path = workdir / "x.webp"
+        path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(data)) + b"WEBP" + data)
+        assert imageheaders.webp_is_lossless(path) is lossless
+
+
 def test_webp_bomb_and_animation_headers_are_refused_before_decoding(workdir: Path) -> None:
     bomb = workdir / "bomb.webp"  # extended header: a 16384x16384 canvas
     bomb.write_bytes(_webp_header(b"VP8X", bytes([0, 0, 0, 0]) + (16383).to_bytes(3, "little") * 2))

@@ -43,13 +43,13 @@ def test_a_rotated_clip_is_found_only_with_the_search(rotated: Clip) -> None:
 
 
 def test_an_off_grid_angle_beats_a_decoy_on_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
-    """5° lies 1° off the coarse grid, where the true lattice's pilot can rank below a wrong
+    """5° lies 1° off a 2° coarse grid, where the true lattice's pilot can rank below a wrong
     period's; refining the few best coarse candidates, not only the first, finds it."""
     import watermark.rotation as rotation
     from watermark.config import parse_payload
     from watermark.pattern import frame_pattern
 
-    cfg = WatermarkConfig()
+    cfg = WatermarkConfig(rotation_step=2.0)
     key, bits = resolve_key(KEY), parse_payload(PAYLOAD)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     h, w = 360, 480
@@ -65,17 +65,17 @@ def test_an_off_grid_angle_beats_a_decoy_on_the_grid(monkeypatch: pytest.MonkeyP
     assert angle == -8.0 and period[0] == pytest.approx(128.0)
 
 
-def test_a_still_gets_a_finer_coarse_grid() -> None:
+def test_the_coarse_grid_is_fine_enough_for_stills_and_short_clips() -> None:
     from provenant.media import read_image
     from provenant.samples import sample_photos
     from watermark import detect, embed
     from watermark.rotation import coarse_degrees
 
-    assert sorted(coarse_degrees(2.0)) == [-10, -8, -6, -4, -2, 2, 4, 6, 8, 10]  # video's
-    assert len(coarse_degrees(WatermarkConfig().for_still().rotation_step)) == 20
+    assert sorted(coarse_degrees(2.0)) == [-10, -8, -6, -4, -2, 2, 4, 6, 8, 10]
+    assert len(coarse_degrees(WatermarkConfig().rotation_step)) == 20  # 1° apart
     photo = read_image(sample_photos()["astronaut"])  # 512x512: 4-pixel chips as a still
     marked = embed(photo, PAYLOAD, KEY)
-    for degrees in (5.0, -7.0):  # 1° off the video's 2° grid, which missed both (z = 10.1)
+    for degrees in (5.0, -7.0):  # 1° off a 2° grid, which missed both (z = 10.1)
         rotated = make_attack("rotate_5", degrees=degrees)(Clip([marked], 1.0)).frames[0]
         r = detect(rotated, KEY)
         assert r.detected and r.payload == PAYLOAD, (degrees, r.z_score)
