@@ -21,6 +21,7 @@ import numpy as np
 
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
+from provenant.sniff import sniff_mime
 from provenant.media_write import (
     IMAGE_SUFFIXES,
     MP4_SUFFIXES,
@@ -89,44 +90,6 @@ class MediaInfo:
     duration: float
     has_audio: bool
     codec: str
-
-
-def sniff_mime(path: Path) -> str:
-    """The media type from the file's first bytes (never from its name)."""
-    with open(path, "rb") as fh:
-        head = fh.read(64)
-    if not head:
-        raise MediaError(f"{path} is empty (0 bytes)", hint="give a complete media file")
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS:
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm" if b"webm" in head else "video/x-matroska"
-    for name, known in _UNSUPPORTED.items():
-        if known(head):
-            raise UnsupportedMediaError(f"{path} is {name}, which is not supported",
-                                        hint="convert it to PNG, JPEG or WebP (a still) or to "
-                                             "MP4 (a video)")
-    raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
-
-
-#: ISO BMFF major brands of HEIF images (AVIF, HEIC): the same box structure as an MP4, but
-#: an image container that neither this reader nor the signing path handles.
-_HEIF_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis",
-                b"mif1", b"msf1"}
-#: Formats recognised by their first bytes only to be named in the refusal.
-_UNSUPPORTED = {
-    "an AVIF or HEIF (HEIC) image": lambda h: h[4:8] == b"ftyp" and h[8:12] in _HEIF_BRANDS,
-    "a GIF image": lambda h: h.startswith((b"GIF87a", b"GIF89a")),
-    "a TIFF image": lambda h: h.startswith((b"II*\x00", b"MM\x00*")),
-    "a JPEG XL image": lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")),
-    "an AVI video or another RIFF file": lambda h: h[:4] == b"RIFF",
-}
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
