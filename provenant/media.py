@@ -28,6 +28,7 @@ from provenant.media_write import (
     check_output_path,
     check_output_suffix,
     sibling_temp,
+    to_uint8,
     write_image,
     write_video,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "check_output_path",
     "check_output_suffix",
     "sibling_temp",
+    "to_uint8",
     "IMAGE_SUFFIXES",
     "MP4_SUFFIXES",
     "VIDEO_MIMES",

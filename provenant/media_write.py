@@ -19,7 +19,7 @@ import numpy as np
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
-           "sibling_temp", "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
 
 #: Names an image output may have; :func:`write_image` picks PNG, JPEG or WebP by the suffix.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -43,6 +43,13 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     if not path.parent.is_dir():
         raise InputError(f"output folder {path.parent} does not exist", hint="create it first")
     return path
+
+
+def to_uint8(samples: np.ndarray) -> np.ndarray:
+    """16-bit samples rounded to 8 bits (x / 257, to nearest); 8-bit samples as they are."""
+    if samples.dtype == np.uint8:
+        return samples
+    return ((samples.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
 def sibling_temp(path: Path, suffix: str) -> Path:
@@ -184,8 +191,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     if channels == 4 and ext in (".jpg", ".jpeg"):
         raise InputError("the image has transparency, which a JPEG cannot hold",
                          hint="name the output .png or .webp to keep it")
-    if image.dtype == np.uint16 and ext != ".png":
-        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if ext != ".png":
+        image = to_uint8(image)
     if channels > 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     if ext == ".webp":

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from provenant.errors import MediaError
+from provenant.media import to_uint8
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.pattern import frame_pattern
 
@@ -68,10 +69,17 @@ def embed_frame(frame: np.ndarray, key: bytes, bits: np.ndarray,
     h, w = frame.shape[:2]
     if min(h, w) < _MIN_SIDE:
         raise MediaError(f"frame size {w}x{h} is too small; allowed: both sides >= {_MIN_SIDE}")
-    pattern = frame_pattern(key, bits, h, w, cfg)  # (H, W) float32, unit RMS
-    delta = perceptual_mask(frame, cfg)
-    delta *= pattern
+    delta = _change(frame, key, bits, cfg)
     return cv2.add(frame, cv2.merge([delta, delta, delta]), dtype=cv2.CV_8U)
+
+
+def _change(rgb: np.ndarray, key: bytes, bits: np.ndarray, cfg: WatermarkConfig) -> np.ndarray:
+    """The luma change for an ``(H, W, 3)`` uint8 RGB frame: its mask times the keyed pattern
+    (``(H, W)`` float32, in levels)."""
+    h, w = rgb.shape[:2]
+    delta = perceptual_mask(rgb, cfg)
+    delta *= frame_pattern(key, bits, h, w, cfg)  # unit-RMS pattern
+    return delta
 
 
 def embed_image(image: np.ndarray, key: bytes, bits: np.ndarray,
@@ -95,10 +103,8 @@ def embed_image(image: np.ndarray, key: bytes, bits: np.ndarray,
         raise MediaError(f"image size {w}x{h} is too small; allowed: both sides >= {_MIN_SIDE}")
     colour = np.ascontiguousarray(img if img.ndim == 2 else img[..., :3])
     wide = img.dtype == np.uint16
-    view = ((colour.astype(np.uint32) + 128) // 257).astype(np.uint8) if wide else colour
-    rgb = cv2.merge([view, view, view]) if view.ndim == 2 else view
-    delta = perceptual_mask(rgb, cfg)
-    delta *= frame_pattern(key, bits, h, w, cfg)
+    view = to_uint8(colour)
+    delta = _change(cv2.merge([view, view, view]) if view.ndim == 2 else view, key, bits, cfg)
     if wide:
         delta *= 257.0
     if colour.ndim == 3:
