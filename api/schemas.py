@@ -78,6 +78,8 @@ class WatermarkEvidenceOut(BaseModel):
     method: str = Field("decode", description="'decode' (read blindly) or 'lookup' (matched "
                         "among the payloads the manifest store has issued)")
     candidates: int = Field(0, description="issued payloads the store-aided test tried")
+    transform: str | None = Field(None, description="set when found in a changed copy: the "
+                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise'")
 
 
 class ClassifierOut(BaseModel):
@@ -121,6 +123,8 @@ class WatermarkDetectOut(BaseModel):
     method: str = Field("decode", description="'decode' (read blindly) or 'lookup' (matched "
                         "among the payloads the manifest store has issued)")
     candidates: int = Field(0, description="issued payloads the store-aided test tried")
+    transform: str | None = Field(None, description="set when found in a changed copy: the "
+                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise'")
 
 
 class SoftBindingOut(BaseModel):

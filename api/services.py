@@ -160,7 +160,8 @@ def watermark_detect_file(path: Path, name: str | None,
             "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),
             "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences,
             "method": getattr(result, "method", "decode"),
-            "candidates": int(getattr(result, "candidates", 0))}
+            "candidates": int(getattr(result, "candidates", 0)),
+            "transform": getattr(result, "transform", None)}
 
 
 def _default_fpr(wm: ModuleType) -> float | None:

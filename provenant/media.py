@@ -21,6 +21,7 @@ import numpy as np
 
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
+from provenant.orientation import frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (
     IMAGE_SUFFIXES,
@@ -92,6 +93,9 @@ class MediaInfo:
     duration: float
     has_audio: bool
     codec: str
+    #: Quarter turns (anticlockwise) the display matrix asks for; ``width`` and ``height``
+    #: are the upright size, which every reader's frames have (``provenant.orientation``).
+    rotation: int = 0
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
@@ -166,8 +170,23 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
                 f"{path} lasts {duration:.0f} s, over the limit of {limits.max_duration_s:.0f} s"
             )
         has_audio = bool(container.streams.audio)
-        return MediaInfo(path, mime, "video", ctx.width, ctx.height, fps, frames, duration,
-                         has_audio, ctx.name)
+        turns = _first_frame_turns(container, stream)
+        width, height = upright_size(ctx.width, ctx.height, turns)
+        return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
+                         has_audio, ctx.name, turns * 90)
+
+
+def _first_frame_turns(container, stream) -> int:
+    """The display rotation of the first decodable frame, in quarter turns (0 when none
+    decodes: the readers then report the damage)."""
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            return frame_turns(frame)
+    except (av.error.FFmpegError, ValueError):
+        pass
+    return 0
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
@@ -249,7 +268,16 @@ def iter_frames(
         except Exception as exc:  # decord's DECORDError on damaged data mid-stream
             raise MediaError(f"{info.path} cannot be decoded past frame {i}: it is truncated "
                              f"or corrupt ({str(exc).splitlines()[0][:120]})") from None
-        yield frame
+        yield _decord_upright(frame, info)
+
+
+def _decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
+    """decord applies the display rotation itself (checked for ±90° and 180°); should a
+    build not, a frame of the coded (transposed) size is turned here."""
+    if info.rotation % 180 and frame.shape[:2] == (info.width, info.height) != (
+            info.height, info.width):
+        return upright(frame, info.rotation // 90)
+    return frame
 
 
 def _iter_frames_pyav(path: Path, limits: MediaLimits,
@@ -269,7 +297,9 @@ def _decode_pyav(path: Path, limits: MediaLimits,
         try:
             for i, frame in enumerate(container.decode(stream)):
                 _check_frame(path, i, limits)
-                yield frame.to_ndarray(format=pixel_format), bool(frame.key_frame)
+                yield (upright(frame.to_ndarray(format=pixel_format),
+                               frame_turns(frame), pixel_format),
+                       bool(frame.key_frame))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
 
@@ -325,7 +355,7 @@ def sample_frames(
     if reader is not None:
         try:
             batch = reader.get_batch(indices.tolist()).asnumpy()  # (k, H, W, 3)
-            return indices, list(batch)
+            return indices, [_decord_upright(f, info) for f in batch]
         except Exception:  # decord seek failures on odd files: decode sequentially instead
             pass
     wanted, frames = set(indices.tolist()), []
@@ -367,7 +397,7 @@ def poster_frame(
                 if frame.pts is None or frame.pts >= target or n >= _POSTER_MAX_DECODE:
                     break
             if frame is not None:
-                return frame.to_ndarray(format="rgb24")
+                return upright(frame.to_ndarray(format="rgb24"), frame_turns(frame))
         except av.error.FFmpegError:
             pass
     _, frames = sample_frames(info.path, 1, limits)  # seek failed: decode from the start

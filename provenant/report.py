@@ -66,6 +66,9 @@ class WatermarkEvidence:
     #: manifest store has issued; ``candidates`` of them were tested).
     method: str = "decode"
     candidates: int = 0
+    #: Set when the watermark was found in a changed copy: "mirrored", "rotated 90°
+    #: clockwise", "rotated 5° anticlockwise"... (the change the detection undid).
+    transform: str | None = None
 
 
 @dataclass
@@ -112,6 +115,10 @@ def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
 
 def _frames(n: int) -> str:
     return "1 frame" if n == 1 else f"{n} frames"
+
+
+def _transform_note(wm: WatermarkEvidence) -> str:
+    return f"; this copy had been {wm.transform}" if wm.transform else ""
 
 
 def _lookup_note(wm: WatermarkEvidence) -> str:
@@ -165,7 +172,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     if wm and wm.detected:
         reasons.append(
             f"A Provenant watermark was found (payload {wm.payload}, p-value {wm.p_value:.2e} "
-            f"over {_frames(wm.frames_used)}{_lookup_note(wm)})."
+            f"over {_frames(wm.frames_used)}{_lookup_note(wm)}{_transform_note(wm)})."
         )
     if c2pa and c2pa.present and c2pa.state in ("Valid", "Trusted"):
         trust = "a trusted" if c2pa.state == "Trusted" else "a valid (but not trust-listed)"
@@ -236,7 +243,8 @@ def render_text(report: VerificationReport) -> str:
     if report.watermark is not None:
         wm = report.watermark
         state = f"found, payload {wm.payload}" if wm.detected else "not found"
-        lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {_frames(wm.frames_used)})")
+        lines.append(f"Watermark: {state} (p={wm.p_value:.2e}, {_frames(wm.frames_used)}"
+                     f"{_transform_note(wm)})")
     if report.recovered is not None:
         rec = report.recovered
         facts = [f"signed by {rec['signer']}" if rec.get("signer") else "signer unknown"]

@@ -61,6 +61,26 @@ def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24) -> Path:
     return path
 
 
+def make_rotated_clip(path: Path, degrees: int, frames: int = 8, h: int = 96, w: int = 128,
+                      seed: int = 0) -> tuple[Path, list[np.ndarray]]:
+    """An MP4 of ``h×w`` coded frames that asks players to turn them ``degrees``
+    anticlockwise (a display matrix, as phones write), and the coded RGB frames."""
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix")
+    coded = list(render_clip(frames, h, w, seed=seed))
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"crf": "12"}
+        v.set_display_rotation(degrees)
+        for frame in coded:
+            for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path, coded
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from provenant.errors import MediaError
+from provenant.prefetch import prefetch
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import (
     ResidualAccumulator, WatermarkResult, analyse_residual, working_luma,
@@ -206,7 +207,8 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
         return detect(read_image(info.path), kbytes, cfg, candidates=codebook)
     n = frames_to_sample(info.height, info.width, cfg)
     looks = Looks(cfg, min(n, max(info.frame_count, 1)))
-    for sample in sample_luma(info.path, info.frame_count, n, max(1, n // 4)):
+    # Decoding (PyAV) runs a few frames ahead of the residuals (OpenCV): both release the GIL.
+    for sample in prefetch(sample_luma(info.path, info.frame_count, n, max(1, n // 4))):
         looks.add(sample.luma, even=sample.even, key=sample.key)
     if looks.every.frames == 0:
         raise MediaError(f"{path} has no decodable video frames")
@@ -229,7 +231,6 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     more than 2 s)."""
     from provenant.imageheaders import webp_is_lossless
     from provenant.media import iter_yuv420, probe, read_image_exact, write_image, write_video
-    from provenant.prefetch import prefetch
 
     cfg = config or WatermarkConfig()
     bits, kbytes = parse_payload(payload), resolve_key(key)

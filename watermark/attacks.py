@@ -188,6 +188,17 @@ def _rotate(clip: Clip, p: Params) -> Clip:
     return _crop(clip.with_frames(rot), {"area": 0.64})
 
 
+def _mirror(clip: Clip, p: Params) -> Clip:
+    """Left and right swapped (a mirrored re-upload)."""
+    return clip.with_frames([np.ascontiguousarray(f[:, ::-1]) for f in clip.frames])
+
+
+def _quarter_turn(clip: Clip, p: Params) -> Clip:
+    """Turned by ``turns`` quarter turns clockwise (a rotation flag baked into the pixels)."""
+    return clip.with_frames([np.ascontiguousarray(np.rot90(f, -int(p["turns"])))
+                             for f in clip.frames])
+
+
 # ---------------------------------------------------------------- colour and noise
 def _lut(clip: Clip, table: np.ndarray) -> Clip:
     lut = np.clip(np.round(table), 0, 255).astype(np.uint8)
@@ -266,6 +277,15 @@ def _identity(clip: Clip, p: Params) -> Clip:
     return clip
 
 
+#: Mirroring and a quarter turn, after every other attack in both registries (the draws of
+#: the attacks before them keep their index).
+_ORIENTATION_ATTACKS = (
+    Attack("mirror", "geometry", _mirror, description="left and right swapped"),
+    Attack("rotate_90", "geometry", _quarter_turn, fixed={"turns": 1},
+           description="a quarter turn clockwise"),
+)
+
+
 def _registry() -> dict[str, Attack]:
     a = [
         Attack("none", "none", _identity, description="no attack"),
@@ -298,6 +318,7 @@ def _registry() -> dict[str, Attack]:
         # Last, so that the draws of the attacks above keep their registry index.
         Attack("letterbox_square", "geometry", _letterbox,
                description="black bars to a square frame (a 1:1 feed), not rescaled"),
+        *_ORIENTATION_ATTACKS,
     ]
     return {x.name: x for x in a}
 
@@ -315,9 +336,11 @@ def _image_registry() -> dict[str, Attack]:
         Attack("jpeg_50", "codec", _still_codec("jpeg", 50), description="JPEG quality 50"),
         Attack("webp_75", "codec", _still_codec("webp", 75), description="WebP quality 75"),
         Attack("webp_50", "codec", _still_codec("webp", 50), description="WebP quality 50"),
-        *(ATTACKS[n] for n in ATTACKS if ATTACKS[n].category in ("geometry", "colour", "noise")),
+        *(a for a in ATTACKS.values() if a.category in ("geometry", "colour", "noise")
+          and a not in _ORIENTATION_ATTACKS),
         Attack("combo_jpeg_75_resize_0.5_crop_80", "combination", _image_combo, _draw_xy,
                description="JPEG 75, then resize 0.5, crop 80% of the area and JPEG 75 again"),
+        *_ORIENTATION_ATTACKS,
     ]
     return {x.name: x for x in a}
 

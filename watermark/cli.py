@@ -144,11 +144,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
                  "p_value": result.p_value, "false_positive_rate": cfg.fpr,
                  "frames_used": result.frames_used, "algorithm": ALGORITHM,
                  "method": result.method, "candidates": result.candidates,
-                 "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value}
+                 "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value,
+                 "transform": result.transform}
         frames = f"{result.frames_used} frame{'' if result.frames_used == 1 else 's'}"
         if result.detected:
             how = (f", matched among {result.candidates:,} issued payloads"
                    if result.method == "lookup" else "")
+            how += f"; this copy had been {result.transform}" if result.transform else ""
             text = (f"{path}: watermark found: payload {result.payload} "
                     f"(p={result.p_value:.2e}, {frames}{how})")
         else:

@@ -68,6 +68,10 @@ class WatermarkConfig:
     rotation_search: when nothing is found, search the evenly sampled look for a rotation
         of up to ±10° (``watermark.rotation``); it adds ``phase_candidates`` hypotheses to the
         count whether it runs or not.
+    orientation_search: when nothing is found, also try the seven mirrorings and quarter
+        turns of each look's folded tiles (``watermark.orientation``): a mirrored re-upload,
+        or a clip turned a quarter turn. It adds ``phase_candidates`` hypotheses per look to
+        the count whether it runs or not.
     rotation_step: degrees between the angles of the rotation search's coarse grid (out to
         ±10°); the best few are then refined. A 2° grid leaves the true angle up to 1° off,
         where the chips of a still or of a short clip have left the folding grid: 14 photos
@@ -105,6 +109,7 @@ class WatermarkConfig:
     fine_look_pixels: int = 4_000_000
     median_look: bool = True
     rotation_search: bool = True
+    orientation_search: bool = True
     rotation_step: float = 1.0
     period_candidates: int = 5
     phase_candidates: int = 8

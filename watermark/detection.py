@@ -44,13 +44,14 @@ from watermark.decision import Allocation, log10_p_value, log10_tail, z_to_detec
 from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
                            viterbi_decode)
 from watermark.lookup import Codebook
-from watermark.pattern import Layout, layout
+from watermark.pattern import SAMPLES_PER_CHIP, Layout, layout
 from watermark.periods import period_hypotheses
+from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
 
-_SPC = 2  # samples per chip in the folded tile
+_SPC = SAMPLES_PER_CHIP
 
 
 @dataclass
@@ -72,6 +73,9 @@ class WatermarkResult:
     lookup_p_value: float | None = None  # the store-aided test alone (None: no candidates)
     candidates: int = 0  # payloads the store-aided test tried
     method: str = "decode"  # the test whose p-value decided: "decode" or "lookup"
+    #: When detected through the rotation or orientation search: the change the frames had
+    #: undergone, as "mirrored", "rotated 90° clockwise", "rotated 5° anticlockwise"...
+    transform: str | None = None
 
 
 class ResidualAccumulator:
@@ -202,8 +206,7 @@ def align(tile: np.ndarray, lay: Layout, top: int,
     place if the pilot did not rank it): at the embedder's own period an uncropped frame has
     its tile at the origin, and a weak pilot (a strong re-encode) may not rank it. It is
     chosen without looking at the data, so the test is unchanged."""
-    tmpl = np.kron(lay.pilot_chips(), np.ones((_SPC, _SPC), np.float32))  # (T, T)
-    corr = np.fft.irfft2(np.fft.rfft2(tile) * np.conj(np.fft.rfft2(tmpl)), s=tile.shape)
+    corr = _pilot_correlation(tile, lay)
     mean, std = corr.mean(), corr.std() + 1e-12
     t = corr.shape[0]
     taken: list[tuple[int, int]] = []
@@ -225,6 +228,18 @@ def align(tile: np.ndarray, lay: Layout, top: int,
         chips = aligned.reshape(lay.n, _SPC, lay.n, _SPC).sum(axis=(1, 3))  # (n, n)
         out.append((chips.ravel(), float((corr[dy, dx] - mean) / std)))
     return out
+
+
+def _pilot_correlation(tile: np.ndarray, lay: Layout) -> np.ndarray:
+    """Circular cross-correlation of the folded tile with the pilot, at every phase."""
+    return np.fft.irfft2(np.fft.rfft2(tile) * lay.pilot_spectrum, s=tile.shape)
+
+
+def pilot_sync(tile: np.ndarray, lay: Layout) -> float:
+    """The sync z-score of the folded tile's best phase (``align(tile, lay, 1)``'s, without
+    aligning the chips): how hypotheses are ranked before any is decoded."""
+    corr = _pilot_correlation(tile, lay)
+    return float((corr.max() - corr.mean()) / (corr.std() + 1e-12))
 
 
 def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: float = 0.0
@@ -264,24 +279,41 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+    # one group of phases for the rotation search, one per look for the orientation search
+    searches = int(cfg.rotation_search) + max(1, len(looks)) * int(cfg.orientation_search)
     hypotheses = (max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
-                  + (cfg.phase_candidates if cfg.rotation_search else 0))
+                  + searches * cfg.phase_candidates)
     share = Allocation(hypotheses, len(looks) if cfg.phase_candidates >= 2 else 0,
                        cfg.canonical_share)
     trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
+    folded: list[list[tuple[tuple[float, float], np.ndarray]]] = []  # every look's tiles
     for acc in looks:
-        for period, tile, expected in _periods_to_decode(acc, lay):
+        folded.append([])
+        for period, tile, expected in _periods_to_decode(acc, lay, folded[-1]):
             trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
                           acc.frames, canonical_first=expected)
     lookup = _lookup(codebook, trials.tried, hypotheses)
-    if cfg.rotation_search and looks and min(trials.blind_p(),
-                                             lookup[0] if lookup else 1.0) > cfg.fpr:
+
+    def missed() -> bool:
+        return min(trials.blind_p(), lookup[0] if lookup else 1.0) > cfg.fpr
+
+    if cfg.rotation_search and looks and missed():
         acc = looks[0]
         found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
         if found is not None:
-            _, period, tile = found
-            trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames)
+            degrees, period, tile = found
+            trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
+                          transform=f"rotated {abs(degrees):g}° "
+                                    f"{'anticlockwise' if degrees > 0 else 'clockwise'}")
             lookup = _lookup(codebook, trials.tried, hypotheses)
+    if cfg.orientation_search and looks and missed():
+        for acc, tiles in zip(looks, folded):
+            turned = orientation_candidate(tiles, lay)
+            if turned is not None:
+                name, period, tile = turned
+                trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
+                              transform=name)
+        lookup = _lookup(codebook, trials.tried, hypotheses)
     return _result(trials, lookup, hypotheses, codebook, cfg, frames)
 
 
@@ -294,23 +326,28 @@ class _Trials:
         self.lay, self.share, self.list_size = lay, share, list_size
         # A hypothesis' list decoding starts at the z its own weight needs for a detection.
         self.list_from = {c: z_to_detect(share.effective(c), fpr) for c in (True, False)}
-        self.best: tuple | None = None  # message, soft, z, sync, period, frames, log10 p
+        # message, soft, z, sync, period, frames, log10 p, transform
+        self.best: tuple | None = None
         self.raw: tuple[np.ndarray, float] | None = None  # the highest z of any decode
-        self.tried: list[tuple[np.ndarray, float, tuple, float, int]] = []  # soft, ||x||, ...
+        # soft, ||x||, period, sync, frames, transform
+        self.tried: list[tuple[np.ndarray, float, tuple, float, int, str | None]] = []
 
     def decode(self, aligned: list[tuple[np.ndarray, float]], period: tuple,
-               frames: int, canonical_first: bool = False) -> None:
+               frames: int, canonical_first: bool = False, transform: str | None = None
+               ) -> None:
+        """Decode each aligned phase of one period; ``transform``: the change to the frames
+        that the search undid to find these tiles (None: none)."""
         for i, (chips, sync) in enumerate(aligned):
             canonical = canonical_first and i == 0
             message, soft, z = decode(chips, self.lay, self.list_size, self.list_from[canonical])
             self.tried.append((soft, float(np.linalg.norm(chips[self.lay.msg_idx])), period,
-                               sync, frames))
+                               sync, frames, transform))
             if self.raw is None or z > self.raw[1]:
                 self.raw = (message, z)
             log10_p = log10_p_value(z, self.share.effective(canonical))
             if crc_ok(message) and (self.best is None or log10_p < self.best[6]
                                     or (log10_p == self.best[6] and z > self.best[2])):
-                self.best = (message, soft, z, sync, period, frames, log10_p)
+                self.best = (message, soft, z, sync, period, frames, log10_p, transform)
 
     def blind_p(self) -> float:
         return 1.0 if self.best is None else 10.0 ** self.best[6]
@@ -327,7 +364,7 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
     n_cand = len(codebook) if codebook is not None else 0
     if lookup is not None and lookup[0] < blind_p:  # the store-aided test decides
         lookup_p, z, k, payload = lookup
-        soft, _, period, sync, used = trials.tried[k]
+        soft, _, period, sync, used, transform = trials.tried[k]
         p = min(1.0, 2.0 * lookup_p)
         message = np.unpackbits(np.frombuffer(bytes.fromhex(payload), np.uint8))
         detected = p <= cfg.fpr
@@ -335,20 +372,20 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
                                bit_confidences(protect(message), soft)[:PAYLOAD_BITS], used, z,
                                sync, (float(period[0]), float(period[1])), decoded,
                                lookup_p_value=lookup_p, candidates=n_cand, method="lookup",
-                               **blind)
+                               transform=transform if detected else None, **blind)
     lookup_p = None if lookup is None else lookup[0]
     if best is None:
         return WatermarkResult(False, None, 1.0, np.full(PAYLOAD_BITS, 0.5), frames,
                                0.0 if raw is None else raw[1], decoded=decoded,
                                lookup_p_value=lookup_p, candidates=n_cand, **blind)
-    message, soft, z, sync, period, used, _ = best
+    message, soft, z, sync, period, used, _, transform = best
     p = blind_p if lookup is None else min(1.0, 2.0 * blind_p)
     hexp = _hex(message)
     detected = p <= cfg.fpr
     return WatermarkResult(detected, hexp if detected else None, p,
                            bit_confidences(message, soft)[:PAYLOAD_BITS], used, z, sync,
                            (float(period[0]), float(period[1])), hexp, lookup_p_value=lookup_p,
-                           candidates=n_cand, **blind)
+                           candidates=n_cand, transform=transform if detected else None, **blind)
 
 
 def _lookup(codebook: Codebook | None, tried: list, hypotheses: int
@@ -363,18 +400,22 @@ def _lookup(codebook: Codebook | None, tried: list, hypotheses: int
     return 10.0 ** min(0.0, log10_p), z, k, codebook.payloads[c]
 
 
-def _periods_to_decode(acc: ResidualAccumulator,
-                       lay: Layout) -> list[tuple[tuple[float, float], np.ndarray, bool]]:
+def _periods_to_decode(acc: ResidualAccumulator, lay: Layout,
+                       folded: list[tuple[tuple[float, float], np.ndarray]] | None = None,
+                       ) -> list[tuple[tuple[float, float], np.ndarray, bool]]:
     """``(period, folded tile)`` for the expected period and the pool's best by pilot
     correlation, ``cfg.period_candidates`` in all. The pilot is independent of the message
-    chips, so choosing by it leaves the message test (and the Bonferroni count) as it was."""
+    chips, so choosing by it leaves the message test (and the Bonferroni count) as it was.
+    ``folded``: receives every ``(period, tile)`` folded, the pool's included."""
     cfg = acc.cfg
     hyp = period_hypotheses(acc.total, cfg, acc.expected, acc.shape)
     chosen = [(p, fold(acc.total, p, lay.n), True) for p in hyp.expected]
     ranked = []
     for p in hyp.pool:
         tile = fold(acc.total, p, lay.n)
-        ranked.append((align(tile, lay, 1)[0][1], p, tile))
+        ranked.append((pilot_sync(tile, lay), p, tile))
+    if folded is not None:
+        folded.extend([(p, tile) for p, tile, _ in chosen] + [(p, t) for _, p, t in ranked])
     ranked.sort(key=lambda r: -r[0])
     room = max(0, cfg.period_candidates - len(chosen))
     return chosen + [(p, tile, False) for _, p, tile in ranked[:room]]

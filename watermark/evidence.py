@@ -29,7 +29,7 @@ class WatermarkProvider:
         report.watermark = WatermarkEvidence(
             detected=result.detected, payload=result.payload, p_value=result.p_value,
             frames_used=result.frames_used, algorithm=ALGORITHM, false_positive_rate=cfg.fpr,
-            method=result.method, candidates=result.candidates)
+            method=result.method, candidates=result.candidates, transform=result.transform)
 
 
 def store_candidates(store: Any, limit: int = MAX_CANDIDATES) -> Codebook | None:

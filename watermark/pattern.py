@@ -10,7 +10,7 @@ message chips' statistics untouched (this is what makes the p-value exact; see d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -18,7 +18,10 @@ from scipy.ndimage import gaussian_filter
 from watermark.config import PAYLOAD_BITS, WatermarkConfig, derive_rng
 from watermark.ecc import CRC_BITS, code_length, encode, protect
 
-__all__ = ["Layout", "layout", "chip_tile", "render_tile", "frame_pattern"]
+__all__ = ["Layout", "layout", "chip_tile", "render_tile", "frame_pattern", "SAMPLES_PER_CHIP"]
+
+#: Samples per chip in the tile that detection folds the frames' residual onto.
+SAMPLES_PER_CHIP = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,14 @@ class Layout:
         tile = np.zeros(self.n * self.n, dtype=np.float32)
         tile[self.pilot_idx] = self.pilot_pn
         return tile.reshape(self.n, self.n)
+
+    @cached_property
+    def pilot_spectrum(self) -> np.ndarray:
+        """Conjugate spectrum (``rfft2``) of the pilot at ``SAMPLES_PER_CHIP`` samples per
+        chip: detection's circular cross-correlation with a folded tile is one product."""
+        tmpl = np.kron(self.pilot_chips(), np.ones((SAMPLES_PER_CHIP, SAMPLES_PER_CHIP),
+                                                   np.float32))
+        return np.conj(np.fft.rfft2(tmpl))
 
 
 @lru_cache(maxsize=32)

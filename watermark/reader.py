@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from provenant.errors import MediaError
+from provenant.orientation import frame_turns, upright
 
 __all__ = ["LumaSample", "sample_luma"]
 
@@ -29,6 +30,11 @@ class LumaSample:
     luma: np.ndarray  # (H, W) uint8
     even: bool  # one of the evenly spaced samples
     key: bool  # an intra-coded (key) frame
+
+
+def _luma(frame) -> np.ndarray:  # frame: av.VideoFrame
+    """The frame's luma, upright (its display rotation applied, as every media reader does)."""
+    return upright(frame.to_ndarray(format="gray"), frame_turns(frame), "gray")
 
 
 def _even_indices(total: int, n: int) -> set[int]:
@@ -63,7 +69,7 @@ def _sequential(container, stream, even: set[int], max_keys: int) -> Iterator[Lu
         is_key = bool(frame.key_frame) and keys < max_keys
         if i in even or is_key:
             keys += is_key
-            yield LumaSample(i, frame.to_ndarray(format="gray"), i in even, is_key)
+            yield LumaSample(i, _luma(frame), i in even, is_key)
         if i >= last and keys >= max_keys:
             break
 
@@ -82,10 +88,10 @@ def _seeking(container, stream, total: int, n: int, max_keys: int) -> Iterator[L
             idx = int(round(t_sec * rate))
             if first and frame.key_frame and keys < max_keys:
                 keys += 1
-                yield LumaSample(idx, frame.to_ndarray(format="gray"), idx >= target, True)
+                yield LumaSample(idx, _luma(frame), idx >= target, True)
                 if idx >= target:
                     break
             elif idx >= target:
-                yield LumaSample(idx, frame.to_ndarray(format="gray"), True, False)
+                yield LumaSample(idx, _luma(frame), True, False)
                 break
             first = False

@@ -57,7 +57,7 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
     """``(degrees, period, folded tile)`` of the best pilot correlation, or None when no
     period fits the frame: every (angle, period) of the coarse grid is scored by its pilot,
     the ``REFINE_TOP`` best are refined in halving steps, and the best refined one wins."""
-    from watermark.detection import align, fold  # detection imports this module
+    from watermark.detection import fold, pilot_sync  # detection imports this module
 
     periods = [(expected, expected)] if expected else []
     if frame_shape is not None:
@@ -71,7 +71,7 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
         out = []
         for period in choices:
             tile = fold(turned, period, lay.n)
-            out.append((align(tile, lay, 1)[0][1], degrees, period, tile))
+            out.append((pilot_sync(tile, lay), degrees, period, tile))
         return out
 
     def refined(best: Scored) -> Scored:

@@ -115,9 +115,24 @@ def test_watermark_detect_finds_an_embedded_payload(client: TestClient, clip2s: 
     body = r.json()
     assert body["detected"] is True and body["payload"] == "00112233445566ff"
     assert body["p_value"] < 1e-6 and len(body["bit_confidences"]) == 64
-    assert body["false_positive_rate"] == 1e-6
+    assert body["false_positive_rate"] == 1e-6 and body["transform"] is None
     r = client.post("/v1/watermark/detect", files=upload(clip2s))
     assert r.json()["detected"] is False
+
+
+def test_watermark_detect_says_when_the_copy_was_mirrored(client: TestClient, clip2s: Path,
+                                                          workdir: Path) -> None:
+    import numpy as np
+
+    import watermark
+    from provenant.media import iter_frames, probe, write_video
+
+    marked = watermark.embed_file(clip2s, workdir / "wm.mp4", "00112233445566ff")
+    mirrored = write_video((np.ascontiguousarray(f[:, ::-1]) for f in iter_frames(marked)),
+                           workdir / "mirrored.mp4", fps=probe(marked).fps, crf=23)
+    body = client.post("/v1/watermark/detect", files=upload(mirrored)).json()
+    assert body["detected"] is True and body["payload"] == "00112233445566ff"
+    assert body["transform"] == "mirrored"
 
 
 def test_watermark_endpoints_are_501_without_the_component(client: TestClient, clip: Path,

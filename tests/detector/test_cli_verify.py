@@ -80,6 +80,16 @@ def test_detect_bad_input_exits_2(capsys, tmp_path: Path, tiny_dir: Path, conten
     assert err.startswith("provenant: error:") and len(err.strip().splitlines()) == 1
 
 
+def test_a_phone_video_is_scored(capsys, tiny_dir: Path, tmp_path: Path) -> None:
+    """Frames stored turned with a display matrix (as phones write) are read upright by
+    every reader, so the classifier's frame-size check does not trip on them."""
+    from tests.conftest import make_rotated_clip
+
+    phone, _ = make_rotated_clip(tmp_path / "phone.mp4", -90, frames=10, h=64, w=80)
+    assert main(["detect", str(phone), "--json", "--weights", str(tiny_dir)]) == 0
+    assert 0.0 <= json.loads(capsys.readouterr().out)["score"] <= 1.0
+
+
 def test_detect_missing_file_and_too_small(capsys, tmp_path: Path, tiny_dir: Path) -> None:
     assert main(["detect", str(tmp_path / "nope.mp4"), "--weights", str(tiny_dir)]) == 2
     tiny = write_image(np.zeros((8, 8, 3), np.uint8), tmp_path / "tiny.png")

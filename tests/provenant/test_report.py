@@ -120,6 +120,16 @@ def test_store_aided_detection_is_worded_by_count(candidates: int, words: str) -
     assert any(words in x for x in decide_verdict(r).reasons)
 
 
+def test_a_watermark_found_in_a_changed_copy_says_how_it_was_changed() -> None:
+    wm = WatermarkEvidence(True, "00112233aabbccdd", 1e-9, 8, "alg", transform="mirrored")
+    r = VerificationReport("f", c2pa=VALID_AI, watermark=wm)
+    assert any("this copy had been mirrored" in x for x in decide_verdict(r).reasons)
+    assert "this copy had been mirrored" in render_text(r)
+    assert json.loads(render_json(r))["watermark"]["transform"] == "mirrored"
+    plain = VerificationReport("f", c2pa=VALID_AI, watermark=WM)
+    assert "copy had been" not in render_text(plain)
+
+
 def test_html_for_notebooks_escapes_what_the_file_says() -> None:
     hostile = C2paEvidence(present=True, state="Valid", signer="<script>x()</script>",
                            ai_generated=True)

@@ -17,7 +17,8 @@ REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h26
             "vp9_crf32", "resize_0.5", "resize_0.25", "crop_centre_70", "crop_offcentre_50",
             "rotate_5", "brightness_+30", "brightness_-30", "contrast_0.7", "contrast_1.3",
             "gamma_0.8", "gamma_1.2", "noise_5", "blur_1", "drop_alternate", "segment_2s",
-            "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80", "letterbox_square"}
+            "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80", "letterbox_square", "mirror",
+            "rotate_90"}
 
 
 def test_registry_has_the_whole_suite() -> None:
@@ -71,7 +72,9 @@ def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None
 def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.ndarray) -> None:
     assert {"jpeg_90", "jpeg_75", "jpeg_50", "webp_75", "webp_50"} <= set(IMAGE_ATTACKS)
     assert not {n for n, a in IMAGE_ATTACKS.items() if a.category == "time"}
-    assert list(ATTACKS)[-1] == "letterbox_square"  # the video registry is unchanged
+    # the orientation attacks come last in both, so no earlier draw moved
+    assert list(ATTACKS)[-3:] == ["letterbox_square", "mirror", "rotate_90"]
+    assert list(IMAGE_ATTACKS)[-3:] == ["combo_jpeg_75_resize_0.5_crop_80", "mirror", "rotate_90"]
     still = Clip([small_clip[0]], 1.0)
     for fmt in ("jpeg", "webp"):
         fine = still_codec_roundtrip(still, fmt, 90).frames[0].astype(float)

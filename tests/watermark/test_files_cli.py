@@ -188,6 +188,17 @@ def test_detect_reads_several_files_as_json_lines(cli, video_with_audio: Path,
     assert rc == 2 and "1 of 3 files could not be read" in stderr
 
 
+def test_detect_names_the_change_of_a_turned_copy(cli, tmp_path: Path,
+                                                  attack_marked: np.ndarray) -> None:
+    turned = write_image(np.ascontiguousarray(np.rot90(attack_marked[0], -1)),
+                         tmp_path / "turned.png")
+    rc, stdout, _ = cli("watermark", "detect", str(turned), "--key", KEY)
+    assert rc == 0 and "payload " + PAYLOAD in stdout
+    assert "this copy had been rotated 90° clockwise" in stdout
+    rc, stdout, _ = cli("watermark", "detect", str(turned), "--key", KEY, "--json")
+    assert json.loads(stdout)["transform"] == "rotated 90° clockwise"
+
+
 def test_embedding_a_file_can_show_progress(video_with_audio: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     info = probe(video_with_audio)

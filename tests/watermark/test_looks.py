@@ -49,20 +49,26 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     monkeypatch.setattr(detection, "Allocation", spy)
     cfg = WatermarkConfig()
     per_look = cfg.period_candidates * cfg.phase_candidates
-    rotation = cfg.phase_candidates  # the rotation search's one group, counted even unrun
+    # the rotation search's one group and the orientation search's one per look, counted
+    # even unrun
+    def searches(looks: int) -> int:
+        return (1 + looks) * cfg.phase_candidates
     looks = Looks(cfg, len(small_marked))
     for i, frame in enumerate(small_marked):
         looks.add(frame, even=True, key=i == 0)
     assert looks.fine is not None and looks.fine.frames == len(small_marked)
     r = looks.analyse(KEY.encode())
     # every, key frames, fine, median
-    assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + rotation
+    assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + searches(4)
     assert canonical[-1] == 4  # one canonical hypothesis (own period, phase 0) per look
     detect(iter(list(small_marked)), KEY)  # a stream of unknown length: no fine look
-    assert seen[-1] == 2 * per_look + rotation
+    assert seen[-1] == 2 * per_look + searches(2)
     detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
-    assert seen[-1] == 3 * per_look + rotation
+    assert seen[-1] == 3 * per_look + searches(3)
     detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False))
+    assert seen[-1] == 2 * per_look + 2 * cfg.phase_candidates
+    detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False,
+                                              orientation_search=False))
     assert seen[-1] == 2 * per_look
 
 
