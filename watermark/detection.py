@@ -301,10 +301,10 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
         acc = looks[0]
         found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
         if found is not None:
-            degrees, period, tile = found
+            degrees, period, tile = found  # the turn (anticlockwise) that undid the frames'
             trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
                           transform=f"rotated {abs(degrees):g}° "
-                                    f"{'anticlockwise' if degrees > 0 else 'clockwise'}")
+                                    f"{'clockwise' if degrees > 0 else 'anticlockwise'}")
             lookup = _lookup(codebook, trials.tried, hypotheses)
     if cfg.orientation_search and looks and missed():
         for acc, tiles in zip(looks, folded):

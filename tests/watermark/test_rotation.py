@@ -38,6 +38,7 @@ def test_the_search_recovers_the_angle(rotated: Clip) -> None:
 def test_a_rotated_clip_is_found_only_with_the_search(rotated: Clip) -> None:
     r = detect_clip(rotated, KEY)
     assert r.detected and r.payload == PAYLOAD
+    assert r.transform == "rotated 5° anticlockwise"  # OpenCV's positive angle, as displayed
     assert not detect_clip(rotated, KEY, WatermarkConfig(rotation_search=False)).detected
     assert not detect_clip(rotated, "wrong-key").detected
 
