@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
+from provenant.iccprofile import with_icc
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
@@ -169,13 +170,14 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> N
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
-                lossless: bool = False) -> Path:
+                lossless: bool = False, icc_profile: bytes | None = None) -> Path:
     """Write one image as PNG, JPEG or WebP (by ``path``'s suffix; no suffix: PNG).
 
     ``image``: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4`` RGBA, ``uint8`` or ``uint16``. PNG
     keeps all of it; JPEG and WebP hold 8 bits (16-bit samples are rounded to 8), and JPEG
     refuses transparency rather than drop it. ``quality`` (1-100) sets JPEG and lossy WebP;
-    ``lossless`` makes a WebP lossless. The file appears atomically."""
+    ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile, see
+    :mod:`provenant.iccprofile`) is stored with the picture. The file appears atomically."""
     import cv2
 
     path = check_output_path(path)
@@ -204,7 +206,7 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
     tmp = sibling_temp(path, ext)
     try:
-        tmp.write_bytes(buf.tobytes())
+        tmp.write_bytes(with_icc(buf.tobytes(), ext, icc_profile))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

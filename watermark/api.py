@@ -229,6 +229,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     colour conversion is added to the decode + encode; others go through RGB frames.
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
+    from provenant.iccprofile import read_icc
     from provenant.imageheaders import webp_is_lossless
     from provenant.media import iter_yuv420, probe, read_image_exact, write_image, write_video
 
@@ -238,7 +239,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if info.kind == "image":
         lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
-        return write_image(marked, dst, lossless=lossless)
+        return write_image(marked, dst, lossless=lossless,
+                           icc_profile=read_icc(info.path, info.mime))
     audio = info.path if info.has_audio else None
     if info.width % 2 == 0 and info.height % 2 == 0:
         # Decode + mark in a background thread, so it overlaps with the encoder's work.

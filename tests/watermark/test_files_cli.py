@@ -188,6 +188,23 @@ def test_detect_reads_several_files_as_json_lines(cli, video_with_audio: Path,
     assert rc == 2 and "1 of 3 files could not be read" in stderr
 
 
+def test_a_marked_photo_keeps_its_colour_profile(tmp_path: Path,
+                                                 attack_clip: np.ndarray) -> None:
+    """A Display P3 or Adobe RGB photo keeps its colours only with its profile."""
+    from PIL import Image, ImageCms
+
+    from watermark import detect_file
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for ext in (".jpg", ".png", ".webp"):
+        src = tmp_path / f"photo{ext}"
+        Image.fromarray(attack_clip[0]).save(src, icc_profile=icc)
+        out = embed_file(src, tmp_path / f"marked{ext}", PAYLOAD, KEY)
+        with Image.open(out) as im:
+            assert im.info.get("icc_profile") == icc, ext
+        assert detect_file(out, KEY).payload == PAYLOAD
+
+
 def test_detect_names_the_change_of_a_turned_copy(cli, tmp_path: Path,
                                                   attack_marked: np.ndarray) -> None:
     turned = write_image(np.ascontiguousarray(np.rot90(attack_marked[0], -1)),
