@@ -21,7 +21,7 @@ import numpy as np
 
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
-from provenant.orientation import frame_turns, upright, upright_size
+from provenant.orientation import first_frame_turns, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (
     IMAGE_SUFFIXES,
@@ -170,23 +170,10 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
                 f"{path} lasts {duration:.0f} s, over the limit of {limits.max_duration_s:.0f} s"
             )
         has_audio = bool(container.streams.audio)
-        turns = _first_frame_turns(container, stream)
+        turns = first_frame_turns(container, stream)
         width, height = upright_size(ctx.width, ctx.height, turns)
         return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
                          has_audio, ctx.name, turns * 90)
-
-
-def _first_frame_turns(container, stream) -> int:
-    """The display rotation of the first decodable frame, in quarter turns (0 when none
-    decodes: the readers then report the damage)."""
-    import av
-
-    try:
-        for frame in container.decode(stream):
-            return frame_turns(frame)
-    except (av.error.FFmpegError, ValueError):
-        pass
-    return 0
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:
@@ -274,8 +261,8 @@ def iter_frames(
 def _decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
     """decord applies the display rotation itself (checked for ±90° and 180°); should a
     build not, a frame of the coded (transposed) size is turned here."""
-    if info.rotation % 180 and frame.shape[:2] == (info.width, info.height) != (
-            info.height, info.width):
+    if (info.rotation % 180 and info.width != info.height
+            and frame.shape[:2] == (info.width, info.height)):
         return upright(frame, info.rotation // 90)
     return frame
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["frame_turns", "quarter_turns", "upright", "upright_size"]
+__all__ = ["first_frame_turns", "frame_turns", "quarter_turns", "upright", "upright_size"]
 
 
 def quarter_turns(rotation: float | None) -> int:
@@ -58,3 +58,16 @@ def upright(array: np.ndarray, turns: int, pixel_format: str = "rgb24") -> np.nd
     planes = [np.rot90(p, turns).reshape(-1) for p in (y, u, v)]
     out_w = h if turns % 2 else w
     return np.ascontiguousarray(np.concatenate(planes).reshape(-1, out_w))
+
+
+def first_frame_turns(container, stream) -> int:  # av InputContainer, VideoStream
+    """The display rotation of the first decodable frame, in quarter turns (0 when none
+    decodes: the readers then report the damage)."""
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            return frame_turns(frame)
+    except (av.error.FFmpegError, ValueError):
+        pass
+    return 0

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from watermark.folding import pilot_sync
 from watermark.pattern import Layout
 
 __all__ = ["ORIENTATIONS", "orient", "orientation_candidate"]
@@ -46,8 +47,6 @@ def orientation_candidate(tiles: Sequence[tuple[tuple[float, float], np.ndarray]
     """``(orientation, period, oriented tile)`` of the highest pilot correlation over every
     non-identity symmetry of every ``(period, folded tile)`` of one look, or None without
     tiles."""
-    from watermark.detection import pilot_sync  # detection imports this module
-
     best: tuple[float, str, tuple[float, float], np.ndarray] | None = None
     for period, tile in tiles:
         for name in ORIENTATIONS:

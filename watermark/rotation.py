@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from watermark.config import WatermarkConfig
+from watermark.folding import fold, pilot_sync
 from watermark.pattern import Layout
 from watermark.periods import fits_frame, native_periods
 
@@ -57,7 +58,6 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
     """``(degrees, period, folded tile)`` of the best pilot correlation, or None when no
     period fits the frame: every (angle, period) of the coarse grid is scored by its pilot,
     the ``REFINE_TOP`` best are refined in halving steps, and the best refined one wins."""
-    from watermark.detection import fold, pilot_sync  # detection imports this module
 
     periods = [(expected, expected)] if expected else []
     if frame_shape is not None:
