@@ -42,6 +42,12 @@ def _load(name: str) -> dict[str, Any] | None:
     return _read(stem) if stem else None
 
 
+def _run_scope(run: dict[str, Any]) -> str:
+    """When a recorded run was made and which areas it ran (later areas are not in its time)."""
+    date = run.get("machine", {}).get("date", "date unknown")
+    return f"{date}: {', '.join(run.get('scripts', {})) or 'no areas'}"
+
+
 def _run_seconds(run: dict[str, Any]) -> float:
     return sum(i.get("seconds", 0) for i in run["scripts"].values())
 
@@ -119,14 +125,16 @@ def _headline() -> str:
             + (f" blind, {aided:.0%} store-aided ({wm.get('store_size', 0):,} issued payloads)"
                if aided is not None else "")
             + (f"; dwtDctSvd (32-bit): {peer28:.0%}" if peer28 is not None else "")
-            + f"; after resize 0.5: {ours['resize_0.5']['recovery']:.0%}; "
+            + f"; after resize 0.5: {ours['resize_0.5']['recovery']:.0%}"
+            + (f"; mirrored: {ours['mirror']['recovery']:.0%}" if "mirror" in ours else "")
+            + "; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")
     for area in ("image", "generator", "detector", "api"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")
-    times = [f"{mode} mode {_run_seconds(run) / 60:.1f} min"
+    times = [f"{mode} mode {_run_seconds(run) / 60:.1f} min ({_run_scope(run)})"
              for stem, mode in (("run_quick", "quick"), ("run", "full"))
              if (run := _read(stem)) is not None]
     timing = f"Benchmark run time on this machine: {', '.join(times)}.\n\n" if times else ""
