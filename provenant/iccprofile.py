@@ -14,6 +14,8 @@ import struct
 import zlib
 from pathlib import Path
 
+from provenant.imageheaders import webp_picture_size
+
 __all__ = ["MAX_ICC_BYTES", "read_icc", "with_icc"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
@@ -145,17 +147,6 @@ def _webp_icc(data: bytes) -> bytes | None:
     return None
 
 
-def _webp_canvas(kind: bytes, body: bytes) -> tuple[int, int, bool] | None:
-    """Width, height and alpha of a simple (``VP8 ``/``VP8L``) WebP's picture chunk."""
-    if kind == b"VP8 " and len(body) >= 10:
-        w, h = struct.unpack("<HH", body[6:10])
-        return w & 0x3FFF, h & 0x3FFF, False
-    if kind == b"VP8L" and len(body) >= 5:
-        bits = int.from_bytes(body[1:5], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, bool((bits >> 28) & 1)
-    return None
-
-
 def _webp_with(data: bytes, icc: bytes) -> bytes:
     chunks = list(_riff_chunks(data))
     if not chunks:
@@ -167,10 +158,12 @@ def _webp_with(data: bytes, icc: bytes) -> bytes:
         vp8x[8] |= 0x20  # the ICC flag
         head = bytes(vp8x)
     else:
-        canvas = _webp_canvas(chunks[0][0], chunks[0][1])
-        if canvas is None:
+        size = webp_picture_size(data[:30])
+        if size is None:
             return data
-        w, h, alpha = canvas
+        w, h = size
+        kind, body = chunks[0][0], chunks[0][1]  # a lossless picture says if it uses alpha
+        alpha = kind == b"VP8L" and len(body) >= 5 and bool(body[4] & 0x10)
         flags = 0x20 | (0x10 if alpha else 0)
         head = (b"VP8X" + struct.pack("<I", 10) + bytes([flags, 0, 0, 0])
                 + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little"))

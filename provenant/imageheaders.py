@@ -10,7 +10,7 @@ from pathlib import Path
 
 from provenant.errors import MediaError, UnsupportedMediaError
 
-__all__ = ["image_size", "webp_is_lossless"]
+__all__ = ["image_size", "webp_is_lossless", "webp_picture_size"]
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -42,8 +42,9 @@ def webp_is_lossless(path: Path) -> bool:
     return False
 
 
-def _webp_size(path: Path, head: bytes) -> tuple[int, int]:
-    """From the first chunk: lossy (``VP8 ``), lossless (``VP8L``) or extended (``VP8X``)."""
+def webp_picture_size(head: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from the first 30 bytes of a simple WebP, whose first chunk is its
+    picture: lossy (``VP8 ``) or lossless (``VP8L``); None for anything else."""
     chunk = head[12:16]
     if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":
         width, height = struct.unpack("<HH", head[26:30])
@@ -51,7 +52,15 @@ def _webp_size(path: Path, head: bytes) -> tuple[int, int]:
     if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:
         (bits,) = struct.unpack("<I", head[21:25])
         return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X" and len(head) >= 30:
+    return None
+
+
+def _webp_size(path: Path, head: bytes) -> tuple[int, int]:
+    """From the first chunk: lossy (``VP8 ``), lossless (``VP8L``) or extended (``VP8X``)."""
+    simple = webp_picture_size(head)
+    if simple is not None:
+        return simple
+    if head[12:16] == b"VP8X" and len(head) >= 30:
         if head[20] & 0x02:
             raise UnsupportedMediaError(f"{path} is an animated WebP, which is not supported",
                                         hint="give a still image, or the animation as a video")

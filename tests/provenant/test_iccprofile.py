@@ -44,10 +44,12 @@ def test_a_profile_is_read_and_written_as_pillow_reads_it(workdir: Path, icc: by
 
 def test_transparent_webp_and_a_multi_segment_jpeg_profile(workdir: Path) -> None:
     big = bytes(np.random.default_rng(0).integers(0, 256, 150_000, dtype=np.uint8))
-    out = media.write_image(_picture(4), workdir / "a.webp", icc_profile=big)
-    with Image.open(out) as im:
-        im.load()
-        assert im.mode == "RGBA" and im.info.get("icc_profile") == big
+    for lossless in (False, True):  # VP8X + ALPH as written, or a VP8L given a VP8X header
+        out = media.write_image(_picture(4), workdir / "a.webp", icc_profile=big,
+                                lossless=lossless)
+        with Image.open(out) as im:
+            im.load()
+            assert im.mode == "RGBA" and im.info.get("icc_profile") == big
     jpg = media.write_image(_picture(), workdir / "b.jpg", icc_profile=big)  # 3 APP2 segments
     assert read_icc(jpg, "image/jpeg") == big
     with Image.open(jpg) as im:
