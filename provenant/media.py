@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.imageheaders import image_size
-from provenant.orientation import first_frame_turns, frame_turns, upright, upright_size
+from provenant.colour import ColourTags, frame_colour
+from provenant.mediainfo import MediaInfo, MediaLimits
+from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (
     IMAGE_SUFFIXES,
@@ -62,40 +62,6 @@ __all__ = [
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp")
-
-
-@dataclass(frozen=True)
-class MediaLimits:
-    """Refuse media beyond these bounds. ``from_settings()`` reads ``PROVENANT_MAX_*``."""
-
-    max_file_bytes: int = 2 * 1024**3
-    max_pixels: int = 7680 * 4320
-    max_frames: int = 200_000
-    max_duration_s: float = 7200.0
-
-    @classmethod
-    def from_settings(cls) -> MediaLimits:
-        from provenant.config import get_settings
-
-        s = get_settings()
-        return cls(s.max_file_bytes, s.max_pixels, s.max_frames, s.max_duration_s)
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    path: Path
-    mime: str
-    kind: Literal["video", "image"]
-    width: int
-    height: int
-    fps: float
-    frame_count: int
-    duration: float
-    has_audio: bool
-    codec: str
-    #: Quarter turns (anticlockwise) the display matrix asks for; ``width`` and ``height``
-    #: are the upright size, which every reader's frames have (``provenant.orientation``).
-    rotation: int = 0
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
@@ -170,10 +136,12 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
                 f"{path} lasts {duration:.0f} s, over the limit of {limits.max_duration_s:.0f} s"
             )
         has_audio = bool(container.streams.audio)
-        turns = first_frame_turns(container, stream)
+        first = first_frame(container, stream)
+        turns = frame_turns(first) if first is not None else 0
         width, height = upright_size(ctx.width, ctx.height, turns)
+        colour = frame_colour(first) if first is not None else ColourTags()
         return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
-                         has_audio, ctx.name, turns * 90)
+                         has_audio, ctx.name, turns * 90, colour)
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:

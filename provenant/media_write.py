@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.iccprofile import with_icc
 
@@ -92,11 +93,16 @@ def write_video(
     codec: str = "libx264",
     audio_from: str | os.PathLike[str] | None = None,
     pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
+    colour: ColourTags | None = None,
 ) -> Path:
     """Encode frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
+    ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
+    they are (a full-range or HDR source still plays as it did); RGB frames are converted
+    with its matrix (BT.709 when none is given) at limited range and tagged so
+    (:mod:`provenant.colour`).
 
     The file appears atomically: it is written beside ``path`` and renamed when complete,
     so a failure never leaves a half-written output or clobbers an existing file.
@@ -111,7 +117,8 @@ def write_video(
     tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
         with av.open(tmp, "w") as out:
-            _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format)
+            _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
+                    output_tags(colour, pixel_format))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -119,7 +126,8 @@ def write_video(
     return path
 
 
-def _video_frame(frame: np.ndarray, pixel_format: str):  # -> av.VideoFrame
+def _video_frame(frame: np.ndarray, pixel_format: str,
+                 colour: ColourTags):  # -> av.VideoFrame, yuv420p
     import av
 
     if pixel_format == "yuv420p":
@@ -127,12 +135,16 @@ def _video_frame(frame: np.ndarray, pixel_format: str):  # -> av.VideoFrame
         if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:
             raise MediaError(f"a yuv420p frame of shape {frame.shape} is invalid; allowed: "
                              "(H*3/2, W) with even H and W")
-        return av.VideoFrame.from_ndarray(frame, format="yuv420p")
-    return av.VideoFrame.from_ndarray(_even(np.ascontiguousarray(frame, dtype=np.uint8)),
-                                      format="rgb24")
+        out = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+        tag(out, colour)
+        return out
+    rgb = av.VideoFrame.from_ndarray(_even(np.ascontiguousarray(frame, dtype=np.uint8)),
+                                     format="rgb24")
+    return rgb_to_yuv420(rgb, colour)
 
 
-def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> None:
+def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
+            colour: ColourTags) -> None:
     import av
 
     rate = Fraction(fps).limit_denominator(1001)
@@ -143,11 +155,12 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format) -> N
             audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
     try:
         for frame in frames:
-            frame = _video_frame(frame, pixel_format)
+            frame = _video_frame(frame, pixel_format, colour)
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = "yuv420p"
+                tag(stream.codec_context, colour)
                 opts = {"crf": str(crf)}
                 if codec in ("libx264", "libx265"):
                     opts["preset"] = preset

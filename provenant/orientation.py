@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["first_frame_turns", "frame_turns", "quarter_turns", "upright", "upright_size"]
+__all__ = ["first_frame", "frame_turns", "quarter_turns", "upright", "upright_size"]
 
 
 def quarter_turns(rotation: float | None) -> int:
@@ -60,14 +60,14 @@ def upright(array: np.ndarray, turns: int, pixel_format: str = "rgb24") -> np.nd
     return np.ascontiguousarray(np.concatenate(planes).reshape(-1, out_w))
 
 
-def first_frame_turns(container, stream) -> int:  # av InputContainer, VideoStream
-    """The display rotation of the first decodable frame, in quarter turns (0 when none
-    decodes: the readers then report the damage)."""
+def first_frame(container, stream):  # av InputContainer, VideoStream -> VideoFrame | None
+    """The first decodable frame, whose display rotation and colour tags ``probe`` reports
+    (None when none decodes: the readers then report the damage)."""
     import av
 
     try:
         for frame in container.decode(stream):
-            return frame_turns(frame)
+            return frame
     except (av.error.FFmpegError, ValueError):
         pass
-    return 0
+    return None

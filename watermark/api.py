@@ -246,9 +246,11 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
         planes = prefetch(embed_yuv420(f, kbytes, bits, cfg) for f in iter_yuv420(info.path))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
-                           crf=crf, preset=preset, audio_from=audio, pixel_format="yuv420p")
+                           crf=crf, preset=preset, audio_from=audio, pixel_format="yuv420p",
+                           colour=info.colour)
     frames = _counted(embed(info.path, payload, key, cfg), info.frame_count, progress)
-    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset, audio_from=audio)
+    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset, audio_from=audio,
+                       colour=info.colour)
 
 
 def _counted(frames: Iterator[np.ndarray], total: int,

@@ -1,0 +1,53 @@
+"""What :func:`provenant.media.probe` reports about a file, and the limits it checks.
+
+Part of :mod:`provenant.media`, which re-exports both names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from provenant.colour import ColourTags
+
+__all__ = ["MediaLimits", "MediaInfo"]
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Refuse media beyond these bounds. ``from_settings()`` reads ``PROVENANT_MAX_*``."""
+
+    max_file_bytes: int = 2 * 1024**3
+    max_pixels: int = 7680 * 4320
+    max_frames: int = 200_000
+    max_duration_s: float = 7200.0
+
+    @classmethod
+    def from_settings(cls) -> MediaLimits:
+        from provenant.config import get_settings
+
+        s = get_settings()
+        return cls(s.max_file_bytes, s.max_pixels, s.max_frames, s.max_duration_s)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    mime: str
+    kind: Literal["video", "image"]
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration: float
+    has_audio: bool
+    codec: str
+    #: The display rotation the file asks for, in degrees anticlockwise (0, 90, 180 or
+    #: 270); ``width`` and ``height`` are the upright size, which every reader's frames
+    #: have (``provenant.orientation``).
+    rotation: int = 0
+    #: A video's colour tags, read from its first frame; writers carry them into a
+    #: re-encode (``provenant.colour``). Images: unspecified (their ICC profile is kept
+    #: instead, ``provenant.iccprofile``).
+    colour: ColourTags = field(default_factory=ColourTags)

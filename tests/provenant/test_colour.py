@@ -1,0 +1,126 @@
+"""Colour tags survive a re-encode: full-range and HDR sources keep their look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from provenant.colour import ColourTags, frame_colour, output_tags
+from provenant.media import iter_frames, iter_yuv420, probe, write_video
+from watermark import embed_file
+
+BT709 = ColourTags(1, 1, 1, 1)
+FULL_601 = ColourTags(6, 2, 6, 6)
+HLG_10BIT = ColourTags(9, 1, 9, 18, 10)
+
+
+def _bars(h: int, w: int, i: int, noise: float = 4.0) -> np.ndarray:
+    """Saturated colour bars over a grey ramp, with a little noise (frame ``i``)."""
+    levels = np.array([[235, 235, 235], [235, 235, 16], [16, 235, 235], [16, 235, 16],
+                       [235, 16, 235], [235, 16, 16], [16, 16, 235], [16, 16, 16]], float)
+    img = np.broadcast_to(levels[np.minimum(np.arange(w) * 8 // w, 7)][None], (h, w, 3)).copy()
+    img[h // 2:] = np.linspace(0, 255, w)[None, :, None]
+    img += np.random.default_rng(i).normal(0, noise, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _tagged_clip(path: Path, colour: ColourTags, codec: str = "libx264", frames: int = 6,
+                 h: int = 96, w: int = 128) -> Path:
+    """A clip whose frames are converted and tagged as ``colour`` says (as a camera would)."""
+    pix = "yuv420p10le" if colour.bit_depth == 10 else "yuv420p"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=24)
+        s.width, s.height, s.pix_fmt = w, h, pix
+        ctx = s.codec_context
+        ctx.colorspace, ctx.color_range = colour.matrix, colour.range
+        ctx.color_primaries, ctx.color_trc = colour.primaries, colour.transfer
+        s.options = {"x265-params": "log-level=error"} if codec == "libx265" else {"crf": "12"}
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(_bars(h, w, i), format="rgb24").reformat(
+                format=pix, dst_colorspace=5 if colour.matrix == 6 else colour.matrix,
+                dst_color_range=colour.range)
+            f.colorspace, f.color_range = colour.matrix, colour.range
+            f.color_primaries, f.color_trc = colour.primaries, colour.transfer
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path
+
+
+def _displayed(path: Path, n: int = 4) -> np.ndarray:
+    """RGB as a player shows it: converted with the matrix and range the stream declares
+    (untagged: BT.601 limited, what players assume at this size)."""
+    out = []
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(c.streams.video[0])):
+            matrix = {2: 5, 6: 5}.get(int(f.colorspace), int(f.colorspace))
+            out.append(f.reformat(format="rgb24", src_colorspace=matrix,
+                                  src_color_range=int(f.color_range) or 1).to_ndarray())
+            if i + 1 == n:
+                break
+    return np.stack(out).astype(float)
+
+
+def _tags(path: Path) -> ColourTags:
+    with av.open(str(path)) as c:
+        f = next(c.decode(c.streams.video[0]))
+        return frame_colour(f)
+
+
+def test_probe_reads_the_tags_and_describes_them(tmp_path: Path) -> None:
+    full = probe(_tagged_clip(tmp_path / "full.mp4", FULL_601)).colour
+    assert (full.matrix, full.range, full.primaries, full.transfer) == (6, 2, 6, 6)
+    assert full.full_range and not full.hdr
+    assert full.describe() == "BT.601, BT.601 (525-line) primaries, full range, 8-bit"
+    hlg = probe(_tagged_clip(tmp_path / "hlg.mov", HLG_10BIT, "libx265")).colour
+    assert hlg.hdr and hlg.bit_depth == 10
+    assert hlg.describe() == "BT.2020, HLG (HDR) transfer, limited range, 10-bit"
+    assert ColourTags().describe() == "colour unspecified, 8-bit"
+
+
+def test_output_tags_keep_yuv_and_define_rgb() -> None:
+    assert output_tags(FULL_601, "yuv420p") == ColourTags(6, 2, 6, 6)
+    # RGB frames are converted at limited range with the source's matrix, BT.709 by default
+    assert output_tags(FULL_601, "rgb24") == ColourTags(6, 1, 6, 6)
+    assert output_tags(None, "rgb24") == BT709
+    assert output_tags(ColourTags(8, 2), "rgb24") == BT709  # YCgCo: no swscale matrix
+
+
+@pytest.mark.parametrize("colour", [FULL_601, BT709], ids=["full-range-601", "bt709"])
+def test_watermark_embed_keeps_the_look(tmp_path: Path, colour: ColourTags) -> None:
+    src = _tagged_clip(tmp_path / "src.mp4", colour)
+    out = embed_file(src, tmp_path / "marked.mp4", "0123456789abcdef", progress=False)
+    tags = _tags(out)
+    assert (tags.matrix, tags.range, tags.primaries, tags.transfer) == \
+        (colour.matrix, colour.range, colour.primaries, colour.transfer)
+    before, after = _displayed(src), _displayed(out)
+    # without the tags a full-range clip played 12 grey levels off on average (white 235 -> 254)
+    assert np.abs(after - before).mean() < 4.0  # measured 2.5-2.8 (mark + codec)
+    assert abs((after - before).mean()) < 0.5
+
+
+def test_hdr_tags_are_carried_into_an_8_bit_copy(tmp_path: Path) -> None:
+    src = _tagged_clip(tmp_path / "hlg.mov", HLG_10BIT, "libx265")
+    out = write_video(iter_yuv420(src), tmp_path / "copy.mp4", 24, pixel_format="yuv420p",
+                      colour=probe(src).colour)
+    assert _tags(out) == ColourTags(9, 1, 9, 18, 8)
+
+
+def test_rgb_frames_are_written_bt709_and_tagged(tmp_path: Path) -> None:
+    frames = [_bars(96, 128, i, noise=0.0) for i in range(4)]
+    out = write_video(frames, tmp_path / "rgb.mp4", 24, crf=8)
+    assert _tags(out) == BT709
+    shown = []
+    with av.open(str(out)) as c:  # as a player honouring the tags shows it
+        for f in c.decode(c.streams.video[0]):
+            shown.append(f.reformat(format="rgb24", src_colorspace=1, src_color_range=1)
+                         .to_ndarray())
+    # measured 1.1; read with the other matrix (the untagged BT.601 writes before) 5.0
+    assert np.abs(np.stack(shown).astype(float) - np.stack(frames)).mean() < 2.5
+    # and our own readers, which honour the tags too, read back the same colours
+    read = np.stack(list(iter_frames(out))).astype(float)
+    assert np.abs(read - np.stack(shown)).mean() < 0.5
