@@ -29,7 +29,7 @@ __all__ = [
 #: Output suffix by sniffed media type.
 SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg",
-            "image/webp": ".webp"}
+            "image/webp": ".webp", "image/heic": ".heic", "image/avif": ".avif"}
 #: The generator's public function that generates, watermarks, signs and registers a clip:
 #: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
 _GENERATOR_FUNCTION = "generate_clip"

@@ -75,7 +75,8 @@ class InputError(ProvenanceError, ValueError):
 
 
 class MediaError(InputError):
-    default_hint = "give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG/WebP image"
+    default_hint = ("give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG/WebP/HEIC/AVIF "
+                    "image")
 
 
 class UnsupportedMediaError(MediaError):

@@ -1,4 +1,5 @@
-"""ICC colour profiles: read from a PNG, JPEG or WebP file, and put into encoded bytes.
+"""ICC colour profiles: read from a PNG, JPEG or WebP file, and put into encoded bytes
+(HEIC and AVIF: through their encoder, :mod:`provenant.heif`).
 
 A photo in Display P3 or Adobe RGB (what phones and cameras write) keeps its colours only
 while its profile travels with it: without it, viewers take the samples for sRGB and the
@@ -14,6 +15,7 @@ import struct
 import zlib
 from pathlib import Path
 
+from provenant.heif import HEIF_MIMES, heif_icc
 from provenant.imageheaders import webp_picture_size
 
 __all__ = ["MAX_ICC_BYTES", "read_icc", "with_icc"]
@@ -27,6 +29,8 @@ _JPEG_CHUNK = 65519  # 65535 - 2 (length) - 12 (signature) - 2 (sequence, count)
 def read_icc(path: Path, mime: str) -> bytes | None:
     """The ICC profile stored in ``path`` (a ``mime`` image), or None (none, or unreadable:
     a damaged profile is dropped, never a reason to refuse the picture)."""
+    if mime in HEIF_MIMES:
+        return heif_icc(Path(path))
     data = Path(path).read_bytes()
     try:
         if mime == "image/png":

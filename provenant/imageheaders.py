@@ -1,4 +1,5 @@
-"""Image dimensions from PNG/JPEG/WebP headers, read without decoding the pixels.
+"""Image dimensions from PNG/JPEG/WebP headers (HEIC/AVIF: their container), read without
+decoding the pixels.
 
 This lets :mod:`provenant.media` refuse a decompression bomb before allocating its frame.
 """
@@ -9,6 +10,7 @@ import struct
 from pathlib import Path
 
 from provenant.errors import MediaError, UnsupportedMediaError
+from provenant.heif import HEIF_MIMES, heif_size
 
 __all__ = ["image_size", "webp_is_lossless", "webp_picture_size"]
 
@@ -16,7 +18,9 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 
 
 def image_size(path: Path, mime: str) -> tuple[int, int]:
-    """``(width, height)`` of a PNG, JPEG or WebP file."""
+    """``(width, height)`` of a PNG, JPEG, WebP, HEIC or AVIF file."""
+    if mime in HEIF_MIMES:
+        return heif_size(path)
     with open(path, "rb") as fh:
         if mime == "image/png":
             return _png_size(path, fh.read(33))

@@ -18,7 +18,7 @@ from provenant.boxes import TopLevelBox
 from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
 from provenant.glossary import explain
-from provenant.jumbf import active_manifest_label
+from provenant.jumbf import active_manifest_label, has_manifest_store
 from provenant.media import (
     MP4_SUFFIXES,
     MediaInfo,
@@ -58,10 +58,11 @@ AI_SOURCE_TYPES = frozenset({
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
-_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp"}
+_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
 _SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
-                    "image/webp": (".webp",)}
+                    "image/webp": (".webp",), "image/heic": (".heic", ".heif"),
+                    "image/avif": (".avif",)}
 _IO_BUFFER = 1 << 20
 #: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
 #: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
@@ -269,7 +270,8 @@ def sign_file(
     info = probe(src, limits)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
-            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG and WebP",
+            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG, WebP, HEIC "
+            "and AVIF",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
     # The signed copy keeps the source's format, so its name must say so.
@@ -315,7 +317,8 @@ def read_manifest(
             reader = c2pa.Reader(mime, fh, context=validation_context(trust_anchors))
             store, state = json.loads(reader.json()), reader.get_validation_state()
     except c2pa.C2paError as exc:
-        if "ManifestNotFound" in type(exc).__name__ or "ManifestNotFound" in str(exc):
+        if "ManifestNotFound" in type(exc).__name__ or "ManifestNotFound" in str(exc) \
+                or not has_manifest_store(path):  # unparsable, but it never held a manifest
             return C2paEvidence(present=False)
         return C2paEvidence(present=True, state="Invalid", failures=[Failure(
             "manifest.unreadable",

@@ -2,7 +2,7 @@
 
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
-through without any colour conversion. Images (PNG/JPEG/WebP) are 1-frame media. Every
+through without any colour conversion. Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media. Every
 reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
+from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import image_size
 from provenant.colour import ColourTags, frame_colour
 from provenant.mediainfo import MediaInfo, MediaLimits
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (
+    IMAGE_KINDS,
     IMAGE_SUFFIXES,
     MP4_SUFFIXES,
     check_output_path,
@@ -55,13 +57,14 @@ __all__ = [
     "sibling_temp",
     "to_uint8",
     "IMAGE_SUFFIXES",
+    "IMAGE_KINDS",
     "MP4_SUFFIXES",
     "VIDEO_MIMES",
     "IMAGE_MIMES",
 ]
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
-IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp")
+IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", *HEIF_MIMES)
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
@@ -152,6 +155,8 @@ def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) 
     info = probe(path, limits)
     if info.kind != "image":
         raise UnsupportedMediaError(f"{path} is a video, not an image")
+    if info.mime in HEIF_MIMES:
+        return read_heif(info.path)
     bgr = _imdecode(info.path, cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -169,6 +174,8 @@ def read_image_exact(path: str | os.PathLike[str],
         raise UnsupportedMediaError(f"{path} is a video, not an image")
     if info.mime == "image/jpeg":
         return read_image(info.path, limits)
+    if info.mime in HEIF_MIMES:  # 8-bit, turned upright by the decoder
+        return read_heif(info.path, keep_alpha=True)
     image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)

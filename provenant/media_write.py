@@ -1,5 +1,5 @@
 """Media output: encode frames to video (PyAV: H.264, H.265, VP9) or write one image
-(PNG, JPEG or WebP).
+(PNG, JPEG, WebP, HEIC or AVIF).
 
 Part of :mod:`provenant.media`, which re-exports everything public here. Outputs appear
 atomically: a file is written beside its destination and renamed when complete.
@@ -18,13 +18,16 @@ import numpy as np
 
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
+from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.iccprofile import with_icc
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
-           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "MP4_SUFFIXES"]
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES"]
 
-#: Names an image output may have; :func:`write_image` picks PNG, JPEG or WebP by the suffix.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+#: Names an image output may have; :func:`write_image` picks the format by the suffix.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", *HEIF_SUFFIXES)
+#: What an image output is, for messages ("the output is ...").
+IMAGE_KINDS = "an image (PNG, JPEG, WebP, HEIC or AVIF), as the input is"
 #: Names of ISO BMFF (MP4/MOV) outputs, the video containers C2PA signing supports here.
 MP4_SUFFIXES = (".mp4", ".mov", ".m4v")
 
@@ -184,11 +187,12 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
                 lossless: bool = False, icc_profile: bytes | None = None) -> Path:
-    """Write one image as PNG, JPEG or WebP (by ``path``'s suffix; no suffix: PNG).
+    """Write one image as PNG, JPEG, WebP, HEIC (``.heic``, ``.heif``) or AVIF, by ``path``'s
+    suffix (no suffix: PNG).
 
     ``image``: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4`` RGBA, ``uint8`` or ``uint16``. PNG
-    keeps all of it; JPEG and WebP hold 8 bits (16-bit samples are rounded to 8), and JPEG
-    refuses transparency rather than drop it. ``quality`` (1-100) sets JPEG and lossy WebP;
+    keeps all of it; the others hold 8 bits (16-bit samples are rounded to 8), and JPEG
+    refuses transparency rather than drop it. ``quality`` (1-100) sets the lossy formats;
     ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile, see
     :mod:`provenant.iccprofile`) is stored with the picture. The file appears atomically."""
     import cv2
@@ -197,7 +201,7 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ext = path.suffix.lower() or ".png"
     if ext not in IMAGE_SUFFIXES:
         raise UnsupportedMediaError(f"cannot write an image with suffix {ext!r}",
-                                    hint="name the output .png, .jpg or .webp")
+                                    hint="name the output .png, .jpg, .webp, .heic or .avif")
     image = np.asarray(image)
     channels = 1 if image.ndim == 2 else (image.shape[2] if image.ndim == 3 else 0)
     if channels not in (1, 3, 4) or image.dtype not in (np.uint8, np.uint16) or image.size == 0:
@@ -208,6 +212,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
                          hint="name the output .png or .webp to keep it")
     if ext != ".png":
         image = to_uint8(image)
+    if ext in HEIF_SUFFIXES:
+        return _write_bytes(path, ext, encode_heif(image, ext, quality, icc_profile))
     if channels > 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     if ext == ".webp":
@@ -217,9 +223,14 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
+    return _write_bytes(path, ext, with_icc(buf.tobytes(), ext, icc_profile))
+
+
+def _write_bytes(path: Path, ext: str, data: bytes) -> Path:
+    """``data`` to ``path``, atomically (written beside it, then renamed)."""
     tmp = sibling_temp(path, ext)
     try:
-        tmp.write_bytes(with_icc(buf.tobytes(), ext, icc_profile))
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,8 @@ from provenant.errors import (
     MediaError,
     MediaLimitError,
 )
-from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits, check_output_suffix, probe
+from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
+                             check_output_suffix, probe)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
@@ -81,14 +82,14 @@ def stamp(
     """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
     and register it, so the manifest can be recovered after the metadata is stripped.
 
-    An image stays an image (PNG, JPEG or WebP, chosen by ``dst``'s suffix); a video becomes an
+    An image stays an image (PNG, JPEG, WebP, HEIC or AVIF, chosen by ``dst``'s suffix); a video becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v)."""
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
     if Path(dst).resolve() == info.path.resolve():
         raise InputError(f"output {dst} is the input file: stamping re-encodes it, and the "
                          "original would be lost", hint="give a different output path")
     if info.kind == "image":
-        dst = check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG, JPEG or WebP image, as the input is")
+        dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
     available = stampers()

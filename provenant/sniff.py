@@ -1,8 +1,8 @@
 """The media type of a file from its first bytes, never from its name.
 
-Recognised and read: PNG, JPEG, WebP, MP4/MOV (ISO BMFF), WebM/Matroska. Formats that are
-recognised only to be refused by name (AVIF/HEIC, GIF, TIFF, JPEG XL, AVI) get an error that
-says what they are and what to convert them to.
+Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), MP4/MOV
+(ISO BMFF), WebM/Matroska. Formats that are recognised only to be refused by name (GIF, TIFF,
+JPEG XL, AVI) get an error that says what they are and what to convert them to.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provenant.errors import MediaError, UnsupportedMediaError
+from provenant.heif import heif_mime
 
 __all__ = ["sniff_mime"]
 
@@ -26,25 +27,20 @@ def sniff_mime(path: Path) -> str:
         return "image/jpeg"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS:
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    if head[4:8] == b"ftyp":
+        return heif_mime(head) or ("video/quicktime" if head[8:10] == b"qt" else "video/mp4")
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head else "video/x-matroska"
     for name, known in _UNSUPPORTED.items():
         if known(head):
             raise UnsupportedMediaError(f"{path} is {name}, which is not supported",
-                                        hint="convert it to PNG, JPEG or WebP (a still) or to "
-                                             "MP4 (a video)")
+                                        hint="convert it to PNG, JPEG, WebP, HEIC or AVIF (a "
+                                             "still) or to MP4 (a video)")
     raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
 
 
-#: ISO BMFF major brands of HEIF images (AVIF, HEIC): the same box structure as an MP4, but
-#: an image container that neither this reader nor the signing path handles.
-_HEIF_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis",
-                b"mif1", b"msf1"}
 #: Formats recognised by their first bytes only to be named in the refusal.
 _UNSUPPORTED = {
-    "an AVIF or HEIF (HEIC) image": lambda h: h[4:8] == b"ftyp" and h[8:12] in _HEIF_BRANDS,
     "a GIF image": lambda h: h.startswith((b"GIF87a", b"GIF89a")),
     "a TIFF image": lambda h: h.startswith((b"II*\x00", b"MM\x00*")),
     "a JPEG XL image": lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")),

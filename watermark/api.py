@@ -221,7 +221,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                preset: str = "medium", progress: bool | None = None) -> Path:
     """Watermark a video (H.264, audio kept) or an image file into ``dst``.
 
-    An image is written as ``dst``'s suffix says (PNG, JPEG or WebP), with its transparency,
+    An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its transparency,
     grey and 16-bit samples kept where that format holds them (a lossless WebP stays
     lossless; an image with transparency is refused as a JPEG rather than flattened).
 

@@ -123,9 +123,14 @@ def _codec(codec: str, crf: int) -> Apply:
 
 
 def still_codec_roundtrip(clip: Clip, fmt: str, quality: int) -> Clip:
-    """Encode every frame as a ``fmt`` (``"jpeg"`` or ``"webp"``) still at ``quality``
-    (1-100, as libjpeg and libwebp read it) and decode it back: an image platform's
-    re-encode."""
+    """Encode every frame as a ``fmt`` (``"jpeg"``, ``"webp"``, ``"heic"`` or ``"avif"``)
+    still at ``quality`` (1-100, as libjpeg, libwebp, x265 and libavif read it) and decode it
+    back: an image platform's (or a phone's) re-encode."""
+    if fmt in ("heic", "avif"):
+        from provenant.heif import encode_heif, read_heif
+
+        return clip.with_frames([read_heif(encode_heif(f, f".{fmt}", quality, None))
+                                 for f in clip.frames])
     flag = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}[fmt]
     out = []
     for f in clip.frames:
@@ -327,8 +332,9 @@ ATTACKS: dict[str, Attack] = _registry()
 
 
 def _image_registry() -> dict[str, Attack]:
-    """The attacks on a still image: an image platform's re-encodes (JPEG, WebP) in place of
-    the video codecs, the same geometry, colour and noise attacks, and no time attacks."""
+    """The attacks on a still image: an image platform's re-encodes (JPEG, WebP, HEIC, AVIF)
+    in place of the video codecs, the same geometry, colour and noise attacks, and no time
+    attacks."""
     a = [
         ATTACKS["none"],
         Attack("jpeg_90", "codec", _still_codec("jpeg", 90), description="JPEG quality 90"),
@@ -341,6 +347,10 @@ def _image_registry() -> dict[str, Attack]:
         Attack("combo_jpeg_75_resize_0.5_crop_80", "combination", _image_combo, _draw_xy,
                description="JPEG 75, then resize 0.5, crop 80% of the area and JPEG 75 again"),
         *_ORIENTATION_ATTACKS,
+        # last, so that the draws of the attacks above stay as they were
+        Attack("heic_50", "codec", _still_codec("heic", 50),
+               description="HEIC (HEVC) quality 50, as phones and photo apps convert"),
+        Attack("avif_50", "codec", _still_codec("avif", 50), description="AVIF quality 50"),
     ]
     return {x.name: x for x in a}
 

@@ -17,7 +17,8 @@ import numpy as np
 from provenant.cli import FILES_HELP
 from provenant.errors import InputError, MediaError
 from provenant.filelist import report_each
-from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix, probe
+from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix,
+                             probe)
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
 
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("watermark", help="embed or detect the invisible video watermark")
     sub = p.add_subparsers(dest="watermark_command", metavar="SUBCOMMAND", required=True)
     e = sub.add_parser("embed", help="watermark a video (H.264, audio kept) or an image")
-    e.add_argument("input", type=Path, help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP)")
+    e.add_argument("input", type=Path, help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP/HEIC/AVIF)")
     e.add_argument("-o", "--output", type=Path, required=True, help="output file")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
@@ -100,7 +101,7 @@ def _check_output(src: Path, dst: Path) -> None:
     if dst.resolve() == src.resolve():
         raise MediaError(f"output {dst} is the input file; give a different -o path")
     if probe(src).kind == "image":  # by content, not by name
-        check_output_suffix(dst, IMAGE_SUFFIXES, "a PNG, JPEG or WebP image, as the input is")
+        check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     else:
         check_output_suffix(dst, MP4_SUFFIXES + (".mkv",), "an H.264 video")
 

@@ -46,7 +46,8 @@ async def detect(request: Request, settings: ApiSettings = Depends(get_api_setti
 
 
 @router.post("/embed", responses={200: {"content": {"video/mp4": {}, "image/png": {},
-                                                     "image/jpeg": {}, "image/webp": {}},
+                                                     "image/jpeg": {}, "image/webp": {},
+                                                     "image/heic": {}, "image/avif": {}},
                                         "description": "the watermarked file"},
                                    202: {"model": JobOut, "description": "mode=job: the job"},
                                    **ERROR_RESPONSES["upload"]},

@@ -154,7 +154,7 @@ def test_stamp_refuses_an_output_name_of_the_wrong_kind(png: Path, clip: Path, w
                                                        monkeypatch) -> None:
     stamper = CopyStamper()
     monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
-    with pytest.raises(InputError, match="PNG, JPEG or WebP image"):
+    with pytest.raises(InputError, match=r"an image \(PNG, JPEG, WebP, HEIC or AVIF\)"):
         prov.stamp(png, workdir / "x.mp4", stamper="copy")
     with pytest.raises(InputError, match="MP4"):
         prov.stamp(clip, workdir / "x.webm", stamper="copy")

@@ -70,13 +70,15 @@ def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None
 
 
 def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.ndarray) -> None:
-    assert {"jpeg_90", "jpeg_75", "jpeg_50", "webp_75", "webp_50"} <= set(IMAGE_ATTACKS)
+    assert {"jpeg_90", "jpeg_75", "jpeg_50", "webp_75", "webp_50", "heic_50",
+            "avif_50"} <= set(IMAGE_ATTACKS)
     assert not {n for n, a in IMAGE_ATTACKS.items() if a.category == "time"}
-    # the orientation attacks come last in both, so no earlier draw moved
+    # new attacks come last, so no earlier draw moved
     assert list(ATTACKS)[-3:] == ["letterbox_square", "mirror", "rotate_90"]
-    assert list(IMAGE_ATTACKS)[-3:] == ["combo_jpeg_75_resize_0.5_crop_80", "mirror", "rotate_90"]
+    assert list(IMAGE_ATTACKS)[-5:] == ["combo_jpeg_75_resize_0.5_crop_80", "mirror", "rotate_90",
+                                        "heic_50", "avif_50"]
     still = Clip([small_clip[0]], 1.0)
-    for fmt in ("jpeg", "webp"):
+    for fmt in ("jpeg", "webp", "heic", "avif"):
         fine = still_codec_roundtrip(still, fmt, 90).frames[0].astype(float)
         coarse = still_codec_roundtrip(still, fmt, 30).frames[0].astype(float)
         err = [np.abs(x - small_clip[0]).mean() for x in (fine, coarse)]
@@ -86,7 +88,8 @@ def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.
     assert abs(out.shape[0] * out.shape[1] / (96 * 128) - 0.8) < 0.03
 
 
-@pytest.mark.parametrize("name", ["jpeg_50", "webp_50", "crop_offcentre_50", "gamma_0.8"])
+@pytest.mark.parametrize("name", ["jpeg_50", "webp_50", "heic_50", "avif_50",
+                                  "crop_offcentre_50", "gamma_0.8"])
 def test_a_still_survives_image_attacks(name: str, small_clip: np.ndarray) -> None:
     marked = embed(small_clip[3], PAYLOAD, KEY)
     atk = IMAGE_ATTACKS[name]

@@ -101,7 +101,7 @@ def test_cli_embed_and_detect(cli, video_with_audio: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("args,needle", [
     (["embed", "{video}", "-o", "{tmp}/x.mp4", "--payload", "zz"], "payload"),
     (["embed", "{video}", "-o", "{tmp}/x.txt", "--payload", PAYLOAD], "suffix"),
-    (["embed", "{image}", "-o", "{tmp}/x.mp4", "--payload", PAYLOAD], "PNG, JPEG or WebP"),
+    (["embed", "{image}", "-o", "{tmp}/x.mp4", "--payload", PAYLOAD], "PNG, JPEG, WebP, HEIC or AVIF"),
     (["embed", "{video}", "-o", "{tmp}/nodir/x.mp4", "--payload", PAYLOAD], "does not exist"),
     (["detect", "{tmp}/missing.mp4"], "does not exist"),
     (["detect", "{junk}"], "not a supported"),

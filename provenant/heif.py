@@ -1,0 +1,116 @@
+"""HEIF photos: HEIC (what iPhones and many Android phones shoot) and AVIF.
+
+Both are ISO BMFF files, like an MP4, told apart by the brands of their ``ftyp`` box. They
+are read and written through Pillow: AVIF by Pillow itself, HEIC through the ``pillow-heif``
+plugin (libheif with libde265 to decode and x265 to encode). The decoder applies the file's
+own rotation and mirroring (``irot``/``imir``), so pictures come out upright, as with a
+JPEG's EXIF orientation. Samples are 8-bit: a 10-bit HEIC is rounded to 8 bits when read.
+C2PA signs and validates both (the manifest sits in a ``uuid`` box, hashed like an MP4's).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from provenant.errors import MediaError
+
+__all__ = ["HEIF_MIMES", "HEIF_SUFFIXES", "heif_mime", "heif_size", "read_heif",
+           "heif_icc", "encode_heif"]
+
+HEIF_MIMES = ("image/heic", "image/avif")
+#: Output names: ``.heic``/``.heif`` write HEIC (HEVC), ``.avif`` writes AVIF (AV1).
+HEIF_SUFFIXES = (".heic", ".heif", ".avif")
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def heif_mime(head: bytes) -> str | None:
+    """``image/avif`` or ``image/heic`` when ``head`` (a file's first bytes) opens with the
+    ``ftyp`` box of a HEIF image; None for anything else (an MP4 or MOV, say)."""
+    if head[4:8] != b"ftyp" or head[8:12] not in _AVIF_BRANDS | _HEIC_BRANDS:
+        return None
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)} | {head[8:12]}
+    return "image/avif" if brands & _AVIF_BRANDS else "image/heic"
+
+
+@cache
+def _pillow():  # -> the PIL.Image module, with the HEIC opener registered
+    from PIL import Image
+
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # AVIF still reads; HEIC is reported when it is met
+        pass
+    return Image
+
+
+def _open(path: Path | io.BytesIO):  # -> PIL.Image.Image, lazily decoded
+    image_module = _pillow()
+    try:
+        return image_module.open(path)
+    except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as exc:
+        name = "the data" if isinstance(path, io.BytesIO) else str(path)
+        raise MediaError(f"{name} cannot be read as a HEIF image: it is truncated, corrupt or "
+                         f"uses a feature this decoder lacks ({_one_line(exc)})",
+                         hint="convert it to JPEG or PNG and try again") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def heif_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` as displayed, from the container alone (no pixels decoded)."""
+    with _open(path) as image:
+        return image.size
+
+
+def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
+    """The picture of a file (or of its bytes) as ``H×W×3`` RGB ``uint8`` (``H×W×4`` RGBA
+    when ``keep_alpha`` and it has transparency)."""
+    name = "the HEIF data" if isinstance(path, bytes) else str(path)
+    if isinstance(path, bytes):
+        path = io.BytesIO(path)
+    with _open(path) as image:
+        mode = "RGBA" if keep_alpha and ("A" in image.mode or "transparency" in image.info) \
+            else "RGB"
+        try:
+            return np.array(image.convert(mode))  # writable, owned
+        except (OSError, ValueError) as exc:
+            raise MediaError(f"{name} cannot be decoded: it is truncated or corrupt "
+                             f"({_one_line(exc)})",
+                             hint="convert it to JPEG or PNG and try again") from None
+
+
+def heif_icc(path: Path) -> bytes | None:
+    """The ICC profile stored with the picture, or None."""
+    try:
+        with _open(path) as image:
+            icc = image.info.get("icc_profile")
+    except MediaError:
+        return None
+    return bytes(icc) if icc else None
+
+
+def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None) -> bytes:
+    """``image`` (``H×W``, ``H×W×3`` or ``H×W×4`` ``uint8``) encoded as HEIC (``.heic``,
+    ``.heif``) or AVIF (``.avif``) at ``quality`` (1-100), with ``icc`` as its profile."""
+    image_module = _pillow()
+    fmt = "AVIF" if ext == ".avif" else "HEIF"
+    if fmt == "HEIF" and "HEIF" not in image_module.SAVE:
+        raise MediaError("writing HEIC needs the pillow-heif package",
+                         hint="pip install pillow-heif, or name the output .jpg or .png")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    picture = image_module.fromarray(np.ascontiguousarray(image))  # L, RGB or RGBA by shape
+    extra = {"icc_profile": icc} if icc else {}
+    out = io.BytesIO()
+    picture.save(out, format=fmt, quality=quality, **extra)
+    return out.getvalue()

@@ -1,0 +1,110 @@
+"""HEIC and AVIF photos: recognised, read, written, signed and watermarked like the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from provenant.credentials import ensure_dev_credentials
+from provenant.errors import MediaError
+from provenant.heif import heif_mime
+from provenant.iccprofile import read_icc
+from provenant.jumbf import has_manifest_store
+from provenant.manifest import SignOptions, read_manifest, sign_file
+from provenant.media import probe, read_image, read_image_exact, write_image
+from provenant.samples import render_clip
+from watermark import detect, embed_file
+
+MIMES = {".heic": "image/heic", ".avif": "image/avif"}
+
+
+def _ftyp(major: bytes, *compatible: bytes) -> bytes:
+    body = major + b"\x00\x00\x00\x00" + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + b"\x00" * 16
+
+
+@pytest.fixture(scope="module")
+def picture() -> np.ndarray:
+    return next(render_clip(1, 96, 128, seed=4))
+
+
+@pytest.fixture(scope="module", params=[".heic", ".avif"])
+def photo(request, picture: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    path = tmp_path_factory.mktemp("heif") / f"photo{request.param}"
+    Image.fromarray(picture).save(path, quality=90)  # encoded by Pillow (+ pillow-heif) directly
+    return path
+
+
+def test_brands_tell_heic_and_avif_from_mp4() -> None:
+    assert heif_mime(_ftyp(b"heic", b"mif1", b"heic")) == "image/heic"
+    assert heif_mime(_ftyp(b"mif1", b"mif1", b"heic")) == "image/heic"
+    assert heif_mime(_ftyp(b"avif", b"avif", b"mif1", b"miaf")) == "image/avif"
+    assert heif_mime(_ftyp(b"mif1", b"avif", b"mif1")) == "image/avif"
+    assert heif_mime(_ftyp(b"isom", b"isom", b"avc1")) is None
+    assert heif_mime(_ftyp(b"qt  ")) is None
+    assert heif_mime(b"\x89PNG\r\n\x1a\n" + b"\x00" * 24) is None
+
+
+def test_probe_and_read(photo: Path, picture: np.ndarray) -> None:
+    info = probe(photo)
+    assert (info.kind, info.mime, info.width, info.height) == \
+        ("image", MIMES[photo.suffix], 128, 96)
+    image = read_image(photo)
+    assert image.shape == (96, 128, 3) and image.dtype == np.uint8
+    assert np.abs(image.astype(float) - picture).mean() < 6  # a lossy copy of the picture
+    assert read_image_exact(photo).shape == (96, 128, 3)
+
+
+@pytest.mark.parametrize("ext", [".heic", ".avif"])
+def test_write_keeps_alpha_and_the_colour_profile(ext: str, workdir: Path) -> None:
+    rgba = np.random.default_rng(0).integers(0, 256, (48, 64, 4), dtype=np.uint8)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = write_image(rgba, workdir / f"x{ext}", quality=90, icc_profile=icc)
+    assert probe(out).mime == MIMES[ext]
+    assert read_icc(out, MIMES[ext]) == icc
+    back = read_image_exact(out)
+    assert back.shape == (48, 64, 4)
+    assert np.abs(back[..., 3].astype(float) - rgba[..., 3]).mean() < 20
+
+
+@pytest.mark.parametrize("cut", [300, 0.6])
+def test_truncated_files_get_a_clear_error(photo: Path, workdir: Path, cut) -> None:
+    data = photo.read_bytes()
+    bad = workdir / f"cut{photo.suffix}"
+    bad.write_bytes(data[:cut if isinstance(cut, int) else int(len(data) * cut)])
+    with pytest.raises(MediaError, match="truncated|corrupt"):
+        probe(bad)
+        read_image(bad)
+    # the SDK cannot parse it either, but it never held a manifest: not a damaged one
+    assert not has_manifest_store(bad)
+    assert read_manifest(bad).present is False
+
+
+def test_sign_validate_and_tamper(photo: Path, workdir: Path,
+                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
+    out = workdir / f"signed{photo.suffix}"
+    sign_file(photo, out, creds, SignOptions())
+    ev = read_manifest(out)
+    assert ev.present and ev.state == "Valid" and has_manifest_store(out)
+    assert np.array_equal(read_image(out), read_image(photo))  # the picture is untouched
+    data = bytearray(out.read_bytes())
+    data[-40] ^= 0xFF  # the coded picture sits at the end (mdat)
+    bad = workdir / f"tampered{photo.suffix}"
+    bad.write_bytes(bytes(data))
+    ev = read_manifest(bad)
+    assert ev.state == "Invalid" and any("mismatch" in f.code for f in ev.failures)
+
+
+def test_watermark_round_trip_in_the_same_format(photo: Path, workdir: Path) -> None:
+    out = embed_file(photo, workdir / f"marked{photo.suffix}", "0123456789abcdef")
+    assert probe(out).mime == MIMES[photo.suffix]
+    r = detect(out)
+    assert r.detected and r.payload == "0123456789abcdef"
+    assert not detect(photo).detected
