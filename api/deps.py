@@ -28,11 +28,14 @@ def jobs_of(request: Request) -> JobManager:
 
 async def run_on_upload(request: Request, settings: ApiSettings,
                         fn: Callable[..., T], *args: Any,
-                        before: Callable[[Upload], None] | None = None) -> T:
+                        before: Callable[[Upload], None] | None = None,
+                        check_media: bool = True) -> T:
     """Admit the request (503 when full), stream its upload, run ``fn(upload, *args)`` on the
-    bounded pool with the per-request timeout (504), and always delete the upload."""
+    bounded pool with the per-request timeout (504), and always delete the upload.
+    ``check_media=False`` leaves probing the upload to ``fn`` (which must apply the limits)."""
     pool = pool_of(request)
-    async with pool.admit() as ticket, receive_upload(request, settings) as upload:
+    async with pool.admit() as ticket, \
+            receive_upload(request, settings, check_media=check_media) as upload:
         if before is not None:
             before(upload)
         try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from api.jobs import JobContext, JobOutput
 from provenant.errors import CapabilityUnavailableError, InputError, NotFittedError
-from provenant.media import IMAGE_SUFFIXES
+from provenant.media import IMAGE_SUFFIXES, MediaLimits
 from provenant.store import ManifestStore
 
 __all__ = [
@@ -120,10 +120,11 @@ def capabilities() -> dict[str, bool]:
 
 
 # -- synchronous work (request pool) ---------------------------------------------------------
-def verify_file(path: Path, name: str | None, store: ManifestStore) -> dict[str, Any]:
+def verify_file(path: Path, name: str | None, store: ManifestStore,
+                limits: MediaLimits | None = None) -> dict[str, Any]:
     from provenant.provenance import verify
 
-    report = verify(path, store=store).to_dict()
+    report = verify(path, store=store, limits=limits).to_dict()
     report["file"] = name or "upload"
     return report
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from provenant.media import (
     sibling_temp,
 )
 from provenant.report import C2paEvidence, Failure
+from provenant.sniff import credential_only_mime
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 
 __all__ = [
@@ -308,9 +310,16 @@ def read_manifest(
     """Read and validate the manifest store embedded in ``path``.
 
     Only the file's type is checked first, not its pictures: a signed file whose pictures no
-    longer decode still has its manifest read, which then reports the damage."""
-    mime = checked_mime(path, limits)
-    if mime not in _SIGNABLE:
+    longer decode still has its manifest read, which then reports the damage. Formats this
+    toolkit does not examine but the SDK reads (GIF, TIFF/DNG, JPEG XL, AVI, WAV, MP3, FLAC,
+    PDF) have their manifest read too; any other file raises ``UnsupportedMediaError``."""
+    try:
+        mime = checked_mime(path, limits)
+    except UnsupportedMediaError:
+        mime = credential_only_mime(Path(path))
+        if mime is None or mime not in _sdk_readable():
+            raise
+    if mime not in _SIGNABLE and mime not in _sdk_readable():
         return C2paEvidence(present=False)
     try:
         with open(path, "rb", buffering=_IO_BUFFER) as fh:
@@ -325,6 +334,15 @@ def read_manifest(
             f"The file has a manifest store that cannot be read ({exc}); it was damaged or forged.",
         )])
     return _evidence(store, state)
+
+
+@cache
+def _sdk_readable() -> frozenset[str]:
+    """The media types the installed C2PA SDK reads manifests from."""
+    try:
+        return frozenset(c2pa.Reader.get_supported_mime_types())
+    except (AttributeError, c2pa.C2paError):  # an SDK too old to say: the types signed here
+        return frozenset(_SIGNABLE)
 
 
 def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:

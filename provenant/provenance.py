@@ -20,12 +20,14 @@ from provenant.errors import (
     InputError,
     MediaError,
     MediaLimitError,
+    UnsupportedMediaError,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
                              check_output_suffix, probe)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
+from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
 
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
@@ -163,6 +165,12 @@ def verify(
     except MediaLimitError:
         raise
     except MediaError as exc:
+        if not report.c2pa.present and isinstance(exc, UnsupportedMediaError) \
+                and credential_only_mime(path):
+            raise UnsupportedMediaError(
+                f"{exc.message}, and it carries no C2PA manifest, so there is nothing to verify",
+                hint="convert a picture or video to PNG, JPEG, WebP, HEIC, AVIF or MP4 to have "
+                     "its watermark and the classifier examine it") from None
         if not report.c2pa.present:
             raise
         undecodable = exc
@@ -170,6 +178,9 @@ def verify(
     if undecodable is not None:
         detail = undecodable.message.replace(str(path), "the file")  # no server paths
         report.verdict.reasons.append(
-            f"Its pictures could not be read ({detail}), so the evidence that reads them "
-            "(watermark, classifier) is missing.")
+            f"Its content was not examined ({detail}): the watermark and the classifier read "
+            "video and images only, so the content credentials are the only evidence."
+            if isinstance(undecodable, UnsupportedMediaError)  # a format read for them alone
+            else f"Its pictures could not be read ({detail}), so the evidence that reads them "
+                 "(watermark, classifier) is missing.")
     return report

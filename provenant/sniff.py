@@ -2,25 +2,34 @@
 
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), MP4/MOV
 (ISO BMFF), WebM/Matroska. Formats that are recognised only to be refused by name (GIF, TIFF,
-JPEG XL, AVI) get an error that says what they are and what to convert them to.
+JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an error that says what they are and what to convert
+them to; ``verify`` still reads their content credentials (:func:`credential_only_mime`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from provenant.errors import MediaError, UnsupportedMediaError
 from provenant.heif import heif_mime
 
-__all__ = ["sniff_mime"]
+__all__ = ["sniff_mime", "credential_only_mime"]
 
 
-def sniff_mime(path: Path) -> str:
-    """The media type from the file's first bytes (never from its name)."""
+def _head(path: Path) -> bytes:
     with open(path, "rb") as fh:
         head = fh.read(64)
     if not head:
         raise MediaError(f"{path} is empty (0 bytes)", hint="give a complete media file")
+    return head
+
+
+def sniff_mime(path: Path) -> str:
+    """The media type from the file's first bytes (never from its name), for the formats
+    this toolkit decodes; any other is refused with an :class:`UnsupportedMediaError` that
+    names it when it is recognised."""
+    head = _head(path)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -31,18 +40,43 @@ def sniff_mime(path: Path) -> str:
         return heif_mime(head) or ("video/quicktime" if head[8:10] == b"qt" else "video/mp4")
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head else "video/x-matroska"
-    for name, known in _UNSUPPORTED.items():
+    for mime, (name, known) in _CREDENTIAL_ONLY.items():
         if known(head):
-            raise UnsupportedMediaError(f"{path} is {name}, which is not supported",
-                                        hint="convert it to PNG, JPEG, WebP, HEIC or AVIF (a "
-                                             "still) or to MP4 (a video)")
+            visual = mime.startswith(("image/", "video/"))
+            raise UnsupportedMediaError(
+                f"{path} is {name}, which is not supported",
+                hint=("convert it to PNG, JPEG, WebP, HEIC or AVIF (a still) or to MP4 (a "
+                      "video)" if visual else "only video and images are examined")
+                + "; `provenant verify` still reads its content credentials")
     raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
 
 
-#: Formats recognised by their first bytes only to be named in the refusal.
-_UNSUPPORTED = {
-    "a GIF image": lambda h: h.startswith((b"GIF87a", b"GIF89a")),
-    "a TIFF image": lambda h: h.startswith((b"II*\x00", b"MM\x00*")),
-    "a JPEG XL image": lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")),
-    "an AVI video or another RIFF file": lambda h: h[:4] == b"RIFF",
+def credential_only_mime(path: Path) -> str | None:
+    """The media type of a format whose content credentials the C2PA SDK reads but whose
+    pictures or sound this toolkit does not examine (GIF, TIFF and DNG, JPEG XL, AVI, WAV,
+    MP3, FLAC, PDF); None for anything else."""
+    head = _head(path)
+    return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
+
+
+def _mp3(head: bytes) -> bool:
+    """An ID3 tag, or an MPEG audio frame header (sync, layer III, a valid bitrate)."""
+    if head.startswith(b"ID3"):
+        return True
+    return (len(head) > 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2
+            and head[2] >> 4 not in (0, 15))
+
+
+#: Formats recognised by their first bytes: named in the refusal, and read for their
+#: content credentials alone (``verify``). DNG is TIFF-structured and read as TIFF.
+_CREDENTIAL_ONLY: dict[str, tuple[str, Callable[[bytes], bool]]] = {
+    "image/gif": ("a GIF image", lambda h: h.startswith((b"GIF87a", b"GIF89a"))),
+    "image/tiff": ("a TIFF (or DNG) image", lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
+    "image/jxl": ("a JPEG XL image",
+                  lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL "))),
+    "video/x-msvideo": ("an AVI video", lambda h: h[:4] == b"RIFF" and h[8:12] == b"AVI "),
+    "audio/wav": ("a WAV audio file", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE"),
+    "audio/mpeg": ("an MP3 audio file", _mp3),
+    "audio/flac": ("a FLAC audio file", lambda h: h.startswith(b"fLaC")),
+    "application/pdf": ("a PDF document", lambda h: h.startswith(b"%PDF-")),
 }

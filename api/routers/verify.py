@@ -11,15 +11,16 @@ from api.keys import Principal, optional_read
 from api.schemas import ERROR_RESPONSES, DetectOut, ReportOut
 from api.services import detect_file, require_classifier, verify_file
 from api.settings import ApiSettings, get_api_settings
-from api.uploads import Upload, multipart_body
+from api.uploads import Upload, media_limits, multipart_body
+from provenant.media import MediaLimits
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["verify"])
 
 
-def _verify(upload: Upload, store: Any) -> dict[str, Any]:
-    return verify_file(upload.path, upload.filename, store)
+def _verify(upload: Upload, store: Any, limits: MediaLimits) -> dict[str, Any]:
+    return verify_file(upload.path, upload.filename, store, limits)
 
 
 def _detect(upload: Upload) -> dict[str, Any]:
@@ -33,9 +34,14 @@ async def verify(request: Request, settings: ApiSettings = Depends(get_api_setti
     """C2PA manifest, watermark, manifest recovery through the store, classifier, verdict.
 
     Send the file as the multipart part ``file``. The answer has the schema of
-    ``provenant verify --json``; ``file`` is the uploaded file's name.
+    ``provenant verify --json``; ``file`` is the uploaded file's name. A signed file whose
+    pictures no longer decode, or a format whose content credentials alone are read (GIF,
+    TIFF/DNG, JPEG XL, AVI, WAV, MP3, FLAC, PDF), still gets a report.
     """
-    report = await run_on_upload(request, settings, _verify, request.app.state.store)
+    # verify() probes the file itself, after reading its manifest: a signed file whose
+    # pictures no longer decode, or a format read for its credentials alone, gets a report.
+    report = await run_on_upload(request, settings, _verify, request.app.state.store,
+                                 media_limits(settings), check_media=False)
     verdict = report.get("verdict") or {}
     request.app.state.metrics.verdicts.labels(verdict.get("label", "none")).inc()
     return report

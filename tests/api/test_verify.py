@@ -199,3 +199,30 @@ def test_verify_recovers_a_stripped_manifest_through_the_watermark(
     assert report["watermark"]["detected"] is True
     assert report["recovered"]["manifest_id"] == stamped.manifest_id
     assert report["verdict"]["label"] == "verified-ai-generated"
+
+
+def test_verify_reports_what_the_library_reports_when_pictures_cannot_be_read(
+        client: TestClient, settings: ApiSettings, png: Path, workdir: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The upload is not probed before verify: a signed file whose pictures no longer decode,
+    and a format read for its content credentials alone, get a report, as on the CLI."""
+    from provenant.credentials import ensure_dev_credentials
+    from tests.provenant.test_credential_only import _sdk_sign
+    from tests.provenant.test_provenance import _damage_png_pixels
+
+    signed_png = sign(png, workdir / "s.png").path
+    _damage_png_pixels(signed_png, workdir / "damaged.png")
+    r = client.post("/v1/verify", files=upload(workdir / "damaged.png"))
+    assert r.status_code == 200 and r.json()["verdict"]["label"] == "tampered"
+    gif = workdir / "a.gif"
+    from PIL import Image
+
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(gif)
+    r = client.post("/v1/verify", files=upload(gif))
+    assert r.status_code == 415 and "carries no C2PA manifest" in r.json()["error"]["message"]
+    creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
+    r = client.post("/v1/verify", files=upload(_sdk_sign(gif, workdir / "s.gif", "image/gif",
+                                                         creds)))
+    assert r.status_code == 200
+    assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"] is None
+    assert leftovers(settings) == []
