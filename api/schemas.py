@@ -66,6 +66,7 @@ class C2paOut(BaseModel):
     soft_bindings: list[dict[str, str]] = []
     manifest_id: str | None = None
     development_credentials: bool = False
+    ai_ingredients: list[str] = []
 
 
 class WatermarkEvidenceOut(BaseModel):

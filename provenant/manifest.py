@@ -30,7 +30,7 @@ from provenant.media import (
     probe,
     sibling_temp,
 )
-from provenant.report import C2paEvidence, Failure
+from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sniff import credential_only_mime
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 
@@ -51,10 +51,6 @@ SOURCE_TYPES = (
     "compositeSynthetic", "digitalCapture", "computationalCapture", "digitalCreation",
     "minorHumanEdits", "humanEdits", "composite", "screenCapture", "dataDrivenMedia",
 )
-AI_SOURCE_TYPES = frozenset({
-    "trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
-    "compositeSynthetic",
-})
 #: Soft-binding algorithms the validator is told about, so they validate cleanly: the current
 #: watermark (v2: payload with CRC-16) and v1, which manifests signed before it carry.
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
@@ -345,21 +341,50 @@ def _sdk_readable() -> frozenset[str]:
         return frozenset(_SIGNABLE)
 
 
+def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [action for a in manifest.get("assertions", [])
+            if a.get("label", "").startswith("c2pa.actions")
+            for action in a.get("data", {}).get("actions", [])]
+
+
+def _source_types(actions: list[dict[str, Any]]) -> set[str]:
+    """The IPTC digitalSourceType terms the actions declare (the URL's last part)."""
+    return {str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] for a in actions} - {""}
+
+
+def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
+                    seen: set[str]) -> list[str]:
+    """Titles of the ingredients the content was made from (``parentOf``, ``componentOf``;
+    not ``inputTo``) whose own manifest declares them AI-generated, at any depth: an edit of
+    an AI-generated picture is AI-derived even when the edit itself declares no AI."""
+    found: list[str] = []
+    for ingredient in manifest.get("ingredients", []):
+        label = ingredient.get("active_manifest")
+        if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
+            continue
+        seen.add(label)
+        own = manifests[label]
+        if _source_types(_actions_of(own)) & AI_SOURCE_TYPES:
+            found.append(str(ingredient.get("title") or label))
+        else:
+            found += _ai_ingredients(manifests, own, seen)
+    return found
+
+
 def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:
     label = store.get("active_manifest")
-    manifest = store.get("manifests", {}).get(label, {})
+    manifests = store.get("manifests", {})
+    manifest = manifests.get(label, {})
     sig = manifest.get("signature_info", {})
-    actions: list[dict[str, Any]] = []
+    actions = _actions_of(manifest)
     bindings: list[dict[str, str]] = []
     for a in manifest.get("assertions", []):
-        if a.get("label", "").startswith("c2pa.actions"):
-            actions.extend(a.get("data", {}).get("actions", []))
-        elif a.get("label") == "c2pa.soft-binding":
+        if a.get("label") == "c2pa.soft-binding":
             data = a.get("data", {})
             for block in data.get("blocks", []):
                 bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
-    sources = {str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] for a in actions}
-    sources.discard("")
+    sources = _source_types(actions)
+    ai_ingredients = _ai_ingredients(manifests, manifest, {label})
     failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
                 for s in store.get("validation_status", [])]
     ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
@@ -369,7 +394,9 @@ def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:
         present=True,
         state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
         signer=issuer or sig.get("common_name"),
-        ai_generated=bool(sources & AI_SOURCE_TYPES) if sources else None,
+        ai_generated=(bool(sources & AI_SOURCE_TYPES) or bool(ai_ingredients)
+                      if sources or ai_ingredients else None),
+        ai_ingredients=ai_ingredients,
         actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
                  for a in actions],
         ingredients=ingredients,

@@ -120,6 +120,26 @@ def test_parent_extra_assertions_and_soft_binding(signed: Path, clip: Path, cred
     assert "org.example.note" in labels
 
 
+def test_an_edit_of_ai_generated_media_is_ai_derived(png: Path, creds, workdir: Path) -> None:
+    """An AI-generated picture, edited twice by people: each edit declares humanEdits, and
+    only the first manifest declares AI. The chain of parents shows it."""
+    generated = workdir / "gen.png"
+    sign_file(png, generated, creds, SignOptions(source_type="trainedAlgorithmicMedia"))
+    first = workdir / "edit1.png"
+    sign_file(png, first, creds, SignOptions(source_type="humanEdits", parent=generated))
+    ev = read_manifest(first)
+    assert ev.ai_generated is True and ev.ai_ingredients == ["gen.png"]
+    second = workdir / "edit2.png"
+    sign_file(png, second, creds, SignOptions(source_type="minorHumanEdits", parent=first))
+    assert read_manifest(second).ai_ingredients == ["gen.png"]  # two parents up
+    capture = workdir / "capture.png"
+    sign_file(png, capture, creds)
+    edit = workdir / "edit3.png"
+    sign_file(png, edit, creds, SignOptions(source_type="humanEdits", parent=capture))
+    ev = read_manifest(edit)
+    assert ev.ai_generated is False and ev.ai_ingredients == []
+
+
 def test_callback_signer(clip: Path, creds, workdir: Path) -> None:
     cb = callback_credentials(creds.cert_chain_pem, ec_p256_callback(creds.private_key_pem))
     out = workdir / "cb.mp4"

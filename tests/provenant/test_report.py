@@ -140,3 +140,27 @@ def test_html_for_notebooks_escapes_what_the_file_says() -> None:
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;" in page and "VERIFIED-AI-GENERATED" in page
     assert page.count("<li>") == len(r.verdict.reasons) and "Watermark: found" in page
+
+
+def test_ai_declared_through_an_ingredient_is_named() -> None:
+    edit = C2paEvidence(present=True, state="Valid", signer="Desk", ai_generated=True,
+                        actions=[{"action": "c2pa.opened"},
+                                 {"action": "c2pa.edited", "digitalSourceType":
+                                  "http://cv.iptc.org/newscodes/digitalsourcetype/humanEdits"}],
+                        ai_ingredients=["gen.png"])
+    report = VerificationReport("f", c2pa=edit)
+    report.verdict = decide_verdict(report)
+    assert report.verdict.label == "verified-ai-generated"
+    assert "made from 'gen.png', whose own manifest declares it AI-generated" in \
+        report.verdict.reasons[0]
+    assert "AI-generated declared: yes (through its ingredient 'gen.png')" in render_text(report)
+    assert json.loads(render_json(report))["c2pa"]["ai_ingredients"] == ["gen.png"]
+
+
+def test_a_manifest_that_declares_no_source_is_not_called_a_capture() -> None:
+    silent = C2paEvidence(present=True, state="Valid", signer="Org", ai_generated=None,
+                          actions=[{"action": "c2pa.edited"}])
+    verdict = decide_verdict(VerificationReport("f", c2pa=silent))
+    assert verdict.label == "signed-capture"
+    assert "does not say how the content was made" in verdict.reasons[0]
+    assert "non-AI" not in verdict.reasons[0]
