@@ -55,13 +55,18 @@ def sign(
     store: ManifestStore | None = None,
     limits: MediaLimits | None = None,
 ) -> SignResult:
-    """Sign ``src`` into ``dst`` and register the issued manifest in the store."""
+    """Sign ``src`` into ``dst`` and register the issued manifest in the store (as
+    AI-generated when its source type says so or its ``parent`` is declared AI-generated, so
+    a stripped copy of an edit recovers that declaration)."""
     result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
+    ai_generated = result.source_type in AI_SOURCE_TYPES or (
+        options.parent is not None
+        and bool(read_manifest(options.parent, limits=limits).ai_generated))
     (store or open_store()).register(ManifestRecord(
         manifest_id=result.manifest_id,
         signer=result.signer,
         source_type=result.source_type,
-        ai_generated=result.source_type in AI_SOURCE_TYPES,
+        ai_generated=ai_generated,
         title=options.title or Path(dst).name,
         development=result.development_credentials,
         soft_bindings=result.soft_bindings,

@@ -60,6 +60,19 @@ def test_sign_registers_the_manifest(clip: Path, workdir: Path) -> None:
     assert rec.signer == result.signer and rec.development
 
 
+def test_an_edit_of_an_ai_parent_is_registered_as_ai_generated(png: Path, workdir: Path) -> None:
+    store = ManifestStore(workdir / "s.db")
+    gen = prov.sign(png, workdir / "gen.png", SignOptions(source_type="trainedAlgorithmicMedia"),
+                    store=store)
+    edit = prov.sign(png, workdir / "edit.png",
+                     SignOptions(source_type="humanEdits", parent=gen.path), store=store)
+    assert store.get(edit.manifest_id).ai_generated  # a stripped copy recovers it as AI-made
+    capture = prov.sign(png, workdir / "cap.png", store=store)
+    edit = prov.sign(png, workdir / "edit2.png",
+                     SignOptions(source_type="humanEdits", parent=capture.path), store=store)
+    assert not store.get(edit.manifest_id).ai_generated
+
+
 def test_stamp_signs_with_soft_binding_and_recovers_after_stripping(
     clip: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
