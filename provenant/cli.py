@@ -166,7 +166,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _add_sign_args(p: argparse.ArgumentParser, default_source: str) -> None:
     from provenant.manifest import SOURCE_TYPES
 
-    p.add_argument("input", help="media file (MP4, MOV, JPEG, PNG or WebP)")
+    p.add_argument("input", help="media file (MP4, MOV, JPEG, PNG, WebP, HEIC or AVIF)")
     p.add_argument("-o", "--output", required=True, help="where to write the signed copy")
     p.add_argument("--source-type", default=default_source, choices=SOURCE_TYPES,
                    help=f"IPTC digitalSourceType (default: {default_source})")

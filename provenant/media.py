@@ -2,8 +2,8 @@
 
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
-through without any colour conversion. Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media. Every
-reader checks the configured :class:`MediaLimits` from headers alone, before any large
+through without any colour conversion. Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media.
+Every reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
 """

@@ -35,7 +35,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("watermark", help="embed or detect the invisible video watermark")
     sub = p.add_subparsers(dest="watermark_command", metavar="SUBCOMMAND", required=True)
     e = sub.add_parser("embed", help="watermark a video (H.264, audio kept) or an image")
-    e.add_argument("input", type=Path, help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP/HEIC/AVIF)")
+    e.add_argument("input", type=Path,
+                   help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP/HEIC/AVIF)")
     e.add_argument("-o", "--output", type=Path, required=True, help="output file")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
