@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -45,6 +46,7 @@ __all__ = [
     "iter_frames",
     "iter_keyed_frames",
     "iter_yuv420",
+    "iter_timed_frames",
     "sample_frames",
     "read_frames",
     "poster_frame",
@@ -245,23 +247,27 @@ def _decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
 def _iter_frames_pyav(path: Path, limits: MediaLimits,
                       pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
     """Decode every frame with PyAV as ``pixel_format`` arrays (``rgb24``: H×W×3)."""
-    return (array for array, _ in _decode_pyav(path, limits, pixel_format))
+    return (array for array, _, _ in _decode_pyav(path, limits, pixel_format))
 
 
-def _decode_pyav(path: Path, limits: MediaLimits,
-                 pixel_format: str = "rgb24") -> Iterator[tuple[np.ndarray, bool]]:
-    """Decode every frame with PyAV: ``(array, whether the codec coded it as a key frame)``."""
+def _decode_pyav(path: Path, limits: MediaLimits, pixel_format: str = "rgb24"
+                 ) -> Iterator[tuple[np.ndarray, bool, float | None]]:
+    """Decode every frame with PyAV: ``(array, whether the codec coded it as a key frame,
+    its presentation time in seconds from the stream's start, or None when it has none)``."""
     import av
 
     with _open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        start = stream.start_time or 0
         try:
             for i, frame in enumerate(container.decode(stream)):
                 _check_frame(path, i, limits)
+                seconds = (float((frame.pts - start) * frame.time_base)
+                           if frame.pts is not None and frame.time_base else None)
                 yield (upright(frame.to_ndarray(format=pixel_format),
                                frame_turns(frame), pixel_format),
-                       bool(frame.key_frame))
+                       bool(frame.key_frame), seconds)
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt ({exc})") from None
 
@@ -276,7 +282,27 @@ def iter_keyed_frames(
     if info.kind != "video":
         raise UnsupportedMediaError(f"{info.path} is an image; iter_keyed_frames reads videos "
                                     "only")
-    yield from _decode_pyav(info.path, limits)
+    yield from ((array, key) for array, key, _ in _decode_pyav(info.path, limits))
+
+
+def iter_timed_frames(
+    path: str | os.PathLike[str], pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
+    limits: MediaLimits | None = None,
+) -> Iterator[tuple[np.ndarray, float | None]]:
+    """Yield every frame of a video with its presentation time: ``(frame, seconds from the
+    first frame)`` (None where the file gives none), decoded by PyAV as ``rgb24`` (H×W×3) or
+    planar ``yuv420p`` (as :func:`iter_yuv420`). What a re-encode passes to
+    :func:`write_video`, so that a variable-frame-rate video (a phone's, as a rule) keeps
+    its timing and its sound stays in sync."""
+    limits = limits or MediaLimits.from_settings()
+    info = probe(path, limits)
+    if info.kind != "video":
+        raise UnsupportedMediaError(f"{info.path} is an image; only videos are read frame by "
+                                    "frame")
+    if pixel_format == "yuv420p" and (info.width % 2 or info.height % 2):
+        raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
+                         "even sides", hint="read it as RGB (iter_frames) instead")
+    yield from ((array, t) for array, _, t in _decode_pyav(info.path, limits, pixel_format))
 
 
 def iter_yuv420(
@@ -287,15 +313,8 @@ def iter_yuv420(
 
     Sources in another pixel format are converted to yuv420p by the decoder. Frames must
     have even sides (4:2:0 chroma): a video with an odd side is refused with a MediaError;
-    use :func:`iter_frames` for it."""
-    limits = limits or MediaLimits.from_settings()
-    info = probe(path, limits)
-    if info.kind != "video":
-        raise UnsupportedMediaError(f"{info.path} is an image; iter_yuv420 reads videos only")
-    if info.width % 2 or info.height % 2:
-        raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
-                         "even sides", hint="read it with iter_frames (RGB) instead")
-    yield from _iter_frames_pyav(info.path, limits, "yuv420p")
+    use :func:`iter_frames` for it. :func:`iter_timed_frames` adds each frame's time."""
+    yield from (array for array, _ in iter_timed_frames(path, "yuv420p", limits))
 
 
 def sample_frames(

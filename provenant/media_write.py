@@ -87,7 +87,7 @@ def check_output_suffix(path: str | os.PathLike[str], allowed: tuple[str, ...],
 
 
 def write_video(
-    frames: Iterable[np.ndarray],
+    frames: Iterable[np.ndarray | tuple[np.ndarray, float | None]],
     path: str | os.PathLike[str],
     fps: float,
     *,
@@ -102,7 +102,10 @@ def write_video(
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
-    ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
+    A frame may come as ``(frame, seconds)``, its presentation time (as
+    :func:`iter_timed_frames` yields them), so that a variable-frame-rate source keeps its
+    timing and its copied sound stays in sync; frames without one follow the previous one by
+    ``1/fps``. ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
     they are (a full-range or HDR source still plays as it did); RGB frames are converted
     with its matrix (BT.709 when none is given) at limited range and tagged so
     (:mod:`provenant.colour`).
@@ -146,23 +149,53 @@ def _video_frame(frame: np.ndarray, pixel_format: str,
     return rgb_to_yuv420(rgb, colour)
 
 
+#: Presentation times are counted in 1/90000 s (MPEG's clock), fine enough for any frame rate.
+_TIME_BASE = Fraction(1, 90_000)
+
+
+class _Clock:
+    """Presentation timestamps of the frames written, in ``_TIME_BASE`` units: a frame's own
+    time when it has one, else one frame period after the previous frame; always increasing."""
+
+    def __init__(self, rate: Fraction) -> None:
+        self.step = float(1 / (rate * _TIME_BASE))
+        self.ticks: float | None = None  # the last frame's time, unrounded
+        self.last: int | None = None
+
+    def pts(self, seconds: float | None) -> int:
+        if seconds is not None:
+            self.ticks = seconds / _TIME_BASE
+        else:
+            self.ticks = 0.0 if self.ticks is None else self.ticks + self.step
+        pts = round(self.ticks)
+        if self.last is not None and pts <= self.last:
+            pts = self.last + 1
+            self.ticks = float(pts)
+        self.last = pts
+        return pts
+
+
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             colour: ColourTags) -> None:
     import av
 
     rate = Fraction(fps).limit_denominator(1001)
+    clock = _Clock(rate)
     stream, audio_in, audio_out = None, None, None
     if audio_from is not None:
         audio_in = av.open(str(audio_from), "r")
         if audio_in.streams.audio:
             audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
     try:
-        for frame in frames:
-            frame = _video_frame(frame, pixel_format, colour)
+        for item in frames:
+            array, seconds = item if isinstance(item, tuple) else (item, None)
+            frame = _video_frame(array, pixel_format, colour)
+            frame.pts, frame.time_base = clock.pts(seconds), _TIME_BASE
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = "yuv420p"
+                stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
                 opts = {"crf": str(crf)}
                 if codec in ("libx264", "libx265"):

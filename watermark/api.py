@@ -231,7 +231,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     more than 2 s)."""
     from provenant.iccprofile import read_icc
     from provenant.imageheaders import webp_is_lossless
-    from provenant.media import iter_yuv420, probe, read_image_exact, write_image, write_video
+    from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
+                                 write_video)
 
     cfg = config or WatermarkConfig()
     bits, kbytes = parse_payload(payload), resolve_key(key)
@@ -242,15 +243,17 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         return write_image(marked, dst, lossless=lossless,
                            icc_profile=read_icc(info.path, info.mime))
     audio = info.path if info.has_audio else None
+    # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound.
     if info.width % 2 == 0 and info.height % 2 == 0:
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
-        planes = prefetch(embed_yuv420(f, kbytes, bits, cfg) for f in iter_yuv420(info.path))
+        planes = prefetch((embed_yuv420(f, kbytes, bits, cfg), t)
+                          for f, t in iter_timed_frames(info.path, "yuv420p"))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, audio_from=audio, pixel_format="yuv420p",
                            colour=info.colour)
-    frames = _counted(embed(info.path, payload, key, cfg), info.frame_count, progress)
-    return write_video(frames, dst, info.fps or 25.0, crf=crf, preset=preset, audio_from=audio,
-                       colour=info.colour)
+    frames = ((embed_frame(f, kbytes, bits, cfg), t) for f, t in iter_timed_frames(info.path))
+    return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
+                       crf=crf, preset=preset, audio_from=audio, colour=info.colour)
 
 
 def _counted(frames: Iterator[np.ndarray], total: int,
