@@ -177,15 +177,10 @@ class _Clock:
 
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             colour: ColourTags) -> None:
-    import av
-
     rate = Fraction(fps).limit_denominator(1001)
     clock = _Clock(rate)
-    stream, audio_in, audio_out = None, None, None
-    if audio_from is not None:
-        audio_in = av.open(str(audio_from), "r")
-        if audio_in.streams.audio:
-            audio_out = out.add_stream_from_template(audio_in.streams.audio[0])
+    stream = None
+    audio = _AudioCopy(out, audio_from) if audio_from is not None else None
     try:
         for item in frames:
             array, seconds = item if isinstance(item, tuple) else (item, None)
@@ -203,19 +198,52 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.options = opts
             for packet in stream.encode(frame):
                 out.mux(packet)
+            if audio is not None:
+                audio.copy_until(float(frame.pts * _TIME_BASE))
         if stream is None:
             raise MediaError("no frames to write", hint="the input yielded no frames")
         for packet in stream.encode():
             out.mux(packet)
-        if audio_out is not None:
-            for packet in audio_in.demux(audio_in.streams.audio[0]):
-                if packet.dts is None:
-                    continue
-                packet.stream = audio_out
-                out.mux(packet)
+        if audio is not None:
+            audio.copy_until(None)
     finally:
-        if audio_in is not None:
-            audio_in.close()
+        if audio is not None:
+            audio.close()
+
+
+class _AudioCopy:
+    """The first audio track of ``source``, its packets copied into ``out`` as the video
+    reaches their time, so sound and pictures are interleaved in the file (a player that
+    streams it never has to jump to the end for the sound)."""
+
+    def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
+        import av
+
+        self.out, self.container = out, av.open(str(source), "r")
+        tracks = self.container.streams.audio
+        self.stream = out.add_stream_from_template(tracks[0]) if tracks else None
+        self.packets = self.container.demux(tracks[0]) if tracks else iter(())
+        self.pending = None
+
+    def copy_until(self, seconds: float | None) -> None:
+        """Copy the packets that start at or before ``seconds`` (None: all that are left)."""
+        while True:
+            if self.pending is None:
+                self.pending = next(self.packets, None)
+                if self.pending is None:
+                    return
+                if self.pending.dts is None:  # the demuxer's final empty packet
+                    self.pending = None
+                    continue
+            packet = self.pending
+            if seconds is not None and float(packet.dts * packet.time_base) > seconds:
+                return
+            packet.stream = self.stream
+            self.out.mux(packet)
+            self.pending = None
+
+    def close(self) -> None:
+        self.container.close()
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
