@@ -122,7 +122,10 @@ def write_video(
         raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, yuv420p")
     tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
-        with av.open(tmp, "w") as out:
+        # MP4/MOV: the index (moov) goes first, so a player can start before the file has
+        # fully arrived (a second pass when the file is closed).
+        bmff = Path(tmp).suffix.lower() in MP4_SUFFIXES
+        with av.open(tmp, "w", options={"movflags": "+faststart"} if bmff else None) as out:
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                     output_tags(colour, pixel_format))
         os.replace(tmp, path)

@@ -340,3 +340,14 @@ def test_known_unsupported_formats_are_named(workdir: Path, head: bytes, name: s
     with pytest.raises(UnsupportedMediaError, match=name) as info:
         media.probe(path)
     assert "PNG, JPEG, WebP, HEIC or AVIF" in (info.value.hint or "")
+
+
+def test_mp4_outputs_put_their_index_first(workdir: Path) -> None:
+    """``moov`` before ``mdat`` (faststart): a player starts before the file has arrived."""
+    from provenant.boxes import top_level_boxes
+
+    from provenant.samples import render_clip
+
+    out = media.write_video(render_clip(4, 64, 64), workdir / "fast.mp4", fps=24)
+    kinds = [box.kind for box in top_level_boxes(out)[0]]
+    assert kinds.index(b"moov") < kinds.index(b"mdat")
