@@ -7,6 +7,7 @@ pool (:mod:`api.pool`) so the event loop stays responsive; jobs persist in SQLit
 
 from __future__ import annotations
 
+import mimetypes
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,12 @@ Provenance for synthetic media over HTTP: verify C2PA content credentials, detec
 watermark, resolve soft bindings to manifests, and (with an API key) sign, watermark and
 generate. Errors are JSON `{"error": {"code", "message"}}`. Keys: `provenant keys create`.
 """
+
+
+# Result files are served with the type their suffix says; the HEIF types are not in every
+# system's table.
+for _type, _suffix in (("image/heic", ".heic"), ("image/heif", ".heif"), ("image/avif", ".avif")):
+    mimetypes.add_type(_type, _suffix)
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:

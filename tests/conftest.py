@@ -106,6 +106,16 @@ def webp(media_dir: Path) -> Path:
     return write_image(next(render_clip(1, 64, 80, seed=5)), media_dir / "still.webp")
 
 
+@pytest.fixture(scope="session")
+def heic(media_dir: Path) -> Path:
+    return write_image(next(render_clip(1, 64, 80, seed=7)), media_dir / "still.heic")
+
+
+@pytest.fixture(scope="session")
+def avif(media_dir: Path) -> Path:
+    return write_image(next(render_clip(1, 64, 80, seed=9)), media_dir / "still.avif")
+
+
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
     return tmp_path

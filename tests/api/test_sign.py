@@ -41,7 +41,8 @@ def test_sign_answers_the_signed_file(client: TestClient, settings: ApiSettings,
     assert leftovers(settings) == []
 
 
-@pytest.mark.parametrize("fixture, mime", [("jpeg", "image/jpeg"), ("webp", "image/webp")])
+@pytest.mark.parametrize("fixture, mime", [("jpeg", "image/jpeg"), ("webp", "image/webp"),
+                                           ("heic", "image/heic"), ("avif", "image/avif")])
 def test_sign_an_image(client: TestClient, request, fixture: str, mime: str,
                        sign_headers: dict[str, str], workdir: Path) -> None:
     image: Path = request.getfixturevalue(fixture)
