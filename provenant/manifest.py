@@ -30,9 +30,9 @@ from provenant.media import (
     probe,
     sibling_temp,
 )
-from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
-from provenant.sniff import credential_only_mime
+from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure, declared_sources
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
+from provenant.sniff import credential_only_mime
 
 __all__ = [
     "SOURCE_TYPES",
@@ -347,11 +347,6 @@ def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             for action in a.get("data", {}).get("actions", [])]
 
 
-def _source_types(actions: list[dict[str, Any]]) -> set[str]:
-    """The IPTC digitalSourceType terms the actions declare (the URL's last part)."""
-    return {str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] for a in actions} - {""}
-
-
 def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
                     seen: set[str]) -> list[str]:
     """Titles of the ingredients the content was made from (``parentOf``, ``componentOf``;
@@ -364,7 +359,7 @@ def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
             continue
         seen.add(label)
         own = manifests[label]
-        if _source_types(_actions_of(own)) & AI_SOURCE_TYPES:
+        if declared_sources(_actions_of(own)) & AI_SOURCE_TYPES:
             found.append(str(ingredient.get("title") or label))
         else:
             found += _ai_ingredients(manifests, own, seen)
@@ -383,7 +378,7 @@ def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:
             data = a.get("data", {})
             for block in data.get("blocks", []):
                 bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
-    sources = _source_types(actions)
+    sources = declared_sources(actions)
     ai_ingredients = _ai_ingredients(manifests, manifest, {label})
     failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
                 for s in store.get("validation_status", [])]

@@ -20,6 +20,7 @@ __all__ = [
     "Verdict",
     "VerificationReport",
     "decide_verdict",
+    "declared_sources",
     "render_json",
     "render_text",
     "render_html",
@@ -125,12 +126,15 @@ def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
     return bool(manifest and manifest.get("ai_generated"))
 
 
+def declared_sources(actions: list[dict[str, Any]]) -> set[str]:
+    """The IPTC digitalSourceType terms C2PA actions declare (each URL's last part)."""
+    return {str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] for a in actions} - {""}
+
+
 def _ai_through_ingredients(c2pa: C2paEvidence) -> bool:
     """Whether the AI declaration comes from ingredients alone, not the active manifest's own
     actions."""
-    return bool(c2pa.ai_ingredients) and not any(
-        str(a.get("digitalSourceType", "")).rsplit("/", 1)[-1] in AI_SOURCE_TYPES
-        for a in c2pa.actions)
+    return bool(c2pa.ai_ingredients) and not declared_sources(c2pa.actions) & AI_SOURCE_TYPES
 
 
 def _titles(titles: list[str]) -> str:
