@@ -18,10 +18,10 @@ from typing import Literal
 
 import numpy as np
 
+from provenant.colour import ColourTags, frame_colour
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import image_size
-from provenant.colour import ColourTags, frame_colour
 from provenant.mediainfo import MediaInfo, MediaLimits
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime

@@ -104,8 +104,10 @@ def write_video(
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
     A frame may come as ``(frame, seconds)``, its presentation time (as
     :func:`iter_timed_frames` yields them), so that a variable-frame-rate source keeps its
-    timing and its copied sound stays in sync; frames without one follow the previous one by
-    ``1/fps``. ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
+    timing and its copied sound stays in sync; frames without one follow the previous one
+    by ``1/fps``.
+
+    ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
     they are (a full-range or HDR source still plays as it did); RGB frames are converted
     with its matrix (BT.709 when none is given) at limited range and tagged so
     (:mod:`provenant.colour`).
