@@ -200,7 +200,7 @@ def headline(result: dict[str, Any]) -> str:
     s = result["summary"]
     ours, peer = s["table"]["ours/photo"], s["table"].get("dwtDctSvd/photo", {})
     parts = [f"{a.replace('_', ' ')} {ours[a]['recovery']:.0%}"
-             for a in ("jpeg_75", "jpeg_50", "webp_75", "resize_0.5") if a in ours]
+             for a in ("jpeg_75", "jpeg_50", "webp_75", "heic_50", "resize_0.5") if a in ours]
     line = "exact 64-bit payload on photos after " + ", ".join(parts)
     if "jpeg_75" in peer:
         line += f"; dwtDctSvd (32-bit) after JPEG 75: {peer['jpeg_75']['recovery']:.0%}"
