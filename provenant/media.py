@@ -121,6 +121,10 @@ def _open_container(path: Path):  # -> av.container.InputContainer
 
 def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
     with _open_container(path) as container:
+        if not container.streams.video and not container.streams.audio:
+            # e.g. cut inside its index (moov), which comes first
+            raise MediaError(f"{path} cannot be read: it is truncated or corrupt (it holds "
+                             "no video or audio stream)")
         if not container.streams.video:
             raise UnsupportedMediaError(f"{path} has no video stream")
         stream = container.streams.video[0]
