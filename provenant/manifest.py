@@ -16,10 +16,10 @@ from provenant import __version__
 from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, copy_and_hash,
                             hard_binding_assertion)
 from provenant.boxes import TopLevelBox
-from provenant.credentials import DEV_ORGANIZATION, SigningCredentials
+from provenant.credentials import SigningCredentials
 from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
-from provenant.glossary import explain
 from provenant.jumbf import active_manifest_label, has_manifest_store
+from provenant.manifest_evidence import evidence_from_store
 from provenant.media import (
     MP4_SUFFIXES,
     MediaInfo,
@@ -30,7 +30,7 @@ from provenant.media import (
     probe,
     sibling_temp,
 )
-from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure, declared_sources
+from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
 
@@ -329,7 +329,7 @@ def read_manifest(
             "manifest.unreadable",
             f"The file has a manifest store that cannot be read ({exc}); it was damaged or forged.",
         )])
-    return _evidence(store, state)
+    return evidence_from_store(store, state)
 
 
 @cache
@@ -339,64 +339,3 @@ def _sdk_readable() -> frozenset[str]:
         return frozenset(c2pa.Reader.get_supported_mime_types())
     except (AttributeError, c2pa.C2paError):  # an SDK too old to say: the types signed here
         return frozenset(_SIGNABLE)
-
-
-def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [action for a in manifest.get("assertions", [])
-            if a.get("label", "").startswith("c2pa.actions")
-            for action in a.get("data", {}).get("actions", [])]
-
-
-def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
-                    seen: set[str]) -> list[str]:
-    """Titles of the ingredients the content was made from (``parentOf``, ``componentOf``;
-    not ``inputTo``) whose own manifest declares them AI-generated, at any depth: an edit of
-    an AI-generated picture is AI-derived even when the edit itself declares no AI."""
-    found: list[str] = []
-    for ingredient in manifest.get("ingredients", []):
-        label = ingredient.get("active_manifest")
-        if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
-            continue
-        seen.add(label)
-        own = manifests[label]
-        if declared_sources(_actions_of(own)) & AI_SOURCE_TYPES:
-            found.append(str(ingredient.get("title") or label))
-        else:
-            found += _ai_ingredients(manifests, own, seen)
-    return found
-
-
-def _evidence(store: dict[str, Any], state: str | None) -> C2paEvidence:
-    label = store.get("active_manifest")
-    manifests = store.get("manifests", {})
-    manifest = manifests.get(label, {})
-    sig = manifest.get("signature_info", {})
-    actions = _actions_of(manifest)
-    bindings: list[dict[str, str]] = []
-    for a in manifest.get("assertions", []):
-        if a.get("label") == "c2pa.soft-binding":
-            data = a.get("data", {})
-            for block in data.get("blocks", []):
-                bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
-    sources = declared_sources(actions)
-    ai_ingredients = _ai_ingredients(manifests, manifest, {label})
-    failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
-                for s in store.get("validation_status", [])]
-    ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
-                   for i in manifest.get("ingredients", [])]
-    issuer = sig.get("issuer")
-    return C2paEvidence(
-        present=True,
-        state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
-        signer=issuer or sig.get("common_name"),
-        ai_generated=(bool(sources & AI_SOURCE_TYPES) or bool(ai_ingredients)
-                      if sources or ai_ingredients else None),
-        ai_ingredients=ai_ingredients,
-        actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
-                 for a in actions],
-        ingredients=ingredients,
-        failures=failures,
-        soft_bindings=bindings,
-        manifest_id=label,
-        development_credentials=issuer == DEV_ORGANIZATION,
-    )

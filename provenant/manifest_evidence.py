@@ -1,0 +1,78 @@
+"""The report's ``c2pa`` part from the C2PA SDK's reading of a manifest store (its JSON):
+the active manifest's signer, actions, ingredients, soft bindings and failures, and whether
+the content is declared AI-generated, by the active manifest or through the ingredients it
+was made from. Pure functions of that JSON; :mod:`provenant.manifest` does the reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provenant.credentials import DEV_ORGANIZATION
+from provenant.glossary import explain
+from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure, declared_sources
+
+__all__ = ["evidence_from_store"]
+
+
+def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [action for a in manifest.get("assertions", [])
+            if a.get("label", "").startswith("c2pa.actions")
+            for action in a.get("data", {}).get("actions", [])]
+
+
+def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
+                    seen: set[str]) -> list[str]:
+    """Titles of the ingredients the content was made from (``parentOf``, ``componentOf``;
+    not ``inputTo``) whose own manifest declares them AI-generated, at any depth: an edit of
+    an AI-generated picture is AI-derived even when the edit itself declares no AI."""
+    found: list[str] = []
+    for ingredient in manifest.get("ingredients", []):
+        label = ingredient.get("active_manifest")
+        if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
+            continue
+        seen.add(label)
+        own = manifests[label]
+        if declared_sources(_actions_of(own)) & AI_SOURCE_TYPES:
+            found.append(str(ingredient.get("title") or label))
+        else:
+            found += _ai_ingredients(manifests, own, seen)
+    return found
+
+
+def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidence:
+    """The report's ``c2pa`` part from a manifest store as the SDK reads it (its JSON) and
+    the SDK's validation state."""
+    label = store.get("active_manifest")
+    manifests = store.get("manifests", {})
+    manifest = manifests.get(label, {})
+    sig = manifest.get("signature_info", {})
+    actions = _actions_of(manifest)
+    bindings: list[dict[str, str]] = []
+    for a in manifest.get("assertions", []):
+        if a.get("label") == "c2pa.soft-binding":
+            data = a.get("data", {})
+            for block in data.get("blocks", []):
+                bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
+    sources = declared_sources(actions)
+    ai_ingredients = _ai_ingredients(manifests, manifest, {label})
+    failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
+                for s in store.get("validation_status", [])]
+    ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
+                   for i in manifest.get("ingredients", [])]
+    issuer = sig.get("issuer")
+    return C2paEvidence(
+        present=True,
+        state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
+        signer=issuer or sig.get("common_name"),
+        ai_generated=(bool(sources & AI_SOURCE_TYPES) or bool(ai_ingredients)
+                      if sources or ai_ingredients else None),
+        ai_ingredients=ai_ingredients,
+        actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
+                 for a in actions],
+        ingredients=ingredients,
+        failures=failures,
+        soft_bindings=bindings,
+        manifest_id=label,
+        development_credentials=issuer == DEV_ORGANIZATION,
+    )
