@@ -115,9 +115,10 @@ def cmd_stamp(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from provenant.filelist import report_each
+    from provenant.filelist import MEDIA_SUFFIXES, report_each
     from provenant.provenance import verify
     from provenant.report import render_text
+    from provenant.sniff import CREDENTIAL_ONLY_SUFFIXES
 
     options = {"key": args.key} if args.key else {}
     anchors = Path(args.trust_anchors) if args.trust_anchors else None
@@ -126,7 +127,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify(path, trust_anchors=anchors, options=options)
         return report.to_dict(), render_text(report)
 
-    return report_each(args.file, one, args.json)
+    # a folder's files whose content credentials alone are read count too (a camera's DNGs)
+    return report_each(args.file, one, args.json, MEDIA_SUFFIXES + CREDENTIAL_ONLY_SUFFIXES)
 
 
 def cmd_store(args: argparse.Namespace) -> int:

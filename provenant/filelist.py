@@ -5,7 +5,8 @@ error (exit status 2). Given several files or a folder (its media files, by suff
 recursive), it prints one result per file in turn: JSON Lines with ``--json``, blank-line
 separated text otherwise. Models load once for the whole list. A file that cannot be read gets
 an error in its place (``{"file", "error": {"code", "message"}}``), the others still run, and
-the exit status is then 2.
+the exit status is then 2. ``verify`` also takes a folder's files of the formats it reads for
+their content credentials alone (GIF, TIFF/DNG, JPEG XL, AVI, WAV, MP3, FLAC, PDF).
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ MEDIA_SUFFIXES = MP4_SUFFIXES + (".mkv", ".webm") + IMAGE_SUFFIXES
 Result = tuple[dict[str, Any], str]
 
 
-def expand_files(names: list[str]) -> list[Path]:
-    """The files named, with each folder replaced by its media files (sorted, not recursive)."""
+def expand_files(names: list[str], suffixes: tuple[str, ...] = MEDIA_SUFFIXES) -> list[Path]:
+    """The files named, with each folder replaced by its files with one of ``suffixes``
+    (sorted, not recursive)."""
     files: list[Path] = []
     for name in names:
         path = Path(name)
         if path.is_dir():
             files += sorted(p for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+                            if p.is_file() and p.suffix.lower() in suffixes)
         else:
             files.append(path)
     return files
@@ -47,9 +49,11 @@ def _failure(path: Path, exc: Exception) -> tuple[str, str]:
     return "unreadable", f"{getattr(exc, 'strerror', None) or exc}: {path}"
 
 
-def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool) -> int:
-    """Run ``one`` on every file ``names`` stands for and print the results; the exit status."""
-    files = expand_files(names)
+def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
+                suffixes: tuple[str, ...] = MEDIA_SUFFIXES) -> int:
+    """Run ``one`` on every file ``names`` stands for (a folder: its files with one of
+    ``suffixes``) and print the results; the exit status."""
+    files = expand_files(names, suffixes)
     if len(names) == 1 and files == [Path(names[0])]:  # one file: as the command always did
         facts, text = one(files[0])
         print(json.dumps(facts, indent=2, default=str) if as_json else text)

@@ -14,7 +14,11 @@ from pathlib import Path
 from provenant.errors import MediaError, UnsupportedMediaError
 from provenant.heif import heif_mime
 
-__all__ = ["sniff_mime", "credential_only_mime"]
+__all__ = ["sniff_mime", "credential_only_mime", "CREDENTIAL_ONLY_SUFFIXES"]
+
+#: The usual names of the files of the formats read for their content credentials alone.
+CREDENTIAL_ONLY_SUFFIXES = (".gif", ".tif", ".tiff", ".dng", ".jxl", ".avi", ".wav", ".mp3",
+                            ".flac", ".pdf")
 
 
 def _head(path: Path) -> bytes:

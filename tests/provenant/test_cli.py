@@ -154,6 +154,38 @@ def test_verify_of_several_files_and_a_folder_gives_one_report_each(
     assert run(capsys, "verify", str(workdir / "inbox" / "missing"), str(png))[0] == 2
 
 
+def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine(
+    capsys, png: Path, workdir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A camera's folder: a signed WAV and an unsigned GIF beside a photo. ``verify`` reports
+    the WAV's credentials and says the GIF carries none; ``detect``-style commands skip both."""
+    import wave
+
+    from PIL import Image
+
+    from provenant.credentials import ensure_dev_credentials
+    from provenant.filelist import expand_files
+    from tests.provenant.test_credential_only import _sdk_sign
+
+    inbox = workdir / "inbox"
+    inbox.mkdir()
+    (inbox / "a.png").write_bytes(png.read_bytes())
+    Image.new("RGB", (16, 16), (10, 200, 10)).save(inbox / "b.gif")
+    with wave.open(str(inbox / "raw.wav"), "wb") as w:  # a short silence
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(bytes(1600))
+    creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
+    _sdk_sign(inbox / "raw.wav", inbox / "c.wav", "audio/wav", creds)
+    (inbox / "raw.wav").unlink()
+    code, out, err = run(capsys, "verify", str(inbox), "--json")
+    lines = {Path(r["file"]).name: r for r in map(json.loads, out.splitlines())}
+    assert sorted(lines) == ["a.png", "b.gif", "c.wav"]
+    assert lines["c.wav"]["c2pa"]["state"] == "Valid"
+    assert "carries no C2PA manifest" in lines["b.gif"]["error"]["message"]
+    assert code == 2 and "1 of 3 files" in err
+    assert [p.name for p in expand_files([str(inbox)])] == ["a.png"]  # what detect reads
+
+
 def test_verify_of_a_folder_without_media_is_bad_input(capsys, workdir: Path) -> None:
     (workdir / "notes.txt").write_text("x")
     code, _, err = run(capsys, "verify", str(workdir))
