@@ -27,6 +27,8 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * _MIB, gt=0)
     #: Media limits checked from the upload's headers before any decoding: 422.
     max_pixels: int = Field(default=3840 * 2160, gt=0)
+    #: Still images (a 12 MP phone photo is more than a 4K frame; 48-50 MP modes exist).
+    max_image_pixels: int = Field(default=50_000_000, gt=0)
     max_frames: int = Field(default=18_000, gt=0)
     max_duration_s: float = Field(default=600.0, gt=0)
     #: Seconds a synchronous request may spend on library work before it answers 504.

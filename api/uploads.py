@@ -198,7 +198,7 @@ def sweep_stale_uploads(settings: ApiSettings) -> int:
 
 def media_limits(settings: ApiSettings) -> MediaLimits:
     return MediaLimits(settings.max_upload_bytes, settings.max_pixels, settings.max_frames,
-                       settings.max_duration_s)
+                       settings.max_duration_s, settings.max_image_pixels)
 
 
 @asynccontextmanager

@@ -31,8 +31,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     #: Refuse files larger than this many bytes (2 GiB).
     max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
-    #: Refuse frames with more pixels than this (8K UHD).
+    #: Refuse video frames with more pixels than this (8K UHD).
     max_pixels: int = Field(default=7680 * 4320, gt=0)
+    #: Refuse still images with more pixels than this (100 MP: phones take 48-50 MP photos).
+    max_image_pixels: int = Field(default=100_000_000, gt=0)
     #: Refuse videos with more frames than this.
     max_frames: int = Field(default=200_000, gt=0)
     #: Refuse videos longer than this many seconds (2 h).

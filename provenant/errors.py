@@ -84,7 +84,8 @@ class UnsupportedMediaError(MediaError):
 
 
 class MediaLimitError(MediaError):
-    default_hint = "raise the limit with the PROVENANT_MAX_* settings if this file is trusted"
+    default_hint = ("raise the limit with the PROVENANT_MAX_* settings (the HTTP service: "
+                    "PROVENANT_API_MAX_*) if this file is trusted")
 
 
 class PayloadError(InputError):

@@ -80,13 +80,15 @@ def _check_file(path: Path, limits: MediaLimits) -> int:
     return size
 
 
-def _check_dims(path: Path, width: int, height: int, limits: MediaLimits) -> None:
+def _check_dims(path: Path, width: int, height: int, limits: MediaLimits,
+                still: bool = False) -> None:
     if width <= 0 or height <= 0:
         raise MediaError(f"{path} declares an invalid frame size {width}x{height}")
-    if width * height > limits.max_pixels:
-        raise MediaLimitError(
-            f"{path} has {width}x{height} frames, over the limit of {limits.max_pixels} pixels"
-        )
+    most = limits.max_image_pixels if still else limits.max_pixels
+    if width * height > most:
+        raise MediaLimitError(f"{path} has {width}x{height} {'pixels' if still else 'frames'}, "
+                              f"over the limit of {most} pixels for "
+                              f"{'an image' if still else 'a video frame'}")
 
 
 def checked_mime(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> str:
@@ -105,7 +107,7 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
     mime = sniff_mime(path)
     if mime in IMAGE_MIMES:
         width, height = image_size(path, mime)
-        _check_dims(path, width, height, limits)
+        _check_dims(path, width, height, limits, still=True)
         return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False, mime.split("/")[1])
     return _probe_video(path, mime, limits)
 

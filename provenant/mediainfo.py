@@ -16,19 +16,24 @@ __all__ = ["MediaLimits", "MediaInfo"]
 
 @dataclass(frozen=True)
 class MediaLimits:
-    """Refuse media beyond these bounds. ``from_settings()`` reads ``PROVENANT_MAX_*``."""
+    """Refuse media beyond these bounds. ``from_settings()`` reads ``PROVENANT_MAX_*``.
+
+    ``max_pixels`` bounds a video's frames (8K by default), ``max_image_pixels`` a still
+    image: phones take 48 and 50 megapixel photos, which no video frame reaches."""
 
     max_file_bytes: int = 2 * 1024**3
     max_pixels: int = 7680 * 4320
     max_frames: int = 200_000
     max_duration_s: float = 7200.0
+    max_image_pixels: int = 100_000_000
 
     @classmethod
     def from_settings(cls) -> MediaLimits:
         from provenant.config import get_settings
 
         s = get_settings()
-        return cls(s.max_file_bytes, s.max_pixels, s.max_frames, s.max_duration_s)
+        return cls(s.max_file_bytes, s.max_pixels, s.max_frames, s.max_duration_s,
+                   s.max_image_pixels)
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,17 @@ def test_a_restart_sweeps_uploads_a_killed_server_left(settings: ApiSettings) ->
         pass
     assert not stale.exists() and fresh.exists()  # a sibling server may still use fresh ones
     fresh.unlink()
+
+
+def test_a_phone_photo_is_not_refused_by_the_video_frame_limit(
+        client: TestClient, settings: ApiSettings, workdir: Path) -> None:
+    """A 12 MP photo (4032x3024) is over the service's 4K frame limit, not its photo limit."""
+    import numpy as np
+
+    from provenant.media import write_image
+
+    photo = write_image(np.full((3024, 4032, 3), 128, np.uint8), workdir / "phone.jpg")
+    r = client.post("/v1/verify", files=upload(photo))
+    assert r.status_code == 200, r.text
+    assert r.json()["c2pa"]["present"] is False
+    assert leftovers(settings) == []

@@ -351,3 +351,13 @@ def test_mp4_outputs_put_their_index_first(workdir: Path) -> None:
     out = media.write_video(render_clip(4, 64, 64), workdir / "fast.mp4", fps=24)
     kinds = [box.kind for box in top_level_boxes(out)[0]]
     assert kinds.index(b"moov") < kinds.index(b"mdat")
+
+
+def test_photos_have_their_own_pixel_limit(workdir: Path) -> None:
+    """A 48-50 MP phone photo is more than any video frame: the image limit is separate."""
+    big = media.write_image(np.zeros((3024, 4032, 3), np.uint8), workdir / "phone.jpg")
+    video_sized = media.MediaLimits(max_pixels=3840 * 2160)  # a 4K frame is 8.3 MP
+    assert media.probe(big, video_sized).width == 4032  # a 12 MP photo passes
+    with pytest.raises(MediaLimitError, match="for an image"):
+        media.probe(big, media.MediaLimits(max_image_pixels=4032 * 3024 - 1))
+    assert media.MediaLimits().max_image_pixels == 100_000_000
