@@ -146,6 +146,18 @@ class Looks:
             self.keyed.add_working(shape, g)
 
     def analyse(self, key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
+        """Decide. The fine look's frames are only kept while reading: the other looks are
+        tested first, with the fine look counted, so each hypothesis has the weight it has
+        in the full test; when they detect, that is the answer (the full test would detect
+        too, with a p-value at most as large), and only otherwise is the fine look computed
+        and everything tested with it."""
+        cheap = [a for a in (self.keyed, self.median) if a is not None and a.frames]
+        if self.fine is not None and self.fine.pending:
+            first = analyse_residual([self.every, *cheap], key, codebook,
+                                     counted_looks=2 + len(cheap), search=False)
+            if first.detected:
+                return first
+            self.fine.settle()
         extra = [a for a in (self.keyed, self.fine, self.median) if a is not None and a.frames]
         return analyse_residual([self.every, *extra], key, codebook)
 
@@ -155,7 +167,7 @@ def _fine_look(cfg: WatermarkConfig, height: int, width: int,
     if not n_even or cfg.fine_look_pixels <= 0:
         return None
     stride = math.ceil(n_even * cfg.working_pixels(height, width) / cfg.fine_look_pixels)
-    return ResidualAccumulator(cfg, "nlm", stride) if stride <= 2 else None
+    return ResidualAccumulator(cfg, "nlm", stride, deferred=True) if stride <= 2 else None
 
 
 def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:

@@ -82,12 +82,16 @@ class ResidualAccumulator:
     """Sums normalised luma residuals of frames at a working scale (constant memory).
 
     ``stride``: only every ``stride``-th frame offered to :meth:`add` is used (the first one
-    included), so a costlier look can cover a sample evenly at a fraction of its frames."""
+    included), so a costlier look can cover a sample evenly at a fraction of its frames.
+    ``deferred``: its frames are kept at the working scale and their residuals computed only
+    by :meth:`settle`, for a costly look that a detection may turn out not to need."""
 
-    def __init__(self, cfg: WatermarkConfig, method: str | None = None, stride: int = 1) -> None:
+    def __init__(self, cfg: WatermarkConfig, method: str | None = None, stride: int = 1,
+                 deferred: bool = False) -> None:
         self.cfg = cfg
         self.method = method or cfg.residual_filter
         self.stride = max(1, stride)
+        self.pending: list[np.ndarray] | None = [] if deferred else None
         self.offered = 0
         self.total: np.ndarray | None = None
         self.frames = 0
@@ -110,7 +114,16 @@ class ResidualAccumulator:
             self.shape = shape
         elif shape != self.shape:
             raise MediaError(f"frame size {shape} differs from the first frame's {self.shape}")
-        self._accumulate(shape, predict_residual(g, self.method))
+        if self.pending is not None:
+            self.pending.append(g)
+        else:
+            self._accumulate(shape, predict_residual(g, self.method))
+
+    def settle(self) -> None:
+        """Compute the residuals of the frames a deferred look has kept."""
+        for g in self.pending or ():
+            self._accumulate(self.shape, predict_residual(g, self.method))
+        self.pending = None
 
     def _accumulate(self, shape: tuple[int, int], res: np.ndarray) -> None:
         if self.total is None:
@@ -194,22 +207,27 @@ def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: floa
 
 
 def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
-                     key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
+                     key: bytes, codebook: Codebook | None = None,
+                     counted_looks: int = 0, search: bool = True) -> WatermarkResult:
     """Run steps 2-5 on one or more accumulations ("looks", e.g. all sampled frames and
     the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor.
     When nothing is found, the first look is searched for a rotation (``watermark.rotation``;
     one more group of phases in the count). ``codebook``: candidate payloads for the
-    store-aided test (step 5), or None."""
+    store-aided test (step 5), or None. ``counted_looks``: count that many looks in the test
+    even if fewer are given (a first pass before a costly look, whose hypotheses then keep
+    the weights of the full test); ``search=False`` skips the rotation and orientation
+    searches (still counted)."""
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+    counted = max(1, len(looks), counted_looks)
     # one group of phases for the rotation search, one per look for the orientation search
-    searches = int(cfg.rotation_search) + max(1, len(looks)) * int(cfg.orientation_search)
-    hypotheses = (max(1, len(looks)) * cfg.period_candidates * cfg.phase_candidates
+    searches = int(cfg.rotation_search) + counted * int(cfg.orientation_search)
+    hypotheses = (counted * cfg.period_candidates * cfg.phase_candidates
                   + searches * cfg.phase_candidates)
-    share = Allocation(hypotheses, len(looks) if cfg.phase_candidates >= 2 else 0,
-                       cfg.canonical_share)
+    share = Allocation(hypotheses, max(len(looks), counted_looks)
+                       if cfg.phase_candidates >= 2 else 0, cfg.canonical_share)
     trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
     folded: list[list[tuple[tuple[float, float], np.ndarray]]] = []  # every look's tiles
     for acc in looks:
@@ -222,7 +240,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     def missed() -> bool:
         return min(trials.blind_p(), lookup[0] if lookup else 1.0) > cfg.fpr
 
-    if cfg.rotation_search and looks and missed():
+    if search and cfg.rotation_search and looks and missed():
         acc = looks[0]
         found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
         if found is not None:
@@ -231,7 +249,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                           transform=f"rotated {abs(degrees):g}° "
                                     f"{'clockwise' if degrees > 0 else 'anticlockwise'}")
             lookup = _lookup(codebook, trials.tried, hypotheses)
-    if cfg.orientation_search and looks and missed():
+    if search and cfg.orientation_search and looks and missed():
         for acc, tiles in zip(looks, folded):
             turned = orientation_candidate(tiles, lay)
             if turned is not None:

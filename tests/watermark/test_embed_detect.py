@@ -157,5 +157,12 @@ def test_key_frames_get_their_own_content_prediction(
     assert used.count("nlm") == 1 and used.count("bilateral") == len(small_marked)
     assert used.count("median") == len(small_marked)  # the median look
     used.clear()
-    detect(small_marked, KEY, WatermarkConfig(key_frame_filter="nlm"), keyframes=[0])
-    assert used.count("nlm") == 1 + len(small_marked)  # the fine look: every frame again
+    # the fine look (every frame again through non-local means) is only computed when the
+    # other looks find nothing: here they find the mark, so it is skipped ...
+    fine = WatermarkConfig(key_frame_filter="nlm")
+    assert detect(small_marked, KEY, fine, keyframes=[0]).payload == PAYLOAD
+    assert used.count("nlm") == 1
+    used.clear()
+    # ... and under another key (nothing to find) it is computed on every frame
+    assert not detect(small_marked, "another key", fine, keyframes=[0]).detected
+    assert used.count("nlm") == 1 + len(small_marked)

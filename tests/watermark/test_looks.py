@@ -56,11 +56,20 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     looks = Looks(cfg, len(small_marked))
     for i, frame in enumerate(small_marked):
         looks.add(frame, even=True, key=i == 0)
-    assert looks.fine is not None and looks.fine.frames == len(small_marked)
+    # the fine look keeps its frames; their residuals wait until the test needs them
+    assert looks.fine is not None and len(looks.fine.pending) == len(small_marked)
     r = looks.analyse(KEY.encode())
-    # every, key frames, fine, median
+    # every, key frames, fine, median: the fine look is counted though the others found the
+    # mark without it (it was not computed)
     assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + searches(4)
     assert canonical[-1] == 4  # one canonical hypothesis (own period, phase 0) per look
+    assert looks.fine.frames == 0
+    other = Looks(cfg, len(small_marked))
+    for i, frame in enumerate(small_marked):
+        other.add(frame, even=True, key=i == 0)
+    assert not other.analyse(b"another key").detected  # nothing found: the fine look is made
+    assert other.fine.frames == len(small_marked) and seen[-1] == 4 * per_look + searches(4)
+    assert canonical[-1] == 4
     detect(iter(list(small_marked)), KEY)  # a stream of unknown length: no fine look
     assert seen[-1] == 2 * per_look + searches(2)
     detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
