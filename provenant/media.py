@@ -296,7 +296,8 @@ def iter_timed_frames(
     limits: MediaLimits | None = None,
 ) -> Iterator[tuple[np.ndarray, float | None]]:
     """Yield every frame of a video with its presentation time: ``(frame, seconds from the
-    first frame)`` (None where the file gives none), decoded by PyAV as ``rgb24`` (H×W×3) or
+    stream's start)`` (its first frame, as a rule; None where the file gives no time),
+    decoded by PyAV as ``rgb24`` (H×W×3) or
     planar ``yuv420p`` (as :func:`iter_yuv420`). What a re-encode passes to
     :func:`write_video`, so that a variable-frame-rate video (a phone's, as a rule) keeps
     its timing and its sound stays in sync."""
