@@ -9,8 +9,9 @@ washed out, and an HD clip converted with the BT.601 matrix shifts in hue.
 So writers keep them: planar YUV frames pass through with their values untouched and the
 source's tags (:func:`tag`), and frames written from RGB are converted with the source's
 matrix (BT.709 when it has none) at limited range and tagged as such
-(:func:`rgb_to_yuv420`). Frames are 8-bit: a 10-bit source keeps its tags and look, not its
-bit depth. HDR mastering metadata (light levels) is not carried.
+(:func:`rgb_to_yuv420`). Planar frames may be 10-bit (``yuv420p10le``), so a 10-bit source
+(an HDR phone clip, as a rule) can keep its bit depth too; RGB frames are 8-bit. HDR
+mastering metadata (light levels) is not carried.
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ def output_tags(colour: ColourTags | None, pixel_format: str) -> ColourTags:
     are converted at limited range with the source's matrix, BT.709 where it has none
     (and BT.709 primaries and transfer where those are unknown too)."""
     colour = colour or ColourTags()
-    if pixel_format == "yuv420p":
-        return ColourTags(colour.matrix, colour.range, colour.primaries, colour.transfer)
+    if pixel_format in ("yuv420p", "yuv420p10le"):
+        return ColourTags(colour.matrix, colour.range, colour.primaries, colour.transfer,
+                          10 if pixel_format == "yuv420p10le" else 8)
     matrix = colour.matrix if colour.matrix in _SWS_MATRICES else 1
     primaries = colour.primaries if colour.primaries != UNSPECIFIED else 1
     transfer = colour.transfer if colour.transfer != UNSPECIFIED else 1

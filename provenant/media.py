@@ -1,8 +1,8 @@
-"""Media I/O: probe, read (decord, PyAV fallback), sample, and write (PyAV H.264).
+"""Media I/O: probe, read (decord, PyAV fallback), sample, and write (PyAV H.264, HEVC).
 
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
-through without any colour conversion. Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media.
+through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``). Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media.
 Every reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -25,17 +24,9 @@ from provenant.imageheaders import image_size
 from provenant.mediainfo import MediaInfo, MediaLimits
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
-from provenant.media_write import (
-    IMAGE_KINDS,
-    IMAGE_SUFFIXES,
-    MP4_SUFFIXES,
-    check_output_path,
-    check_output_suffix,
-    sibling_temp,
-    to_uint8,
-    write_image,
-    write_video,
-)
+from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
+                                   PixelFormat, check_output_path, check_output_suffix,
+                                   sibling_temp, to_uint8, write_image, write_video)
 
 __all__ = [
     "MediaLimits",
@@ -291,14 +282,14 @@ def iter_keyed_frames(
     yield from ((array, key) for array, key, _ in _decode_pyav(info.path, limits))
 
 
-def iter_timed_frames(
-    path: str | os.PathLike[str], pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
-    limits: MediaLimits | None = None,
-) -> Iterator[tuple[np.ndarray, float | None]]:
+def iter_timed_frames(path: str | os.PathLike[str], pixel_format: PixelFormat = "rgb24",
+                      limits: MediaLimits | None = None
+                      ) -> Iterator[tuple[np.ndarray, float | None]]:
     """Yield every frame of a video with its presentation time: ``(frame, seconds from the
     stream's start)`` (its first frame, as a rule; None where the file gives no time),
-    decoded by PyAV as ``rgb24`` (H×W×3) or
-    planar ``yuv420p`` (as :func:`iter_yuv420`). What a re-encode passes to
+    decoded by PyAV as ``rgb24`` (H×W×3), planar ``yuv420p`` (as :func:`iter_yuv420`) or
+    planar ``yuv420p10le`` (the same in ``uint16``, 0-1023: what keeps a 10-bit source's
+    samples; an 8-bit source comes scaled up by 4). What a re-encode passes to
     :func:`write_video`, so that a variable-frame-rate video (a phone's, as a rule) keeps
     its timing and its sound stays in sync."""
     limits = limits or MediaLimits.from_settings()
@@ -306,7 +297,10 @@ def iter_timed_frames(
     if info.kind != "video":
         raise UnsupportedMediaError(f"{info.path} is an image; only videos are read frame by "
                                     "frame")
-    if pixel_format == "yuv420p" and (info.width % 2 or info.height % 2):
+    if pixel_format not in ("rgb24", *PLANAR_FORMATS):
+        raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, "
+                         f"{', '.join(PLANAR_FORMATS)}")
+    if pixel_format != "rgb24" and (info.width % 2 or info.height % 2):
         raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
                          "even sides", hint="read it as RGB (iter_frames) instead")
     yield from ((array, t) for array, _, t in _decode_pyav(info.path, limits, pixel_format))

@@ -1,5 +1,5 @@
-"""Media output: encode frames to video (PyAV: H.264, H.265, VP9) or write one image
-(PNG, JPEG, WebP, HEIC or AVIF).
+"""Media output: encode frames to video (PyAV: H.264, H.265, VP9; 8 or 10 bits) or write
+one image (PNG, JPEG, WebP, HEIC or AVIF).
 
 Part of :mod:`provenant.media`, which re-exports everything public here. Outputs appear
 atomically: a file is written beside its destination and renamed when complete.
@@ -22,7 +22,13 @@ from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.iccprofile import with_icc
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
-           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES"]
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
+           "PLANAR_FORMATS", "PixelFormat"]
+
+#: What :func:`write_video` takes: RGB frames, or planar YUV 4:2:0 at 8 bits (``uint8``) or
+#: at 10 bits (``uint16`` samples of 0-1023, as PyAV's ``yuv420p10le`` arrays hold them).
+PixelFormat = Literal["rgb24", "yuv420p", "yuv420p10le"]
+PLANAR_FORMATS = ("yuv420p", "yuv420p10le")
 
 #: Names an image output may have; :func:`write_image` picks the format by the suffix.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", *HEIF_SUFFIXES)
@@ -95,13 +101,16 @@ def write_video(
     preset: str = "medium",
     codec: str = "libx264",
     audio_from: str | os.PathLike[str] | None = None,
-    pixel_format: Literal["rgb24", "yuv420p"] = "rgb24",
+    pixel_format: PixelFormat = "rgb24",
     colour: ColourTags | None = None,
 ) -> Path:
-    """Encode frames to ``path`` (yuv420p), copying ``audio_from``'s audio track if any.
+    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio track if any.
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
-    ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion).
+    ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);
+    ``"yuv420p10le"``: the same at 10 bits (``uint16``), which the stream keeps (H.264
+    High 10, or HEVC Main 10 with ``codec="libx265"``, tagged ``hvc1`` in MP4/MOV as Apple
+    players require).
     A frame may come as ``(frame, seconds)``, its presentation time (as
     :func:`iter_timed_frames` yields them), so that a variable-frame-rate source keeps its
     timing and its copied sound stays in sync; frames without one follow the previous one
@@ -120,8 +129,9 @@ def write_video(
     path = check_output_path(path)
     if not 0 <= crf <= 63:
         raise InputError(f"crf={crf!r} is invalid; allowed: 0 to 63 (lower is better quality)")
-    if pixel_format not in ("rgb24", "yuv420p"):
-        raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, yuv420p")
+    if pixel_format not in ("rgb24", *PLANAR_FORMATS):
+        raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, "
+                         f"{', '.join(PLANAR_FORMATS)}")
     tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
         # MP4/MOV: the index (moov) goes first, so a player can start before the file has
@@ -138,15 +148,19 @@ def write_video(
 
 
 def _video_frame(frame: np.ndarray, pixel_format: str,
-                 colour: ColourTags):  # -> av.VideoFrame, yuv420p
+                 colour: ColourTags):  # -> av.VideoFrame, 4:2:0
     import av
 
-    if pixel_format == "yuv420p":
-        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+    if pixel_format in PLANAR_FORMATS:
+        dtype = np.uint8 if pixel_format == "yuv420p" else np.uint16
+        if frame.dtype != dtype:
+            raise MediaError(f"a {pixel_format} frame of dtype {frame.dtype} is invalid; "
+                             f"allowed: {np.dtype(dtype).name}")
+        frame = np.ascontiguousarray(frame)
         if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:
-            raise MediaError(f"a yuv420p frame of shape {frame.shape} is invalid; allowed: "
-                             "(H*3/2, W) with even H and W")
-        out = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+            raise MediaError(f"a {pixel_format} frame of shape {frame.shape} is invalid; "
+                             "allowed: (H*3/2, W) with even H and W")
+        out = av.VideoFrame.from_ndarray(frame, format=pixel_format)
         tag(out, colour)
         return out
     rgb = av.VideoFrame.from_ndarray(_even(np.ascontiguousarray(frame, dtype=np.uint8)),
@@ -194,13 +208,10 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
-                stream.pix_fmt = "yuv420p"
+                stream.pix_fmt = frame.format.name
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
-                opts = {"crf": str(crf)}
-                if codec in ("libx264", "libx265"):
-                    opts["preset"] = preset
-                stream.options = opts
+                _set_options(stream, codec, crf, preset, out)
             for packet in stream.encode(frame):
                 out.mux(packet)
             if audio is not None:
@@ -214,6 +225,18 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
     finally:
         if audio is not None:
             audio.close()
+
+
+def _set_options(stream, codec: str, crf: int, preset: str, out) -> None:
+    opts = {"crf": str(crf)}
+    if codec in ("libx264", "libx265"):
+        opts["preset"] = preset
+    if codec == "libx265":
+        opts["x265-params"] = "log-level=error"
+        if Path(str(out.name)).suffix.lower() in MP4_SUFFIXES:
+            # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
+            stream.codec_context.codec_tag = "hvc1"
+    stream.options = opts
 
 
 class _AudioCopy:

@@ -42,12 +42,12 @@ def upright(array: np.ndarray, turns: int, pixel_format: str = "rgb24") -> np.nd
     """A decoded frame turned ``turns`` quarter turns anticlockwise (contiguous).
 
     ``array`` is what PyAV's ``to_ndarray`` gives for ``pixel_format``: ``H×W×3`` (rgb24),
-    ``H×W`` (gray) or planar ``(H*3/2)×W`` (yuv420p: Y, then U and V at half size each way,
-    one after the other in memory)."""
+    ``H×W`` (gray) or planar ``(H*3/2)×W`` (yuv420p, or yuv420p10le at 16 bits a sample: Y,
+    then U and V at half size each way, one after the other in memory)."""
     turns %= 4
     if turns == 0:
         return array
-    if pixel_format != "yuv420p":
+    if pixel_format not in ("yuv420p", "yuv420p10le"):
         return np.ascontiguousarray(np.rot90(array, turns))
     rows, w = array.shape
     h = rows * 2 // 3

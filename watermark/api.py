@@ -231,14 +231,19 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264, audio kept) or an image file into ``dst``.
+    """Watermark a video (H.264, audio kept; a 10-bit source as 10-bit HEVC) or an image
+    file into ``dst``.
 
     An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its transparency,
     grey and 16-bit samples kept where that format holds them (a lossless WebP stays
     lossless; an image with transparency is refused as a JPEG rather than flattened).
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
-    colour conversion is added to the decode + encode; others go through RGB frames.
+    colour conversion is added to the decode + encode; others go through RGB frames. A
+    source of more than 8 bits (an HDR phone clip, as a rule) keeps 10 bits: written at 8,
+    a smooth sky's gradient would show bands 4 codes apart. It is written as HEVC Main 10,
+    which plays where such sources play (H.264 High 10 does not play in browsers or on
+    Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
     from provenant.iccprofile import read_icc
@@ -257,12 +262,14 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     audio = info.path if info.has_audio else None
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound.
     if info.width % 2 == 0 and info.height % 2 == 0:
+        deep = info.colour is not None and info.colour.bit_depth > 8
+        planar = "yuv420p10le" if deep else "yuv420p"
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
         planes = prefetch((embed_yuv420(f, kbytes, bits, cfg), t)
-                          for f, t in iter_timed_frames(info.path, "yuv420p"))
+                          for f, t in iter_timed_frames(info.path, planar))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
-                           crf=crf, preset=preset, audio_from=audio, pixel_format="yuv420p",
-                           colour=info.colour)
+                           crf=crf, preset=preset, codec="libx265" if deep else "libx264",
+                           audio_from=audio, pixel_format=planar, colour=info.colour)
     frames = ((embed_frame(f, kbytes, bits, cfg), t) for f, t in iter_timed_frames(info.path))
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
                        crf=crf, preset=preset, audio_from=audio, colour=info.colour)

@@ -34,13 +34,14 @@ def register(subparsers: Any) -> None:
     """Add the ``watermark`` command with ``embed`` and ``detect`` sub-commands."""
     p = subparsers.add_parser("watermark", help="embed or detect the invisible video watermark")
     sub = p.add_subparsers(dest="watermark_command", metavar="SUBCOMMAND", required=True)
-    e = sub.add_parser("embed", help="watermark a video (H.264, audio kept) or an image")
+    e = sub.add_parser("embed", help="watermark a video (H.264, audio kept; a 10-bit source as "
+                                        "10-bit HEVC) or an image")
     e.add_argument("input", type=Path,
                    help="video (MP4/MOV/WebM/MKV) or image (PNG/JPEG/WebP/HEIC/AVIF)")
     e.add_argument("-o", "--output", type=Path, required=True, help="output file")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
-    e.add_argument("--crf", type=int, default=18, help="H.264 quality (default 18)")
+    e.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
     e.add_argument("--json", action="store_true", help="print a JSON result")
     e.set_defaults(handler=cmd_embed)
     d = sub.add_parser("detect", help="test a file for the watermark")

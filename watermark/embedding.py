@@ -36,7 +36,8 @@ def perceptual_mask(frame: np.ndarray, cfg: WatermarkConfig) -> np.ndarray:
 
 def _mask_from_luma(luma: np.ndarray, cfg: WatermarkConfig, offset: float = 0.0,
                     scale: float = 1.0) -> np.ndarray:
-    """The mask of a ``(H, W)`` uint8 luma plane whose value is ``offset + scale · gray``."""
+    """The mask of a ``(H, W)`` luma plane (uint8 or uint16) whose value is
+    ``offset + scale · gray``."""
     h, w = luma.shape
     down = max(1, min(h, w) // 240)
     small = luma if down == 1 else cv2.resize(luma, (w // down, h // down),
@@ -117,19 +118,32 @@ def embed_image(image: np.ndarray, key: bytes, bits: np.ndarray,
 
 def embed_yuv420(frame: np.ndarray, key: bytes, bits: np.ndarray,
                  cfg: WatermarkConfig) -> np.ndarray:
-    """Watermark one planar YUV 4:2:0 ``(H*3/2, W)`` uint8 frame (limited range) in place
-    on its Y plane and return it: the same change as :func:`embed_frame` on the RGB frame."""
-    if frame.ndim != 2 or frame.dtype != np.uint8 or frame.shape[0] % 3:
+    """Watermark one planar YUV 4:2:0 ``(H*3/2, W)`` frame (limited range) in place on its
+    Y plane and return it: the same change as :func:`embed_frame` on the RGB frame.
+
+    ``uint8`` frames are 8-bit (``yuv420p``); ``uint16`` ones are 10-bit (``yuv420p10le``,
+    0-1023), where the change is kept at 10-bit precision instead of being rounded to 8."""
+    if frame.ndim != 2 or frame.dtype not in (np.uint8, np.uint16) or frame.shape[0] % 3:
         raise MediaError(f"frame of shape {frame.shape} and dtype {frame.dtype} is invalid; "
-                         "allowed: (H*3/2)×W uint8 planar YUV 4:2:0")
+                         "allowed: (H*3/2)×W planar YUV 4:2:0, uint8 (8-bit) or uint16 "
+                         "(10-bit)")
     h, w = frame.shape[0] * 2 // 3, frame.shape[1]
     if min(h, w) < _MIN_SIDE:
         raise MediaError(f"frame size {w}x{h} is too small; allowed: both sides >= {_MIN_SIDE}")
     y = frame[:h]
-    delta = _mask_from_luma(y, cfg, _Y_OFFSET, _Y_SCALE)
+    if frame.dtype == np.uint8:
+        delta = _mask_from_luma(y, cfg, _Y_OFFSET, _Y_SCALE)
+        delta *= frame_pattern(key, bits, h, w, cfg)
+        delta *= _Y_SCALE
+        y[:] = cv2.add(y, delta, dtype=cv2.CV_8U)
+        return frame
+    # 10-bit: the same change, 4 times the 8-bit code values.
+    delta = _mask_from_luma(y, cfg, 4.0 * _Y_OFFSET, 4.0 * _Y_SCALE)
     delta *= frame_pattern(key, bits, h, w, cfg)
-    delta *= _Y_SCALE
-    y[:] = cv2.add(y, delta, dtype=cv2.CV_8U)
+    delta *= 4.0 * _Y_SCALE
+    delta += y
+    np.rint(delta, out=delta)
+    y[:] = np.clip(delta, 0.0, 1023.0)
     return frame
 
 

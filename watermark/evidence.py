@@ -47,7 +47,8 @@ def _codebook(values: tuple[str, ...]) -> Codebook:
 
 
 class WatermarkStamper:
-    """Embeds an 8-byte payload into ``src`` and writes ``dst`` (H.264 CRF 18, audio kept)."""
+    """Embeds an 8-byte payload into ``src`` and writes ``dst`` (H.264 CRF 18, audio kept;
+    10-bit HEVC for a 10-bit source)."""
 
     name = "watermark"
     soft_binding_alg = ALGORITHM

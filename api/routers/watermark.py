@@ -56,7 +56,8 @@ async def detect(request: Request, settings: ApiSettings = Depends(get_api_setti
 async def embed(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                 settings: ApiSettings = Depends(get_api_settings),
                 principal: Principal = Depends(require_scope("sign"))) -> Any:
-    """Watermark a video (H.264 out, audio kept) or an image with the ``payload`` form field.
+    """Watermark a video (H.264 out, 10-bit HEVC for a 10-bit source; audio kept) or an
+    image with the ``payload`` form field.
 
     ``mode=sync`` answers with the file; ``mode=job`` answers 202 with a job whose result
     (``GET /v1/jobs/{id}/result``) is the file.

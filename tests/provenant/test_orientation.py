@@ -20,16 +20,20 @@ def test_quarter_turns(rotation: float | None, turns: int) -> None:
 
 
 @pytest.mark.parametrize("turns", [1, 2, 3])
-def test_upright_turns_rgb_grey_and_planar_yuv_alike(turns: int) -> None:
+@pytest.mark.parametrize("planar_format, dtype, top", [("yuv420p", np.uint8, 256),
+                                                       ("yuv420p10le", np.uint16, 1024)])
+def test_upright_turns_rgb_grey_and_planar_yuv_alike(turns: int, planar_format: str,
+                                                     dtype: type, top: int) -> None:
     rng = np.random.default_rng(turns)
     rgb = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
     assert np.array_equal(upright(rgb, turns), np.rot90(rgb, turns))
     assert np.array_equal(upright(rgb[..., 0], turns, "gray"), np.rot90(rgb[..., 0], turns))
-    y = rng.integers(0, 256, (8, 12), dtype=np.uint8)
-    u = rng.integers(0, 256, (4, 6), dtype=np.uint8)
-    v = rng.integers(0, 256, (4, 6), dtype=np.uint8)
+    y = rng.integers(0, top, (8, 12), dtype=dtype)
+    u = rng.integers(0, top, (4, 6), dtype=dtype)
+    v = rng.integers(0, top, (4, 6), dtype=dtype)
     planar = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(12, 12)
-    out = upright(planar, turns, "yuv420p")
+    out = upright(planar, turns, planar_format)
+    assert out.dtype == dtype
     h, w = (12, 8) if turns % 2 else (8, 12)
     assert out.shape == (h * 3 // 2, w)
     flat = out.ravel()

@@ -124,6 +124,29 @@ def test_yuv420_embedding_matches_the_rgb_path(small_clip: np.ndarray) -> None:
         embed_yuv420(rgb, key, bits, cfg)
 
 
+def test_a_10_bit_frame_gets_the_same_mark_at_10_bit_precision(small_clip: np.ndarray) -> None:
+    import cv2
+
+    from watermark.config import parse_payload, resolve_key
+    from watermark.embedding import embed_yuv420
+
+    bits, key, cfg = parse_payload(PAYLOAD), resolve_key(KEY), WatermarkConfig()
+    planes = cv2.cvtColor(small_clip[3], cv2.COLOR_RGB2YUV_I420)
+    deep = planes.astype(np.uint16) * 4  # the same picture in 10-bit codes
+    h = small_clip.shape[1]
+    change8 = embed_yuv420(planes.copy(), key, bits, cfg)[:h].astype(np.float32) - planes[:h]
+    marked = embed_yuv420(deep.copy(), key, bits, cfg)
+    assert marked.dtype == np.uint16 and marked.max() <= 1023
+    assert np.array_equal(marked[h:], deep[h:])  # chroma untouched
+    change10 = marked[:h].astype(np.float32) - deep[:h]
+    assert np.abs(change10).mean() > 2.0  # measured 6.1
+    # 4x the 8-bit change, which was rounded to whole 8-bit levels (±2 codes), up to the
+    # 10-bit rounding of its own
+    assert np.abs(change10 - 4 * change8).max() <= 2.5
+    assert np.abs(change10 - 4 * change8).mean() < 1.2
+    assert np.count_nonzero(change10 % 4) > 0.2 * change10.size  # not whole 8-bit steps
+
+
 def test_edge_preserving_residual_leaves_edges_out_and_both_filters_detect(
         small_clip: np.ndarray, small_marked: np.ndarray) -> None:
     from watermark.detection import residual
