@@ -67,6 +67,7 @@ class C2paOut(BaseModel):
     manifest_id: str | None = None
     development_credentials: bool = False
     ai_ingredients: list[str] = []
+    ingredient_sources: dict[str, list[str]] = {}
 
 
 class WatermarkEvidenceOut(BaseModel):

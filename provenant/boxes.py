@@ -71,6 +71,15 @@ def top_level_boxes(path: str | os.PathLike[str]) -> tuple[list[TopLevelBox], bo
     return boxes, pos == total
 
 
+def truncated_box(path: str | os.PathLike[str]) -> TopLevelBox | None:
+    """The top-level box that runs past the end of the file (a cut-off download), if any."""
+    boxes, exact = top_level_boxes(path)
+    if exact or not boxes:
+        return None
+    last = boxes[-1]
+    return last if last.start + last.size > os.path.getsize(path) else None
+
+
 def find_top_level_box(path: str | os.PathLike[str], kind: bytes) -> tuple[int, int]:
     """``(payload_start, box_end)`` of the first top-level ``kind`` box of an MP4, read by seeking."""
     for box in top_level_boxes(path)[0]:

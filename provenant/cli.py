@@ -165,13 +165,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out))
 
 
-def _add_sign_args(p: argparse.ArgumentParser, default_source: str) -> None:
+def _add_sign_args(p: argparse.ArgumentParser, default_source: str | None,
+                   default_help: str) -> None:
     from provenant.manifest import SOURCE_TYPES
 
     p.add_argument("input", help="media file (MP4, MOV, JPEG, PNG, WebP, HEIC or AVIF)")
     p.add_argument("-o", "--output", required=True, help="where to write the signed copy")
     p.add_argument("--source-type", default=default_source, choices=SOURCE_TYPES,
-                   help=f"IPTC digitalSourceType (default: {default_source})")
+                   help=f"IPTC digitalSourceType (default: {default_help})")
     p.add_argument("--title", help="manifest title (default: the output file name)")
     p.add_argument("--assertions", help="extra assertions as JSON ([{label, data}, …]) or @file")
     p.add_argument("--cert", help="your signing chain, PEM, leaf first (default: dev credentials)")
@@ -189,12 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("sign", help="sign a file with a C2PA manifest")
-    _add_sign_args(p, "digitalCapture")
+    _add_sign_args(p, None, "digitalCapture; with --parent none, as the parent's manifest "
+                            "says how the content was made")
     p.add_argument("--parent", help="the file this one was made from (c2pa.opened + c2pa.edited)")
     p.set_defaults(handler=cmd_sign)
 
     p = sub.add_parser("stamp", help="watermark, sign and register a clip made elsewhere")
-    _add_sign_args(p, "trainedAlgorithmicMedia")
+    _add_sign_args(p, "trainedAlgorithmicMedia", "trainedAlgorithmicMedia")
     p.set_defaults(handler=cmd_stamp)
 
     p = sub.add_parser("verify", help="report a file's provenance evidence and verdict")

@@ -83,7 +83,9 @@ def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
             else "RGB"
         try:
             return np.array(image.convert(mode))  # writable, owned
-        except (OSError, ValueError) as exc:
+        # Pillow's AVIF decoder reports damaged data as SyntaxError ("Truncated data") or
+        # RuntimeError ("Decoding of color planes failed")
+        except (OSError, ValueError, SyntaxError, RuntimeError) as exc:
             raise MediaError(f"{name} cannot be decoded: it is truncated or corrupt "
                              f"({_one_line(exc)})",
                              hint="convert it to JPEG or PNG and try again") from None

@@ -15,9 +15,10 @@ import c2pa
 from provenant import __version__
 from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, copy_and_hash,
                             hard_binding_assertion)
-from provenant.boxes import TopLevelBox
+from provenant.boxes import TopLevelBox, truncated_box
 from provenant.credentials import SigningCredentials
-from provenant.errors import CredentialError, InputError, SigningError, UnsupportedMediaError
+from provenant.errors import (CredentialError, InputError, MediaError, SigningError,
+                             UnsupportedMediaError)
 from provenant.jumbf import active_manifest_label, has_manifest_store
 from provenant.manifest_evidence import evidence_from_store
 from provenant.media import (
@@ -69,9 +70,12 @@ _SDK_MAX_DEFINITION_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class SignOptions:
-    """What the manifest says. ``source_type`` is an IPTC digitalSourceType term."""
+    """What the manifest says. ``source_type`` is an IPTC digitalSourceType term. Left out,
+    new content (no ``parent``) is declared ``digitalCapture``, and an edit of ``parent``
+    declares none: its parent's manifest says how the content was made, and an edited
+    picture is not a camera's capture."""
 
-    source_type: str = "digitalCapture"
+    source_type: str | None = None
     parent: Path | None = None
     title: str | None = None
     extra_assertions: tuple[dict[str, Any], ...] = ()
@@ -81,7 +85,7 @@ class SignOptions:
     thumbnail: bool = True
 
     def __post_init__(self) -> None:
-        if self.source_type not in SOURCE_TYPES:
+        if self.source_type is not None and self.source_type not in SOURCE_TYPES:
             raise InputError(
                 f"source_type={self.source_type!r} is not one of: {', '.join(SOURCE_TYPES)}"
             )
@@ -94,6 +98,11 @@ class SignOptions:
         if self.watermarked and not self.soft_bindings:
             raise InputError("watermarked=True needs the watermark's soft binding (alg, value)")
 
+    @property
+    def declared_source(self) -> str | None:
+        """The source type the manifest declares (None: an edit that declares none)."""
+        return self.source_type or (None if self.parent is not None else "digitalCapture")
+
 
 @dataclass(frozen=True)
 class SignResult:
@@ -102,7 +111,7 @@ class SignResult:
     signer: str
     development_credentials: bool
     soft_bindings: tuple[tuple[str, str], ...]
-    source_type: str
+    source_type: str | None  # None: an edit that declares no source of its own
 
 
 def validation_context(trust_anchors: Path | bytes | None = None) -> c2pa.Context:
@@ -131,14 +140,15 @@ def _read_anchors(path: Path) -> bytes:
 
 def _actions(options: SignOptions) -> list[dict[str, Any]]:
     agent = options.software_agent or {"name": "Provenant", "version": __version__}
-    source = _IPTC + options.source_type
     if options.parent is None:
+        source = _IPTC + (options.source_type or "digitalCapture")
         actions = [{"action": "c2pa.created", "digitalSourceType": source, "softwareAgent": agent}]
     else:
-        actions = [
-            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-            {"action": "c2pa.edited", "digitalSourceType": source, "softwareAgent": agent},
-        ]
+        edited: dict[str, Any] = {"action": "c2pa.edited", "softwareAgent": agent}
+        if options.source_type:
+            edited["digitalSourceType"] = _IPTC + options.source_type
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+                   edited]
     if options.watermarked:
         actions.append({"action": "c2pa.watermarked", "softwareAgent": agent})
     return actions
@@ -275,6 +285,11 @@ def sign_file(
     # The signed copy keeps the source's format, so its name must say so.
     dst = check_output_suffix(dst, _SIGNED_SUFFIXES.get(info.mime, MP4_SUFFIXES),
                               f"a signed copy of the {info.mime.split('/')[1].upper()} input")
+    if info.mime in _BMFF and (cut := truncated_box(info.path)) is not None:
+        have = info.path.stat().st_size - cut.start
+        raise MediaError(f"{src} is truncated: its '{cut.kind.decode('latin-1')}' box declares "
+                         f"{cut.size:,} bytes and the file holds {have:,} of them, so signing it "
+                         "would vouch for a damaged copy", hint="sign the complete file")
     definition = _definition(info, options)
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     tmp = sibling_temp(dst, dst.suffix)
@@ -287,6 +302,9 @@ def sign_file(
                                              credentials, limits)
         os.replace(tmp, dst)
     except c2pa.C2paError as exc:
+        if "could not be parsed" in str(exc):  # the input's structure, not the credentials
+            raise MediaError(f"{src} cannot be signed: it is truncated or corrupt ({exc})",
+                             hint="re-export or re-encode it from the original") from None
         raise SigningError(f"signing {src} failed: {exc}") from None
     except OSError as exc:  # reading the source or writing the copy (disk full, file changed)
         raise SigningError(f"signing {src} failed: {exc}",
@@ -294,7 +312,7 @@ def sign_file(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,
-                      credentials.development, options.soft_bindings, options.source_type)
+                      credentials.development, options.soft_bindings, options.declared_source)
 
 
 def read_manifest(

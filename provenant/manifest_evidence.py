@@ -40,6 +40,26 @@ def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
     return found
 
 
+def _ingredient_sources(manifests: dict[str, Any], manifest: dict[str, Any],
+                        seen: set[str]) -> dict[str, list[str]]:
+    """What the ingredients the content was made from (``parentOf``, ``componentOf``) say
+    about how they were made: title -> the source types of the nearest manifest down each
+    ingredient's chain that declares any (an edit that declares none defers to its parent)."""
+    found: dict[str, list[str]] = {}
+    for ingredient in manifest.get("ingredients", []):
+        label = ingredient.get("active_manifest")
+        if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
+            continue
+        seen.add(label)
+        own = manifests[label]
+        sources = declared_sources(_actions_of(own))
+        if sources:
+            found[str(ingredient.get("title") or label)] = sorted(sources)
+        else:
+            found.update(_ingredient_sources(manifests, own, seen))
+    return found
+
+
 def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidence:
     """The report's ``c2pa`` part from a manifest store as the SDK reads it (its JSON) and
     the SDK's validation state."""
@@ -56,6 +76,8 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
                 bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
     sources = declared_sources(actions)
     ai_ingredients = _ai_ingredients(manifests, manifest, {label})
+    # An edit that declares no source of its own is what its ingredients were.
+    inherited = _ingredient_sources(manifests, manifest, {label}) if not sources else {}
     failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
                 for s in store.get("validation_status", [])]
     ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
@@ -66,8 +88,9 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
         state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
         signer=issuer or sig.get("common_name"),
         ai_generated=(bool(sources & AI_SOURCE_TYPES) or bool(ai_ingredients)
-                      if sources or ai_ingredients else None),
+                      if sources or ai_ingredients or inherited else None),
         ai_ingredients=ai_ingredients,
+        ingredient_sources=inherited,
         actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
                  for a in actions],
         ingredients=ingredients,

@@ -122,6 +122,10 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
             raise UnsupportedMediaError(f"{path} has no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if ctx is None:  # no decoder for what the header names (a damaged sample entry, as a rule)
+            raise MediaError(f"{path} cannot be read: its video stream names no codec this "
+                             "installation can decode (the file is corrupt, or uses an unusual "
+                             "codec)", hint="re-encode it to H.264 or HEVC")
         _check_dims(path, ctx.width, ctx.height, limits)
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         fps = float(rate)

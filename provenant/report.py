@@ -65,6 +65,10 @@ class C2paEvidence:
     #: Titles of ingredients (parents, components, at any depth) whose own manifests declare
     #: them AI-generated.
     ai_ingredients: list[str] = field(default_factory=list)
+    #: When the active manifest declares no source type (an edit, as a rule): what its
+    #: ingredients' manifests declare, title -> IPTC terms (the nearest declaration down each
+    #: ingredient's chain).
+    ingredient_sources: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,6 +141,23 @@ def _ai_through_ingredients(c2pa: C2paEvidence) -> bool:
     return bool(c2pa.ai_ingredients) and not declared_sources(c2pa.actions) & AI_SOURCE_TYPES
 
 
+def _non_ai_reason(signed: str, c2pa: C2paEvidence) -> str:
+    """The first reason of a valid manifest that declares no AI."""
+    if c2pa.ai_generated is None:
+        return f"{signed} that does not say how the content was made (no digital source type)."
+    if declared_sources(c2pa.actions) or not c2pa.ingredient_sources:
+        return f"{signed} that declares a non-AI source."
+    items = list(c2pa.ingredient_sources.items())
+    if len(items) == 1:
+        made = (f"'{items[0][0]}', whose own manifest declares a non-AI source "
+                f"({', '.join(items[0][1])})")
+    else:
+        made = ", ".join(f"'{title}' ({', '.join(terms)})" for title, terms in items[:3])
+        made += (f" and {len(items) - 3} more" if len(items) > 3 else "") + \
+            ", whose own manifests declare non-AI sources"
+    return f"{signed} that declares no source of its own; it was made from {made}."
+
+
 def _titles(titles: list[str]) -> str:
     quoted = [f"'{t}'" for t in titles[:3]] + ([f"{len(titles) - 3} more"] if len(titles) > 3
                                                else [])
@@ -167,10 +188,11 @@ def _unresolved_watermark_reason(report: VerificationReport) -> str | None:
                 "who embedded it cannot be told here.")
     if _manifest_declares_ai(rec):
         return None
-    source = f" ({rec['source_type']})" if rec.get("source_type") else ""
+    declares = (f"declares a non-AI source ({rec['source_type']})" if rec.get("source_type")
+                else "does not declare the content AI-generated")
     return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
-            f"store, issued by {rec.get('signer') or 'an unnamed signer'}, which declares a "
-            f"non-AI source{source}; the file's own metadata was stripped. A watermark "
+            f"store, issued by {rec.get('signer') or 'an unnamed signer'}, which {declares}; "
+            "the file's own metadata was stripped. A watermark "
             "survives edits, so this links the file to that manifest but does not show the "
             "pictures are unaltered.")
 
@@ -215,9 +237,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
                               else "whose own manifests declare them")
                            + " AI-generated, so the content derives from AI-generated media.")
             return Verdict("verified-ai-generated", reasons)
-        reasons.insert(0, f"{signed} that declares a non-AI source." if c2pa.ai_generated is False
-                       else f"{signed} that does not say how the content was made (no "
-                            "digital source type).")
+        reasons.insert(0, _non_ai_reason(signed, c2pa))
         return Verdict("signed-capture", reasons)
     if _manifest_declares_ai(report.recovered):
         rec = report.recovered or {}

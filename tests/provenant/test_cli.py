@@ -61,6 +61,26 @@ def test_sign_with_parent_and_assertions(capsys, clip: Path, workdir: Path) -> N
     assert c2pa["ingredients"][0]["title"] == "p.mp4"
 
 
+def test_an_edit_signed_without_a_source_type_declares_none(capsys, clip: Path,
+                                                             workdir: Path) -> None:
+    """It used to declare digitalCapture: an edited clip called a camera's capture."""
+    parent = workdir / "p.mp4"
+    run(capsys, "sign", str(clip), "-o", str(parent))
+    code, out, err = run(capsys, "sign", str(clip), "-o", str(workdir / "e.mp4"), "--parent",
+                         str(parent), "--json")
+    assert code == 0, err
+    assert json.loads(out)["source_type"] is None
+    code, out, _ = run(capsys, "verify", str(workdir / "e.mp4"), "--json")
+    report = json.loads(out)
+    edited = [a for a in report["c2pa"]["actions"] if a["action"] == "c2pa.edited"]
+    assert edited and "digitalSourceType" not in edited[0]
+    assert report["c2pa"]["ingredient_sources"] == {"p.mp4": ["digitalCapture"]}
+    assert report["c2pa"]["ai_generated"] is False
+    assert report["verdict"]["label"] == "signed-capture"
+    assert "it was made from 'p.mp4', whose own manifest declares a non-AI source " \
+        "(digitalCapture)" in report["verdict"]["reasons"][0]
+
+
 def test_store_lookup(capsys, clip: Path, workdir: Path) -> None:
     code, out, _ = run(capsys, "sign", str(clip), "-o", str(workdir / "s.mp4"), "--json")
     mid = json.loads(out)["manifest_id"]

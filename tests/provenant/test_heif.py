@@ -73,7 +73,7 @@ def test_write_keeps_alpha_and_the_colour_profile(ext: str, workdir: Path) -> No
     assert np.abs(back[..., 3].astype(float) - rgba[..., 3]).mean() < 20
 
 
-@pytest.mark.parametrize("cut", [300, 0.6])
+@pytest.mark.parametrize("cut", [300, 0.6, 0.95])
 def test_truncated_files_get_a_clear_error(photo: Path, workdir: Path, cut) -> None:
     data = photo.read_bytes()
     bad = workdir / f"cut{photo.suffix}"

@@ -138,6 +138,35 @@ def test_an_edit_of_ai_generated_media_is_ai_derived(png: Path, creds, workdir: 
     sign_file(png, edit, creds, SignOptions(source_type="humanEdits", parent=capture))
     ev = read_manifest(edit)
     assert ev.ai_generated is False and ev.ai_ingredients == []
+    assert ev.ingredient_sources == {}  # the edit declares its own source
+
+
+def test_an_edit_declares_no_source_unless_told_and_defers_to_its_parents(
+        png: Path, creds, workdir: Path) -> None:
+    capture = workdir / "capture.png"
+    sign_file(png, capture, creds)
+    first = workdir / "edit1.png"
+    result = sign_file(png, first, creds, SignOptions(parent=capture))
+    assert result.source_type is None
+    ev = read_manifest(first)
+    assert ev.state == "Valid"
+    assert [a.get("digitalSourceType") for a in ev.actions] == [None, None]
+    assert ev.ingredient_sources == {"capture.png": ["digitalCapture"]}
+    assert ev.ai_generated is False
+    second = workdir / "edit2.png"  # an edit of the edit: two parents up
+    sign_file(png, second, creds, SignOptions(parent=first))
+    assert read_manifest(second).ingredient_sources == {"capture.png": ["digitalCapture"]}
+    generated = workdir / "gen.png"
+    sign_file(png, generated, creds, SignOptions(source_type="trainedAlgorithmicMedia"))
+    third = workdir / "edit3.png"
+    sign_file(png, third, creds, SignOptions(parent=generated))
+    ev = read_manifest(third)
+    assert ev.ai_generated is True and ev.ai_ingredients == ["gen.png"]
+    unknown = workdir / "edit4.png"  # its parent carries no manifest: nothing is declared
+    sign_file(png, unknown, creds, SignOptions(parent=png))
+    ev = read_manifest(unknown)
+    assert ev.ai_generated is None and ev.ingredient_sources == {}
+    assert sign_file(png, workdir / "new.png", creds).source_type == "digitalCapture"
 
 
 def test_callback_signer(clip: Path, creds, workdir: Path) -> None:
@@ -237,3 +266,17 @@ def test_a_corrupt_manifest_reads_as_invalid(signed: Path, workdir: Path) -> Non
     bad.write_bytes(bytes(data))
     ev = read_manifest(bad)
     assert ev.present and ev.state == "Invalid" and ev.failures
+
+
+def test_a_truncated_video_is_a_media_error_not_a_signing_failure(clip: Path, creds,
+                                                                   workdir: Path) -> None:
+    """Cut after its index (which comes first), the clip still probes and plays in part, and
+    the SDK signed it as Valid: a damaged copy vouched for. It is refused as bad input
+    (exit 2), naming the box that runs past the end."""
+    data = clip.read_bytes()
+    cut = workdir / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 95 // 100])
+    with pytest.raises(MediaError, match="truncated") as info:
+        sign_file(cut, workdir / "signed.mp4", creds)
+    assert info.value.exit_code == 2
+    assert not (workdir / "signed.mp4").exists()

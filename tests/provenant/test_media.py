@@ -228,6 +228,18 @@ def test_truncated_mp4_is_refused(clip: Path, workdir: Path) -> None:
             list(media.iter_frames(bad))
 
 
+def test_a_video_stream_with_an_unknown_codec_is_a_media_error(clip: Path, workdir: Path) -> None:
+    """A damaged sample entry leaves the stream without a decoder; probe used to fail with an
+    AttributeError (an internal error) on it."""
+    data = bytearray(clip.read_bytes())
+    at = data.find(b"avc1", data.find(b"stsd"))  # the sample entry, not an ftyp brand
+    data[at:at + 4] = b"zzzz"
+    bad = workdir / "unknown.mp4"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="names no codec"):
+        media.probe(bad)
+
+
 def test_truncated_faststart_mp4_fails_cleanly_or_yields_fewer_frames(workdir: Path) -> None:
     """moov first, then a cut inside mdat: the header is fine, the pictures are not all there."""
     src = workdir / "fs.mp4"

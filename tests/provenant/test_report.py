@@ -164,3 +164,15 @@ def test_a_manifest_that_declares_no_source_is_not_called_a_capture() -> None:
     assert verdict.label == "signed-capture"
     assert "does not say how the content was made" in verdict.reasons[0]
     assert "non-AI" not in verdict.reasons[0]
+
+
+def test_an_edit_that_declares_no_source_cites_its_parents() -> None:
+    edit = C2paEvidence(present=True, state="Valid", signer="Desk", ai_generated=False,
+                        actions=[{"action": "c2pa.opened"}, {"action": "c2pa.edited"}],
+                        ingredient_sources={"a.jpg": ["digitalCapture"],
+                                            "b.jpg": ["computationalCapture"]})
+    verdict = decide_verdict(VerificationReport("f", c2pa=edit))
+    assert verdict.label == "signed-capture"
+    assert verdict.reasons[0].endswith(
+        "declares no source of its own; it was made from 'a.jpg' (digitalCapture), 'b.jpg' "
+        "(computationalCapture), whose own manifests declare non-AI sources.")
