@@ -6,6 +6,7 @@ was made from. Pure functions of that JSON; :mod:`provenant.manifest` does the r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from provenant.credentials import DEV_ORGANIZATION
@@ -21,20 +22,27 @@ def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             for action in a.get("data", {}).get("actions", [])]
 
 
-def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
-                    seen: set[str]) -> list[str]:
-    """Titles of the ingredients the content was made from (``parentOf``, ``componentOf``;
-    not ``inputTo``) whose own manifest declares them AI-generated, at any depth: an edit of
-    an AI-generated picture is AI-derived even when the edit itself declares no AI."""
-    found: list[str] = []
+def _made_from(manifests: dict[str, Any], manifest: dict[str, Any],
+               seen: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(title, own manifest)`` of each ingredient the content was made from
+    (``parentOf``, ``componentOf``; not ``inputTo``) that carries a manifest not seen yet."""
     for ingredient in manifest.get("ingredients", []):
         label = ingredient.get("active_manifest")
         if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
             continue
         seen.add(label)
-        own = manifests[label]
+        yield str(ingredient.get("title") or label), manifests[label]
+
+
+def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
+                    seen: set[str]) -> list[str]:
+    """Titles of the ingredients the content was made from whose own manifest declares them
+    AI-generated, at any depth: an edit of an AI-generated picture is AI-derived even when
+    the edit itself declares no AI."""
+    found: list[str] = []
+    for title, own in _made_from(manifests, manifest, seen):
         if declared_sources(_actions_of(own)) & AI_SOURCE_TYPES:
-            found.append(str(ingredient.get("title") or label))
+            found.append(title)
         else:
             found += _ai_ingredients(manifests, own, seen)
     return found
@@ -42,19 +50,14 @@ def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
 
 def _ingredient_sources(manifests: dict[str, Any], manifest: dict[str, Any],
                         seen: set[str]) -> dict[str, list[str]]:
-    """What the ingredients the content was made from (``parentOf``, ``componentOf``) say
-    about how they were made: title -> the source types of the nearest manifest down each
-    ingredient's chain that declares any (an edit that declares none defers to its parent)."""
+    """What the ingredients the content was made from say about how they were made: title ->
+    the source types of the nearest manifest down each ingredient's chain that declares any
+    (an edit that declares none defers to its parent)."""
     found: dict[str, list[str]] = {}
-    for ingredient in manifest.get("ingredients", []):
-        label = ingredient.get("active_manifest")
-        if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
-            continue
-        seen.add(label)
-        own = manifests[label]
+    for title, own in _made_from(manifests, manifest, seen):
         sources = declared_sources(_actions_of(own))
         if sources:
-            found[str(ingredient.get("title") or label)] = sorted(sources)
+            found[title] = sorted(sources)
         else:
             found.update(_ingredient_sources(manifests, own, seen))
     return found
