@@ -21,7 +21,7 @@ from provenant.colour import ColourTags, frame_colour
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import image_size
-from provenant.mediainfo import MediaInfo, MediaLimits
+from provenant.mediainfo import MediaInfo, MediaLimits, plausible_fps
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
@@ -127,11 +127,11 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
                              "installation can decode (the file is corrupt, or uses an unusual "
                              "codec)", hint="re-encode it to H.264 or HEVC")
         _check_dims(path, ctx.width, ctx.height, limits)
-        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        fps = float(rate)
         duration = float(container.duration / 1e6) if container.duration else 0.0
         if stream.duration and stream.time_base:
             duration = max(duration, float(stream.duration * stream.time_base))
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        fps = plausible_fps(float(rate), int(stream.frames), duration)
         frames = int(stream.frames) or int(round(duration * fps))
         if frames <= 0:
             raise MediaError(f"{path} has a video stream with no frames: it is truncated or corrupt")
@@ -387,6 +387,8 @@ def poster_frame(
         except av.error.FFmpegError:
             pass
     _, frames = sample_frames(info.path, 1, limits)  # seek failed: decode from the start
+    if not frames:
+        raise MediaError(f"{info.path} has no decodable video frames: it is truncated or corrupt")
     return frames[0]
 
 

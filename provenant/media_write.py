@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from fractions import Fraction
+from itertools import chain, islice
 from pathlib import Path
 from typing import Literal
 
@@ -197,7 +198,12 @@ class _Clock:
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             colour: ColourTags) -> None:
     rate = Fraction(fps).limit_denominator(1001)
+    if rate <= 0:
+        raise InputError(f"fps={fps!r} is invalid; allowed: a positive frame rate")
     clock = _Clock(rate)
+    frames = iter(frames)
+    head = list(islice(frames, 3))
+    frames, short = chain(head, frames), len(head) < 3
     stream = None
     audio = _AudioCopy(out, audio_from) if audio_from is not None else None
     try:
@@ -211,7 +217,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.pix_fmt = frame.format.name
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
-                _set_options(stream, codec, crf, preset, out)
+                _set_options(stream, codec, crf, preset, out, short)
             for packet in stream.encode(frame):
                 out.mux(packet)
             if audio is not None:
@@ -227,12 +233,14 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             audio.close()
 
 
-def _set_options(stream, codec: str, crf: int, preset: str, out) -> None:
+def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool) -> None:
     opts = {"crf": str(crf)}
     if codec in ("libx264", "libx265"):
         opts["preset"] = preset
     if codec == "libx265":
-        opts["x265-params"] = "log-level=error"
+        # x265's B-frames on a clip of 1-2 frames leave timestamps the MP4 muxer refuses
+        # ("not yet implemented"), in some runs and not others.
+        opts["x265-params"] = "log-level=error" + (":bframes=0" if short else "")
         if Path(str(out.name)).suffix.lower() in MP4_SUFFIXES:
             # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
             stream.codec_context.codec_tag = "hvc1"

@@ -11,7 +11,7 @@ from typing import Literal
 
 from provenant.colour import ColourTags
 
-__all__ = ["MediaLimits", "MediaInfo"]
+__all__ = ["MediaLimits", "MediaInfo", "plausible_fps"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,17 @@ class MediaInfo:
     #: re-encode (``provenant.colour``). Images: unspecified (their ICC profile is kept
     #: instead, ``provenant.iccprofile``).
     colour: ColourTags = field(default_factory=ColourTags)
+
+
+#: Frame rates a header may declare; outside them it is damaged (a slideshow at one frame a
+#: minute and a 960 fps high-speed clip are inside).
+_MIN_FPS, _MAX_FPS = 1 / 60, 1000.0
+
+
+def plausible_fps(declared: float, frames: int, duration: float) -> float:
+    """The frame rate a header declares, or where it is implausible (a damaged header), the
+    frames over the duration, or 25 when that is implausible too."""
+    if _MIN_FPS <= declared <= _MAX_FPS:
+        return declared
+    counted = frames / duration if duration > 0 else 0.0
+    return counted if _MIN_FPS <= counted <= _MAX_FPS else 25.0

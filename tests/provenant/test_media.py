@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -238,6 +239,54 @@ def test_a_video_stream_with_an_unknown_codec_is_a_media_error(clip: Path, workd
     bad.write_bytes(bytes(data))
     with pytest.raises(MediaError, match="names no codec"):
         media.probe(bad)
+
+
+def test_an_implausible_frame_rate_is_replaced_and_still_written(workdir: Path) -> None:
+    """A header whose rate is far below one frame a minute (here 0.01 fps; a damaged file
+    had 0.00009) made writing fail with ZeroDivisionError, an internal error."""
+    path = workdir / "slow.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(1, 100))
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((96, 128, 3), 90 + 30 * i, np.uint8),
+                                               format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(100)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    info = media.probe(path)
+    assert info.fps == 25.0 and info.frame_count == 3
+    copy = media.write_video(media.iter_timed_frames(path), workdir / "copy.mp4", info.fps)
+    assert media.probe(copy).frame_count == 3
+    with pytest.raises(InputError, match="fps"):
+        media.write_video([np.zeros((96, 128, 3), np.uint8)], workdir / "bad.mp4", 1e-5)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_hevc_clips_of_one_or_two_frames_are_written(workdir: Path, frames: int) -> None:
+    """x265's B-frames on so short a clip made the MP4 muxer fail in some runs (2 frames:
+    every run measured)."""
+    for attempt in range(3):
+        planes = [np.full((144, 128), 100 + 10 * i, np.uint8) for i in range(frames)]
+        out = media.write_video(planes, workdir / f"short{attempt}.mp4", 30, codec="libx265",
+                                pixel_format="yuv420p")
+        assert media.probe(out).frame_count == frames
+
+
+def test_a_video_with_no_decodable_frame_has_no_poster(clip: Path, workdir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytearray(clip.read_bytes())
+    at = data.find(b"mdat")
+    size = int.from_bytes(data[at - 4:at], "big")
+    data[at + 4:at - 4 + size] = bytes(size - 8)  # every coded sample zeroed
+    blank = workdir / "blank.mp4"
+    blank.write_bytes(bytes(data))
+    # the fallback read finding nothing either (it raised IndexError on a damaged file)
+    monkeypatch.setattr(media, "sample_frames", lambda *a, **k: (np.zeros(0, int), []))
+    with pytest.raises(MediaError, match="no decodable video frames"):
+        media.poster_frame(blank)
 
 
 def test_truncated_faststart_mp4_fails_cleanly_or_yields_fewer_frames(workdir: Path) -> None:
