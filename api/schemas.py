@@ -68,6 +68,7 @@ class C2paOut(BaseModel):
     development_credentials: bool = False
     ai_ingredients: list[str] = []
     ingredient_sources: dict[str, list[str]] = {}
+    altered_ingredients: dict[str, list[str]] = {}
 
 
 class WatermarkEvidenceOut(BaseModel):

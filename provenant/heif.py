@@ -55,7 +55,8 @@ def _open(path: Path | io.BytesIO):  # -> PIL.Image.Image, lazily decoded
     image_module = _pillow()
     try:
         return image_module.open(path)
-    except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as exc:
+    except (OSError, ValueError, SyntaxError, RuntimeError,  # AVIF: "Missing ... image item"
+            image_module.DecompressionBombError) as exc:
         name = "the data" if isinstance(path, io.BytesIO) else str(path)
         raise MediaError(f"{name} cannot be read as a HEIF image: it is truncated, corrupt or "
                          f"uses a feature this decoder lacks ({_one_line(exc)})",

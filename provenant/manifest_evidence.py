@@ -11,7 +11,8 @@ from typing import Any
 
 from provenant.credentials import DEV_ORGANIZATION
 from provenant.glossary import explain
-from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure, declared_sources
+from provenant.report import (AI_SOURCE_TYPES, TRUST_CODES, C2paEvidence, Failure,
+                              declared_sources)
 
 __all__ = ["evidence_from_store"]
 
@@ -23,15 +24,27 @@ def _actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _made_from(manifests: dict[str, Any], manifest: dict[str, Any],
-               seen: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(title, own manifest)`` of each ingredient the content was made from
-    (``parentOf``, ``componentOf``; not ``inputTo``) that carries a manifest not seen yet."""
+               seen: set[str]) -> Iterator[tuple[str, dict[str, Any], list[str]]]:
+    """``(title, own manifest, failures)`` of each ingredient the content was made from
+    (``parentOf``, ``componentOf``; not ``inputTo``) that carries a manifest not seen yet;
+    ``failures``: the integrity codes its validation recorded when it was used (a parent
+    altered after it was signed: ``assertion.bmffHash.mismatch``, ...)."""
     for ingredient in manifest.get("ingredients", []):
         label = ingredient.get("active_manifest")
         if ingredient.get("relationship") == "inputTo" or label in seen or label not in manifests:
             continue
         seen.add(label)
-        yield str(ingredient.get("title") or label), manifests[label]
+        yield str(ingredient.get("title") or label), manifests[label], _failures_of(ingredient)
+
+
+def _failures_of(ingredient: dict[str, Any]) -> list[str]:
+    """The integrity failures an ingredient's validation recorded (C2PA 2 ingredients:
+    ``validation_results``; older ones: ``validation_status``), trust codes left out."""
+    results = ingredient.get("validation_results") or {}
+    entries = (results.get("activeManifest") or {}).get("failure", []) if results \
+        else ingredient.get("validation_status") or []
+    return sorted({str(e.get("code", "")) for e in entries
+                   if not str(e.get("code", "")).startswith(TRUST_CODES)} - {""})
 
 
 def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
@@ -40,7 +53,7 @@ def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
     AI-generated, at any depth: an edit of an AI-generated picture is AI-derived even when
     the edit itself declares no AI."""
     found: list[str] = []
-    for title, own in _made_from(manifests, manifest, seen):
+    for title, own, _ in _made_from(manifests, manifest, seen):
         if declared_sources(_actions_of(own)) & AI_SOURCE_TYPES:
             found.append(title)
         else:
@@ -48,18 +61,22 @@ def _ai_ingredients(manifests: dict[str, Any], manifest: dict[str, Any],
     return found
 
 
-def _ingredient_sources(manifests: dict[str, Any], manifest: dict[str, Any],
-                        seen: set[str]) -> dict[str, list[str]]:
+def _ingredient_sources(manifests: dict[str, Any], manifest: dict[str, Any], seen: set[str],
+                        altered: dict[str, list[str]]) -> dict[str, list[str]]:
     """What the ingredients the content was made from say about how they were made: title ->
     the source types of the nearest manifest down each ingredient's chain that declares any
-    (an edit that declares none defers to its parent)."""
+    (an edit that declares none defers to its parent). An ingredient whose validation failed
+    when it was used goes into ``altered`` (title -> codes) instead: what its manifest
+    declares is not relied on."""
     found: dict[str, list[str]] = {}
-    for title, own in _made_from(manifests, manifest, seen):
+    for title, own, failures in _made_from(manifests, manifest, seen):
         sources = declared_sources(_actions_of(own))
-        if sources:
+        if failures:
+            altered[title] = failures
+        elif sources:
             found[title] = sorted(sources)
         else:
-            found.update(_ingredient_sources(manifests, own, seen))
+            found.update(_ingredient_sources(manifests, own, seen, altered))
     return found
 
 
@@ -79,8 +96,10 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
                 bindings.append({"alg": data.get("alg", ""), "value": block.get("value", "")})
     sources = declared_sources(actions)
     ai_ingredients = _ai_ingredients(manifests, manifest, {label})
-    # An edit that declares no source of its own is what its ingredients were.
-    inherited = _ingredient_sources(manifests, manifest, {label}) if not sources else {}
+    # An edit that declares no source of its own is what its (unaltered) ingredients were.
+    altered: dict[str, list[str]] = {}
+    inherited = _ingredient_sources(manifests, manifest, {label}, altered)
+    inherited = {} if sources else inherited
     failures = [Failure(s["code"], explain(s["code"], s.get("explanation")))
                 for s in store.get("validation_status", [])]
     ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
@@ -94,6 +113,7 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
                       if sources or ai_ingredients or inherited else None),
         ai_ingredients=ai_ingredients,
         ingredient_sources=inherited,
+        altered_ingredients=altered,
         actions=[{k: v for k, v in a.items() if k in ("action", "digitalSourceType", "softwareAgent")}
                  for a in actions],
         ingredients=ingredients,

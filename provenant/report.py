@@ -39,7 +39,7 @@ AI_SOURCE_TYPES = frozenset({
 })
 
 #: Codes about who signed, not about what was signed: they never make a manifest "tampered".
-_TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeStamp.untrusted")
+TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeStamp.untrusted")
 
 
 @dataclass
@@ -69,6 +69,10 @@ class C2paEvidence:
     #: ingredients' manifests declare, title -> IPTC terms (the nearest declaration down each
     #: ingredient's chain).
     ingredient_sources: dict[str, list[str]] = field(default_factory=dict)
+    #: Ingredients the content was made from (down each chain, to the nearest declaration)
+    #: whose validation failed when they were used (changed after they were signed), title ->
+    #: failure codes; what their manifests declare is not relied on.
+    altered_ingredients: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,8 +147,13 @@ def _ai_through_ingredients(c2pa: C2paEvidence) -> bool:
 
 def _non_ai_reason(signed: str, c2pa: C2paEvidence) -> str:
     """The first reason of a valid manifest that declares no AI."""
+    altered = "".join(
+        f" It was made from '{title}', which had been changed since it was signed "
+        f"({', '.join(codes)}), so what that file's manifest declares is not relied on."
+        for title, codes in list(c2pa.altered_ingredients.items())[:3])
     if c2pa.ai_generated is None:
-        return f"{signed} that does not say how the content was made (no digital source type)."
+        return (f"{signed} that does not say how the content was made (no digital source "
+                f"type).{altered}")
     if declared_sources(c2pa.actions) or not c2pa.ingredient_sources:
         return f"{signed} that declares a non-AI source."
     items = list(c2pa.ingredient_sources.items())
@@ -155,7 +164,7 @@ def _non_ai_reason(signed: str, c2pa: C2paEvidence) -> str:
         made = ", ".join(f"'{title}' ({', '.join(terms)})" for title, terms in items[:3])
         made += (f" and {len(items) - 3} more" if len(items) > 3 else "") + \
             ", whose own manifests declare non-AI sources"
-    return f"{signed} that declares no source of its own; it was made from {made}."
+    return f"{signed} that declares no source of its own; it was made from {made}.{altered}"
 
 
 def _titles(titles: list[str]) -> str:
@@ -207,7 +216,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
     c2pa, wm, clf = report.c2pa, report.watermark, report.classifier
     reasons: list[str] = []
     if c2pa and c2pa.present and c2pa.state == "Invalid":
-        codes = ", ".join(f.code for f in c2pa.failures if not f.code.startswith(_TRUST_CODES))
+        codes = ", ".join(f.code for f in c2pa.failures if not f.code.startswith(TRUST_CODES))
         codes = codes or "unknown failure"
         if any(f.code == "manifest.unreadable" for f in c2pa.failures):
             reasons.append(
@@ -295,9 +304,12 @@ def render_text(report: VerificationReport) -> str:
                 src = f" ({src.rsplit('/', 1)[-1]})" if src else ""
                 lines.append(f"  action: {a.get('action')}{src}")
             for ing in c2pa.ingredients:
-                lines.append(f"  ingredient: {ing.get('title')} [{ing.get('relationship')}]")
+                codes = c2pa.altered_ingredients.get(str(ing.get("title")))
+                changed = f" (changed since it was signed: {', '.join(codes)})" if codes else ""
+                lines.append(f"  ingredient: {ing.get('title')} [{ing.get('relationship')}]"
+                             f"{changed}")
             for f in c2pa.failures:
-                mark = "note" if f.code.startswith(_TRUST_CODES) else "!"
+                mark = "note" if f.code.startswith(TRUST_CODES) else "!"
                 lines.append(f"  {mark} {f.code}: {f.explanation}")
     if report.watermark is not None:
         wm = report.watermark

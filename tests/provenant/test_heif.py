@@ -86,6 +86,21 @@ def test_truncated_files_get_a_clear_error(photo: Path, workdir: Path, cut) -> N
     assert read_manifest(bad).present is False
 
 
+@pytest.mark.parametrize("error", [RuntimeError("Failed to decode image: Missing or empty "
+                                                "image item"),
+                                   SyntaxError("Failed to decode frame 0: Truncated data")])
+def test_what_the_decoder_raises_on_damaged_files_is_a_media_error(
+        photo: Path, monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Pillow's AVIF plugin reports some damage (found by fuzzing: random bytes changed) as
+    RuntimeError or SyntaxError, which surfaced as an internal error."""
+    def damaged(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Image, "open", damaged)
+    with pytest.raises(MediaError, match="cannot be read as a HEIF image"):
+        probe(photo)
+
+
 def test_sign_validate_and_tamper(photo: Path, workdir: Path,
                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))

@@ -169,6 +169,28 @@ def test_an_edit_declares_no_source_unless_told_and_defers_to_its_parents(
     assert sign_file(png, workdir / "new.png", creds).source_type == "digitalCapture"
 
 
+def test_a_parent_changed_after_signing_is_not_relied_on(clip: Path, creds,
+                                                         workdir: Path) -> None:
+    """An edit of a capture whose pictures were changed after it was signed still validates
+    (the edit's own manifest is intact), but the parent's digitalCapture is no evidence."""
+    capture = sign_file(clip, workdir / "capture.mp4", creds).path
+    changed = workdir / "changed.mp4"
+    flip_media_byte(capture, changed)
+    assert read_manifest(changed).state == "Invalid"
+    edit = workdir / "edit.mp4"
+    sign_file(clip, edit, creds, SignOptions(parent=changed))
+    ev = read_manifest(edit)
+    assert ev.state == "Valid"
+    assert ev.ingredient_sources == {}
+    assert ev.altered_ingredients == {"changed.mp4": ["assertion.bmffHash.mismatch"]}
+    assert ev.ai_generated is None
+    intact = workdir / "edit2.mp4"
+    sign_file(clip, intact, creds, SignOptions(parent=capture))
+    ev = read_manifest(intact)
+    assert ev.altered_ingredients == {} and ev.ingredient_sources == {
+        "capture.mp4": ["digitalCapture"]}
+
+
 def test_callback_signer(clip: Path, creds, workdir: Path) -> None:
     cb = callback_credentials(creds.cert_chain_pem, ec_p256_callback(creds.private_key_pem))
     out = workdir / "cb.mp4"

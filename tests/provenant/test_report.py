@@ -166,6 +166,21 @@ def test_a_manifest_that_declares_no_source_is_not_called_a_capture() -> None:
     assert "non-AI" not in verdict.reasons[0]
 
 
+def test_an_edit_of_a_changed_parent_says_its_declaration_is_not_relied_on() -> None:
+    edit = C2paEvidence(present=True, state="Valid", signer="Desk", ai_generated=None,
+                        actions=[{"action": "c2pa.opened"}, {"action": "c2pa.edited"}],
+                        ingredients=[{"title": "cap.mp4", "relationship": "parentOf"}],
+                        altered_ingredients={"cap.mp4": ["assertion.bmffHash.mismatch"]})
+    report = VerificationReport("f", c2pa=edit)
+    report.verdict = decide_verdict(report)
+    assert "does not say how the content was made" in report.verdict.reasons[0]
+    assert "made from 'cap.mp4', which had been changed since it was signed " \
+        "(assertion.bmffHash.mismatch), so what that file's manifest declares is not relied " \
+        "on" in report.verdict.reasons[0]
+    assert "ingredient: cap.mp4 [parentOf] (changed since it was signed: " \
+        "assertion.bmffHash.mismatch)" in render_text(report)
+
+
 def test_an_edit_that_declares_no_source_cites_its_parents() -> None:
     edit = C2paEvidence(present=True, state="Valid", signer="Desk", ai_generated=False,
                         actions=[{"action": "c2pa.opened"}, {"action": "c2pa.edited"}],
