@@ -10,15 +10,18 @@ So writers keep them: planar YUV frames pass through with their values untouched
 source's tags (:func:`tag`), and frames written from RGB are converted with the source's
 matrix (BT.709 when it has none) at limited range and tagged as such
 (:func:`rgb_to_yuv420`). Planar frames may be 10-bit (``yuv420p10le``), so a 10-bit source
-(an HDR phone clip, as a rule) can keep its bit depth too; RGB frames are 8-bit. HDR
-mastering metadata (light levels) is not carried.
+(an HDR phone clip, as a rule) can keep its bit depth too; RGB frames are 8-bit. The static
+HDR metadata of an HDR10 source (its mastering display and light levels) is carried into
+HEVC outputs (:func:`x265_hdr_params`), which is what a 10-bit source is written as.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
-__all__ = ["ColourTags", "frame_colour", "tag", "output_tags", "rgb_to_yuv420"]
+__all__ = ["ColourTags", "frame_colour", "tag", "output_tags", "rgb_to_yuv420",
+           "x265_hdr_params"]
 
 UNSPECIFIED = 2  # AVCOL_SPC / AVCOL_PRI / AVCOL_TRC _UNSPECIFIED
 LIMITED, FULL = 1, 2  # AVCOL_RANGE_MPEG, AVCOL_RANGE_JPEG (0: unspecified)
@@ -46,6 +49,11 @@ class ColourTags:
     primaries: int = UNSPECIFIED
     transfer: int = UNSPECIFIED
     bit_depth: int = 8
+    #: HDR10 static metadata, in x265's syntax: the mastering display
+    #: (``G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)``, chromaticity in 1/50000, luminance in
+    #: 1/10000 cd/m²) and the content light levels (``"MaxCLL,MaxFALL"``, cd/m²).
+    mastering_display: str | None = None
+    light_level: str | None = None
 
     @property
     def full_range(self) -> bool:
@@ -69,11 +77,13 @@ class ColourTags:
             parts.append("colour unspecified")
         if self.range in (LIMITED, FULL):
             parts.append("full range" if self.full_range else "limited range")
-        return ", ".join(parts + [f"{self.bit_depth}-bit"])
+        hdr10 = ["HDR10 metadata"] if self.mastering_display or self.light_level else []
+        return ", ".join(parts + [f"{self.bit_depth}-bit"] + hdr10)
 
 
 def frame_colour(frame: object) -> ColourTags:
-    """The colour tags of a decoded PyAV ``VideoFrame`` (a ``yuvj*`` format is full range)."""
+    """The colour tags of a decoded PyAV ``VideoFrame`` (a ``yuvj*`` format is full range)
+    and the HDR10 metadata its side data carries."""
     fmt = getattr(frame, "format", None)
     name = getattr(fmt, "name", "")
     components = getattr(fmt, "components", ())
@@ -83,7 +93,42 @@ def frame_colour(frame: object) -> ColourTags:
         colour_range = FULL
     return ColourTags(int(getattr(frame, "colorspace", UNSPECIFIED)), colour_range,
                       int(getattr(frame, "color_primaries", UNSPECIFIED)),
-                      int(getattr(frame, "color_trc", UNSPECIFIED)), depth)
+                      int(getattr(frame, "color_trc", UNSPECIFIED)), depth,
+                      *_hdr10_metadata(frame))
+
+
+def _hdr10_metadata(frame: object) -> tuple[str | None, str | None]:
+    """``(mastering display, light level)`` from a frame's side data, in x265's syntax."""
+    display = level = None
+    for side in getattr(frame, "side_data", ()):
+        kind, data = getattr(getattr(side, "type", None), "name", ""), bytes(side)
+        if kind == "MASTERING_DISPLAY_METADATA" and len(data) >= 88:
+            # AVMasteringDisplayMetadata: R, G, B and white point (x, y), then min and max
+            # luminance, as int32 rationals; then has_primaries, has_luminance
+            v = struct.unpack("<22i", data[:88])
+            ratio = [v[i] / v[i + 1] if v[i + 1] else 0.0 for i in range(0, 20, 2)]
+            if v[20] and v[21]:
+                (rx, ry, gx, gy, bx, by, wx, wy), (lo, hi) = ratio[:8], ratio[8:]
+                xy = [round(c * 50000) for c in (gx, gy, bx, by, rx, ry, wx, wy)]
+                display = ("G({},{})B({},{})R({},{})WP({},{})".format(*xy)
+                           + f"L({round(hi * 10000)},{round(lo * 10000)})")
+        elif kind == "CONTENT_LIGHT_LEVEL" and len(data) >= 8:
+            max_cll, max_fall = struct.unpack("<2I", data[:8])
+            level = f"{max_cll},{max_fall}"
+    return display, level
+
+
+def x265_hdr_params(colour: ColourTags | None) -> list[str]:
+    """The ``x265-params`` that write ``colour``'s HDR10 metadata (none without any). HEVC
+    only: H.264 outputs (8-bit, as a rule not HDR10) do not carry it."""
+    if colour is None or not (colour.mastering_display or colour.light_level):
+        return []
+    params = ["hdr10=1"]
+    if colour.mastering_display:
+        params.append(f"master-display={colour.mastering_display}")
+    if colour.light_level:
+        params.append(f"max-cll={colour.light_level}")
+    return params
 
 
 def tag(target: object, colour: ColourTags) -> None:
@@ -106,11 +151,13 @@ def output_tags(colour: ColourTags | None, pixel_format: str) -> ColourTags:
     colour = colour or ColourTags()
     if pixel_format in ("yuv420p", "yuv420p10le"):
         return ColourTags(colour.matrix, colour.range, colour.primaries, colour.transfer,
-                          10 if pixel_format == "yuv420p10le" else 8)
+                          10 if pixel_format == "yuv420p10le" else 8,
+                          colour.mastering_display, colour.light_level)
     matrix = colour.matrix if colour.matrix in _SWS_MATRICES else 1
     primaries = colour.primaries if colour.primaries != UNSPECIFIED else 1
     transfer = colour.transfer if colour.transfer != UNSPECIFIED else 1
-    return ColourTags(matrix, LIMITED, primaries, transfer)
+    return ColourTags(matrix, LIMITED, primaries, transfer, 8, colour.mastering_display,
+                      colour.light_level)
 
 
 def rgb_to_yuv420(frame: object, colour: ColourTags) -> object:

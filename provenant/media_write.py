@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag
+from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.iccprofile import with_icc
@@ -217,7 +217,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.pix_fmt = frame.format.name
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
-                _set_options(stream, codec, crf, preset, out, short)
+                _set_options(stream, codec, crf, preset, out, short, colour)
             for packet in stream.encode(frame):
                 out.mux(packet)
             if audio is not None:
@@ -233,14 +233,18 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             audio.close()
 
 
-def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool) -> None:
+def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
+                 colour: ColourTags) -> None:
     opts = {"crf": str(crf)}
     if codec in ("libx264", "libx265"):
         opts["preset"] = preset
     if codec == "libx265":
         # x265's B-frames on a clip of 1-2 frames leave timestamps the MP4 muxer refuses
-        # ("not yet implemented"), in some runs and not others.
-        opts["x265-params"] = "log-level=error" + (":bframes=0" if short else "")
+        # ("not yet implemented"), in some runs and not others. HDR10 sources keep their
+        # mastering display and light levels.
+        params = ["log-level=error", *(["bframes=0"] if short else []),
+                  *x265_hdr_params(colour)]
+        opts["x265-params"] = ":".join(params)
         if Path(str(out.name)).suffix.lower() in MP4_SUFFIXES:
             # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
             stream.codec_context.codec_tag = "hvc1"

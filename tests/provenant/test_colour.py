@@ -178,3 +178,34 @@ def test_watermark_embed_keeps_a_10_bit_source_at_10_bits(tmp_path: Path) -> Non
     assert err < 1.0
     result = detect_file(out)
     assert result.detected and result.payload == "0123456789abcdef"
+
+
+MASTERING = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)"
+
+
+def test_hdr10_metadata_is_read_and_carried_into_the_marked_copy(tmp_path: Path) -> None:
+    """An HDR10 clip's mastering display (here P3 primaries, 1000 cd/m²) and light levels
+    tell a display how to tone-map it; the marked copy used to lose them."""
+    src = tmp_path / "hdr10.mp4"
+    h, w = 144, 256
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx265", rate=24)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p10le"
+        ctx = s.codec_context
+        ctx.colorspace, ctx.color_range, ctx.color_primaries, ctx.color_trc = 9, 1, 9, 16
+        s.options = {"crf": "12", "x265-params": f"log-level=error:hdr10=1:master-display="
+                                                 f"{MASTERING}:max-cll=1000,400"}
+        for plane in _gradient_planes(h, w, 8):
+            for p in s.encode(av.VideoFrame.from_ndarray(plane, format="yuv420p10le")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    colour = probe(src).colour
+    assert (colour.mastering_display, colour.light_level) == (MASTERING, "1000,400")
+    assert colour.describe() == ("BT.2020, PQ (HDR) transfer, limited range, 10-bit, "
+                                 "HDR10 metadata")
+    out = embed_file(src, tmp_path / "marked.mp4", "0123456789abcdef", progress=False)
+    assert probe(out).colour == colour
+    assert probe(write_video(iter_yuv420(src), tmp_path / "8bit.mp4", 24, codec="libx265",
+                             pixel_format="yuv420p", colour=colour)).colour.light_level == \
+        "1000,400"
