@@ -29,7 +29,8 @@ __all__ = [
 #: Output suffix by sniffed media type.
 SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg",
-            "image/webp": ".webp", "image/heic": ".heic", "image/avif": ".avif"}
+            "image/webp": ".webp", "image/heic": ".heic", "image/avif": ".avif",
+            "image/gif": ".gif"}
 #: The generator's public function that generates, watermarks, signs and registers a clip:
 #: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
 _GENERATOR_FUNCTION = "generate_clip"
@@ -185,6 +186,18 @@ def _input(ctx: JobContext) -> Path:
     return ctx.input_path
 
 
+def _marked_suffix(src: Path, suffix: str) -> str:
+    """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
+    still GIF becomes a PNG: the watermark is not written into a palette), a video is MP4."""
+    if suffix in IMAGE_SUFFIXES:
+        return suffix
+    if suffix == ".gif":
+        from provenant.media import probe
+
+        return ".png" if probe(src).kind == "image" else ".mp4"
+    return ".mp4"
+
+
 def run_sign(ctx: JobContext) -> JobOutput:
     from provenant.manifest import SignOptions
     from provenant.provenance import sign, stamp
@@ -193,7 +206,7 @@ def run_sign(ctx: JobContext) -> JobOutput:
     dst = ctx.workdir / f"signed{ctx.params.get('suffix', src.suffix)}"
     options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
-        dst = dst.with_suffix(".mp4") if dst.suffix not in IMAGE_SUFFIXES else dst
+        dst = dst.with_suffix(_marked_suffix(src, dst.suffix))
         result = stamp(src, dst, options)
     else:
         result = sign(src, dst, options)
@@ -203,8 +216,7 @@ def run_sign(ctx: JobContext) -> JobOutput:
 def run_watermark_embed(ctx: JobContext) -> JobOutput:
     wm = require_watermark()
     src = _input(ctx)
-    suffix = ctx.params.get("suffix", src.suffix)
-    dst = ctx.workdir / f"watermarked{suffix if suffix in IMAGE_SUFFIXES else '.mp4'}"
+    dst = ctx.workdir / f"watermarked{_marked_suffix(src, ctx.params.get('suffix', src.suffix))}"
     wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
                       "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2")}, dst)

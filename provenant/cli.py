@@ -169,7 +169,7 @@ def _add_sign_args(p: argparse.ArgumentParser, default_source: str | None,
                    default_help: str) -> None:
     from provenant.manifest import SOURCE_TYPES
 
-    p.add_argument("input", help="media file (MP4, MOV, JPEG, PNG, WebP, HEIC or AVIF)")
+    p.add_argument("input", help="media file (MP4, MOV, JPEG, PNG, WebP, GIF, HEIC or AVIF)")
     p.add_argument("-o", "--output", required=True, help="where to write the signed copy")
     p.add_argument("--source-type", default=default_source, choices=SOURCE_TYPES,
                    help=f"IPTC digitalSourceType (default: {default_help})")

@@ -75,7 +75,7 @@ class InputError(ProvenanceError, ValueError):
 
 
 class MediaError(InputError):
-    default_hint = ("give a readable MP4/MOV/WebM/MKV video or a PNG/JPEG/WebP/HEIC/AVIF "
+    default_hint = ("give a readable MP4/MOV/WebM/MKV/GIF video or a PNG/JPEG/WebP/HEIC/AVIF "
                     "image")
 
 

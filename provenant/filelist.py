@@ -23,7 +23,7 @@ from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
 #: What a folder contributes: its files with these suffixes (every format the readers take).
-MEDIA_SUFFIXES = MP4_SUFFIXES + (".mkv", ".webm") + IMAGE_SUFFIXES
+MEDIA_SUFFIXES = MP4_SUFFIXES + (".mkv", ".webm", ".gif") + IMAGE_SUFFIXES
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

@@ -57,11 +57,12 @@ SOURCE_TYPES = (
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
-_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif"}
+_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif",
+                     "image/gif"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
 _SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
                     "image/webp": (".webp",), "image/heic": (".heic", ".heif"),
-                    "image/avif": (".avif",)}
+                    "image/avif": (".avif",), "image/gif": (".gif",)}
 _IO_BUFFER = 1 << 20
 #: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
 #: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
@@ -278,7 +279,7 @@ def sign_file(
     info = probe(src, limits)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
-            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG, WebP, HEIC "
+            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG, WebP, GIF, HEIC "
             "and AVIF",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )

@@ -2,14 +2,16 @@
 
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
-through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``). Images (PNG/JPEG/WebP/HEIC/AVIF) are 1-frame media.
-Every reader checks the configured :class:`MediaLimits` from headers alone, before any large
+through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
+Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF is a
+video. Every reader checks the configured :class:`MediaLimits` from headers alone, before any large
 allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from fractions import Fraction
@@ -28,35 +30,14 @@ from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PL
                                    PixelFormat, check_output_path, check_output_suffix,
                                    sibling_temp, to_uint8, write_image, write_video)
 
-__all__ = [
-    "MediaLimits",
-    "MediaInfo",
-    "sniff_mime",
-    "checked_mime",
-    "probe",
-    "iter_frames",
-    "iter_keyed_frames",
-    "iter_yuv420",
-    "iter_timed_frames",
-    "sample_frames",
-    "read_frames",
-    "poster_frame",
-    "read_image",
-    "read_image_exact",
-    "write_video",
-    "write_image",
-    "check_output_path",
-    "check_output_suffix",
-    "sibling_temp",
-    "to_uint8",
-    "IMAGE_SUFFIXES",
-    "IMAGE_KINDS",
-    "MP4_SUFFIXES",
-    "VIDEO_MIMES",
-    "IMAGE_MIMES",
-]
+__all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "iter_frames",
+           "iter_keyed_frames", "iter_yuv420", "iter_timed_frames", "sample_frames",
+           "read_frames", "poster_frame", "read_image", "read_image_exact", "write_video",
+           "write_image", "check_output_path", "check_output_suffix", "sibling_temp",
+           "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES", "VIDEO_MIMES",
+           "IMAGE_MIMES"]
 
-VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "image/gif")
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", *HEIF_MIMES)
 
 
@@ -100,7 +81,11 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
         width, height = image_size(path, mime)
         _check_dims(path, width, height, limits, still=True)
         return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False, mime.split("/")[1])
-    return _probe_video(path, mime, limits)
+    info = _probe_video(path, mime, limits)
+    if mime == "image/gif" and info.frame_count <= 1:  # a still GIF is an image
+        _check_dims(path, info.width, info.height, limits, still=True)
+        return MediaInfo(path, mime, "image", info.width, info.height, 0.0, 1, 0.0, False, "gif")
+    return info
 
 
 def _open_container(path: Path):  # -> av.container.InputContainer
@@ -197,6 +182,10 @@ def _imdecode(path: Path, flags: int) -> np.ndarray:
 
 
 def _decord_reader(path: Path):  # -> decord.VideoReader | None
+    # OpenCV first: loaded after decord, its PNG codec binds to the zlib decord bundles and
+    # fails on every PNG from then on ("bad parameters to zlib").
+    importlib.import_module("cv2")
+
     try:
         import decord
 

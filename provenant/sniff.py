@@ -1,9 +1,10 @@
 """The media type of a file from its first bytes, never from its name.
 
-Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), MP4/MOV
-(ISO BMFF), WebM/Matroska. Formats that are recognised only to be refused by name (GIF, TIFF,
-JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an error that says what they are and what to convert
-them to; ``verify`` still reads their content credentials (:func:`credential_only_mime`).
+Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), GIF (an
+animated one is a video), MP4/MOV (ISO BMFF), WebM/Matroska. Formats that are recognised
+only to be refused by name (TIFF, JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an error that says
+what they are and what to convert them to; ``verify`` still reads their content credentials
+(:func:`credential_only_mime`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from provenant.heif import heif_mime
 __all__ = ["sniff_mime", "credential_only_mime", "CREDENTIAL_ONLY_SUFFIXES"]
 
 #: The usual names of the files of the formats read for their content credentials alone.
-CREDENTIAL_ONLY_SUFFIXES = (".gif", ".tif", ".tiff", ".dng", ".jxl", ".avi", ".wav", ".mp3",
-                            ".flac", ".pdf")
+CREDENTIAL_ONLY_SUFFIXES = (".tif", ".tiff", ".dng", ".jxl", ".avi", ".wav", ".mp3", ".flac",
+                            ".pdf")
 
 
 def _head(path: Path) -> bytes:
@@ -44,6 +45,8 @@ def sniff_mime(path: Path) -> str:
         return heif_mime(head) or ("video/quicktime" if head[8:10] == b"qt" else "video/mp4")
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head else "video/x-matroska"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
     for mime, (name, known) in _CREDENTIAL_ONLY.items():
         if known(head):
             visual = mime.startswith(("image/", "video/"))
@@ -57,8 +60,8 @@ def sniff_mime(path: Path) -> str:
 
 def credential_only_mime(path: Path) -> str | None:
     """The media type of a format whose content credentials the C2PA SDK reads but whose
-    pictures or sound this toolkit does not examine (GIF, TIFF and DNG, JPEG XL, AVI, WAV,
-    MP3, FLAC, PDF); None for anything else."""
+    pictures or sound this toolkit does not examine (TIFF and DNG, JPEG XL, AVI, WAV, MP3,
+    FLAC, PDF); None for anything else."""
     head = _head(path)
     return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
 
@@ -74,7 +77,6 @@ def _mp3(head: bytes) -> bool:
 #: Formats recognised by their first bytes: named in the refusal, and read for their
 #: content credentials alone (``verify``). DNG is TIFF-structured and read as TIFF.
 _CREDENTIAL_ONLY: dict[str, tuple[str, Callable[[bytes], bool]]] = {
-    "image/gif": ("a GIF image", lambda h: h.startswith((b"GIF87a", b"GIF89a"))),
     "image/tiff": ("a TIFF (or DNG) image", lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
     "image/jxl": ("a JPEG XL image",
                   lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL "))),

@@ -282,6 +282,22 @@ def _identity(clip: Clip, p: Params) -> Clip:
     return clip
 
 
+def _gif(clip: Clip, p: Params) -> Clip:
+    """An animated GIF, as a meme maker writes one (Pillow: each frame reduced to an adaptive
+    palette of 256 colours; delays in whole 1/100 s), read back as RGB."""
+    from PIL import Image, ImageSequence
+
+    buf = io.BytesIO()
+    images = [Image.fromarray(f) for f in clip.frames]
+    delay = max(2, round(100 / clip.fps)) * 10  # ms, a whole number of centiseconds
+    images[0].save(buf, format="GIF", save_all=len(images) > 1, append_images=images[1:],
+                   duration=delay, loop=0)
+    buf.seek(0)
+    with Image.open(buf) as gif:
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
+    return Clip(frames, 1000 / delay)
+
+
 #: Mirroring and a quarter turn, after every other attack in both registries (the draws of
 #: the attacks before them keep their index).
 _ORIENTATION_ATTACKS = (
@@ -324,6 +340,8 @@ def _registry() -> dict[str, Attack]:
         Attack("letterbox_square", "geometry", _letterbox,
                description="black bars to a square frame (a 1:1 feed), not rescaled"),
         *_ORIENTATION_ATTACKS,
+        # after them, for the same reason
+        Attack("gif", "codec", _gif, description="an animated GIF (256-colour palettes)"),
     ]
     return {x.name: x for x in a}
 

@@ -52,6 +52,7 @@ def get_job(job_id: str, request: Request, principal: Principal = Depends(requir
 @router.get("/{job_id}/result", responses={200: {"content": {"video/mp4": {}, "image/png": {},
                                                               "image/jpeg": {}, "image/webp": {},
                                                               "image/heic": {}, "image/avif": {},
+                                                              "image/gif": {},
                                                               "application/json": {}},
                                                  "description": "the job's result file"},
                                            **ERROR_RESPONSES["job"]},

@@ -141,7 +141,7 @@ def _result_headers(result: dict[str, Any]) -> dict[str, str]:
 @router.post("/sign", responses={200: {"content": {"video/mp4": {}, "video/quicktime": {},
                                                     "image/png": {}, "image/jpeg": {},
                                                     "image/webp": {}, "image/heic": {},
-                                                    "image/avif": {}},
+                                                    "image/avif": {}, "image/gif": {}},
                                        "description": "the signed file"},
                                   202: {"model": JobOut, "description": "mode=job: the job"},
                                   **ERROR_RESPONSES["upload"]},

@@ -157,3 +157,38 @@ def test_sign_refuses_an_overlong_title(client: TestClient, clip: Path,
                                         sign_headers: dict[str, str]) -> None:
     r = client.post("/v1/sign", files=upload(clip), headers=sign_headers, data={"title": "t" * 201})
     assert r.status_code == 422 and "title" in r.json()["error"]["message"]
+
+
+def test_gifs_are_watermarked_signed_and_read(client: TestClient, clip2s: Path, workdir: Path,
+                                              sign_headers: dict[str, str]) -> None:
+    """An animated GIF comes back as an MP4, a still one as a PNG (the watermark is not
+    written into a palette); a signed GIF stays a GIF; a GIF made from a marked clip is read."""
+    from PIL import Image
+
+    from provenant.media import iter_frames
+
+    frames = [Image.fromarray(f) for f in list(iter_frames(clip2s))[:12]]
+    anim, still = workdir / "a.gif", workdir / "s.gif"
+    frames[0].save(anim, save_all=True, append_images=frames[1:], duration=40, loop=0)
+    frames[0].save(still)
+    payload = {"payload": "0123456789abcdef"}
+    r = client.post("/v1/watermark/embed", files=upload(anim), headers=sign_headers, data=payload)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "video/mp4" and r.content[4:8] == b"ftyp"
+    marked = [Image.fromarray(f) for f in iter_frames(_saved(workdir / "m.mp4", r.content))]
+    meme = workdir / "meme.gif"
+    marked[0].save(meme, save_all=True, append_images=marked[1:], duration=40, loop=0)
+    r = client.post("/v1/watermark/detect", files=upload(meme))
+    assert r.json()["detected"] is True and r.json()["payload"] == "0123456789abcdef"
+    r = client.post("/v1/watermark/embed", files=upload(still), headers=sign_headers, data=payload)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    r = client.post("/v1/sign", files=upload(anim), headers=sign_headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    r = client.post("/v1/verify", files={"file": ("x.gif", r.content)})
+    assert r.status_code == 200 and r.json()["c2pa"]["state"] == "Valid"
+    assert r.json()["watermark"]["frames_used"] == 12
+
+
+def _saved(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -214,14 +214,14 @@ def test_verify_reports_what_the_library_reports_when_pictures_cannot_be_read(
     _damage_png_pixels(signed_png, workdir / "damaged.png")
     r = client.post("/v1/verify", files=upload(workdir / "damaged.png"))
     assert r.status_code == 200 and r.json()["verdict"]["label"] == "tampered"
-    gif = workdir / "a.gif"
+    tiff = workdir / "a.tiff"
     from PIL import Image
 
-    Image.new("RGB", (16, 16), (200, 30, 30)).save(gif)
-    r = client.post("/v1/verify", files=upload(gif))
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tiff)
+    r = client.post("/v1/verify", files=upload(tiff))
     assert r.status_code == 415 and "carries no C2PA manifest" in r.json()["error"]["message"]
     creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
-    r = client.post("/v1/verify", files=upload(_sdk_sign(gif, workdir / "s.gif", "image/gif",
+    r = client.post("/v1/verify", files=upload(_sdk_sign(tiff, workdir / "s.tiff", "image/tiff",
                                                          creds)))
     assert r.status_code == 200
     assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"] is None

@@ -177,8 +177,8 @@ def test_verify_of_several_files_and_a_folder_gives_one_report_each(
 def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine(
     capsys, png: Path, workdir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """A camera's folder: a signed WAV and an unsigned GIF beside a photo. ``verify`` reports
-    the WAV's credentials and says the GIF carries none; ``detect``-style commands skip both."""
+    """A camera's folder: a signed WAV and an unsigned TIFF beside a photo. ``verify`` reports
+    the WAV's credentials and says the TIFF carries none; ``detect``-style commands skip both."""
     import wave
 
     from PIL import Image
@@ -190,7 +190,7 @@ def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine
     inbox = workdir / "inbox"
     inbox.mkdir()
     (inbox / "a.png").write_bytes(png.read_bytes())
-    Image.new("RGB", (16, 16), (10, 200, 10)).save(inbox / "b.gif")
+    Image.new("RGB", (16, 16), (10, 200, 10)).save(inbox / "b.tiff")
     with wave.open(str(inbox / "raw.wav"), "wb") as w:  # a short silence
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
         w.writeframes(bytes(1600))
@@ -199,9 +199,9 @@ def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine
     (inbox / "raw.wav").unlink()
     code, out, err = run(capsys, "verify", str(inbox), "--json")
     lines = {Path(r["file"]).name: r for r in map(json.loads, out.splitlines())}
-    assert sorted(lines) == ["a.png", "b.gif", "c.wav"]
+    assert sorted(lines) == ["a.png", "b.tiff", "c.wav"]
     assert lines["c.wav"]["c2pa"]["state"] == "Valid"
-    assert "carries no C2PA manifest" in lines["b.gif"]["error"]["message"]
+    assert "carries no C2PA manifest" in lines["b.tiff"]["error"]["message"]
     assert code == 2 and "1 of 3 files" in err
     assert [p.name for p in expand_files([str(inbox)])] == ["a.png"]  # what detect reads
 
