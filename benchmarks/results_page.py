@@ -20,7 +20,8 @@ README = Path(__file__).parent.parent / "README.md"
 _MARK = re.compile(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", re.S)
 _TITLES = {"c2pa": "C2PA content credentials", "watermark": "Watermark robustness and speed",
            "image": "Watermark on still images", "generator": "Generator",
-           "detector": "Detector", "api": "HTTP API load"}
+           "detector": "Detector", "api": "HTTP API load",
+           "inputs": "Bad input (damaged files)"}
 
 
 def _stem(area: str) -> str | None:
@@ -130,7 +131,7 @@ def _headline() -> str:
             + "; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")
-    for area in ("image", "generator", "detector", "api"):
+    for area in ("image", "generator", "detector", "api", "inputs"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")

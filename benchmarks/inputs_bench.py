@@ -1,0 +1,253 @@
+"""Bad input: damaged copies of every format read, through the commands users run on them.
+
+Each base file (videos in every container and codec read, photos in every image format,
+signed and stamped ones, GIFs) is damaged in the ways downloads and uploads damage files and
+the ways a hostile upload might: cut short, header bytes changed, body bytes changed, a box
+or chunk size blown up or shrunk to nothing, a run of bytes cut out or repeated. Each damaged
+copy goes through ``verify``, ``watermark detect``, ``sign``, ``stamp`` and ``detect``, in
+this process, as the CLI runs them. What is counted is how each run ended: a result (exit
+0), a clear error (a ``ProvenanceError``: exit 2, or 1 for a signing failure), an internal
+error (an exception the code did not expect: exit 1, "internal error"), or a hang (over 60 s).
+The aim is no internal error and no hang.
+
+Run: ``python -m benchmarks.inputs_bench [--quick] [--seed N]``. Writes
+``results/inputs.json``, ``inputs.md`` and ``inputs.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import signal
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import machine, save_area, save_figure
+
+COMMANDS = ("verify", "watermark detect", "sign", "stamp", "detect")
+TIMEOUT_S = 60
+#: Box (ISO BMFF) and chunk (PNG, WebP, HEIF) types whose size field is blown up and zeroed.
+_SIZED = (b"moov", b"mdat", b"meta", b"iloc", b"stsz", b"stco", b"avcC", b"hvcC", b"jumb",
+          b"IHDR", b"IDAT", b"VP8 ")
+
+
+def mutants(data: bytes, rng: random.Random) -> Iterator[tuple[str, bytes]]:
+    """``(kind, damaged bytes)``: every kind of damage this benchmark applies to ``data``."""
+    n = len(data)
+    for share in (10, 50, 95):
+        yield f"cut to {share}%", data[: n * share // 100]
+    yield "first 64 bytes", data[:64]
+    for k in range(3):
+        d = bytearray(data)
+        for _ in range(20):
+            d[rng.randrange(min(n, 4096))] = rng.randrange(256)
+        yield f"20 header bytes changed ({k + 1})", bytes(d)
+    for k in range(2):
+        d = bytearray(data)
+        for _ in range(50):
+            d[rng.randrange(n)] = rng.randrange(256)
+        yield f"50 bytes changed ({k + 1})", bytes(d)
+    for tag in _SIZED:
+        at = data.find(tag)
+        if at >= 4:
+            name = tag.decode().strip()
+            yield f"'{name}' size 4 GB", data[:at - 4] + b"\xff\xff\xff\xf0" + data[at:]
+            yield f"'{name}' size 1", data[:at - 4] + b"\x00\x00\x00\x01" + data[at:]
+    i = rng.randrange(n)
+    j = min(n, i + rng.randrange(1, 2000))
+    yield "a run of bytes cut out", data[:i] + data[j:]
+    yield "a run of bytes repeated", data[:j] + data[i:j] + data[j:]
+
+
+def base_media(folder: Path, quick: bool) -> list[Path]:
+    """The files damaged: made here from the generator-free sample renderer and the
+    registry's sample photos, then signed and stamped as users would."""
+    import av
+    from PIL import Image
+
+    from provenant.colour import ColourTags
+    from provenant.media import read_image, write_image, write_video
+    from provenant.provenance import sign, stamp
+    from provenant.samples import render_clip, sample_photos
+
+    frames = list(render_clip(24, 128, 160))
+    clip = write_video(frames, folder / "clip.mp4", fps=24)
+    photo = read_image(sample_photos()["astronaut"])[::2, ::2]  # 256x256
+    png = write_image(np.ascontiguousarray(photo), folder / "photo.png")
+    out = [clip, sign(clip, folder / "signed.mp4").path, png,
+           write_image(photo, folder / "photo.jpg", quality=90),
+           write_image(photo, folder / "photo.heic", quality=80)]
+    images = [Image.fromarray(f) for f in frames[:12]]
+    images[0].save(folder / "anim.gif", save_all=True, append_images=images[1:], duration=40)
+    out.append(folder / "anim.gif")
+    if quick:
+        return out
+    planes = [np.concatenate([np.clip(f[..., 1].astype(np.uint16) * 4, 64, 940),
+                              np.full((64, 160), 512, np.uint16)]) for f in frames[:12]]
+    out += [stamp(clip, folder / "stamped.mp4").path,
+            write_video(planes, folder / "hevc10.mp4", 24, codec="libx265",
+                        pixel_format="yuv420p10le", colour=ColourTags(9, 1, 9, 18, 10)),
+            write_image(photo, folder / "photo.webp", quality=80),
+            write_image(photo, folder / "photo.avif", quality=60),
+            sign(folder / "photo.jpg", folder / "signed.jpg").path,
+            sign(folder / "photo.heic", folder / "signed.heic").path,
+            stamp(png, folder / "stamped.png").path]
+    images[0].save(folder / "still.gif")
+    out.append(folder / "still.gif")
+    for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"), ("clip.mkv", "libx264",
+                                                                    "matroska")):
+        with av.open(str(folder / name), "w", format=fmt) as container:
+            stream = container.add_stream(codec, rate=24)
+            stream.width, stream.height, stream.pix_fmt = 160, 128, "yuv420p"
+            for f in frames[:12]:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        out.append(folder / name)
+    return out
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(*_: Any) -> None:
+    raise _Hang()
+
+
+def run_one(argv: list[str]) -> tuple[str, float, str]:
+    """``(outcome, seconds, last line of stderr)`` of one CLI run in this process."""
+    from provenant.cli import main
+
+    err, seconds = io.StringIO(), time.perf_counter()
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT_S)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+        outcome = ("internal error" if "internal error" in err.getvalue()
+                   else "result" if code == 0 else "clear error")
+    except _Hang:
+        outcome = "hang"
+    except BaseException as exc:  # noqa: BLE001 - what escapes main is what is measured
+        outcome = "internal error"
+        err.write(f"{type(exc).__name__}: {exc}")
+    finally:
+        signal.alarm(0)
+    lines = err.getvalue().strip().splitlines()
+    return outcome, time.perf_counter() - seconds, lines[-1][:300] if lines else ""
+
+
+def _argv(command: str, path: Path, out: Path) -> list[str]:
+    if command in ("sign", "stamp"):
+        dst = out / f"{command}_{path.name}"
+        if command == "stamp" and path.suffix == ".gif":
+            dst = dst.with_suffix(".mp4")
+        return [command, str(path), "-o", str(dst)]
+    return [*command.split(), str(path), "--json"]
+
+
+def run(quick: bool, seed: int) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="provenant-inputs-") as tmp:
+        work = Path(tmp)
+        os.environ["PROVENANT_DATA_DIR"] = str(work / "data")
+        from provenant.config import get_settings
+
+        get_settings.cache_clear()
+        (work / "base").mkdir()
+        (work / "out").mkdir()
+        bases = base_media(work / "base", quick)
+        cases = [(base, kind, data) for base in bases
+                 for kind, data in list(mutants(base.read_bytes(), rng))[: 8 if quick else None]]
+        counts: dict[str, Counter] = {c: Counter() for c in COMMANDS}
+        bad: list[dict[str, Any]] = []
+        slowest = (0.0, "")
+        for base, kind, data in tqdm(cases, desc="damaged files", unit="file"):
+            path = work / f"damaged{base.suffix}"
+            path.write_bytes(data)
+            for command in COMMANDS:
+                outcome, seconds, message = run_one(_argv(command, path, work / "out"))
+                counts[command][outcome] += 1
+                if seconds > slowest[0]:
+                    slowest = (seconds, f"{command} on {base.name}, {kind}")
+                if outcome in ("internal error", "hang"):
+                    bad.append({"file": base.name, "damage": kind, "command": command,
+                                "outcome": outcome, "message": message})
+            for leftover in (work / "out").iterdir():
+                leftover.unlink()
+    runs = sum(sum(c.values()) for c in counts.values())
+    return {"mode": "quick" if quick else "full", "seed": seed, "machine": machine(),
+            "bases": [b.name for b in bases], "damaged_files": len(cases), "runs": runs,
+            "outcomes": {c: dict(counts[c]) for c in COMMANDS}, "failures": bad,
+            "internal_errors": sum(c["internal error"] for c in counts.values()),
+            "hangs": sum(c["hang"] for c in counts.values()),
+            "slowest_s": round(slowest[0], 2), "slowest": slowest[1]}
+
+
+def headline(r: dict[str, Any]) -> str:
+    return (f"{r['runs']:,} runs of {len(COMMANDS)} commands on {r['damaged_files']} damaged "
+            f"copies of {len(r['bases'])} files: {r['internal_errors']} internal errors, "
+            f"{r['hangs']} hangs; slowest run {r['slowest_s']:.1f} s")
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [f"# Bad input ({r['mode']})", "",
+             f"Seed {r['seed']}; base files: {', '.join(r['bases'])}.", "",
+             "| command | result | clear error | internal error | hang |", "|---|---|---|---|---|"]
+    for command, c in r["outcomes"].items():
+        lines.append(f"| {command} | {c.get('result', 0)} | {c.get('clear error', 0)} | "
+                     f"{c.get('internal error', 0)} | {c.get('hang', 0)} |")
+    lines += ["", f"Slowest run: {r['slowest_s']:.2f} s ({r['slowest']}).", ""]
+    if r["failures"]:
+        lines += ["| file | damage | command | outcome | message |", "|---|---|---|---|---|"]
+        lines += [f"| {f['file']} | {f['damage']} | {f['command']} | {f['outcome']} | "
+                  f"{f['message']} |" for f in r["failures"]]
+    else:
+        lines.append("No internal error and no hang.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(r: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    left = np.zeros(len(COMMANDS))
+    for outcome, colour in (("result", "#1b6e3a"), ("clear error", "#999999"),
+                            ("internal error", "#b00020"), ("hang", "#b35c00")):
+        values = np.array([r["outcomes"][c].get(outcome, 0) for c in COMMANDS])
+        ax.barh(COMMANDS, values, left=left, color=colour, label=outcome)
+        left += values
+    ax.set_xlabel("runs on damaged files")
+    ax.legend(fontsize=8, loc="lower right")
+    return save_figure(fig, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.inputs_bench",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="6 files, 8 kinds of damage each")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random damage")
+    args = ap.parse_args(argv)
+    r = run(args.quick, args.seed)
+    save_area("inputs", r, headline, markdown, plot)
+    return 0 if not r["internal_errors"] and not r["hangs"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
