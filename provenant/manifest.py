@@ -15,7 +15,7 @@ import c2pa
 from provenant import __version__
 from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, copy_and_hash,
                             hard_binding_assertion)
-from provenant.boxes import TopLevelBox, truncated_box
+from provenant.boxes import TopLevelBox, refuse_truncated
 from provenant.credentials import SigningCredentials
 from provenant.errors import (CredentialError, InputError, MediaError, SigningError,
                              UnsupportedMediaError)
@@ -286,11 +286,8 @@ def sign_file(
     # The signed copy keeps the source's format, so its name must say so.
     dst = check_output_suffix(dst, _SIGNED_SUFFIXES.get(info.mime, MP4_SUFFIXES),
                               f"a signed copy of the {info.mime.split('/')[1].upper()} input")
-    if info.mime in _BMFF and (cut := truncated_box(info.path)) is not None:
-        have = info.path.stat().st_size - cut.start
-        raise MediaError(f"{src} is truncated: its '{cut.kind.decode('latin-1')}' box declares "
-                         f"{cut.size:,} bytes and the file holds {have:,} of them, so signing it "
-                         "would vouch for a damaged copy", hint="sign the complete file")
+    if info.mime in _BMFF:
+        refuse_truncated(info.path, "signing")
     definition = _definition(info, options)
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     tmp = sibling_temp(dst, dst.suffix)

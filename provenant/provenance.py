@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provenant.boxes import refuse_truncated
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import (
@@ -101,6 +102,8 @@ def stamp(
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
+    if info.mime in ("video/mp4", "video/quicktime"):  # only the frames that decode would be kept
+        refuse_truncated(info.path, "stamping")
     available = stampers()
     if stamper not in available:
         raise CapabilityUnavailableError(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import provenant.provenance as prov
-from provenant.errors import CapabilityUnavailableError, ConfigurationError, InputError
+from provenant.errors import CapabilityUnavailableError, ConfigurationError, InputError, MediaError
 from provenant.manifest import SignOptions, read_manifest
 from provenant.media import iter_frames, probe, read_image, write_image, write_video
 from provenant.report import VerificationReport, WatermarkEvidence
@@ -237,3 +237,14 @@ def test_undecodable_pixels_without_a_manifest_are_an_error(png: Path, workdir: 
     monkeypatch.setattr(prov, "evidence_providers", lambda: (PixelReader(),))
     with pytest.raises(MediaError, match="cannot be decoded"):
         prov.verify(workdir / "damaged.png", store=ManifestStore(workdir / "s.db"))
+
+
+def test_a_truncated_video_is_not_stamped(clip: Path, workdir: Path) -> None:
+    """Cut after its index, the clip decodes in part: stamping would sign what is left as if
+    it were the clip (it did, silently)."""
+    data = clip.read_bytes()
+    cut = workdir / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 95 // 100])
+    with pytest.raises(MediaError, match="truncated: its 'mdat' box"):
+        prov.stamp(cut, workdir / "stamped.mp4", store=ManifestStore(workdir / "s.db"))
+    assert not (workdir / "stamped.mp4").exists()
