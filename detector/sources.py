@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from provenant.errors import InputError
-from provenant.media import read_image
+from provenant.media import load_decord, read_image
 from provenant.samples import sample_footage, sample_photos
 
 __all__ = ["Source", "real_sources", "segments", "source_group", "VIDEO_SUFFIXES"]
@@ -72,8 +72,7 @@ def _even(n: int) -> int:
 
 def _video_segments(src: Source, n: int, frames: int, size: int,
                     rng: np.random.Generator) -> Iterator[np.ndarray]:
-    import decord
-
+    decord = load_decord()
     readers = [decord.VideoReader(str(p), ctx=decord.cpu(0), num_threads=1) for p in src.paths]
     for _ in range(n):
         reader = readers[rng.integers(len(readers))]

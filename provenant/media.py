@@ -4,8 +4,8 @@ Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`it
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
 Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF is a
-video. Every reader checks the configured :class:`MediaLimits` from headers alone, before any large
-allocation, and keeps counting while it decodes in case a header lied. Writing lives in
+video. Every reader checks the configured :class:`MediaLimits` from headers alone, before
+any large allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
 """
 
@@ -31,7 +31,7 @@ from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PL
                                    sibling_temp, to_uint8, write_image, write_video)
 
 __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "iter_frames",
-           "iter_keyed_frames", "iter_yuv420", "iter_timed_frames", "sample_frames",
+           "iter_keyed_frames", "iter_yuv420", "iter_timed_frames", "load_decord", "sample_frames",
            "read_frames", "poster_frame", "read_image", "read_image_exact", "write_video",
            "write_image", "check_output_path", "check_output_suffix", "sibling_temp",
            "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES", "VIDEO_MIMES",
@@ -181,17 +181,20 @@ def _imdecode(path: Path, flags: int) -> np.ndarray:
     return image
 
 
-def _decord_reader(path: Path):  # -> decord.VideoReader | None
-    # OpenCV first: loaded after decord, its PNG codec binds to the zlib decord bundles and
-    # fails on every PNG from then on ("bad parameters to zlib").
+def load_decord():  # -> the decord module
+    """decord, loaded as every reader here must load it: after OpenCV (loaded after decord,
+    OpenCV's PNG codec binds to the zlib decord bundles and fails on every PNG from then on:
+    "bad parameters to zlib") and quiet (its bundled FFmpeg would print decoder complaints
+    about damaged data to stderr; damage is reported by our own errors)."""
     importlib.import_module("cv2")
+    decord = importlib.import_module("decord")
+    decord.logging.set_level(decord.logging.QUIET)
+    return decord
 
+
+def _decord_reader(path: Path):  # -> decord.VideoReader | None
     try:
-        import decord
-
-        # Its bundled FFmpeg would print decoder complaints about damaged data to stderr;
-        # damage is reported by our own errors (and a tampered file by its C2PA status).
-        decord.logging.set_level(decord.logging.QUIET)
+        decord = load_decord()
         return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
     except Exception:  # decord raises its own DECORDError, or RuntimeError; fall back to PyAV
         return None

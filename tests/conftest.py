@@ -91,29 +91,34 @@ def clip(media_dir: Path) -> Path:
     return make_clip(media_dir / "clip.mp4")
 
 
+def _still(folder: Path, suffix: str, seed: int) -> Path:
+    """A 64x80 still of the sample renderer, written as ``suffix`` says."""
+    return write_image(next(render_clip(1, 64, 80, seed=seed)), folder / f"still{suffix}")
+
+
 @pytest.fixture(scope="session")
 def png(media_dir: Path) -> Path:
-    return write_image(next(render_clip(1, 64, 80)), media_dir / "still.png")
+    return _still(media_dir, ".png", 0)
 
 
 @pytest.fixture(scope="session")
 def jpeg(media_dir: Path) -> Path:
-    return write_image(next(render_clip(1, 64, 80, seed=3)), media_dir / "still.jpg")
+    return _still(media_dir, ".jpg", 3)
 
 
 @pytest.fixture(scope="session")
 def webp(media_dir: Path) -> Path:
-    return write_image(next(render_clip(1, 64, 80, seed=5)), media_dir / "still.webp")
+    return _still(media_dir, ".webp", 5)
 
 
 @pytest.fixture(scope="session")
 def heic(media_dir: Path) -> Path:
-    return write_image(next(render_clip(1, 64, 80, seed=7)), media_dir / "still.heic")
+    return _still(media_dir, ".heic", 7)
 
 
 @pytest.fixture(scope="session")
 def avif(media_dir: Path) -> Path:
-    return write_image(next(render_clip(1, 64, 80, seed=9)), media_dir / "still.avif")
+    return _still(media_dir, ".avif", 9)
 
 
 @pytest.fixture()
