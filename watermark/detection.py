@@ -56,7 +56,9 @@ __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
 
 @dataclass
 class WatermarkResult:
-    """Outcome of a detection. ``payload`` is hex when detected, else ``None``."""
+    """Outcome of a detection. ``payload`` is hex when detected, else ``None``.
+    ``frames_used``: when detected, the frames of the look that decided (a key-frame look
+    may rest on a few); otherwise every frame examined (the largest look's)."""
 
     detected: bool
     payload: str | None
@@ -312,7 +314,8 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
         message = np.unpackbits(np.frombuffer(bytes.fromhex(payload), np.uint8))
         detected = p <= cfg.fpr
         return WatermarkResult(detected, payload if detected else None, p,
-                               bit_confidences(protect(message), soft)[:PAYLOAD_BITS], used, z,
+                               bit_confidences(protect(message), soft)[:PAYLOAD_BITS],
+                               used if detected else frames, z,
                                sync, (float(period[0]), float(period[1])), decoded,
                                lookup_p_value=lookup_p, candidates=n_cand, method="lookup",
                                transform=transform if detected else None, **blind)
@@ -326,7 +329,8 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
     hexp = _hex(message)
     detected = p <= cfg.fpr
     return WatermarkResult(detected, hexp if detected else None, p,
-                           bit_confidences(message, soft)[:PAYLOAD_BITS], used, z, sync,
+                           bit_confidences(message, soft)[:PAYLOAD_BITS],
+                           used if detected else frames, z, sync,
                            (float(period[0]), float(period[1])), hexp, lookup_p_value=lookup_p,
                            candidates=n_cand, transform=transform if detected else None, **blind)
 

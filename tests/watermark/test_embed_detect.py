@@ -36,6 +36,26 @@ def test_unwatermarked_clip_is_not_detected(small_clip: np.ndarray) -> None:
     assert r.p_value > 1e-3
 
 
+def test_a_miss_reports_every_frame_examined(small_clip: np.ndarray,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a miss ``frames_used`` is what was examined, not the frames of whichever look
+    scored best: a store-aided test whose best (still failing) hypothesis came from the
+    one-frame key-frame look made a 24-frame check read "1 frame"."""
+    import watermark.detection as detection
+    from watermark.api import detect_clip, frames_to_sample, sample_plan
+    from watermark.attacks import Clip
+
+    def weak_lookup(codebook, tried, hypotheses):  # the key-frame look's last hypothesis
+        k = max(i for i, t in enumerate(tried) if t[4] == 1)
+        return 0.5, 1.0, k, codebook.payloads[0]
+
+    monkeypatch.setattr(detection, "_lookup", weak_lookup)
+    even, _ = sample_plan(24, (0,), frames_to_sample(192, 256))
+    r = detect_clip(Clip(list(small_clip), 24.0, keyframes=(0,)), KEY, candidates=[PAYLOAD])
+    assert not r.detected and r.method == "lookup" and r.p_value == 1.0
+    assert r.frames_used == len(even) > 1
+
+
 def test_a_decode_failing_its_crc_is_a_miss_not_another_payload(
         small_marked: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     """Integrity before attribution: however strong the correlation, a message whose CRC-16
