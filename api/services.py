@@ -188,13 +188,14 @@ def _input(ctx: JobContext) -> Path:
 
 def _marked_suffix(src: Path, suffix: str) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
-    still GIF becomes a PNG: the watermark is not written into a palette), a video is MP4."""
-    if suffix in IMAGE_SUFFIXES:
-        return suffix
-    if suffix == ".gif":
+    still GIF becomes a PNG: the watermark is not written into a palette), a video (an
+    animated GIF or PNG too) is MP4."""
+    if suffix in IMAGE_SUFFIXES + (".gif",):
         from provenant.media import probe
 
-        return ".png" if probe(src).kind == "image" else ".mp4"
+        if probe(src).kind == "video":
+            return ".mp4"
+        return ".png" if suffix == ".gif" else suffix
     return ".mp4"
 
 

@@ -102,7 +102,9 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
             sign(folder / "photo.heic", folder / "signed.heic").path,
             stamp(png, folder / "stamped.png").path]
     images[0].save(folder / "still.gif")
-    out.append(folder / "still.gif")
+    images[0].save(folder / "anim.png", save_all=True, append_images=images[1:], duration=40)
+    out += [folder / "still.gif", folder / "anim.png",
+            sign(folder / "anim.png", folder / "signed-anim.png").path]
     for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"), ("clip.mkv", "libx264",
                                                                     "matroska")):
         with av.open(str(folder / name), "w", format=fmt) as container:
@@ -148,10 +150,11 @@ def run_one(argv: list[str]) -> tuple[str, float, str]:
     return outcome, time.perf_counter() - seconds, lines[-1][:300] if lines else ""
 
 
-def _argv(command: str, path: Path, out: Path) -> list[str]:
+def _argv(command: str, path: Path, out: Path, animated: bool = False) -> list[str]:
+    """``animated``: the file was made as an animation (stamped as an MP4)."""
     if command in ("sign", "stamp"):
         dst = out / f"{command}_{path.name}"
-        if command == "stamp" and path.suffix == ".gif":
+        if command == "stamp" and animated:
             dst = dst.with_suffix(".mp4")
         return [command, str(path), "-o", str(dst)]
     return [*command.split(), str(path), "--json"]
@@ -179,7 +182,8 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             path = work / f"damaged{base.suffix}"
             path.write_bytes(data)
             for command in COMMANDS:
-                outcome, seconds, message = run_one(_argv(command, path, work / "out"))
+                outcome, seconds, message = run_one(_argv(command, path, work / "out",
+                                                          "anim" in base.stem))
                 counts[command][outcome] += 1
                 if seconds > slowest[0]:
                     slowest = (seconds, f"{command} on {base.name}, {kind}")

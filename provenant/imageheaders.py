@@ -12,7 +12,7 @@ from pathlib import Path
 from provenant.errors import MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, heif_size
 
-__all__ = ["image_size", "webp_is_lossless", "webp_picture_size"]
+__all__ = ["image_size", "png_animation", "webp_is_lossless", "webp_picture_size"]
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -27,6 +27,30 @@ def image_size(path: Path, mime: str) -> tuple[int, int]:
         if mime == "image/webp":
             return _webp_size(path, fh.read(30))
         return _jpeg_size(path, fh)
+
+
+def png_animation(path: Path) -> tuple[int, float] | None:
+    """An animated PNG's (APNG's) ``(frames, seconds)``, from its ``acTL`` chunk (which must
+    come before the first ``IDAT``) and the delays of its ``fcTL`` chunks; None for a still
+    PNG. A damaged chunk list ends the walk (an ``acTL`` not yet seen: read as a still)."""
+    frames, seconds = 0, 0.0
+    with open(path, "rb") as fh:
+        fh.seek(8)
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                break
+            size, kind = struct.unpack(">I", head[:4])[0], head[4:]
+            if size > 1 << 31 or kind == b"IEND" or (kind == b"IDAT" and not frames):
+                break
+            body = fh.read(26) if kind in (b"acTL", b"fcTL") else b""
+            if kind == b"acTL" and len(body) >= 8:
+                frames = struct.unpack(">I", body[:4])[0]
+            elif kind == b"fcTL" and len(body) == 26:
+                num, den = struct.unpack(">HH", body[20:24])
+                seconds += num / (den or 100)
+            fh.seek(size + 4 - len(body), 1)  # the rest of the body and its CRC
+    return (frames, seconds) if frames > 1 else None
 
 
 def webp_is_lossless(path: Path) -> bool:

@@ -3,8 +3,8 @@
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
-Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF is a
-video. Every reader checks the configured :class:`MediaLimits` from headers alone, before
+Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF or
+PNG (APNG) is a video, decoded by PyAV. Every reader checks the configured :class:`MediaLimits` from headers alone, before
 any large allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
 """
@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from provenant.colour import ColourTags, frame_colour
+from provenant.demux import open_container
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
-from provenant.imageheaders import image_size
+from provenant.imageheaders import image_size, png_animation
 from provenant.mediainfo import MediaInfo, MediaLimits, plausible_fps
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
@@ -77,28 +78,24 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
     path, limits = Path(path), limits or MediaLimits.from_settings()
     _check_file(path, limits)
     mime = sniff_mime(path)
-    if mime in IMAGE_MIMES:
+    apng = png_animation(path) if mime == "image/png" else None
+    if mime in IMAGE_MIMES and apng is None:
         width, height = image_size(path, mime)
         _check_dims(path, width, height, limits, still=True)
         return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False, mime.split("/")[1])
-    info = _probe_video(path, mime, limits)
-    if mime == "image/gif" and info.frame_count <= 1:  # a still GIF is an image
+    info = _probe_video(path, mime, limits, apng)
+    if mime.startswith("image/") and info.frame_count <= 1:  # a still GIF (or APNG) is an image
         _check_dims(path, info.width, info.height, limits, still=True)
-        return MediaInfo(path, mime, "image", info.width, info.height, 0.0, 1, 0.0, False, "gif")
+        return MediaInfo(path, mime, "image", info.width, info.height, 0.0, 1, 0.0, False,
+                         mime.split("/")[1])
     return info
 
 
-def _open_container(path: Path):  # -> av.container.InputContainer
-    import av
-
-    try:
-        return av.open(str(path), "r", metadata_errors="ignore")
-    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise MediaError(f"{path} cannot be read: it is truncated or corrupt ({exc})") from None
-
-
-def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
-    with _open_container(path) as container:
+def _probe_video(path: Path, mime: str, limits: MediaLimits,
+                 declared: tuple[int, float] | None = None) -> MediaInfo:
+    """``declared``: ``(frames, seconds)`` the file's own header gives where the container
+    has none for FFmpeg (an APNG's)."""
+    with open_container(path) as container:
         if not container.streams.video and not container.streams.audio:
             # e.g. cut inside its index (moov), which comes first
             raise MediaError(f"{path} cannot be read: it is truncated or corrupt (it holds "
@@ -115,9 +112,12 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits) -> MediaInfo:
         duration = float(container.duration / 1e6) if container.duration else 0.0
         if stream.duration and stream.time_base:
             duration = max(duration, float(stream.duration * stream.time_base))
+        frames = int(stream.frames)
+        if declared and not frames:
+            frames, duration = declared
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        fps = plausible_fps(float(rate), int(stream.frames), duration)
-        frames = int(stream.frames) or int(round(duration * fps))
+        fps = plausible_fps(float(rate), frames, duration)
+        frames = frames or int(round(duration * fps))
         if frames <= 0:
             raise MediaError(f"{path} has a video stream with no frames: it is truncated or corrupt")
         if frames > limits.max_frames:
@@ -249,7 +249,7 @@ def _decode_pyav(path: Path, limits: MediaLimits, pixel_format: str = "rgb24"
     its presentation time in seconds from the stream's start, or None when it has none)``."""
     import av
 
-    with _open_container(path) as container:
+    with open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         start = stream.start_time or 0
@@ -364,7 +364,7 @@ def poster_frame(
     info = info or probe(path, limits)
     if info.kind == "image":
         return read_image(info.path, limits)
-    with _open_container(info.path) as container:
+    with open_container(info.path) as container:
         stream = container.streams.video[0]
         target = (stream.start_time or 0) + int(stream.duration or 0) // 2
         try:

@@ -57,6 +57,11 @@ class MediaInfo:
     #: instead, ``provenant.iccprofile``).
     colour: ColourTags = field(default_factory=ColourTags)
 
+    @property
+    def animation(self) -> bool:
+        """An animated image (GIF, APNG): a video of RGB (or palette) pictures, no YUV."""
+        return self.kind == "video" and self.mime.startswith("image/")
+
 
 #: Frame rates a header may declare; outside them it is damaged (a slideshow at one frame a
 #: minute and a 960 fps high-speed clip are inside).

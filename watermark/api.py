@@ -239,9 +239,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     lossless; an image with transparency is refused as a JPEG rather than flattened).
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
-    colour conversion is added to the decode + encode; others, and animated GIFs, go
-    through RGB frames. A
-    source of more than 8 bits (an HDR phone clip, as a rule) keeps 10 bits: written at 8,
+    colour conversion is added to the decode + encode; others, and animated GIFs and PNGs,
+    go through RGB frames. A source of more than 8 bits (an HDR phone clip, as a rule) keeps 10 bits: written at 8,
     a smooth sky's gradient would show bands 4 codes apart. It is written as HEVC Main 10,
     which plays where such sources play (H.264 High 10 does not play in browsers or on
     Apple devices).
@@ -262,8 +261,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            icc_profile=read_icc(info.path, info.mime))
     audio = info.path if info.has_audio else None
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound.
-    # A GIF's frames are RGB: they go through the RGB path, converted and tagged as BT.709.
-    if info.width % 2 == 0 and info.height % 2 == 0 and info.mime != "image/gif":
+    # An animation's frames are RGB: they go the RGB path, converted and tagged as BT.709.
+    if info.width % 2 == 0 and info.height % 2 == 0 and not info.animation:
         deep = info.colour is not None and info.colour.bit_depth > 8
         planar = "yuv420p10le" if deep else "yuv420p"
         # Decode + mark in a background thread, so it overlaps with the encoder's work.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from provenant.demux import open_container
 from provenant.errors import MediaError
 from provenant.orientation import frame_turns, upright
 
@@ -46,11 +47,7 @@ def sample_luma(path: Path, total: int, n: int, max_keys: int) -> Iterator[LumaS
     """Yield ``n`` evenly spaced frames and up to ``max_keys`` key frames as luma."""
     import av
 
-    try:
-        container = av.open(str(path), "r", metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"{path} cannot be read: it is truncated or corrupt ({exc})") from None
-    with container:
+    with open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
