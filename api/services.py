@@ -189,7 +189,7 @@ def _input(ctx: JobContext) -> Path:
 def _marked_suffix(src: Path, suffix: str) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
     still GIF becomes a PNG: the watermark is not written into a palette), a video (an
-    animated GIF or PNG too) is MP4."""
+    animated GIF, PNG or WebP too) is MP4."""
     if suffix in IMAGE_SUFFIXES + (".gif",):
         from provenant.media import probe
 

@@ -102,9 +102,10 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
             sign(folder / "photo.heic", folder / "signed.heic").path,
             stamp(png, folder / "stamped.png").path]
     images[0].save(folder / "still.gif")
-    images[0].save(folder / "anim.png", save_all=True, append_images=images[1:], duration=40)
-    out += [folder / "still.gif", folder / "anim.png",
-            sign(folder / "anim.png", folder / "signed-anim.png").path]
+    out.append(folder / "still.gif")
+    for name in ("anim.png", "anim.webp"):
+        images[0].save(folder / name, save_all=True, append_images=images[1:], duration=40)
+        out += [folder / name, sign(folder / name, folder / f"signed-{name}").path]
     for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"), ("clip.mkv", "libx264",
                                                                     "matroska")):
         with av.open(str(folder / name), "w", format=fmt) as container:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from provenant.errors import MediaError, UnsupportedMediaError
+from provenant.errors import MediaError
 from provenant.heif import HEIF_MIMES, heif_size
 
-__all__ = ["image_size", "png_animation", "webp_is_lossless", "webp_picture_size"]
+__all__ = ["image_size", "animation", "png_animation", "webp_frame_durations", "webp_is_lossless", "webp_picture_size"]
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -27,6 +27,42 @@ def image_size(path: Path, mime: str) -> tuple[int, int]:
         if mime == "image/webp":
             return _webp_size(path, fh.read(30))
         return _jpeg_size(path, fh)
+
+
+def animation(path: Path, mime: str) -> tuple[int, float] | None:
+    """An animated PNG's or WebP's ``(frames, seconds)`` from its chunks; None for a still
+    image (or another type)."""
+    if mime == "image/png":
+        return png_animation(path)
+    durations = webp_frame_durations(path) if mime == "image/webp" else None
+    if durations is None:
+        return None
+    if len(durations) < 2:
+        raise MediaError(f"{path} declares a WebP animation but holds {len(durations)} "
+                         "readable frames: it is truncated or corrupt",
+                         hint="give a still WebP, or the animation as a video")
+    return len(durations), sum(durations) / 1000
+
+
+def webp_frame_durations(path: Path) -> list[int] | None:
+    """An animated WebP's frame durations in milliseconds, one per ``ANMF`` chunk; None
+    for a still WebP (no animation flag in ``VP8X``). A damaged chunk list ends the walk."""
+    out: list[int] = []
+    with open(path, "rb") as fh:
+        head = fh.read(21)
+        if len(head) < 21 or head[12:16] != b"VP8X" or not head[20] & 0x02:
+            return None
+        fh.seek(12)
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                break
+            kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            body = fh.read(16) if kind == b"ANMF" else b""
+            if kind == b"ANMF" and len(body) == 16:
+                out.append(int.from_bytes(body[12:15], "little"))
+            fh.seek(size + (size & 1) - len(body), 1)
+    return out
 
 
 def png_animation(path: Path) -> tuple[int, float] | None:
@@ -84,14 +120,12 @@ def webp_picture_size(head: bytes) -> tuple[int, int] | None:
 
 
 def _webp_size(path: Path, head: bytes) -> tuple[int, int]:
-    """From the first chunk: lossy (``VP8 ``), lossless (``VP8L``) or extended (``VP8X``)."""
+    """From the first chunk: lossy (``VP8 ``), lossless (``VP8L``) or extended (``VP8X``:
+    the canvas, an animation's too)."""
     simple = webp_picture_size(head)
     if simple is not None:
         return simple
     if head[12:16] == b"VP8X" and len(head) >= 30:
-        if head[20] & 0x02:
-            raise UnsupportedMediaError(f"{path} is an animated WebP, which is not supported",
-                                        hint="give a still image, or the animation as a video")
         width = int.from_bytes(head[24:27], "little") + 1
         height = int.from_bytes(head[27:30], "little") + 1
         return width, height

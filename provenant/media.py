@@ -3,8 +3,8 @@
 Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`iter_yuv420`
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
-Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF or
-PNG (APNG) is a video, decoded by PyAV. Every reader checks the configured :class:`MediaLimits` from headers alone, before
+Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF, PNG
+(APNG) or WebP is a video (``provenant.demux``). Every reader checks the configured :class:`MediaLimits` from headers alone, before
 any large allocation, and keeps counting while it decodes in case a header lied. Writing lives in
 :mod:`provenant.media_write` and is re-exported here.
 """
@@ -23,7 +23,7 @@ from provenant.colour import ColourTags, frame_colour
 from provenant.demux import open_container
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
-from provenant.imageheaders import image_size, png_animation
+from provenant.imageheaders import animation, image_size
 from provenant.mediainfo import MediaInfo, MediaLimits, plausible_fps
 from provenant.orientation import first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
@@ -78,13 +78,15 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
     path, limits = Path(path), limits or MediaLimits.from_settings()
     _check_file(path, limits)
     mime = sniff_mime(path)
-    apng = png_animation(path) if mime == "image/png" else None
-    if mime in IMAGE_MIMES and apng is None:
-        width, height = image_size(path, mime)
-        _check_dims(path, width, height, limits, still=True)
-        return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False, mime.split("/")[1])
-    info = _probe_video(path, mime, limits, apng)
-    if mime.startswith("image/") and info.frame_count <= 1:  # a still GIF (or APNG) is an image
+    anim = animation(path, mime)  # an animated PNG or WebP: read as a video
+    if mime in IMAGE_MIMES:
+        width, height = image_size(path, mime)  # an animation's canvas: checked before decoding
+        _check_dims(path, width, height, limits, still=anim is None)
+        if anim is None:
+            return MediaInfo(path, mime, "image", width, height, 0.0, 1, 0.0, False,
+                             mime.split("/")[1])
+    info = _probe_video(path, mime, limits, anim)
+    if mime.startswith("image/") and info.frame_count <= 1:  # a still GIF is an image
         _check_dims(path, info.width, info.height, limits, still=True)
         return MediaInfo(path, mime, "image", info.width, info.height, 0.0, 1, 0.0, False,
                          mime.split("/")[1])
@@ -93,8 +95,8 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
 
 def _probe_video(path: Path, mime: str, limits: MediaLimits,
                  declared: tuple[int, float] | None = None) -> MediaInfo:
-    """``declared``: ``(frames, seconds)`` the file's own header gives where the container
-    has none for FFmpeg (an APNG's)."""
+    """``declared``: ``(frames, seconds)`` from the file's own chunks, where the container
+    gives none (an APNG's, an animated WebP's)."""
     with open_container(path) as container:
         if not container.streams.video and not container.streams.audio:
             # e.g. cut inside its index (moov), which comes first
@@ -366,9 +368,11 @@ def poster_frame(
         return read_image(info.path, limits)
     with open_container(info.path) as container:
         stream = container.streams.video[0]
-        target = (stream.start_time or 0) + int(stream.duration or 0) // 2
+        span = stream.duration or (int(info.duration / stream.time_base) if stream.time_base
+                                   else 0)  # an APNG's stream has none: its chunks' sum
+        target = (stream.start_time or 0) + int(span) // 2
         try:
-            if stream.duration and stream.time_base:
+            if span and stream.time_base:
                 container.seek(target, stream=stream, backward=True)
             frame = None
             for n, frame in enumerate(container.decode(stream)):  # keyframe → midpoint

@@ -1,10 +1,10 @@
 """The media type of a file from its first bytes, never from its name.
 
-Recognised and read: PNG (an animated one, APNG, is a video), JPEG, WebP, HEIC and AVIF
-(HEIF, :mod:`provenant.heif`), GIF (an animated one is a video), MP4/MOV (ISO BMFF), WebM/Matroska. Formats that are recognised
-only to be refused by name (TIFF, JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an error that says
-what they are and what to convert them to; ``verify`` still reads their content credentials
-(:func:`credential_only_mime`).
+Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), GIF
+(an animated GIF, PNG or WebP is a video), MP4/MOV (ISO BMFF), WebM/Matroska. Formats that
+are recognised only to be refused by name (TIFF, JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an
+error that says what they are and what to convert them to; ``verify`` still reads their
+content credentials (:func:`credential_only_mime`).
 """
 
 from __future__ import annotations

@@ -239,11 +239,11 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     lossless; an image with transparency is refused as a JPEG rather than flattened).
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
-    colour conversion is added to the decode + encode; others, and animated GIFs and PNGs,
-    go through RGB frames. A source of more than 8 bits (an HDR phone clip, as a rule) keeps 10 bits: written at 8,
-    a smooth sky's gradient would show bands 4 codes apart. It is written as HEVC Main 10,
-    which plays where such sources play (H.264 High 10 does not play in browsers or on
-    Apple devices).
+    colour conversion is added to the decode + encode; others, and animations (GIF, PNG,
+    WebP), go through RGB frames. A source of more than 8 bits (an HDR phone clip, as a
+    rule) keeps 10 bits: written at 8, a smooth sky's gradient would show bands 4 codes
+    apart. It is written as HEVC Main 10, which plays where such sources play (H.264 High
+    10 does not play in browsers or on Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
     from provenant.iccprofile import read_icc

@@ -192,17 +192,18 @@ def test_gifs_are_watermarked_signed_and_read(client: TestClient, clip2s: Path, 
     assert not mark["detected"] and mark["frames_used"] == 12  # a miss counts all it examined
 
 
-def test_an_animated_png_is_watermarked_as_an_mp4(client: TestClient, clip2s: Path,
-                                                  workdir: Path,
-                                                  sign_headers: dict[str, str]) -> None:
-    """An APNG is an animation: marked, it comes back as an MP4 (not as a PNG that would
-    have to hold a video); signed, it stays the animated PNG."""
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_an_animated_png_or_webp_is_watermarked_as_an_mp4(client: TestClient, clip2s: Path,
+                                                          workdir: Path, suffix: str,
+                                                          sign_headers: dict[str, str]) -> None:
+    """An APNG or animated WebP is an animation: marked, it comes back as an MP4 (not as an
+    image file that would have to hold a video); signed, it stays what it was."""
     from PIL import Image
 
     from provenant.media import iter_frames, probe
 
     frames = [Image.fromarray(f) for f in list(iter_frames(clip2s))[:12]]
-    anim = workdir / "a.png"
+    anim = workdir / f"a{suffix}"
     frames[0].save(anim, save_all=True, append_images=frames[1:], duration=40, loop=0)
     payload = {"payload": "0123456789abcdef"}
     r = client.post("/v1/watermark/embed", files=upload(anim), headers=sign_headers, data=payload)
@@ -211,9 +212,11 @@ def test_an_animated_png_is_watermarked_as_an_mp4(client: TestClient, clip2s: Pa
     r = client.post("/v1/watermark/detect", files=upload(_saved(workdir / "m.mp4", r.content)))
     assert r.json()["payload"] == "0123456789abcdef" and r.json()["frames_used"] == 12
     r = client.post("/v1/sign", files=upload(anim), headers=sign_headers)
-    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    signed = probe(_saved(workdir / "signed.png", r.content))
+    assert r.status_code == 200 and r.headers["content-type"] == f"image/{suffix[1:]}"
+    signed = probe(_saved(workdir / f"signed{suffix}", r.content))
     assert (signed.kind, signed.frame_count) == ("video", 12)
+    r = client.post("/v1/verify", files={"file": (f"x{suffix}", r.content)})
+    assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"]["frames_used"] == 12
 
 
 def _saved(path: Path, data: bytes) -> Path:

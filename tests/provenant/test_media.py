@@ -145,14 +145,20 @@ def test_an_extended_webp_is_lossless_by_its_picture_chunk(workdir: Path) -> Non
         assert imageheaders.webp_is_lossless(path) is lossless
 
 
-def test_webp_bomb_and_animation_headers_are_refused_before_decoding(workdir: Path) -> None:
+def test_webp_bomb_and_damaged_animation_headers_are_refused_before_decoding(
+        workdir: Path) -> None:
     bomb = workdir / "bomb.webp"  # extended header: a 16384x16384 canvas
     bomb.write_bytes(_webp_header(b"VP8X", bytes([0, 0, 0, 0]) + (16383).to_bytes(3, "little") * 2))
     with pytest.raises(MediaLimitError, match="pixels"):
         media.read_image(bomb, media.MediaLimits(max_pixels=4096 * 4096))
-    anim = workdir / "anim.webp"  # the animation flag (0x02)
+    anim = workdir / "anim.webp"  # the animation flag (0x02), and no frame
     anim.write_bytes(_webp_header(b"VP8X", bytes([2, 0, 0, 0]) + (99).to_bytes(3, "little") * 2))
-    with pytest.raises(UnsupportedMediaError, match="animated WebP"):
+    with pytest.raises(MediaError, match="declares a WebP animation but holds 0"):
+        media.probe(anim)
+    frame = b"ANMF" + struct.pack("<I", 16) + bytes(12) + (40).to_bytes(3, "little") + bytes(1)
+    anim.write_bytes(_webp_header(b"VP8X", bytes([2, 0, 0, 0])
+                                  + (16383).to_bytes(3, "little") * 2) + frame * 2)
+    with pytest.raises(MediaLimitError, match="16384x16384 frames"):  # before libwebp's canvas
         media.probe(anim)
     lost = workdir / "lost.webp"
     lost.write_bytes(_webp_header(b"VP8 ", b"\x00" * 4))

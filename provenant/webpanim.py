@@ -1,0 +1,87 @@
+"""Animated WebP, read through Pillow (libwebp's animation decoder): FFmpeg, which reads
+every other video here, has no decoder for it.
+
+:class:`WebpAnimation` presents the file as the part of a PyAV input container that the
+readers use (``streams``, ``decode``, ``seek``, ``duration``), yielding real
+``av.VideoFrame`` objects with millisecond timestamps, so that every reader (probe, frames,
+poster, the watermark's sampler) takes an animated WebP as it takes a GIF. Frames are the
+full canvas, composed by libwebp, as RGB (transparency dropped, as for a GIF). Memory holds
+the file (libwebp reads it whole; within the file-size limit) and one frame; a damaged
+file raises :class:`MediaError` while it is decoded.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from provenant.errors import MediaError, MediaLimitError
+from provenant.imageheaders import webp_frame_durations
+
+__all__ = ["WebpAnimation"]
+
+#: What Pillow and libwebp raise on a damaged file.
+_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError)
+_MS = Fraction(1, 1000)
+
+
+class WebpAnimation:
+    """An animated WebP opened for reading: ``streams.video[0]`` and ``decode``."""
+
+    def __init__(self, path: Path) -> None:
+        from PIL import Image
+
+        self.path = path
+        try:
+            self.image = Image.open(path)
+            frames, (width, height) = int(getattr(self.image, "n_frames", 1)), self.image.size
+        except Image.DecompressionBombError as exc:  # over Pillow's limit, if ours is higher
+            raise MediaLimitError(f"{path}: {exc}") from None
+        except _DAMAGE as exc:
+            raise MediaError(f"{path} cannot be read: it is a truncated or corrupt WebP "
+                             f"({exc})") from None
+        durations = webp_frame_durations(path) or [0]
+        self.starts = [sum(durations[:i]) for i in range(len(durations))]
+        self.position, total = 0, sum(durations)
+        self.stream = SimpleNamespace(
+            codec_context=SimpleNamespace(width=width, height=height, name="webp"),
+            time_base=_MS, start_time=0, frames=frames, duration=total or None,
+            average_rate=Fraction(frames * 1000, total) if total else None, guessed_rate=None,
+            thread_type=None)
+        self.streams = SimpleNamespace(video=[self.stream], audio=[])
+        self.duration: int | None = None  # the stream's is the file's
+
+    def decode(self, stream: Any = None, **_: Any):  # -> Iterator[av.VideoFrame]
+        """Frames from the current position (after :meth:`seek`: from the frame sought)."""
+        import av
+
+        while self.position < self.stream.frames:
+            try:
+                self.image.seek(self.position)
+                self.image.load()
+                rgb = self.image.convert("RGB")
+            except _DAMAGE as exc:
+                raise MediaError(f"{self.path} cannot be decoded: frame {self.position} of "
+                                 f"the WebP is truncated or corrupt ({exc})") from None
+            frame = av.VideoFrame.from_ndarray(np.asarray(rgb), format="rgb24")
+            frame.pts, frame.time_base = int(self.image.info.get("timestamp", 0)), _MS
+            frame.key_frame = self.position == 0
+            self.position += 1
+            yield frame
+
+    def seek(self, offset: int, *_: Any, **__: Any) -> None:
+        """Go to the last frame that starts at or before ``offset`` milliseconds."""
+        self.position = max(0, sum(1 for t in self.starts if t <= offset) - 1)
+
+    def close(self) -> None:
+        self.image.close()
+
+    def __enter__(self) -> WebpAnimation:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
