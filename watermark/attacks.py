@@ -278,6 +278,22 @@ def _draw_xy(rng: np.random.Generator) -> dict[str, Any]:
     return {"x": float(rng.uniform(0, 1)), "y": float(rng.uniform(0, 1))}
 
 
+def _webp_animation(clip: Clip, p: Params) -> Clip:
+    """An animated WebP, as a sticker maker writes one (Pillow's libwebp, lossy, quality 75;
+    delays in whole milliseconds), read back as RGB."""
+    from PIL import Image, ImageSequence
+
+    buf = io.BytesIO()
+    images = [Image.fromarray(f) for f in clip.frames]
+    delay = max(1, round(1000 / clip.fps))
+    images[0].save(buf, format="WEBP", save_all=len(images) > 1, append_images=images[1:],
+                   duration=delay, loop=0, quality=int(p["quality"]))
+    buf.seek(0)
+    with Image.open(buf) as webp:
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(webp)]
+    return Clip(frames, 1000 / delay)
+
+
 def _identity(clip: Clip, p: Params) -> Clip:
     return clip
 
@@ -342,6 +358,8 @@ def _registry() -> dict[str, Attack]:
         *_ORIENTATION_ATTACKS,
         # after them, for the same reason
         Attack("gif", "codec", _gif, description="an animated GIF (256-colour palettes)"),
+        Attack("webp_anim_75", "codec", _webp_animation, fixed={"quality": 75},
+               description="an animated WebP, lossy at quality 75 (a sticker)"),
     ]
     return {x.name: x for x in a}
 
