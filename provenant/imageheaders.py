@@ -12,8 +12,12 @@ from pathlib import Path
 from provenant.errors import MediaError
 from provenant.heif import HEIF_MIMES, heif_size
 
-__all__ = ["image_size", "animation", "png_animation", "webp_frame_durations", "webp_is_lossless", "webp_picture_size"]
+__all__ = ["image_size", "animation", "png_animation", "webp_frame_durations",
+           "webp_is_lossless", "webp_picture_size"]
 
+#: Chunks an animation's walk reads at most (a crafted file of empty chunks would make it
+#: long; a real animation has two or three per frame, within the frame limit).
+_MAX_CHUNKS = 1_000_000
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
@@ -53,7 +57,7 @@ def webp_frame_durations(path: Path) -> list[int] | None:
         if len(head) < 21 or head[12:16] != b"VP8X" or not head[20] & 0x02:
             return None
         fh.seek(12)
-        while True:
+        for _ in range(_MAX_CHUNKS):
             chunk = fh.read(8)
             if len(chunk) < 8:
                 break
@@ -72,7 +76,7 @@ def png_animation(path: Path) -> tuple[int, float] | None:
     frames, seconds = 0, 0.0
     with open(path, "rb") as fh:
         fh.seek(8)
-        while True:
+        for _ in range(_MAX_CHUNKS):
             head = fh.read(8)
             if len(head) < 8:
                 break

@@ -4,9 +4,10 @@ Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`it
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
 Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF, PNG
-(APNG) or WebP is a video (``provenant.demux``). Every reader checks the configured :class:`MediaLimits` from headers alone, before
-any large allocation, and keeps counting while it decodes in case a header lied. Writing lives in
-:mod:`provenant.media_write` and is re-exported here.
+(APNG) or WebP is a video (``provenant.demux``). Every reader checks the configured
+:class:`MediaLimits` from headers alone, before any large allocation, and keeps counting while
+it decodes in case a header lied. Writing lives in :mod:`provenant.media_write` and is
+re-exported here.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class MediaInfo:
 
     @property
     def animation(self) -> bool:
-        """An animated image (GIF, APNG): a video of RGB (or palette) pictures, no YUV."""
+        """An animated image (GIF, APNG, WebP): a video of RGB (or palette) pictures."""
         return self.kind == "video" and self.mime.startswith("image/")
 
 

@@ -13,6 +13,7 @@ file raises :class:`MediaError` while it is decoded.
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -38,14 +39,14 @@ class WebpAnimation:
         self.path = path
         try:
             self.image = Image.open(path)
-            frames, (width, height) = int(getattr(self.image, "n_frames", 1)), self.image.size
         except Image.DecompressionBombError as exc:  # over Pillow's limit, if ours is higher
             raise MediaLimitError(f"{path}: {exc}") from None
         except _DAMAGE as exc:
             raise MediaError(f"{path} cannot be read: it is a truncated or corrupt WebP "
                              f"({exc})") from None
+        frames, (width, height) = int(getattr(self.image, "n_frames", 1)), self.image.size
         durations = webp_frame_durations(path) or [0]
-        self.starts = [sum(durations[:i]) for i in range(len(durations))]
+        self.starts = [0, *accumulate(durations[:-1])]
         self.position, total = 0, sum(durations)
         self.stream = SimpleNamespace(
             codec_context=SimpleNamespace(width=width, height=height, name="webp"),
