@@ -80,17 +80,6 @@ def truncated_box(path: str | os.PathLike[str]) -> TopLevelBox | None:
     return last if last.start + last.size > os.path.getsize(path) else None
 
 
-def refuse_truncated(path: str | os.PathLike[str], doing: str) -> None:
-    """A :class:`MediaError` when a top-level box runs past the end of the file: ``doing``
-    (signing, stamping) it would vouch for a damaged copy."""
-    cut = truncated_box(path)
-    if cut is not None:
-        have = os.path.getsize(path) - cut.start
-        raise MediaError(f"{path} is truncated: its '{cut.kind.decode('latin-1')}' box declares "
-                         f"{cut.size:,} bytes and the file holds {have:,} of them, so {doing} it "
-                         "would vouch for a damaged copy", hint="use the complete file")
-
-
 def find_top_level_box(path: str | os.PathLike[str], kind: bytes) -> tuple[int, int]:
     """``(payload_start, box_end)`` of the first top-level ``kind`` box of an MP4, read by seeking."""
     for box in top_level_boxes(path)[0]:

@@ -15,7 +15,7 @@ import c2pa
 from provenant import __version__
 from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, copy_and_hash,
                             hard_binding_assertion)
-from provenant.boxes import TopLevelBox, refuse_truncated
+from provenant.boxes import TopLevelBox
 from provenant.credentials import SigningCredentials
 from provenant.errors import (CredentialError, InputError, MediaError, SigningError,
                              UnsupportedMediaError)
@@ -34,6 +34,7 @@ from provenant.media import (
 from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
+from provenant.truncation import refuse_truncated
 
 __all__ = [
     "SOURCE_TYPES",
@@ -286,8 +287,7 @@ def sign_file(
     # The signed copy keeps the source's format, so its name must say so.
     dst = check_output_suffix(dst, _SIGNED_SUFFIXES.get(info.mime, MP4_SUFFIXES),
                               f"a signed copy of the {info.mime.split('/')[1].upper()} input")
-    if info.mime in _BMFF:
-        refuse_truncated(info.path, "signing")
+    refuse_truncated(info.path, info.mime, "signing")
     definition = _definition(info, options)
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     tmp = sibling_temp(dst, dst.suffix)

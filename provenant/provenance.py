@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from provenant.boxes import refuse_truncated
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import (
@@ -30,6 +29,7 @@ from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
+from provenant.truncation import refuse_truncated
 
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
 
@@ -102,8 +102,7 @@ def stamp(
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
-    if info.mime in ("video/mp4", "video/quicktime"):  # only the frames that decode would be kept
-        refuse_truncated(info.path, "stamping")
+    refuse_truncated(info.path, info.mime, "stamping")  # else: the frames that decode, signed
     available = stampers()
     if stamper not in available:
         raise CapabilityUnavailableError(
