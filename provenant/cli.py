@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -230,9 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_opencv() -> None:
+    """No OpenCV lines about a damaged file ("[ WARN:0@5.2] global grfmt_png.cpp:792 ...")
+    ahead of the error this prints in plain words (``--verbose`` keeps them)."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # read when OpenCV loads
+    cv2 = sys.modules.get("cv2")  # already loaded by a subcommand's module
+    if cv2 is not None:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        _quiet_opencv()
     try:
         return int(args.handler(args) or 0)
     except ProvenanceError as exc:

@@ -106,6 +106,28 @@ def test_bad_input_exits_2_with_one_line(capsys, workdir: Path, clip: Path, cont
         assert err.startswith("provenant: error:")
 
 
+def test_a_damaged_png_gets_our_line_alone_not_opencvs(capfd, workdir: Path) -> None:
+    """OpenCV wrote its own line to the process's stderr ("[ WARN:0@5.2] global
+    grfmt_png.cpp:792 readFromStreamOrBuffer PNG input buffer is incomplete") ahead of the
+    plain-words error; ``--verbose`` keeps it for whoever debugs."""
+    import cv2
+    import numpy as np
+
+    from provenant.media import write_image
+
+    log = cv2.utils.logging
+    before = log.getLogLevel()
+    data = write_image(np.full((64, 64, 3), 90, np.uint8), workdir / "p.png").read_bytes()
+    (workdir / "bad.png").write_bytes(data[:40] + b"x" * 100)
+    try:
+        log.setLogLevel(log.LOG_LEVEL_WARNING)  # as a fresh process starts
+        assert main(["detect", str(workdir / "bad.png")]) == 2
+        err = capfd.readouterr().err
+        assert err.startswith("provenant: error:") and len(err.strip().splitlines()) == 1
+    finally:
+        log.setLogLevel(before)
+
+
 def test_bad_usage_exits_2(capsys, clip: Path, workdir: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["sign", str(clip)])  # no -o
