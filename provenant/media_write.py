@@ -105,7 +105,7 @@ def write_video(
     pixel_format: PixelFormat = "rgb24",
     colour: ColourTags | None = None,
 ) -> Path:
-    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio track if any.
+    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any.
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);
@@ -205,7 +205,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
     head = list(islice(frames, 3))
     frames, short = chain(head, frames), len(head) < 3
     stream = None
-    audio = _AudioCopy(out, audio_from) if audio_from is not None else None
+    audio: _AudioCopy | None = None
     try:
         for item in frames:
             array, seconds = item if isinstance(item, tuple) else (item, None)
@@ -218,6 +218,8 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
                 _set_options(stream, codec, crf, preset, out, short, colour)
+                if audio_from is not None:  # after the video, so the video is track 1
+                    audio = _AudioCopy(out, audio_from)
             for packet in stream.encode(frame):
                 out.mux(packet)
             if audio is not None:
@@ -252,17 +254,18 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
 
 
 class _AudioCopy:
-    """The first audio track of ``source``, its packets copied into ``out`` as the video
-    reaches their time, so sound and pictures are interleaved in the file (a player that
-    streams it never has to jump to the end for the sound)."""
+    """Every audio track of ``source`` (a camera's several microphones, a film's languages),
+    its packets copied into ``out`` as the video reaches their time, so sound and pictures
+    are interleaved in the file (a player that streams it never has to jump to the end for
+    the sound)."""
 
     def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
         import av
 
         self.out, self.container = out, av.open(str(source), "r")
-        tracks = self.container.streams.audio
-        self.stream = out.add_stream_from_template(tracks[0]) if tracks else None
-        self.packets = self.container.demux(tracks[0]) if tracks else iter(())
+        tracks = list(self.container.streams.audio)
+        self.streams = {t.index: out.add_stream_from_template(t) for t in tracks}
+        self.packets = self.container.demux(*tracks) if tracks else iter(())
         self.pending = None
 
     def copy_until(self, seconds: float | None) -> None:
@@ -278,7 +281,7 @@ class _AudioCopy:
             packet = self.pending
             if seconds is not None and float(packet.dts * packet.time_base) > seconds:
                 return
-            packet.stream = self.stream
+            packet.stream = self.streams[packet.stream.index]
             self.out.mux(packet)
             self.pending = None
 

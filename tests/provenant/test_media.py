@@ -60,6 +60,21 @@ def test_write_video_keeps_fps_and_copies_audio(workdir: Path) -> None:
         assert pa == pb  # copied, not re-encoded
 
 
+def test_write_video_copies_every_audio_track_after_the_video(workdir: Path) -> None:
+    """A camera's second microphone (or a film's second language) was dropped: only the
+    first audio track was copied. The video is the first track, as players expect."""
+    src = make_clip_with_audio(workdir / "a.mp4", tracks=2)
+    out = media.write_video(media.iter_frames(src), workdir / "b.mp4", fps=24, audio_from=src)
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        assert [s.type for s in b.streams] == ["video", "audio", "audio"]
+        for ta, tb in zip(a.streams.audio, b.streams.audio):
+            pa = [bytes(p) for p in a.demux(ta) if p.size]
+            a.seek(0)
+            pb = [bytes(p) for p in b.demux(tb) if p.size]
+            b.seek(0)
+            assert pa and pa == pb  # each track copied as it was
+
+
 def test_write_video_pads_odd_sizes_and_is_atomic(workdir: Path) -> None:
     frames = [np.full((33, 47, 3), 100, np.uint8)] * 3
     out = media.write_video(frames, workdir / "odd.mp4", fps=10)
