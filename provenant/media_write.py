@@ -104,8 +104,11 @@ def write_video(
     audio_from: str | os.PathLike[str] | None = None,
     pixel_format: PixelFormat = "rgb24",
     colour: ColourTags | None = None,
+    metadata_from: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any.
+    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any, and
+    ``metadata_from``'s file-level tags (creation time, title, location: what the output
+    format holds, as ffmpeg keeps them; not the encoder's and brand fields).
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);
@@ -139,6 +142,8 @@ def write_video(
         # fully arrived (a second pass when the file is closed).
         bmff = Path(tmp).suffix.lower() in MP4_SUFFIXES
         with av.open(tmp, "w", options={"movflags": "+faststart"} if bmff else None) as out:
+            if metadata_from is not None:
+                out.metadata.update(_file_tags(metadata_from))
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                     output_tags(colour, pixel_format))
         os.replace(tmp, path)
@@ -146,6 +151,19 @@ def write_video(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+#: File-level tags a muxer writes itself: copied, they would describe the source's muxer.
+_MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")
+
+
+def _file_tags(source: str | os.PathLike[str]) -> dict[str, str]:
+    """The file-level tags of ``source`` that describe the content, not its muxer."""
+    import av
+
+    with av.open(str(source), "r", metadata_errors="ignore") as src:
+        return {k: v for k, v in src.metadata.items()
+                if k.lower() not in _MUXER_TAGS and "handler" not in k.lower()}
 
 
 def _video_frame(frame: np.ndarray, pixel_format: str,

@@ -231,8 +231,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264, audio kept; a 10-bit source as 10-bit HEVC) or an image
-    file into ``dst``.
+    """Watermark a video (H.264, its audio and file-level tags kept; a 10-bit source as
+    10-bit HEVC) or an image file into ``dst``.
 
     An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its transparency,
     grey and 16-bit samples kept where that format holds them (a lossless WebP stays
@@ -270,10 +270,12 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                           for f, t in iter_timed_frames(info.path, planar))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
-                           audio_from=audio, pixel_format=planar, colour=info.colour)
+                           audio_from=audio, pixel_format=planar, colour=info.colour,
+                           metadata_from=info.path)
     frames = ((embed_frame(f, kbytes, bits, cfg), t) for f, t in iter_timed_frames(info.path))
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
-                       crf=crf, preset=preset, audio_from=audio, colour=info.colour)
+                       crf=crf, preset=preset, audio_from=audio, colour=info.colour,
+                       metadata_from=info.path)
 
 
 def _counted(frames: Iterator[np.ndarray], total: int,

@@ -75,6 +75,32 @@ def test_write_video_copies_every_audio_track_after_the_video(workdir: Path) -> 
             assert pa and pa == pb  # each track copied as it was
 
 
+def test_write_video_keeps_the_sources_file_tags_not_its_muxers(workdir: Path) -> None:
+    """A phone clip's creation time (what a photo library sorts by), title and location
+    were dropped by a re-encode; ffmpeg keeps them, and so does this now."""
+    tags = {"creation_time": "2026-11-30T10:11:12.000000Z", "title": "Holiday",
+            "location": "+48.8584+002.2945/"}
+    from provenant.samples import render_clip
+
+    src = workdir / "a.mov"
+    with av.open(str(src), "w", format="mov") as out:
+        out.metadata.update(tags)
+        v = out.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for frame in render_clip(4, 48, 64):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(v.encode())
+    out_path = media.write_video(media.iter_frames(src), workdir / "b.mp4", fps=24,
+                                 metadata_from=src)
+    with av.open(str(out_path)) as b:
+        kept = dict(b.metadata)
+    assert {k: kept.get(k) for k in tags} == tags
+    assert kept["major_brand"] == "isom"  # the MP4's own, not the MOV's "qt  "
+    plain = media.write_video(media.iter_frames(src), workdir / "c.mp4", fps=24)
+    with av.open(str(plain)) as c:
+        assert "title" not in c.metadata  # only when asked
+
+
 def test_write_video_pads_odd_sizes_and_is_atomic(workdir: Path) -> None:
     frames = [np.full((33, 47, 3), 100, np.uint8)] * 3
     out = media.write_video(frames, workdir / "odd.mp4", fps=10)

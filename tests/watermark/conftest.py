@@ -54,12 +54,13 @@ def attack_marked(attack_clip: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def video_with_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1 s 192x256 H.264 MP4 with an AAC sine tone, written with PyAV."""
+    """A 1 s 192x256 H.264 MP4 with an AAC sine tone and a creation time, written with PyAV."""
     import av
 
     path = tmp_path_factory.mktemp("media") / "tone.mp4"
     frames = procedural_clip(192, 256, 25, seed=9)
     with av.open(str(path), "w") as out:
+        out.metadata["creation_time"] = "2026-11-30T10:11:12.000000Z"
         video = out.add_stream("libx264", rate=25)
         video.width, video.height, video.pix_fmt = 256, 192, "yuv420p"
         video.options = {"crf": "12"}

@@ -17,10 +17,14 @@ from watermark import ALGORITHM, detect_file, embed_file
 from watermark.evidence import provider, stamper
 
 
-def test_file_round_trip_keeps_audio(video_with_audio: Path, tmp_path: Path) -> None:
+def test_file_round_trip_keeps_audio_and_tags(video_with_audio: Path, tmp_path: Path) -> None:
+    import av
+
     dst = embed_file(video_with_audio, tmp_path / "wm.mp4", PAYLOAD, KEY)
     info = probe(dst)
     assert info.has_audio and (info.width, info.height) == (256, 192)
+    with av.open(str(dst)) as out:
+        assert out.metadata.get("creation_time") == "2026-11-30T10:11:12.000000Z"
     r = detect_file(dst, KEY)
     assert r.detected and r.payload == PAYLOAD
     assert not detect_file(video_with_audio, KEY).detected
