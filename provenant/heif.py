@@ -102,9 +102,21 @@ def heif_icc(path: Path) -> bytes | None:
     return bytes(icc) if icc else None
 
 
-def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None) -> bytes:
+def heif_exif(path: Path) -> bytes | None:
+    """The EXIF data stored with the picture, or None."""
+    try:
+        with _open(path) as image:
+            exif = image.info.get("exif")
+    except MediaError:
+        return None
+    return bytes(exif) if exif else None
+
+
+def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None,
+                exif: bytes | None = None) -> bytes:
     """``image`` (``H×W``, ``H×W×3`` or ``H×W×4`` ``uint8``) encoded as HEIC (``.heic``,
-    ``.heif``) or AVIF (``.avif``) at ``quality`` (1-100), with ``icc`` as its profile."""
+    ``.heif``) or AVIF (``.avif``) at ``quality`` (1-100), with ``icc`` as its profile and
+    ``exif`` (TIFF-structured) as its EXIF data."""
     image_module = _pillow()
     fmt = "AVIF" if ext == ".avif" else "HEIF"
     if fmt == "HEIF" and "HEIF" not in image_module.SAVE:
@@ -114,6 +126,8 @@ def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None) ->
         image = image[..., 0]
     picture = image_module.fromarray(np.ascontiguousarray(image))  # L, RGB or RGBA by shape
     extra = {"icc_profile": icc} if icc else {}
+    if exif:
+        extra["exif"] = b"Exif\x00\x00" + exif
     out = io.BytesIO()
     picture.save(out, format=fmt, quality=quality, **extra)
     return out.getvalue()

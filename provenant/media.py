@@ -26,7 +26,8 @@ from provenant.errors import InputError, MediaError, MediaLimitError, Unsupporte
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import animation, image_size
 from provenant.mediainfo import MediaInfo, MediaLimits, plausible_fps
-from provenant.orientation import first_frame, frame_turns, upright, upright_size
+from provenant.imagemeta import exif_orientation
+from provenant.orientation import exif_upright, first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
 from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
                                    PixelFormat, check_output_path, check_output_suffix,
@@ -155,9 +156,9 @@ def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) 
 def read_image_exact(path: str | os.PathLike[str],
                      limits: MediaLimits | None = None) -> np.ndarray:
     """An image file with the samples it stores: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4``
-    RGBA, ``uint8`` or ``uint16``. What a rewrite of the image (a watermark) starts from, so
-    that transparency, grey and 16-bit precision survive it. A JPEG is read as
-    :func:`read_image` reads it (its EXIF orientation applied, since the copy carries none)."""
+    RGBA, ``uint8`` or ``uint16``, turned as its EXIF orientation says (as :func:`read_image`
+    reads it). What a rewrite of the image (a watermark) starts from, so that transparency,
+    grey and 16-bit precision survive it."""
     import cv2
 
     info = probe(path, limits)
@@ -167,7 +168,8 @@ def read_image_exact(path: str | os.PathLike[str],
         return read_image(info.path, limits)
     if info.mime in HEIF_MIMES:  # 8-bit, turned upright by the decoder
         return read_heif(info.path, keep_alpha=True)
-    image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)
+    image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)  # which applies no EXIF orientation
+    image = exif_upright(image, exif_orientation(info.path, info.mime))
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
     if image.ndim == 3 and image.shape[2] == 3:

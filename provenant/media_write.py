@@ -20,7 +20,7 @@ import numpy as np
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
-from provenant.iccprofile import with_icc
+from provenant.imagemeta import with_exif, with_icc
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
@@ -308,15 +308,17 @@ class _AudioCopy:
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
-                lossless: bool = False, icc_profile: bytes | None = None) -> Path:
+                lossless: bool = False, icc_profile: bytes | None = None,
+                exif: bytes | None = None) -> Path:
     """Write one image as PNG, JPEG, WebP, HEIC (``.heic``, ``.heif``) or AVIF, by ``path``'s
     suffix (no suffix: PNG).
 
     ``image``: ``H×W`` grey, ``H×W×3`` RGB or ``H×W×4`` RGBA, ``uint8`` or ``uint16``. PNG
     keeps all of it; the others hold 8 bits (16-bit samples are rounded to 8), and JPEG
     refuses transparency rather than drop it. ``quality`` (1-100) sets the lossy formats;
-    ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile, see
-    :mod:`provenant.iccprofile`) is stored with the picture. The file appears atomically."""
+    ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile) and
+    ``exif`` (its EXIF data, orientation upright), see :mod:`provenant.imagemeta`, are
+    stored with the picture. The file appears atomically."""
     import cv2
 
     path = check_output_path(path)
@@ -335,7 +337,7 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     if ext != ".png":
         image = to_uint8(image)
     if ext in HEIF_SUFFIXES:
-        return _write_bytes(path, ext, encode_heif(image, ext, quality, icc_profile))
+        return _write_bytes(path, ext, encode_heif(image, ext, quality, icc_profile, exif))
     if channels > 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     if ext == ".webp":
@@ -345,7 +347,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
-    return _write_bytes(path, ext, with_icc(buf.tobytes(), ext, icc_profile))
+    encoded = with_icc(buf.tobytes(), ext, icc_profile)
+    return _write_bytes(path, ext, with_exif(encoded, ext, exif))
 
 
 def _write_bytes(path: Path, ext: str, data: bytes) -> Path:

@@ -54,7 +54,7 @@ class MediaInfo:
     rotation: int = 0
     #: A video's colour tags, read from its first frame; writers carry them into a
     #: re-encode (``provenant.colour``). Images: unspecified (their ICC profile is kept
-    #: instead, ``provenant.iccprofile``).
+    #: instead, ``provenant.imagemeta``).
     colour: ColourTags = field(default_factory=ColourTags)
 
     @property

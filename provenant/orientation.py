@@ -60,6 +60,16 @@ def upright(array: np.ndarray, turns: int, pixel_format: str = "rgb24") -> np.nd
     return np.ascontiguousarray(np.concatenate(planes).reshape(-1, out_w))
 
 
+def exif_upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """An image stored with EXIF ``orientation`` (1-8: upright, mirrored, turned 180°,
+    flipped, transposed, turned 90° clockwise, transversed, turned 90° anticlockwise) as it
+    is meant to be seen (contiguous; other values: as it is)."""
+    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+              5: lambda a: np.rot90(a[:, ::-1], 1), 6: lambda a: np.rot90(a, -1),
+              7: lambda a: np.rot90(a[:, ::-1], -1), 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(turned[orientation](image)) if orientation in turned else image
+
+
 def first_frame(container, stream):  # av InputContainer, VideoStream -> VideoFrame | None
     """The first decodable frame, whose display rotation and colour tags ``probe`` reports
     (None when none decodes: the readers then report the damage)."""

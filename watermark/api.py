@@ -246,7 +246,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     10 does not play in browsers or on Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
-    from provenant.iccprofile import read_icc
+    from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
     from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
                                  write_video)
@@ -258,7 +258,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
         return write_image(marked, dst, lossless=lossless,
-                           icc_profile=read_icc(info.path, info.mime))
+                           icc_profile=read_icc(info.path, info.mime),
+                           exif=read_exif(info.path, info.mime))
     audio = info.path if info.has_audio else None
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound.
     # An animation's frames are RGB: they go the RGB path, converted and tagged as BT.709.

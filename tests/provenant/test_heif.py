@@ -11,7 +11,7 @@ from PIL import Image, ImageCms
 from provenant.credentials import ensure_dev_credentials
 from provenant.errors import MediaError
 from provenant.heif import heif_mime
-from provenant.iccprofile import read_icc
+from provenant.imagemeta import read_icc
 from provenant.jumbf import has_manifest_store
 from provenant.manifest import SignOptions, read_manifest, sign_file
 from provenant.media import probe, read_image, read_image_exact, write_image
