@@ -94,22 +94,21 @@ def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
 
 def heif_icc(path: Path) -> bytes | None:
     """The ICC profile stored with the picture, or None."""
-    try:
-        with _open(path) as image:
-            icc = image.info.get("icc_profile")
-    except MediaError:
-        return None
-    return bytes(icc) if icc else None
+    return _stored(path, "icc_profile")
 
 
 def heif_exif(path: Path) -> bytes | None:
     """The EXIF data stored with the picture, or None."""
+    return _stored(path, "exif")
+
+
+def _stored(path: Path, key: str) -> bytes | None:
     try:
         with _open(path) as image:
-            exif = image.info.get("exif")
+            value = image.info.get(key)
     except MediaError:
         return None
-    return bytes(exif) if exif else None
+    return bytes(value) if value else None
 
 
 def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None,
