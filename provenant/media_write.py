@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from provenant.audiocopy import AudioCopy
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
@@ -223,7 +224,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
     head = list(islice(frames, 3))
     frames, short = chain(head, frames), len(head) < 3
     stream = None
-    audio: _AudioCopy | None = None
+    audio: AudioCopy | None = None
     try:
         for item in frames:
             array, seconds = item if isinstance(item, tuple) else (item, None)
@@ -237,7 +238,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 tag(stream.codec_context, colour)
                 _set_options(stream, codec, crf, preset, out, short, colour)
                 if audio_from is not None:  # after the video, so the video is track 1
-                    audio = _AudioCopy(out, audio_from)
+                    audio = AudioCopy(out, audio_from)
             for packet in stream.encode(frame):
                 out.mux(packet)
             if audio is not None:
@@ -269,42 +270,6 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
             # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
             stream.codec_context.codec_tag = "hvc1"
     stream.options = opts
-
-
-class _AudioCopy:
-    """Every audio track of ``source`` (a camera's several microphones, a film's languages),
-    its packets copied into ``out`` as the video reaches their time, so sound and pictures
-    are interleaved in the file (a player that streams it never has to jump to the end for
-    the sound)."""
-
-    def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
-        import av
-
-        self.out, self.container = out, av.open(str(source), "r")
-        tracks = list(self.container.streams.audio)
-        self.streams = {t.index: out.add_stream_from_template(t) for t in tracks}
-        self.packets = self.container.demux(*tracks) if tracks else iter(())
-        self.pending = None
-
-    def copy_until(self, seconds: float | None) -> None:
-        """Copy the packets that start at or before ``seconds`` (None: all that are left)."""
-        while True:
-            if self.pending is None:
-                self.pending = next(self.packets, None)
-                if self.pending is None:
-                    return
-                if self.pending.dts is None:  # the demuxer's final empty packet
-                    self.pending = None
-                    continue
-            packet = self.pending
-            if seconds is not None and float(packet.dts * packet.time_base) > seconds:
-                return
-            packet.stream = self.streams[packet.stream.index]
-            self.out.mux(packet)
-            self.pending = None
-
-    def close(self) -> None:
-        self.container.close()
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,

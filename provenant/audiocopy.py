@@ -1,0 +1,138 @@
+"""The sound of a re-encoded video: every audio track of the source, interleaved with the
+new video as it is written.
+
+A track is copied packet for packet when the output container takes it as it is. One that
+it does not take (24-bit or float PCM from a Matroska file, which FFmpeg's MP4 muxer
+refuses: the re-encode failed with "Invalid argument") is converted to ALAC, Apple's
+lossless codec, which every MP4 and MOV player reads: the samples stay bit for bit (float
+samples become 32-bit integers).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from fractions import Fraction
+from typing import Any
+
+from provenant.errors import MediaError
+
+__all__ = ["AudioCopy"]
+
+#: Channel layouts the ALAC encoder takes, by channel count.
+_ALAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
+                 8: "7.1(wide)"}
+
+
+class AudioCopy:
+    """Every audio track of ``source`` (a camera's several microphones, a film's
+    languages), written into ``out`` as the video reaches each packet's time, so sound and
+    pictures are interleaved in the file (a player that streams it never has to jump to the
+    end for the sound)."""
+
+    def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
+        import av
+
+        self.out, self.container = out, av.open(str(source), "r")
+        tracks = list(self.container.streams.audio)
+        self.tracks: dict[int, _Track] = {}
+        for track in tracks:
+            fits = _fits(out.format.name, source, track.index)
+            self.tracks[track.index] = _Track(out, track, copy=fits)
+        self.packets = self.container.demux(*tracks) if tracks else iter(())
+        self.pending = None
+
+    def copy_until(self, seconds: float | None) -> None:
+        """Write the packets that start at or before ``seconds`` (None: all that are left)."""
+        while True:
+            if self.pending is None:
+                self.pending = next(self.packets, None)
+                if self.pending is None:
+                    for track in self.tracks.values():
+                        track.flush()
+                    return
+                if self.pending.dts is None:  # the demuxer's final empty packet
+                    self.pending = None
+                    continue
+            packet = self.pending
+            if seconds is not None and float(packet.dts * packet.time_base) > seconds:
+                return
+            self.tracks[packet.stream.index].write(packet)
+            self.pending = None
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class _Track:
+    """One source track: its packets copied, or decoded and encoded as ALAC."""
+
+    def __init__(self, out, track, copy: bool) -> None:
+        import av
+
+        self.out, self.copy = out, copy
+        if copy:
+            self.stream = out.add_stream_from_template(track)
+            return
+        ctx = track.codec_context
+        deep = ctx.format is None or ctx.format.name not in ("s16", "s16p", "u8", "u8p")
+        fmt = "s32p" if deep else "s16p"
+        # the standard layout of as many channels (a Matroska track's may be "2 channels",
+        # of no named order, which the ALAC encoder refuses)
+        layout = _ALAC_LAYOUTS.get(ctx.layout.nb_channels, ctx.layout.name)
+        self.stream = out.add_stream("alac", rate=ctx.sample_rate, layout=layout)
+        self.stream.codec_context.format = fmt
+        try:
+            self.stream.codec_context.open()
+        except av.error.FFmpegError:
+            raise MediaError(f"audio track {track.index} ({ctx.name}, {ctx.layout.name}) can "
+                             "neither be copied into the output nor converted to ALAC",
+                             hint="convert its sound to AAC or 16-bit PCM first") from None
+        self.resampler = av.AudioResampler(format=fmt, layout=layout, rate=ctx.sample_rate)
+        self.decoder, self.rate = ctx, ctx.sample_rate
+        self.flushed, self.samples = False, 0
+
+    def write(self, packet: Any) -> None:
+        if self.copy:
+            packet.stream = self.stream
+            self.out.mux(packet)
+            return
+        for frame in self.decoder.decode(packet):
+            self._encode(frame)
+
+    def flush(self) -> None:
+        if self.copy or self.flushed:
+            return
+        self.flushed = True
+        for frame in self.decoder.decode(None):
+            self._encode(frame)
+        self._encode(None)
+
+    def _encode(self, frame: Any) -> None:
+        frames = self.resampler.resample(frame) if frame is not None else [
+            *self.resampler.resample(None), None]
+        for converted in frames:
+            if converted is not None:  # times in samples, from the track's start
+                converted.pts, converted.time_base = self.samples, Fraction(1, self.rate)
+                self.samples += converted.samples
+            self.out.mux(self.stream.encode(converted))
+
+
+def _fits(container_format: str, source: str | os.PathLike[str], index: int) -> bool:
+    """Whether ``container_format`` takes track ``index`` of ``source`` as it is: its first
+    packet muxed into a trial file in memory."""
+    import av
+
+    try:
+        with av.open(str(source), "r") as src, av.open(io.BytesIO(), "w",
+                                                      format=container_format) as trial:
+            track = src.streams[index]
+            stream = trial.add_stream_from_template(track)
+            for packet in src.demux(track):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    trial.mux(packet)
+                    break
+        return True
+    except (av.error.FFmpegError, ValueError):
+        return False

@@ -1,0 +1,52 @@
+"""A re-encode keeps every audio track: copied as it is where the output takes it, and
+otherwise (24-bit PCM from a Matroska file, which FFmpeg's MP4 muxer refuses) converted to
+ALAC without changing a sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from provenant import media
+from provenant.samples import render_clip
+
+
+def _mkv_with_pcm24(path: Path) -> np.ndarray:
+    """A Matroska clip with a stereo 24-bit PCM track; returns its samples as decoded."""
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w", format="matroska") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("pcm_s24le", rate=48000, layout="stereo")
+        for frame in render_clip(12, 48, 64):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(video.encode())
+        for i in range(12):
+            samples = rng.integers(-2**23, 2**23, (1, 2 * 2048), dtype=np.int64) << 8
+            frame = av.AudioFrame.from_ndarray(samples.astype(np.int32), format="s32",
+                                               layout="stereo")
+            frame.sample_rate, frame.pts = 48000, i * 2048
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    return _samples(path)
+
+
+def _samples(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        parts = []
+        for frame in container.decode(audio=0):
+            array = frame.to_ndarray()
+            parts.append(array if frame.format.is_planar else array.reshape(-1, 2).T)
+        return np.concatenate(parts, axis=1)
+
+
+def test_pcm_an_mp4_refuses_is_converted_to_alac_sample_for_sample(workdir: Path) -> None:
+    src = workdir / "camera.mkv"
+    before = _mkv_with_pcm24(src)
+    out = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24, audio_from=src)
+    with av.open(str(out)) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "alac"]
+    after = _samples(out)
+    assert after.shape == before.shape and np.array_equal(after, before)  # lossless
