@@ -117,7 +117,37 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
             for packet in stream.encode():
                 container.mux(packet)
         out.append(folder / name)
+    out.append(_with_sound(folder / "sound.mkv", frames[:12]))
     return out
+
+
+def _with_sound(path: Path, frames: list[np.ndarray]) -> Path:
+    """A Matroska clip with two audio tracks: 24-bit PCM (which a re-encode converts to
+    ALAC) and AAC (copied)."""
+    import av
+
+    with av.open(str(path), "w", format="matroska") as container:
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 160, 128, "yuv420p"
+        tracks = [container.add_stream("pcm_s24le", rate=48000, layout="stereo"),
+                  container.add_stream("aac", rate=48000, layout="mono")]
+        for f in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        container.mux(video.encode())
+        tone = np.sin(np.arange(24000) * 2 * np.pi * 440 / 48000)
+        for track, fmt, channels in ((tracks[0], "s32", 2), (tracks[1], "fltp", 1)):
+            for start in range(0, 24000, 1024):
+                part = tone[start:start + 1024]
+                if fmt == "s32":
+                    data = (np.repeat(part, channels) * 2**30).astype(np.int32)[None, :]
+                else:
+                    data = part.astype(np.float32)[None, :]
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt,
+                                                   layout="stereo" if channels == 2 else "mono")
+                frame.sample_rate, frame.pts = 48000, start
+                container.mux(track.encode(frame))
+            container.mux(track.encode())
+    return path
 
 
 class _Hang(Exception):
@@ -152,11 +182,12 @@ def run_one(argv: list[str]) -> tuple[str, float, str]:
 
 
 def _argv(command: str, path: Path, out: Path, animated: bool = False) -> list[str]:
-    """``animated``: the file was made as an animation (stamped as an MP4)."""
+    """``animated``: the file was made as an animation (stamped, like a WebM or MKV, as an
+    MP4)."""
     if command in ("sign", "stamp"):
         dst = out / f"{command}_{path.name}"
-        if command == "stamp" and animated:
-            dst = dst.with_suffix(".mp4")
+        if command == "stamp" and (animated or path.suffix in (".webm", ".mkv")):
+            dst = dst.with_suffix(".mp4")  # what stamp writes for a video
         return [command, str(path), "-o", str(dst)]
     return [*command.split(), str(path), "--json"]
 

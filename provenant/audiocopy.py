@@ -75,21 +75,26 @@ class _Track:
             self.stream = out.add_stream_from_template(track)
             return
         ctx = track.codec_context
+        channels = ctx.layout.nb_channels if ctx is not None and ctx.layout is not None else 0
+        refused = MediaError(
+            f"audio track {track.index} ({getattr(ctx, 'name', 'no codec')}, {channels} "
+            "channels) can neither be copied into the output nor converted to ALAC: it is "
+            "damaged, or in an unusual format", hint="convert its sound to AAC first")
+        if channels == 0 or not ctx.sample_rate:  # a damaged header, as a rule
+            raise refused
         deep = ctx.format is None or ctx.format.name not in ("s16", "s16p", "u8", "u8p")
         fmt = "s32p" if deep else "s16p"
         # the standard layout of as many channels (a Matroska track's may be "2 channels",
         # of no named order, which the ALAC encoder refuses)
-        layout = _ALAC_LAYOUTS.get(ctx.layout.nb_channels, ctx.layout.name)
-        self.stream = out.add_stream("alac", rate=ctx.sample_rate, layout=layout)
-        self.stream.codec_context.format = fmt
+        layout = _ALAC_LAYOUTS.get(channels, ctx.layout.name)
         try:
+            self.stream = out.add_stream("alac", rate=ctx.sample_rate, layout=layout)
+            self.stream.codec_context.format = fmt
             self.stream.codec_context.open()
-        except av.error.FFmpegError:
-            raise MediaError(f"audio track {track.index} ({ctx.name}, {ctx.layout.name}) can "
-                             "neither be copied into the output nor converted to ALAC",
-                             hint="convert its sound to AAC or 16-bit PCM first") from None
-        self.resampler = av.AudioResampler(format=fmt, layout=layout, rate=ctx.sample_rate)
-        self.decoder, self.rate = ctx, ctx.sample_rate
+            self.resampler = av.AudioResampler(format=fmt, layout=layout, rate=ctx.sample_rate)
+        except (av.error.FFmpegError, ValueError):
+            raise refused from None
+        self.decoder, self.rate, self.damage = ctx, ctx.sample_rate, av.error.FFmpegError
         self.flushed, self.samples = False, 0
 
     def write(self, packet: Any) -> None:
@@ -97,7 +102,11 @@ class _Track:
             packet.stream = self.stream
             self.out.mux(packet)
             return
-        for frame in self.decoder.decode(packet):
+        try:
+            frames = self.decoder.decode(packet)
+        except self.damage:  # a damaged packet: a gap in the sound, as a player leaves it
+            return
+        for frame in frames:
             self._encode(frame)
 
     def flush(self) -> None:

@@ -1,6 +1,6 @@
 """A re-encode keeps every audio track: copied as it is where the output takes it, and
 otherwise (24-bit PCM from a Matroska file, which FFmpeg's MP4 muxer refuses) converted to
-ALAC without changing a sample."""
+ALAC without changing a sample; a track that can be neither is a clear error."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from provenant import media
+from provenant.errors import MediaError
 from provenant.samples import render_clip
 
 
@@ -50,3 +52,17 @@ def test_pcm_an_mp4_refuses_is_converted_to_alac_sample_for_sample(workdir: Path
         assert [s.codec_context.name for s in container.streams] == ["h264", "alac"]
     after = _samples(out)
     assert after.shape == before.shape and np.array_equal(after, before)  # lossless
+
+
+def test_an_audio_track_no_decoder_reads_is_a_clear_error(workdir: Path) -> None:
+    """A damaged codec name (Matroska ``A_PCM/INT/LIT`` made ``A_QQQ/INT/LIT``): no decoder,
+    no copy into an MP4. It was an internal AttributeError; it is bad input now."""
+    src = workdir / "camera.mkv"
+    _mkv_with_pcm24(src)
+    data = src.read_bytes()
+    at = data.index(b"A_PCM/INT/LIT")
+    (workdir / "bad.mkv").write_bytes(data[:at] + b"A_QQQ" + data[at + 5:])
+    with pytest.raises(MediaError, match="audio track 1") as info:
+        media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
+                          audio_from=workdir / "bad.mkv")
+    assert info.value.exit_code == 2 and not (workdir / "out.mp4").exists()
