@@ -33,7 +33,9 @@ class AudioCopy:
     def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
         import av
 
-        self.out, self.container = out, av.open(str(source), "r")
+        # damaged tags are skipped, not decoded (UnicodeDecodeError)
+        self.out = out
+        self.container = av.open(str(source), "r", metadata_errors="ignore")
         tracks = list(self.container.streams.audio)
         self.tracks: dict[int, _Track] = {}
         for track in tracks:
@@ -133,8 +135,8 @@ def _fits(container_format: str, source: str | os.PathLike[str], index: int) -> 
     import av
 
     try:
-        with av.open(str(source), "r") as src, av.open(io.BytesIO(), "w",
-                                                      format=container_format) as trial:
+        with (av.open(str(source), "r", metadata_errors="ignore") as src,
+              av.open(io.BytesIO(), "w", format=container_format) as trial):
             track = src.streams[index]
             stream = trial.add_stream_from_template(track)
             for packet in src.demux(track):

@@ -15,13 +15,15 @@ from provenant.errors import MediaError
 from provenant.samples import render_clip
 
 
-def _mkv_with_pcm24(path: Path) -> np.ndarray:
+def _mkv_with_pcm24(path: Path, title: str | None = None) -> np.ndarray:
     """A Matroska clip with a stereo 24-bit PCM track; returns its samples as decoded."""
     rng = np.random.default_rng(3)
     with av.open(str(path), "w", format="matroska") as out:
         video = out.add_stream("libx264", rate=24)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         audio = out.add_stream("pcm_s24le", rate=48000, layout="stereo")
+        if title:
+            audio.metadata["title"] = title
         for frame in render_clip(12, 48, 64):
             out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         out.mux(video.encode())
@@ -66,3 +68,16 @@ def test_an_audio_track_no_decoder_reads_is_a_clear_error(workdir: Path) -> None
         media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
                           audio_from=workdir / "bad.mkv")
     assert info.value.exit_code == 2 and not (workdir / "out.mp4").exists()
+
+
+def test_a_damaged_tag_in_the_source_does_not_stop_the_sound(workdir: Path) -> None:
+    """A track title whose bytes are not UTF-8 (a damaged header) made reading the sound
+    raise UnicodeDecodeError, an internal error; such tags are skipped."""
+    src = workdir / "camera.mkv"
+    _mkv_with_pcm24(src, title="Camera mic")
+    data = src.read_bytes()
+    at = data.index(b"Camera mic")
+    (workdir / "bad.mkv").write_bytes(data[:at] + b"Camera \xb2ic" + data[at + 10:])
+    out = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
+                            audio_from=workdir / "bad.mkv")
+    assert np.array_equal(_samples(out), _samples(src))
