@@ -278,44 +278,27 @@ def _draw_xy(rng: np.random.Generator) -> dict[str, Any]:
     return {"x": float(rng.uniform(0, 1)), "y": float(rng.uniform(0, 1))}
 
 
-def _webp_animation(clip: Clip, p: Params) -> Clip:
-    """An animated WebP, as a sticker maker writes one (Pillow's libwebp, lossy, quality 75;
-    delays in whole milliseconds), read back as RGB."""
-    from PIL import Image, ImageSequence
-
-    buf = io.BytesIO()
-    images = [Image.fromarray(f) for f in clip.frames]
-    delay = max(1, round(1000 / clip.fps))
-    images[0].save(buf, format="WEBP", save_all=len(images) > 1, append_images=images[1:],
-                   duration=delay, loop=0, quality=int(p["quality"]))
-    buf.seek(0)
-    with Image.open(buf) as webp:
-        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(webp)]
-    return Clip(frames, 1000 / delay)
-
-
 def _identity(clip: Clip, p: Params) -> Clip:
     return clip
 
 
-def _gif(clip: Clip, p: Params) -> Clip:
-    """An animated GIF, as a meme maker writes one (Pillow: each frame reduced to an adaptive
-    palette of 256 colours; delays in whole 1/100 s), read back as RGB."""
-    from PIL import Image, ImageSequence
+def _animated(fmt: str, step_ms: int, least_ms: int, **options: Any) -> Apply:
+    """An animated ``fmt`` as Pillow writes one (a meme maker's GIF: 256-colour palettes; a
+    sticker's WebP), frame delays in whole ``step_ms`` (at least ``least_ms``), read back
+    as RGB at the rate those delays give."""
+    def apply(clip: Clip, p: Params) -> Clip:
+        from PIL import Image, ImageSequence
 
-    buf = io.BytesIO()
-    images = [Image.fromarray(f) for f in clip.frames]
-    delay = max(2, round(100 / clip.fps)) * 10  # ms, a whole number of centiseconds
-    images[0].save(buf, format="GIF", save_all=len(images) > 1, append_images=images[1:],
-                   duration=delay, loop=0)
-    buf.seek(0)
-    with Image.open(buf) as gif:
-        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
-    return Clip(frames, 1000 / delay)
+        delay = max(least_ms, round(1000 / clip.fps / step_ms) * step_ms)
+        buf, images = io.BytesIO(), [Image.fromarray(f) for f in clip.frames]
+        images[0].save(buf, format=fmt, save_all=len(images) > 1, append_images=images[1:],
+                       duration=delay, loop=0, **options)
+        with Image.open(buf) as animation:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(animation)]
+        return Clip(frames, 1000 / delay)
+    return apply
 
 
-#: Mirroring and a quarter turn, after every other attack in both registries (the draws of
-#: the attacks before them keep their index).
 _ORIENTATION_ATTACKS = (
     Attack("mirror", "geometry", _mirror, description="left and right swapped"),
     Attack("rotate_90", "geometry", _quarter_turn, fixed={"turns": 1},
@@ -357,8 +340,9 @@ def _registry() -> dict[str, Attack]:
                description="black bars to a square frame (a 1:1 feed), not rescaled"),
         *_ORIENTATION_ATTACKS,
         # after them, for the same reason
-        Attack("gif", "codec", _gif, description="an animated GIF (256-colour palettes)"),
-        Attack("webp_anim_75", "codec", _webp_animation, fixed={"quality": 75},
+        Attack("gif", "codec", _animated("GIF", 10, 20),
+               description="an animated GIF (256-colour palettes, delays in 1/100 s)"),
+        Attack("webp_anim_75", "codec", _animated("WEBP", 1, 1, quality=75),
                description="an animated WebP, lossy at quality 75 (a sticker)"),
     ]
     return {x.name: x for x in a}
