@@ -38,9 +38,13 @@ class AudioCopy:
         self.container = av.open(str(source), "r", metadata_errors="ignore")
         tracks = list(self.container.streams.audio)
         self.tracks: dict[int, _Track] = {}
-        for track in tracks:
-            fits = _fits(out.format.name, source, track.index)
-            self.tracks[track.index] = _Track(out, track, copy=fits)
+        try:
+            for track in tracks:
+                fits = _fits(out.format.name, source, track.index)
+                self.tracks[track.index] = _Track(out, track, copy=fits)
+        except BaseException:  # a track neither copied nor converted: not left open
+            self.container.close()
+            raise
         self.packets = self.container.demux(*tracks) if tracks else iter(())
         self.pending = None
 
