@@ -7,13 +7,15 @@ This lets :mod:`provenant.media` refuse a decompression bomb before allocating i
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from provenant.errors import MediaError
 from provenant.heif import HEIF_MIMES, heif_size
 
-__all__ = ["image_size", "animation", "png_animation", "webp_frame_durations",
-           "webp_is_lossless", "webp_picture_size"]
+__all__ = ["image_size", "animation", "png_animation", "png_chunk_heads",
+           "webp_frame_durations", "webp_is_lossless", "webp_picture_size"]
 
 #: Chunks an animation's walk reads at most (a crafted file of empty chunks would make it
 #: long; a real animation has two or three per frame, within the frame limit).
@@ -69,27 +71,39 @@ def webp_frame_durations(path: Path) -> list[int] | None:
     return out
 
 
+def png_chunk_heads(fh: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
+    """``(position, declared size, type)`` of each chunk of the PNG open as ``fh``, read by
+    seeking from header to header (the caller may read a body between them), until a header
+    is cut off or ``_MAX_CHUNKS`` have been read."""
+    pos = 8
+    for _ in range(_MAX_CHUNKS):
+        fh.seek(pos)
+        head = fh.read(8)
+        if len(head) < 8:
+            return
+        size = struct.unpack(">I", head[:4])[0]
+        yield pos, size, head[4:]
+        pos += 12 + size  # the header, the body and its CRC
+
+
 def png_animation(path: Path) -> tuple[int, float] | None:
     """An animated PNG's (APNG's) ``(frames, seconds)``, from its ``acTL`` chunk (which must
     come before the first ``IDAT``) and the delays of its ``fcTL`` chunks; None for a still
     PNG. A damaged chunk list ends the walk (an ``acTL`` not yet seen: read as a still)."""
     frames, seconds = 0, 0.0
     with open(path, "rb") as fh:
-        fh.seek(8)
-        for _ in range(_MAX_CHUNKS):
-            head = fh.read(8)
-            if len(head) < 8:
-                break
-            size, kind = struct.unpack(">I", head[:4])[0], head[4:]
+        for pos, size, kind in png_chunk_heads(fh):
             if size > 1 << 31 or kind == b"IEND" or (kind == b"IDAT" and not frames):
                 break
-            body = fh.read(26) if kind in (b"acTL", b"fcTL") else b""
+            if kind not in (b"acTL", b"fcTL"):
+                continue
+            fh.seek(pos + 8)
+            body = fh.read(26)
             if kind == b"acTL" and len(body) >= 8:
                 frames = struct.unpack(">I", body[:4])[0]
             elif kind == b"fcTL" and len(body) == 26:
                 num, den = struct.unpack(">HH", body[20:24])
                 seconds += num / (den or 100)
-            fh.seek(size + 4 - len(body), 1)  # the rest of the body and its CRC
     return (frames, seconds) if frames > 1 else None
 
 

@@ -16,15 +16,16 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from provenant.boxes import truncated_box
 from provenant.errors import MediaError
+from provenant.imageheaders import png_chunk_heads
 
 __all__ = ["truncation", "refuse_truncated"]
 
 _BMFF = ("video/mp4", "video/quicktime", "image/heic", "image/heif", "image/avif")
 _MATROSKA = ("video/webm", "video/x-matroska")
-_MAX_CHUNKS = 1_000_000
 
 
 def truncation(path: str | os.PathLike[str], mime: str) -> str | None:
@@ -90,18 +91,14 @@ def _matroska(head: bytes, total: int) -> str | None:
             if end > total else None)
 
 
-def _png(fh, total: int) -> str | None:  # fh: a binary file
-    pos = 8
-    for _ in range(_MAX_CHUNKS):
-        fh.seek(pos)
-        head = fh.read(8)
-        if len(head) < 8:
-            return "it ends before its IEND chunk"
-        size, kind = struct.unpack(">I", head[:4])[0], head[4:]
+def _png(fh: BinaryIO, total: int) -> str | None:
+    end = 8  # where the chunks read so far end
+    for pos, size, kind in png_chunk_heads(fh):
         if pos + 12 + size > total:
             return (f"its '{kind.decode('latin-1')}' chunk declares {size:,} bytes and the "
                     f"file holds {max(total - pos - 8, 0):,} of them")
         if kind == b"IEND":
             return None
-        pos += 12 + size
-    return None
+        end = pos + 12 + size
+    # the walk stopped at the file's end (no whole header left), or at its chunk limit
+    return "it ends before its IEND chunk" if end + 8 > total else None
