@@ -106,17 +106,21 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
     for name in ("anim.png", "anim.webp"):
         images[0].save(folder / name, save_all=True, append_images=images[1:], duration=40)
         out += [folder / name, sign(folder / name, folder / f"signed-{name}").path]
-    for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"), ("clip.mkv", "libx264",
-                                                                    "matroska")):
+    for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"),
+                             ("clip.mkv", "libx264", "matroska"),
+                             ("capture.ts", "libx264", "mpegts"), ("clip.mpg", "mpeg2video", "mpeg"),
+                             ("camera.avi", "mjpeg", "avi")):
         with av.open(str(folder / name), "w", format=fmt) as container:
             stream = container.add_stream(codec, rate=24)
-            stream.width, stream.height, stream.pix_fmt = 160, 128, "yuv420p"
+            stream.width, stream.height = 160, 128
+            stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
             for f in frames[:12]:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
         out.append(folder / name)
+    out.append(sign(folder / "camera.avi", folder / "signed.avi").path)
     out.append(_with_sound(folder / "sound.mkv", frames[:12]))
     return out
 
@@ -186,7 +190,8 @@ def _argv(command: str, path: Path, out: Path, animated: bool = False) -> list[s
     MP4)."""
     if command in ("sign", "stamp"):
         dst = out / f"{command}_{path.name}"
-        if command == "stamp" and (animated or path.suffix in (".webm", ".mkv")):
+        if command == "stamp" and (animated or path.suffix in (".webm", ".mkv", ".ts", ".mpg",
+                                                               ".avi")):
             dst = dst.with_suffix(".mp4")  # what stamp writes for a video
         return [command, str(path), "-o", str(dst)]
     return [*command.split(), str(path), "--json"]

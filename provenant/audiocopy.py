@@ -45,11 +45,15 @@ class AudioCopy:
         except BaseException:  # a track neither copied nor converted: not left open
             self.container.close()
             raise
+        self.origin = _origin(self.container)
+        for track in self.tracks.values():
+            track.shift(self.origin)
         self.packets = self.container.demux(*tracks) if tracks else iter(())
         self.pending = None
 
     def copy_until(self, seconds: float | None) -> None:
-        """Write the packets that start at or before ``seconds`` (None: all that are left)."""
+        """Write the packets that start at or before ``seconds`` from the first picture
+        (None: all that are left)."""
         while True:
             if self.pending is None:
                 self.pending = next(self.packets, None)
@@ -61,7 +65,7 @@ class AudioCopy:
                     self.pending = None
                     continue
             packet = self.pending
-            if seconds is not None and float(packet.dts * packet.time_base) > seconds:
+            if seconds is not None and float(packet.dts * packet.time_base) - self.origin > seconds:
                 return
             self.tracks[packet.stream.index].write(packet)
             self.pending = None
@@ -70,13 +74,25 @@ class AudioCopy:
         self.container.close()
 
 
+def _origin(container) -> float:
+    """Where the source's pictures start, in seconds of its own clock: the new video's
+    frames are timed from there (:func:`provenant.media.iter_timed_frames`), so the sound is
+    too. A transport stream's clock rarely starts at 0 (a broadcast capture's can read
+    hours), and B-frames delay an H.264 stream's first picture against its sound."""
+    video = container.streams.video
+    if video and video[0].start_time is not None and video[0].time_base:
+        return float(video[0].start_time * video[0].time_base)
+    return container.start_time / 1e6 if container.start_time else 0.0
+
+
 class _Track:
     """One source track: its packets copied, or decoded and encoded as ALAC."""
 
     def __init__(self, out, track, copy: bool) -> None:
         import av
 
-        self.out, self.copy = out, copy
+        self.out, self.copy, self.origin = out, copy, 0.0
+        self.start, self.base = track.start_time, track.time_base
         if copy:
             self.stream = out.add_stream_from_template(track)
             return
@@ -103,8 +119,20 @@ class _Track:
         self.decoder, self.rate, self.damage = ctx, ctx.sample_rate, av.error.FFmpegError
         self.flushed, self.samples = False, 0
 
+    def shift(self, origin: float) -> None:
+        """Time the track from ``origin`` (seconds of the source's clock) instead of 0."""
+        self.origin = origin
+        if not self.copy:  # converted samples are counted from where the track starts
+            start = float(self.start * self.base) if self.start is not None and self.base else 0
+            self.samples = round((start - origin) * self.rate)
+
     def write(self, packet: Any) -> None:
         if self.copy:
+            if self.origin:
+                offset = round(self.origin / packet.time_base)
+                packet.dts -= offset
+                if packet.pts is not None:
+                    packet.pts -= offset
             packet.stream = self.stream
             self.out.mux(packet)
             return

@@ -7,15 +7,23 @@ first 2 KiB it probes. A signed APNG carries its C2PA manifest in a ``caBX`` chu
 here as a container is an APNG (stills are read as images), so it is opened as one.
 An animated WebP, which FFmpeg cannot decode, is opened through Pillow
 (:mod:`provenant.webpanim`).
+
+Frames are read with decord where it reads the container well (it indexes the file and
+seeks frame-accurately), with PyAV otherwise.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
-from provenant.errors import MediaError
+import numpy as np
 
-__all__ = ["open_container"]
+from provenant.errors import MediaError
+from provenant.mediainfo import MediaInfo
+from provenant.orientation import upright
+
+__all__ = ["open_container", "load_decord", "decord_reader", "decord_upright"]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -35,3 +43,41 @@ def open_container(path: Path):  # -> av.container.InputContainer (or a WebpAnim
         return av.open(str(path), "r", format=forced, metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise MediaError(f"{path} cannot be read: it is truncated or corrupt ({exc})") from None
+
+
+def load_decord():  # -> the decord module
+    """decord, loaded as every reader here must load it: after OpenCV (loaded after decord,
+    OpenCV's PNG codec binds to the zlib decord bundles and fails on every PNG from then on:
+    "bad parameters to zlib") and quiet (its bundled FFmpeg would print decoder complaints
+    about damaged data to stderr; damage is reported by our own errors)."""
+    importlib.import_module("cv2")
+    decord = importlib.import_module("decord")
+    decord.logging.set_level(decord.logging.QUIET)
+    return decord
+
+
+#: Containers without an index (MPEG transport and program streams), which decord's
+#: frame-accurate seeking misreads (an H.264 transport stream failed past its first frame):
+#: they are decoded in order with PyAV.
+_UNINDEXED = ("video/mp2t", "video/mpeg")
+
+
+def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None
+    """decord's frame-accurate reader of ``info``'s video, or None where PyAV reads it
+    (an unindexed container, or a file decord cannot open)."""
+    if info.mime in _UNINDEXED:
+        return None
+    try:
+        decord = load_decord()
+        return decord.VideoReader(str(info.path), ctx=decord.cpu(0), num_threads=0)
+    except Exception:  # decord raises its own DECORDError, or RuntimeError; fall back to PyAV
+        return None
+
+
+def decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
+    """decord applies the display rotation itself (checked for ±90° and 180°); should a
+    build not, a frame of the coded (transposed) size is turned here."""
+    if (info.rotation % 180 and info.width != info.height
+            and frame.shape[:2] == (info.width, info.height)):
+        return upright(frame, info.rotation // 90)
+    return frame

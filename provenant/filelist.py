@@ -6,7 +6,7 @@ recursive), it prints one result per file in turn: JSON Lines with ``--json``, b
 separated text otherwise. Models load once for the whole list. A file that cannot be read gets
 an error in its place (``{"file", "error": {"code", "message"}}``), the others still run, and
 the exit status is then 2. ``verify`` also takes a folder's files of the formats it reads for
-their content credentials alone (GIF, TIFF/DNG, JPEG XL, AVI, WAV, MP3, FLAC, PDF).
+their content credentials alone (GIF, TIFF/DNG, JPEG XL, WAV, MP3, FLAC, PDF).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
 #: What a folder contributes: its files with these suffixes (every format the readers take).
-MEDIA_SUFFIXES = MP4_SUFFIXES + (".mkv", ".webm", ".gif") + IMAGE_SUFFIXES
+MEDIA_SUFFIXES = (MP4_SUFFIXES + (".mkv", ".webm", ".gif", ".avi", ".ts", ".mts", ".m2ts", ".mpg",
+                                  ".mpeg", ".vob") + IMAGE_SUFFIXES)
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

@@ -58,12 +58,13 @@ SOURCE_TYPES = (
 SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
-_SIGNABLE = _BMFF | {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif",
-                     "image/gif"}
+_SIGNABLE = _BMFF | {"video/x-msvideo", "image/jpeg", "image/png", "image/webp", "image/heic",
+                     "image/avif", "image/gif"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
 _SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
                     "image/webp": (".webp",), "image/heic": (".heic", ".heif"),
-                    "image/avif": (".avif",), "image/gif": (".gif",)}
+                    "image/avif": (".avif",), "image/gif": (".gif",),
+                    "video/x-msvideo": (".avi",)}
 _IO_BUFFER = 1 << 20
 #: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
 #: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
@@ -271,8 +272,8 @@ def sign_file(
     *,
     limits: MediaLimits | None = None,
 ) -> SignResult:
-    """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, JPEG, PNG,
-    WebP).
+    """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, AVI, JPEG,
+    PNG, WebP, GIF, HEIC, AVIF).
 
     ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
     Inputs beyond ``limits`` (default: the configured ones) are refused.
@@ -280,8 +281,8 @@ def sign_file(
     info = probe(src, limits)
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
-            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, JPEG, PNG, WebP, GIF, HEIC "
-            "and AVIF",
+            f"{src} is {info.mime}; C2PA signing supports MP4, MOV, AVI, JPEG, PNG, WebP, GIF, "
+            "HEIC and AVIF",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
     # The signed copy keeps the source's format, so its name must say so.

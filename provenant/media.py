@@ -4,7 +4,8 @@ Frames are ``H×W×3`` ``uint8`` RGB arrays; for luma-only processing, :func:`it
 and ``write_video(..., pixel_format="yuv420p")`` pass planar ``(H*3/2)×W`` YUV 4:2:0 arrays
 through without any colour conversion (``"yuv420p10le"``: at 10 bits, in ``uint16``).
 Images (PNG/JPEG/WebP/HEIC/AVIF, and a still GIF) are 1-frame media; an animated GIF, PNG
-(APNG) or WebP is a video (``provenant.demux``). Every reader checks the configured
+(APNG) or WebP is a video (``provenant.demux``), as are MP4/MOV, WebM/MKV, AVI and MPEG
+transport and program streams. Every reader checks the configured
 :class:`MediaLimits` from headers alone, before any large allocation, and keeps counting while
 it decodes in case a header lied. Writing lives in :mod:`provenant.media_write` and is
 re-exported here.
@@ -12,7 +13,6 @@ re-exported here.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from fractions import Fraction
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from provenant.colour import ColourTags, frame_colour
-from provenant.demux import open_container
+from provenant.demux import decord_reader, decord_upright, load_decord, open_container
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import animation, image_size
@@ -40,7 +40,8 @@ __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "i
            "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES", "VIDEO_MIMES",
            "IMAGE_MIMES"]
 
-VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "image/gif")
+VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-msvideo",
+               "video/mp2t", "video/mpeg", "image/gif")
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", *HEIF_MIMES)
 
 
@@ -186,25 +187,6 @@ def _imdecode(path: Path, flags: int) -> np.ndarray:
     return image
 
 
-def load_decord():  # -> the decord module
-    """decord, loaded as every reader here must load it: after OpenCV (loaded after decord,
-    OpenCV's PNG codec binds to the zlib decord bundles and fails on every PNG from then on:
-    "bad parameters to zlib") and quiet (its bundled FFmpeg would print decoder complaints
-    about damaged data to stderr; damage is reported by our own errors)."""
-    importlib.import_module("cv2")
-    decord = importlib.import_module("decord")
-    decord.logging.set_level(decord.logging.QUIET)
-    return decord
-
-
-def _decord_reader(path: Path):  # -> decord.VideoReader | None
-    try:
-        decord = load_decord()
-        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0)
-    except Exception:  # decord raises its own DECORDError, or RuntimeError; fall back to PyAV
-        return None
-
-
 def _check_frame(path: Path, index: int, limits: MediaLimits) -> None:
     if index >= limits.max_frames:
         raise MediaLimitError(f"{path} decodes to more than {limits.max_frames} frames")
@@ -219,7 +201,7 @@ def iter_frames(
     if info.kind == "image":
         yield read_image(info.path, limits)
         return
-    reader = _decord_reader(info.path)
+    reader = decord_reader(info)
     if reader is None:
         yield from _iter_frames_pyav(info.path, limits)
         return
@@ -230,16 +212,7 @@ def iter_frames(
         except Exception as exc:  # decord's DECORDError on damaged data mid-stream
             raise MediaError(f"{info.path} cannot be decoded past frame {i}: it is truncated "
                              f"or corrupt ({str(exc).splitlines()[0][:120]})") from None
-        yield _decord_upright(frame, info)
-
-
-def _decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
-    """decord applies the display rotation itself (checked for ±90° and 180°); should a
-    build not, a frame of the coded (transposed) size is turned here."""
-    if (info.rotation % 180 and info.width != info.height
-            and frame.shape[:2] == (info.width, info.height)):
-        return upright(frame, info.rotation // 90)
-    return frame
+        yield decord_upright(frame, info)
 
 
 def _iter_frames_pyav(path: Path, limits: MediaLimits,
@@ -332,13 +305,13 @@ def sample_frames(
     info = probe(path, limits)
     if info.kind == "image":
         return np.zeros(1, dtype=np.int64), [read_image(info.path, limits)]
-    reader = _decord_reader(info.path)
+    reader = decord_reader(info)
     total = len(reader) if reader is not None else info.frame_count
     indices = np.unique(np.linspace(0, max(total - 1, 0), num=min(n, total)).round().astype(np.int64))
     if reader is not None:
         try:
             batch = reader.get_batch(indices.tolist()).asnumpy()  # (k, H, W, 3)
-            return indices, [_decord_upright(f, info) for f in batch]
+            return indices, [decord_upright(f, info) for f in batch]
         except Exception:  # decord seek failures on odd files: decode sequentially instead
             pass
     wanted, frames = set(indices.tolist()), []

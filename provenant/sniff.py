@@ -1,8 +1,10 @@
 """The media type of a file from its first bytes, never from its name.
 
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), GIF
-(an animated GIF, PNG or WebP is a video), MP4/MOV (ISO BMFF), WebM/Matroska. Formats that
-are recognised only to be refused by name (TIFF, JPEG XL, AVI, WAV, MP3, FLAC, PDF) get an
+(an animated GIF, PNG or WebP is a video), MP4/MOV (ISO BMFF), WebM/Matroska, AVI, and
+MPEG transport streams (broadcast captures, camcorders' ``.mts``/``.m2ts``, HLS segments)
+and program streams (``.mpg``, DVD ``.vob``). Formats that
+are recognised only to be refused by name (TIFF, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
 content credentials (:func:`credential_only_mime`).
 """
@@ -18,13 +20,12 @@ from provenant.heif import heif_mime
 __all__ = ["sniff_mime", "credential_only_mime", "CREDENTIAL_ONLY_SUFFIXES"]
 
 #: The usual names of the files of the formats read for their content credentials alone.
-CREDENTIAL_ONLY_SUFFIXES = (".tif", ".tiff", ".dng", ".jxl", ".avi", ".wav", ".mp3", ".flac",
-                            ".pdf")
+CREDENTIAL_ONLY_SUFFIXES = (".tif", ".tiff", ".dng", ".jxl", ".wav", ".mp3", ".flac", ".pdf")
 
 
 def _head(path: Path) -> bytes:
     with open(path, "rb") as fh:
-        head = fh.read(64)
+        head = fh.read(1024)
     if not head:
         raise MediaError(f"{path} is empty (0 bytes)", hint="give a complete media file")
     return head
@@ -47,6 +48,12 @@ def sniff_mime(path: Path) -> str:
         return "video/webm" if b"webm" in head else "video/x-matroska"
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if _transport_stream(head):
+        return "video/mp2t"
+    if head.startswith(b"\x00\x00\x01\xba"):  # an MPEG program stream's pack header
+        return "video/mpeg"
     for mime, (name, known) in _CREDENTIAL_ONLY.items():
         if known(head):
             visual = mime.startswith(("image/", "video/"))
@@ -60,10 +67,18 @@ def sniff_mime(path: Path) -> str:
 
 def credential_only_mime(path: Path) -> str | None:
     """The media type of a format whose content credentials the C2PA SDK reads but whose
-    pictures or sound this toolkit does not examine (TIFF and DNG, JPEG XL, AVI, WAV, MP3,
-    FLAC, PDF); None for anything else."""
+    pictures or sound this toolkit does not examine (TIFF and DNG, JPEG XL, WAV, MP3, FLAC,
+    PDF); None for anything else."""
     head = _head(path)
     return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
+
+
+def _transport_stream(head: bytes) -> bool:
+    """MPEG transport stream packets: 188 bytes each, or 192 (Blu-ray and AVCHD ``.m2ts``,
+    a 4-byte time code ahead of each), every one starting with the sync byte 0x47."""
+    return any(len(head) >= start + 3 * size and all(head[start + k * size] == 0x47
+                                                     for k in range(4) if start + k * size < len(head))
+               for start, size in ((0, 188), (4, 192)))
 
 
 def _mp3(head: bytes) -> bool:
@@ -80,7 +95,6 @@ _CREDENTIAL_ONLY: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     "image/tiff": ("a TIFF (or DNG) image", lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
     "image/jxl": ("a JPEG XL image",
                   lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL "))),
-    "video/x-msvideo": ("an AVI video", lambda h: h[:4] == b"RIFF" and h[8:12] == b"AVI "),
     "audio/wav": ("a WAV audio file", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE"),
     "audio/mpeg": ("an MP3 audio file", _mp3),
     "audio/flac": ("a FLAC audio file", lambda h: h.startswith(b"fLaC")),

@@ -6,9 +6,10 @@ animation to its first frames: signing such a file would vouch for a damaged cop
 C2PA SDK validated a signed cut-off MP4 as Valid), and stamping it would sign the frames
 that decode as if they were the clip. ``sign`` and ``stamp`` refuse it instead. Checked:
 MP4/MOV/HEIC/AVIF (a top-level box runs past the end), WebM/Matroska (the Segment's size;
-a live recording's "unknown" size is accepted), WebP (the RIFF size) and PNG/APNG (a chunk
-runs past the end, or the file ends before ``IEND``). GIF and JPEG declare no size, and
-their decoders refuse what they cannot read.
+a live recording's "unknown" size is accepted), WebP and AVI (the RIFF sizes) and PNG/APNG
+(a chunk runs past the end, or the file ends before ``IEND``). GIF and JPEG declare no size, and
+their decoders refuse what they cannot read; an MPEG transport or program stream is a
+stream, which may end anywhere.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ __all__ = ["truncation", "refuse_truncated"]
 
 _BMFF = ("video/mp4", "video/quicktime", "image/heic", "image/heif", "image/avif")
 _MATROSKA = ("video/webm", "video/x-matroska")
+_RIFF = ("image/webp", "video/x-msvideo")
+#: An AVI over 1 GiB (OpenDML) continues in further ``RIFF AVIX`` chunks, of up to 1 GiB each.
+_RIFF_MAX_CHUNKS = 4096
 
 
 def truncation(path: str | os.PathLike[str], mime: str) -> str | None:
@@ -41,11 +45,8 @@ def truncation(path: str | os.PathLike[str], mime: str) -> str | None:
     with open(path, "rb") as fh:
         if mime in _MATROSKA:
             return _matroska(fh.read(64), total)
-        if mime == "image/webp":
-            head = fh.read(8)
-            size = struct.unpack("<I", head[4:8])[0] + 8 if len(head) == 8 else 0
-            return (f"its RIFF header declares {size:,} bytes and the file holds {total:,}"
-                    if size > total else None)
+        if mime in _RIFF:
+            return _riff(fh, total)
         if mime == "image/png":
             return _png(fh, total)
     return None
@@ -89,6 +90,23 @@ def _matroska(head: bytes, total: int) -> str | None:
     end = pos + segment[1] + length[1] + length[0]
     return (f"its Segment declares {end:,} bytes and the file holds {total:,}"
             if end > total else None)
+
+
+def _riff(fh: BinaryIO, total: int) -> str | None:
+    """The RIFF chunk's declared size (a WebP's, an AVI's), and for a large AVI those of the
+    ``RIFF AVIX`` chunks that follow it."""
+    pos = 0
+    for _ in range(_RIFF_MAX_CHUNKS):
+        fh.seek(pos)
+        head = fh.read(8)
+        if len(head) < 8 or head[:4] != b"RIFF":
+            return None  # the end, or data past the RIFF chunks that is not ours to judge
+        end = pos + 8 + struct.unpack("<I", head[4:8])[0]
+        if end > total:
+            return f"its RIFF header declares {end - pos:,} bytes and the file holds " \
+                   f"{total - pos:,}"
+        pos = end + (end & 1)  # chunks are padded to an even size
+    return None
 
 
 def _png(fh: BinaryIO, total: int) -> str | None:

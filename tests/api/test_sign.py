@@ -100,6 +100,46 @@ def test_watermark_embed_then_detect(client: TestClient, clip2s: Path,
     assert r.json()["detected"] is True and r.json()["payload"] == "a1b2c3d4e5f60718"
 
 
+def _encoded(src: Path, dst: Path, fmt: str) -> Path:
+    """``src``'s frames as H.264 in another container."""
+    import av
+
+    from provenant.media import iter_frames, probe
+
+    info = probe(src)
+    with av.open(str(dst), "w", format=fmt) as out:
+        stream = out.add_stream("libx264", rate=round(info.fps))
+        stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
+        for frame in iter_frames(src):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    return dst
+
+
+def test_a_transport_stream_is_watermarked_into_an_mp4(client: TestClient, clip2s: Path,
+                                                        sign_headers: dict[str, str],
+                                                        workdir: Path) -> None:
+    ts = _encoded(clip2s, workdir / "capture.ts", "mpegts")
+    r = client.post("/v1/watermark/embed", files=upload(ts), headers=sign_headers,
+                    data={"payload": "0123456789abcdef"})
+    assert r.status_code == 200, r.text
+    assert r.content[4:8] == b"ftyp" and 'filename="capture-watermarked.mp4"' in \
+        r.headers["content-disposition"]
+    r = client.post("/v1/watermark/detect", files=upload(ts))
+    assert r.status_code == 200 and r.json()["detected"] is False
+
+
+def test_an_avi_is_signed_as_an_avi(client: TestClient, clip: Path, workdir: Path,
+                                    sign_headers: dict[str, str]) -> None:
+    avi = _encoded(clip, workdir / "camera.avi", "avi")
+    r = client.post("/v1/sign", files=upload(avi), headers=sign_headers)
+    assert r.status_code == 200, r.text
+    assert r.content[:4] == b"RIFF" and 'filename="camera-signed.avi"' in \
+        r.headers["content-disposition"]
+    (workdir / "signed.avi").write_bytes(r.content)
+    assert verify(workdir / "signed.avi").c2pa.state == "Valid"
+
+
 def test_watermark_embed_validates_the_payload(client: TestClient, clip: Path,
                                                sign_headers: dict[str, str]) -> None:
     r = client.post("/v1/watermark/embed", files=upload(clip), headers=sign_headers)

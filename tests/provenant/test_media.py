@@ -40,7 +40,7 @@ def test_sample_frames_spreads_indices_and_matches_sequential_decode(clip: Path)
 
 def test_pyav_fallback_gives_the_same_frames(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     via_decord = list(media.iter_frames(clip))
-    monkeypatch.setattr(media, "_decord_reader", lambda path: None)
+    monkeypatch.setattr(media, "decord_reader", lambda info: None)
     via_pyav = list(media.iter_frames(clip))
     assert len(via_pyav) == len(via_decord)
     assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(via_pyav, via_decord)) < 2.0
@@ -396,7 +396,7 @@ def test_a_decode_failure_mid_stream_is_a_media_error(clip: Path, monkeypatch: p
         def __getitem__(self, i: int):
             raise RuntimeError("DECORDError: corrupt packet\nstack")
 
-    monkeypatch.setattr(media, "_decord_reader", lambda path: Broken())
+    monkeypatch.setattr(media, "decord_reader", lambda info: Broken())
     with pytest.raises(MediaError, match="past frame 0"):
         list(media.iter_frames(clip))
 
@@ -454,7 +454,7 @@ def test_iter_keyed_frames_marks_the_codec_key_frames(clip: Path, png: Path) -> 
 
 @pytest.mark.parametrize("head, name", [
     (b"II*\x00\x08\x00\x00\x00", "TIFF"),
-    (b"RIFF\x00\x00\x00\x00AVI LIST", "AVI"),
+    (b"\xff\x0a\xfa\x7f", "JPEG XL"),
 ])
 def test_known_unsupported_formats_are_named(workdir: Path, head: bytes, name: str) -> None:
     path = workdir / "x.bin"
