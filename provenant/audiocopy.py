@@ -80,9 +80,9 @@ def _origin(container) -> float:
     too. A transport stream's clock rarely starts at 0 (a broadcast capture's can read
     hours), and B-frames delay an H.264 stream's first picture against its sound."""
     video = container.streams.video
-    if video and video[0].start_time is not None and video[0].time_base:
+    if video and video[0].start_time and video[0].time_base:
         return float(video[0].start_time * video[0].time_base)
-    return container.start_time / 1e6 if container.start_time else 0.0
+    return 0.0  # as the frames are timed where the stream gives no start
 
 
 class _Track:

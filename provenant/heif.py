@@ -4,7 +4,9 @@ Both are ISO BMFF files, like an MP4, told apart by the brands of their ``ftyp``
 are read and written through Pillow: AVIF by Pillow itself, HEIC through the ``pillow-heif``
 plugin (libheif with libde265 to decode and x265 to encode). The decoder applies the file's
 own rotation and mirroring (``irot``/``imir``), so pictures come out upright, as with a
-JPEG's EXIF orientation. Samples are 8-bit: a 10-bit HEIC is rounded to 8 bits when read.
+JPEG's EXIF orientation: libheif applies them to a HEIC, and Pillow reports an AVIF's as
+its EXIF orientation, which is applied here (a portrait AVIF from a phone was read lying on
+its side, and a watermarked copy of it was written so). Samples are 8-bit: a 10-bit HEIC is rounded to 8 bits when read.
 C2PA signs and validates both (the manifest sits in a ``uuid`` box, hashed like an MP4's).
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from provenant.errors import MediaError
+from provenant.orientation import exif_upright
 
 __all__ = ["HEIF_MIMES", "HEIF_SUFFIXES", "heif_mime", "heif_size", "read_heif",
            "heif_icc", "encode_heif"]
@@ -67,10 +70,29 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+#: EXIF orientations that turn the picture a quarter turn (its width and height swap).
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def _unapplied_orientation(image) -> int:
+    """The rotation and mirroring (as an EXIF orientation, 1-8) that the decoder reports
+    but has not applied: an AVIF's ``irot``/``imir`` (Pillow), never a HEIC's (libheif
+    applies them and reports 1)."""
+    if image.format != "AVIF":
+        return 1
+    try:
+        orientation = int(image.getexif().get(0x0112, 1))
+    except (OSError, ValueError, SyntaxError, TypeError):
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
+
+
 def heif_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` as displayed, from the container alone (no pixels decoded)."""
     with _open(path) as image:
-        return image.size
+        width, height = image.size
+        turned = _unapplied_orientation(image) in _QUARTER_TURNS
+    return (height, width) if turned else (width, height)
 
 
 def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
@@ -83,7 +105,8 @@ def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
         mode = "RGBA" if keep_alpha and ("A" in image.mode or "transparency" in image.info) \
             else "RGB"
         try:
-            return np.array(image.convert(mode))  # writable, owned
+            picture = np.array(image.convert(mode))  # writable, owned
+            return exif_upright(picture, _unapplied_orientation(image))
         # Pillow's AVIF decoder reports damaged data as SyntaxError ("Truncated data") or
         # RuntimeError ("Decoding of color planes failed")
         except (OSError, ValueError, SyntaxError, RuntimeError) as exc:

@@ -123,3 +123,42 @@ def test_watermark_round_trip_in_the_same_format(photo: Path, workdir: Path) -> 
     r = detect(out)
     assert r.detected and r.payload == "0123456789abcdef"
     assert not detect(photo).detected
+
+
+@pytest.mark.parametrize("ext", [".heic", ".avif"])
+def test_each_rotation_and_mirroring_reads_as_a_jpeg_with_that_orientation(
+        ext: str, workdir: Path) -> None:
+    """The writers store EXIF orientations 2-8 as ``irot``/``imir``. libheif applies them
+    to a HEIC; Pillow reports an AVIF's as its EXIF orientation without applying it, so a
+    portrait AVIF from a phone was read (and watermarked) lying on its side."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    picture = np.zeros((48, 96, 3), np.uint8)  # no symmetry: every orientation differs
+    picture[:24, :32], picture[24:, 64:], picture[:, 40:44] = (255, 0, 0), (0, 0, 255), 255
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        for suffix in (ext, ".jpg"):  # OpenCV turns a JPEG as its EXIF says
+            Image.fromarray(picture).save(workdir / f"o{orientation}{suffix}",
+                                          exif=exif.tobytes(), quality=95)
+        heif, jpeg = workdir / f"o{orientation}{ext}", workdir / f"o{orientation}.jpg"
+        seen, expected = read_image(heif), read_image(jpeg)
+        assert seen.shape == expected.shape, orientation
+        assert np.abs(seen.astype(int) - expected).mean() < 8, orientation
+        info = probe(heif)
+        assert (info.height, info.width) == seen.shape[:2]
+        assert np.array_equal(read_image_exact(heif), seen)
+
+
+def test_a_turned_avif_is_watermarked_upright(workdir: Path) -> None:
+    src = workdir / "portrait.avif"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    landscape = next(render_clip(1, 96, 128, seed=6))
+    Image.fromarray(landscape).save(src, exif=exif.tobytes(), quality=90)
+    before = read_image(src)
+    assert before.shape == (128, 96, 3)
+    out = embed_file(src, workdir / "marked.avif", "0123456789abcdef", key="k")
+    after = read_image(out)
+    assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() < 4
