@@ -8,7 +8,10 @@ those tubes (network and clip statistics fused, see :mod:`detector.classifier`).
 logit is the mean of its window logits, and both go through the model's calibrator:
 ``frame_scores`` holds one score per window (indexed by the window's first frame).
 
-Only the tubes are kept while decoding, so memory does not grow with the frame size.
+Only the tubes are kept while decoding, so memory does not grow with the frame size. A
+stream whose frame size changes mid-way (an adaptive-bitrate capture switching renditions)
+has each frame cut at its own size, never resized, and is scored on the windows of the size
+most of its windows have (ties: the larger); a window across a switch is left out.
 Videos shorter than a window use all their frames (at least 3); images are scored as one
 frame repeated three times (temporal channels and parity cues are zero).
 Face mode (``face_mode="on"``) takes tubes only inside faces found by OpenCV's Haar
@@ -128,32 +131,50 @@ def extract_patches(path: str | os.PathLike[str],
     region = None
     if config.face_mode == "on":
         region = _face_region(_middle_frame(path, starts[len(starts) // 2] + length // 2), config)
-    tiles = _tile_offsets(h, w, size, config.patches_per_frame, region)
+    # A stream may change size mid-way (an adaptive-bitrate capture): each frame is cut at
+    # its own size, never resized, and the windows of the size most of them have are scored.
+    tiles = {(h, w): _tile_offsets(h, w, size, config.patches_per_frame, region)}
     wanted = {s + d: [] for s in starts for d in range(length)}  # frame -> tiles, filled below
-    stop, last = max(wanted), -1
+    shapes: dict[int, tuple[int, int]] = {}
+    stop = max(wanted)
     for i, frame in enumerate(iter_frames(path)):
-        if i in wanted:
-            if frame.shape[:2] != (h, w):
-                raise MediaError(f"{path} changes frame size mid-stream ({w}x{h} to "
-                                 f"{frame.shape[1]}x{frame.shape[0]})")
-            wanted[i] = [frame[y:y + size, x:x + size].transpose(2, 0, 1) for y, x in tiles]
-            last = i
+        shape = frame.shape[:2]
+        if i in wanted and min(shape) >= size:  # a rendition smaller than a tube is left out
+            if shape not in tiles:
+                tiles[shape] = _tile_offsets(*shape, size, config.patches_per_frame,
+                                             _scaled_region(region, (h, w), shape))
+            wanted[i] = [frame[y:y + size, x:x + size].transpose(2, 0, 1)
+                         for y, x in tiles[shape]]
+            shapes[i] = shape
         if i >= stop:
             break
-    if last < 0:
+    if not shapes:
         raise MediaError(f"{path} decoded to no frames")
-    decoded = sorted(i for i, t in wanted.items() if t)
-    windows, used = [], []
+    groups: dict[tuple[int, int], list[int]] = {}
     for s in starts:
         frames = [i for i in range(s, s + length) if wanted.get(i)]
-        if len(frames) == length:
-            windows.append(np.stack([np.stack(wanted[i]) for i in frames], axis=1))
-            used.append(s)
-    if not windows:  # fewer frames than the header said: one window of what was decoded
-        frames = decoded[:length]
-        frames = (frames * 3)[:3] if len(frames) < 3 else frames
-        windows, used = [np.stack([np.stack(wanted[i]) for i in frames], axis=1)], [frames[0]]
-    return used, np.stack(windows)  # (windows, m, T, 3, S, S)
+        if len(frames) == length and len({shapes[i] for i in frames}) == 1:
+            groups.setdefault(shapes[s], []).append(s)
+    if groups:
+        used = max(groups.values(), key=lambda g: (len(g), np.prod(shapes[g[0]])))
+        return used, np.stack([np.stack([np.stack(wanted[i]) for i in range(s, s + length)],
+                                        axis=1) for s in used])  # (windows, m, T, 3, S, S)
+    # fewer frames than the header said: one window of what was decoded, at one size
+    first = min(shapes)
+    frames = [i for i in sorted(shapes) if shapes[i] == shapes[first]][:length]
+    frames = (frames * 3)[:3] if len(frames) < 3 else frames
+    return [frames[0]], np.stack([np.stack([np.stack(wanted[i]) for i in frames], axis=1)])
+
+
+def _scaled_region(region: tuple[int, int, int, int] | None, size: tuple[int, int],
+                   shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A face region ``(x, y, w, h)`` found in frames of ``size`` ``(H, W)``, in frames of
+    ``shape``."""
+    if region is None:
+        return None
+    fy, fx = shape[0] / size[0], shape[1] / size[1]
+    x, y, w, h = region
+    return round(x * fx), round(y * fy), round(w * fx), round(h * fy)
 
 
 def score_file(detector: VideoDetector, path: str | os.PathLike[str]) -> ClassifierEvidence:

@@ -63,6 +63,38 @@ def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: in
     return path
 
 
+def make_renditions(path: Path, frames: list[np.ndarray], segment: int, fps: int = 24,
+                    crf: int = 18) -> Path:
+    """An MPEG transport stream of ``frames`` that switches between full and half size every
+    ``segment`` frames (full first), as an adaptive-bitrate (HLS) capture does: one H.264
+    stream, each rendition's segment coded on its own (its parameter sets in band)."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        packets = []
+        for start in range(0, len(frames), segment):
+            half = (start // segment) % 2 == 1
+            w, h = (width // 2, height // 2) if half else (width, height)
+            ctx = av.CodecContext.create("libx264", "w")
+            ctx.width, ctx.height, ctx.pix_fmt = w, h, "yuv420p"
+            ctx.time_base, ctx.framerate = Fraction(1, fps), Fraction(fps)
+            ctx.options = {"crf": str(crf)}
+            for i, frame in enumerate(frames[start:start + segment]):
+                if half:
+                    frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                picture.pts, picture.time_base = start + i, Fraction(1, fps)
+                packets += ctx.encode(picture)
+            packets += ctx.encode(None)
+        for packet in packets:
+            packet.stream = stream
+            out.mux(packet)
+    return path
+
+
 def make_rotated_clip(path: Path, degrees: int, frames: int = 8, h: int = 96, w: int = 128,
                       seed: int = 0) -> tuple[Path, list[np.ndarray]]:
     """An MP4 of ``h×w`` coded frames that asks players to turn them ``degrees``

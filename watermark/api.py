@@ -246,6 +246,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     10 does not play in browsers or on Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
+    from provenant.framesize import one_size
     from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
     from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
@@ -261,19 +262,22 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            icc_profile=read_icc(info.path, info.mime),
                            exif=read_exif(info.path, info.mime))
     audio = info.path if info.has_audio else None
-    # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound.
+    # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
+    # and is marked at the size it is written at: the first frame's (a stream that switches
+    # renditions mid-way has the others scaled to it before they are marked).
     # An animation's frames are RGB: they go the RGB path, converted and tagged as BT.709.
     if info.width % 2 == 0 and info.height % 2 == 0 and not info.animation:
         deep = info.colour is not None and info.colour.bit_depth > 8
         planar = "yuv420p10le" if deep else "yuv420p"
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
         planes = prefetch((embed_yuv420(f, kbytes, bits, cfg), t)
-                          for f, t in iter_timed_frames(info.path, planar))
+                          for f, t in one_size(iter_timed_frames(info.path, planar), True))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
                            audio_from=audio, pixel_format=planar, colour=info.colour,
                            metadata_from=info.path)
-    frames = ((embed_frame(f, kbytes, bits, cfg), t) for f, t in iter_timed_frames(info.path))
+    frames = ((embed_frame(f, kbytes, bits, cfg), t)
+              for f, t in one_size(iter_timed_frames(info.path)))
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
                        crf=crf, preset=preset, audio_from=audio, colour=info.colour,
                        metadata_from=info.path)

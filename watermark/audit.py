@@ -112,7 +112,9 @@ class AuditReport:
 def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
               max_pixels: int = AUDIT_MAX_PIXELS) -> Clip:
     """The first ``max_seconds`` of a video (at most ``max_pixels`` decoded pixels) as a
-    :class:`Clip`, with the frames the codec coded as key frames."""
+    :class:`Clip`, with the frames the codec coded as key frames, all at the first one's
+    size."""
+    from provenant.framesize import one_size
     from provenant.media import iter_keyed_frames, probe
 
     if not max_seconds > 0:
@@ -128,7 +130,7 @@ def read_clip(path: str | os.PathLike[str], max_seconds: float = 10.0,
                        max_pixels // max(1, info.width * info.height)))
     frames: list[np.ndarray] = []
     keys: list[int] = []
-    for frame, key in itertools.islice(iter_keyed_frames(info.path), limit):
+    for frame, key in itertools.islice(one_size(iter_keyed_frames(info.path)), limit):
         if key:
             keys.append(len(frames))
         frames.append(frame)

@@ -10,13 +10,14 @@ length). Files are validated by :func:`provenant.media.probe` first (limits, typ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from provenant.demux import open_container
 from provenant.errors import MediaError
+from provenant.framesize import scaled_to
 from provenant.orientation import frame_turns, upright
 
 __all__ = ["LumaSample", "sample_luma"]
@@ -44,7 +45,17 @@ def _even_indices(total: int, n: int) -> set[int]:
 
 
 def sample_luma(path: Path, total: int, n: int, max_keys: int) -> Iterator[LumaSample]:
-    """Yield ``n`` evenly spaced frames and up to ``max_keys`` key frames as luma."""
+    """Yield ``n`` evenly spaced frames and up to ``max_keys`` key frames as luma, each at
+    the first one's size (a stream that switches renditions mid-way has the others scaled
+    back to it, where a pattern marked before the renditions were made lines up again)."""
+    size: tuple[int, int] | None = None
+    for sample in _samples(path, total, n, max_keys):
+        size = size or sample.luma.shape
+        yield sample if sample.luma.shape == size else replace(
+            sample, luma=scaled_to(sample.luma, *size))
+
+
+def _samples(path: Path, total: int, n: int, max_keys: int) -> Iterator[LumaSample]:
     import av
 
     with open_container(path) as container:

@@ -177,3 +177,17 @@ def test_verify_cli_json_has_classifier(capsys, video: Path, high: Path, monkeyp
     report = json.loads(capsys.readouterr().out)
     assert report["classifier"]["threshold"] == 0.0
     assert report["verdict"]["label"] == "likely-ai-generated"
+
+
+def test_a_capture_that_switches_renditions_is_scored_at_one_size(tmp_path: Path) -> None:
+    """Each frame is cut at its own size (never resized), and the windows of the size most
+    of them have are scored; none straddles a switch (they used to raise an error)."""
+    from provenant.samples import render_clip
+    from tests.conftest import make_renditions
+
+    frames = list(render_clip(30, 128, 192, seed=2))  # 10 full, 10 half, 10 full
+    capture = make_renditions(tmp_path / "capture.ts", frames, 10)
+    starts, tubes = extract_patches(capture, TINY)
+    window = TINY.window_frames
+    assert starts and all(s + window <= 10 or 20 <= s for s in starts)  # full-size segments
+    assert tubes.shape[1:] == (TINY.patches_per_frame, window, 3, 48, 48)
