@@ -25,7 +25,7 @@ from provenant.demux import decord_reader, decord_upright, load_decord, open_con
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import animation, image_size
-from provenant.mediainfo import MediaInfo, MediaLimits, plausible_fps
+from provenant.mediainfo import MediaInfo, MediaLimits, frame_field_order, plausible_fps
 from provenant.imagemeta import exif_orientation
 from provenant.orientation import exif_upright, first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
@@ -137,7 +137,7 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits,
         width, height = upright_size(ctx.width, ctx.height, turns)
         colour = frame_colour(first) if first is not None else ColourTags()
         return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
-                         has_audio, ctx.name, turns * 90, colour)
+                         has_audio, ctx.name, turns * 90, colour, frame_field_order(first, ctx))
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:

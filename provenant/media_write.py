@@ -22,6 +22,7 @@ from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_h
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import with_exif, with_icc
+from provenant.mediainfo import FieldOrder
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
@@ -106,6 +107,7 @@ def write_video(
     pixel_format: PixelFormat = "rgb24",
     colour: ColourTags | None = None,
     metadata_from: str | os.PathLike[str] | None = None,
+    field_order: FieldOrder = "progressive",
 ) -> Path:
     """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any, and
     ``metadata_from``'s file-level tags (creation time, title, location: what the output
@@ -120,6 +122,11 @@ def write_video(
     :func:`iter_timed_frames` yields them), so that a variable-frame-rate source keeps its
     timing and its copied sound stays in sync; frames without one follow the previous one
     by ``1/fps``.
+
+    ``field_order``: the source's scan (``MediaInfo.field_order``). Interlaced frames
+    (``"tff"``, ``"bff"``) are coded as interlaced H.264 with that field order, so players
+    and broadcast playout deinterlace them as they did the source; written as progressive,
+    a moving picture showed the comb of its two fields. (HEVC is written progressive.)
 
     ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
     they are (a full-range or HDR source still plays as it did); RGB frames are converted
@@ -146,7 +153,7 @@ def write_video(
             if metadata_from is not None:
                 out.metadata.update(_file_tags(metadata_from))
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
-                    output_tags(colour, pixel_format))
+                    output_tags(colour, pixel_format), field_order)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -215,7 +222,7 @@ class _Clock:
 
 
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
-            colour: ColourTags) -> None:
+            colour: ColourTags, field_order: FieldOrder = "progressive") -> None:
     rate = Fraction(fps).limit_denominator(1001)
     if rate <= 0:
         raise InputError(f"fps={fps!r} is invalid; allowed: a positive frame rate")
@@ -237,6 +244,8 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
                 _set_options(stream, codec, crf, preset, out, short, colour)
+                if codec == "libx264" and field_order != "progressive":
+                    _interlaced(stream, field_order)
                 if audio_from is not None:  # after the video, so the video is track 1
                     audio = AudioCopy(out, audio_from)
             for packet in stream.encode(frame):
@@ -270,6 +279,16 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
             # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
             stream.codec_context.codec_tag = "hvc1"
     stream.options = opts
+
+
+def _interlaced(stream, field_order: FieldOrder) -> None:
+    """Code ``stream``'s frames as interlaced H.264 (field-adaptive: x264's MBAFF), with
+    ``field_order`` in its headers."""
+    from av.codec.context import Flags
+
+    ctx = stream.codec_context
+    ctx.flags |= Flags.interlaced_dct | Flags.interlaced_me
+    stream.options = {**stream.options, "x264-params": f"{field_order}=1"}
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,

@@ -36,6 +36,18 @@ class MediaLimits:
                    s.max_image_pixels)
 
 
+FieldOrder = Literal["progressive", "tff", "bff"]
+
+
+def frame_field_order(frame, codec_context) -> FieldOrder:  # av VideoFrame, CodecContext
+    """``frame``'s scan: FFmpeg's field orders TT and BT show the top field first, BB and
+    TB the bottom one (an interlaced frame of unknown order is taken as top first, as HD
+    broadcasts are)."""
+    if frame is None or not getattr(frame, "interlaced_frame", False):
+        return "progressive"
+    return "bff" if getattr(codec_context, "field_order", 0) in (3, 4) else "tff"
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     path: Path
@@ -56,6 +68,10 @@ class MediaInfo:
     #: re-encode (``provenant.colour``). Images: unspecified (their ICC profile is kept
     #: instead, ``provenant.imagemeta``).
     colour: ColourTags = field(default_factory=ColourTags)
+    #: How a video's frames were scanned, from its first frame: ``progressive``, or
+    #: interlaced with the top (``tff``) or bottom (``bff``) field shown first, as a
+    #: broadcast capture's (1080i, 576i) are; a re-encode keeps it.
+    field_order: FieldOrder = "progressive"
 
     @property
     def animation(self) -> bool:

@@ -275,7 +275,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
                            audio_from=audio, pixel_format=planar, colour=info.colour,
-                           metadata_from=info.path)
+                           metadata_from=info.path, field_order=info.field_order)
     frames = ((embed_frame(f, kbytes, bits, cfg), t)
               for f, t in one_size(iter_timed_frames(info.path)))
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,

@@ -229,3 +229,13 @@ def test_embedding_a_file_can_show_progress(video_with_audio: Path, tmp_path: Pa
     assert probe(out).frame_count == info.frame_count and detect_file(out, KEY).detected
     embed_file(video_with_audio, tmp_path / "quiet.mp4", PAYLOAD, KEY, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_an_interlaced_broadcast_clip_is_marked_and_stays_interlaced(tmp_path: Path) -> None:
+    from provenant.media import probe
+    from tests.provenant.test_interlaced import make_interlaced
+
+    src = make_interlaced(tmp_path / "broadcast.mp4", "bff", frames=24, h=192, w=256)
+    dst = embed_file(src, tmp_path / "marked.mp4", PAYLOAD, KEY)
+    assert probe(dst).field_order == "bff"
+    assert detect_file(dst, KEY).payload == PAYLOAD
