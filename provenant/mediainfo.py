@@ -41,11 +41,15 @@ FieldOrder = Literal["progressive", "tff", "bff"]
 
 def frame_field_order(frame, codec_context) -> FieldOrder:  # av VideoFrame, CodecContext
     """``frame``'s scan: FFmpeg's field orders TT and BT show the top field first, BB and
-    TB the bottom one (an interlaced frame of unknown order is taken as top first, as HD
-    broadcasts are)."""
+    TB the bottom one. Where FFmpeg leaves it unknown, standard-definition DV (a camcorder's
+    AVI) is bottom field first, as its standard says, and anything else top first, as HD
+    broadcasts are."""
     if frame is None or not getattr(frame, "interlaced_frame", False):
         return "progressive"
-    return "bff" if getattr(codec_context, "field_order", 0) in (3, 4) else "tff"
+    order = getattr(codec_context, "field_order", 0)
+    if order == 0 and getattr(codec_context, "name", "") == "dvvideo":
+        return "bff" if getattr(codec_context, "height", 0) <= 576 else "tff"
+    return "bff" if order in (3, 4) else "tff"
 
 
 @dataclass(frozen=True)

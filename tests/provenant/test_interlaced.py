@@ -50,3 +50,17 @@ def test_progressive_video_stays_progressive(clip: Path, workdir: Path) -> None:
     assert media.probe(clip).field_order == "progressive"
     out = media.write_video(media.iter_frames(clip), workdir / "out.mp4", 24)
     assert media.probe(out).field_order == "progressive"
+
+
+def test_standard_definition_dv_is_bottom_field_first(workdir: Path) -> None:
+    """A camcorder's DV in AVI: FFmpeg reports its frames as interlaced but leaves the order
+    unknown; DV's standard says bottom field first."""
+    path = workdir / "camcorder.avi"
+    with av.open(str(path), "w", format="avi") as out:
+        stream = out.add_stream("dvvideo", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 720, 576, "yuv420p"
+        for frame in render_clip(3, 576, 720):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    info = media.probe(path)
+    assert (info.mime, info.codec, info.field_order) == ("video/x-msvideo", "dvvideo", "bff")
