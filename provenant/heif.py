@@ -22,7 +22,7 @@ from provenant.errors import MediaError
 from provenant.orientation import exif_upright
 
 __all__ = ["HEIF_MIMES", "HEIF_SUFFIXES", "heif_mime", "heif_size", "read_heif",
-           "heif_icc", "encode_heif"]
+           "heif_icc", "heif_exif", "heif_xmp", "encode_heif"]
 
 HEIF_MIMES = ("image/heic", "image/avif")
 #: Output names: ``.heic``/``.heif`` write HEIC (HEVC), ``.avif`` writes AVIF (AV1).
@@ -125,6 +125,11 @@ def heif_exif(path: Path) -> bytes | None:
     return _stored(path, "exif")
 
 
+def heif_xmp(path: Path) -> bytes | None:
+    """The XMP packet stored with the picture, or None."""
+    return _stored(path, "xmp")
+
+
 def _stored(path: Path, key: str) -> bytes | None:
     try:
         with _open(path) as image:
@@ -135,10 +140,10 @@ def _stored(path: Path, key: str) -> bytes | None:
 
 
 def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None,
-                exif: bytes | None = None) -> bytes:
+                exif: bytes | None = None, xmp: bytes | None = None) -> bytes:
     """``image`` (``H×W``, ``H×W×3`` or ``H×W×4`` ``uint8``) encoded as HEIC (``.heic``,
-    ``.heif``) or AVIF (``.avif``) at ``quality`` (1-100), with ``icc`` as its profile and
-    ``exif`` (TIFF-structured) as its EXIF data."""
+    ``.heif``) or AVIF (``.avif``) at ``quality`` (1-100), with ``icc`` as its profile,
+    ``exif`` (TIFF-structured) as its EXIF data and ``xmp`` as its XMP packet."""
     image_module = _pillow()
     fmt = "AVIF" if ext == ".avif" else "HEIF"
     if fmt == "HEIF" and "HEIF" not in image_module.SAVE:
@@ -150,6 +155,8 @@ def encode_heif(image: np.ndarray, ext: str, quality: int, icc: bytes | None,
     extra = {"icc_profile": icc} if icc else {}
     if exif:
         extra["exif"] = b"Exif\x00\x00" + exif
+    if xmp:
+        extra["xmp"] = xmp
     out = io.BytesIO()
     picture.save(out, format=fmt, quality=quality, **extra)
     return out.getvalue()

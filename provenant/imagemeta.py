@@ -12,7 +12,8 @@ segments, WebP ``ICCP`` and ``EXIF`` (with the extended ``VP8X`` header they nee
 are bytes to this module, except one EXIF field: the orientation, set to "upright", since
 the pictures are read upright (:mod:`provenant.orientation`) and would otherwise be turned
 twice. As ffmpeg keeps a video's tags, this keeps a photo's: strip them first where they
-must not travel.
+must not travel. The XMP packet and a JPEG's IPTC block travel too
+(:mod:`provenant.xmpmeta`, which uses the chunk and segment walks here).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from provenant.heif import HEIF_MIMES, heif_exif, heif_icc
 from provenant.imageheaders import webp_picture_size
 
 __all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "read_exif", "with_exif",
-           "exif_orientation"]
+           "exif_orientation", "png_chunks", "png_insert", "jpeg_segments", "jpeg_insert",
+           "riff_chunks", "webp_with"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
 MAX_ICC_BYTES = 4 * 1024 * 1024
@@ -63,7 +65,7 @@ def with_icc(data: bytes, ext: str, icc: bytes | None) -> bytes:
     if ext in (".jpg", ".jpeg"):
         return _jpeg_with(data, icc)
     if ext == ".webp":
-        return _webp_with(data, b"ICCP", icc, 0x20)
+        return webp_with(data, b"ICCP", icc, 0x20)
     return data
 
 
@@ -110,12 +112,12 @@ def with_exif(data: bytes, ext: str, exif: bytes | None) -> bytes:
     if not exif or len(exif) > MAX_EXIF_BYTES:
         return data
     if ext == ".png":
-        return _png_insert(data, b"eXIf", exif, replace=(b"eXIf",))
+        return png_insert(data, b"eXIf", exif, replace=(b"eXIf",))
     if ext in (".jpg", ".jpeg"):
         segment = b"\xff\xe1" + struct.pack(">H", 2 + len(_EXIF) + len(exif)) + _EXIF + exif
-        return _jpeg_insert(data, segment)
+        return jpeg_insert(data, segment)
     if ext == ".webp":
-        return _webp_with(data, b"EXIF", exif, 0x08, before_picture=False)
+        return webp_with(data, b"EXIF", exif, 0x08, before_picture=False)
     return data
 
 
@@ -140,7 +142,7 @@ def _orientation_at(tiff: bytes) -> tuple[str, int, int] | None:
 
 
 # ---------------------------------------------------------------------------------- PNG
-def _png_chunks(data: bytes):
+def png_chunks(data: bytes):
     pos = 8
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -151,7 +153,7 @@ def _png_chunks(data: bytes):
 
 
 def _png_icc(data: bytes) -> bytes | None:
-    for _, kind, body, _ in _png_chunks(data):
+    for _, kind, body, _ in png_chunks(data):
         if kind == b"iCCP":
             name_end = body.index(b"\x00")
             inflater = zlib.decompressobj()
@@ -163,16 +165,16 @@ def _png_icc(data: bytes) -> bytes | None:
 
 
 def _png_exif(data: bytes) -> bytes | None:
-    return next((body for _, kind, body, _ in _png_chunks(data) if kind == b"eXIf"), None)
+    return next((body for _, kind, body, _ in png_chunks(data) if kind == b"eXIf"), None)
 
 
-def _png_insert(data: bytes, kind: bytes, body: bytes, replace: tuple[bytes, ...]) -> bytes:
+def png_insert(data: bytes, kind: bytes, body: bytes, replace: tuple[bytes, ...]) -> bytes:
     """``data`` with a ``kind`` chunk after ``IHDR`` (before the picture), and without the
     chunks ``replace`` names."""
     chunk = struct.pack(">I4s", len(body), kind) + body
     chunk += struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
     out, placed = bytearray(data[:8]), False
-    for start, name, _, end in _png_chunks(data):
+    for start, name, _, end in png_chunks(data):
         if name in replace:
             continue
         out += data[start:end]
@@ -184,11 +186,11 @@ def _png_insert(data: bytes, kind: bytes, body: bytes, replace: tuple[bytes, ...
 
 def _png_with(data: bytes, icc: bytes) -> bytes:
     body = b"icc\x00\x00" + zlib.compress(icc, 9)
-    return _png_insert(data, b"iCCP", body, replace=(b"iCCP", b"sRGB"))  # one colour space
+    return png_insert(data, b"iCCP", body, replace=(b"iCCP", b"sRGB"))  # one colour space
 
 
 # --------------------------------------------------------------------------------- JPEG
-def _jpeg_segments(data: bytes):
+def jpeg_segments(data: bytes):
     """``(marker, start, end)`` of each segment before the scan data."""
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
@@ -202,7 +204,7 @@ def _jpeg_segments(data: bytes):
 
 def _jpeg_icc(data: bytes) -> bytes | None:
     parts: dict[int, bytes] = {}
-    for marker, start, end in _jpeg_segments(data):
+    for marker, start, end in jpeg_segments(data):
         body = data[start + 4:end]
         if marker == 0xE2 and body.startswith(_JPEG_ICC) and len(body) >= 14:
             parts[body[12]] = body[14:]
@@ -219,18 +221,18 @@ def _jpeg_with(data: bytes, icc: bytes) -> bytes:
     segments = b"".join(
         b"\xff\xe2" + struct.pack(">H", 2 + len(_JPEG_ICC) + 2 + len(p)) + _JPEG_ICC
         + bytes([i + 1, len(pieces)]) + p for i, p in enumerate(pieces))
-    return _jpeg_insert(data, segments)
+    return jpeg_insert(data, segments)
 
 
 def _jpeg_exif(data: bytes) -> bytes | None:
-    return next((data[start + 4:end] for marker, start, end in _jpeg_segments(data)
+    return next((data[start + 4:end] for marker, start, end in jpeg_segments(data)
                  if marker == 0xE1 and data[start + 4:start + 10] == _EXIF), None)
 
 
-def _jpeg_insert(data: bytes, segments: bytes) -> bytes:
+def jpeg_insert(data: bytes, segments: bytes) -> bytes:
     """``segments`` after SOI, and after a leading APP0 (JFIF) when there is one."""
     insert = 2
-    for marker, start, end in _jpeg_segments(data):
+    for marker, start, end in jpeg_segments(data):
         if marker == 0xE0 and start == 2:
             insert = end
         break
@@ -238,7 +240,7 @@ def _jpeg_insert(data: bytes, segments: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------------- WebP
-def _riff_chunks(data: bytes):
+def riff_chunks(data: bytes):
     pos = 12
     while pos + 8 <= len(data):
         kind, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
@@ -247,21 +249,21 @@ def _riff_chunks(data: bytes):
 
 
 def _webp_icc(data: bytes) -> bytes | None:
-    for kind, body, _ in _riff_chunks(data):
+    for kind, body, _ in riff_chunks(data):
         if kind == b"ICCP":
             return body if len(body) <= MAX_ICC_BYTES else None
     return None
 
 
 def _webp_exif(data: bytes) -> bytes | None:
-    return next((body for kind, body, _ in _riff_chunks(data) if kind == b"EXIF"), None)
+    return next((body for kind, body, _ in riff_chunks(data) if kind == b"EXIF"), None)
 
 
-def _webp_with(data: bytes, name: bytes, payload: bytes, flag: int,
+def webp_with(data: bytes, name: bytes, payload: bytes, flag: int,
                before_picture: bool = True) -> bytes:
     """``data`` with one ``name`` chunk (ICCP before the picture, EXIF after it) and its
     ``flag`` in the extended header, which a simple WebP is given."""
-    chunks = list(_riff_chunks(data))
+    chunks = list(riff_chunks(data))
     if not chunks:
         return data
     new = name + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) & 1 else b"")

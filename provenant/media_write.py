@@ -23,6 +23,7 @@ from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import with_exif, with_icc
 from provenant.mediainfo import FieldOrder
+from provenant.xmpmeta import with_iptc, with_xmp
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
@@ -293,7 +294,8 @@ def _interlaced(stream, field_order: FieldOrder) -> None:
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
                 lossless: bool = False, icc_profile: bytes | None = None,
-                exif: bytes | None = None) -> Path:
+                exif: bytes | None = None, xmp: bytes | None = None,
+                iptc: bytes | None = None) -> Path:
     """Write one image as PNG, JPEG, WebP, HEIC (``.heic``, ``.heif``) or AVIF, by ``path``'s
     suffix (no suffix: PNG).
 
@@ -301,8 +303,9 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     keeps all of it; the others hold 8 bits (16-bit samples are rounded to 8), and JPEG
     refuses transparency rather than drop it. ``quality`` (1-100) sets the lossy formats;
     ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile) and
-    ``exif`` (its EXIF data, orientation upright), see :mod:`provenant.imagemeta`, are
-    stored with the picture. The file appears atomically."""
+    ``exif`` (its EXIF data, orientation upright), see :mod:`provenant.imagemeta`, and
+    ``xmp`` (its XMP packet) and ``iptc`` (a JPEG's IPTC block, JPEG only), see
+    :mod:`provenant.xmpmeta`, are stored with the picture. The file appears atomically."""
     import cv2
 
     path = check_output_path(path)
@@ -321,7 +324,7 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     if ext != ".png":
         image = to_uint8(image)
     if ext in HEIF_SUFFIXES:
-        return _write_bytes(path, ext, encode_heif(image, ext, quality, icc_profile, exif))
+        return _write_bytes(path, ext, encode_heif(image, ext, quality, icc_profile, exif, xmp))
     if channels > 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     if ext == ".webp":
@@ -331,8 +334,9 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
-    encoded = with_icc(buf.tobytes(), ext, icc_profile)
-    return _write_bytes(path, ext, with_exif(encoded, ext, exif))
+    # each goes in ahead of the last (after a JPEG's APP0): EXIF, XMP, ICC, IPTC in the end
+    encoded = with_icc(with_iptc(buf.tobytes(), ext, iptc), ext, icc_profile)
+    return _write_bytes(path, ext, with_exif(with_xmp(encoded, ext, xmp), ext, exif))
 
 
 def _write_bytes(path: Path, ext: str, data: bytes) -> Path:

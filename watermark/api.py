@@ -249,6 +249,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     from provenant.framesize import one_size
     from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
+    from provenant.xmpmeta import read_iptc, read_xmp
     from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
                                  write_video)
 
@@ -260,7 +261,9 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
         return write_image(marked, dst, lossless=lossless,
                            icc_profile=read_icc(info.path, info.mime),
-                           exif=read_exif(info.path, info.mime))
+                           exif=read_exif(info.path, info.mime),
+                           xmp=read_xmp(info.path, info.mime),
+                           iptc=read_iptc(info.path, info.mime))
     audio = info.path if info.has_audio else None
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
     # and is marked at the size it is written at: the first frame's (a stream that switches
