@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from provenant.heif import HEIF_MIMES, heif_exif, heif_icc
 from provenant.imageheaders import webp_picture_size
 
 __all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "read_exif", "with_exif",
-           "exif_orientation", "png_chunks", "png_insert", "jpeg_segments", "jpeg_insert",
+           "exif_orientation", "read_stored", "png_chunks", "png_insert", "jpeg_segments", "jpeg_insert",
            "riff_chunks", "webp_with"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
@@ -38,22 +39,25 @@ _EXIF = b"Exif\x00\x00"
 _JPEG_CHUNK = 65519  # 65535 - 2 (length) - 12 (signature) - 2 (sequence, count)
 
 
+def read_stored(path: Path, mime: str, heif: Callable[[Path], bytes | None],
+                readers: dict[str, Callable[[bytes], bytes | None]]) -> bytes | None:
+    """What ``heif`` (for HEIC and AVIF) or ``readers[mime]`` (given the file's bytes) find
+    in ``path``, a ``mime`` image; None when it holds none, or a damaged one (dropped,
+    never a reason to refuse the picture)."""
+    try:
+        if mime in HEIF_MIMES:
+            return heif(Path(path))
+        reader = readers.get(mime)
+        return reader(Path(path).read_bytes()) if reader else None
+    except (struct.error, zlib.error, IndexError, ValueError):
+        return None
+
+
 def read_icc(path: Path, mime: str) -> bytes | None:
     """The ICC profile stored in ``path`` (a ``mime`` image), or None (none, or unreadable:
     a damaged profile is dropped, never a reason to refuse the picture)."""
-    if mime in HEIF_MIMES:
-        return heif_icc(Path(path))
-    data = Path(path).read_bytes()
-    try:
-        if mime == "image/png":
-            return _png_icc(data)
-        if mime == "image/jpeg":
-            return _jpeg_icc(data)
-        if mime == "image/webp":
-            return _webp_icc(data)
-    except (struct.error, zlib.error, IndexError, ValueError):
-        return None
-    return None
+    return read_stored(path, mime, heif_icc, {"image/png": _png_icc, "image/jpeg": _jpeg_icc,
+                                              "image/webp": _webp_icc})
 
 
 def with_icc(data: bytes, ext: str, icc: bytes | None) -> bytes:
@@ -92,15 +96,8 @@ def exif_orientation(path: Path, mime: str) -> int:
 
 
 def _raw_exif(path: Path, mime: str) -> bytes | None:
-    try:
-        if mime in HEIF_MIMES:
-            raw = heif_exif(Path(path))
-        else:
-            data = Path(path).read_bytes()
-            raw = {"image/png": _png_exif, "image/jpeg": _jpeg_exif,
-                   "image/webp": _webp_exif}.get(mime, lambda _: None)(data)
-    except (struct.error, zlib.error, IndexError, ValueError):
-        return None
+    raw = read_stored(path, mime, heif_exif, {"image/png": _png_exif, "image/jpeg": _jpeg_exif,
+                                              "image/webp": _webp_exif})
     if raw and raw.startswith(_EXIF):
         raw = raw[len(_EXIF):]
     return raw if raw and len(raw) <= MAX_EXIF_BYTES else None

@@ -26,9 +26,9 @@ import struct
 import zlib
 from pathlib import Path
 
-from provenant.heif import HEIF_MIMES, heif_xmp
-from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_insert, riff_chunks,
-                                 webp_with)
+from provenant.heif import heif_xmp
+from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_insert, read_stored,
+                                 riff_chunks, webp_with)
 
 __all__ = ["MAX_XMP_BYTES", "read_xmp", "with_xmp", "read_iptc", "with_iptc"]
 
@@ -49,15 +49,8 @@ def read_xmp(path: Path, mime: str) -> bytes | None:
     """The XMP packet of ``path`` (a ``mime`` image) without the fields that describe the
     file rather than the picture; None when it has none, or a damaged or oversized one
     (dropped, never a reason to refuse the picture)."""
-    try:
-        if mime in HEIF_MIMES:
-            xmp = heif_xmp(Path(path))
-        else:
-            data = Path(path).read_bytes()
-            xmp = {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
-                   "image/webp": _webp_xmp}.get(mime, lambda _: None)(data)
-    except (struct.error, zlib.error, IndexError, ValueError):
-        return None
+    xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
+                                             "image/webp": _webp_xmp})
     if not xmp or b"<x:xmpmeta" not in xmp and b"<rdf:RDF" not in xmp:
         return None
     for field in _FILE_FIELDS:
@@ -81,14 +74,12 @@ def with_xmp(data: bytes, ext: str, xmp: bytes | None) -> bytes:
 
 def read_iptc(path: Path, mime: str) -> bytes | None:
     """A JPEG's Photoshop ``APP13`` block (IPTC-IIM), or None."""
-    if mime != "image/jpeg":
-        return None
-    try:
-        data = Path(path).read_bytes()
-        return next((data[start + 4:end] for marker, start, end in jpeg_segments(data)
-                     if marker == 0xED and data[start + 4:end].startswith(_JPEG_IPTC)), None)
-    except (struct.error, IndexError):
-        return None
+    return read_stored(path, mime, lambda _: None, {"image/jpeg": _jpeg_iptc})
+
+
+def _jpeg_iptc(data: bytes) -> bytes | None:
+    return next((data[start + 4:end] for marker, start, end in jpeg_segments(data)
+                 if marker == 0xED and data[start + 4:end].startswith(_JPEG_IPTC)), None)
 
 
 def with_iptc(data: bytes, ext: str, iptc: bytes | None) -> bytes:
