@@ -280,5 +280,7 @@ def webp_with(data: bytes, name: bytes, payload: bytes, flag: int,
         head = (b"VP8X" + struct.pack("<I", 10) + bytes([flags, 0, 0, 0])
                 + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little"))
     parts = [new, *rest] if before_picture else [*rest, new]
+    # after the picture, EXIF comes before XMP, as the format orders them (a stable sort)
+    parts.sort(key=lambda raw: {b"EXIF": 1, b"XMP ": 2}.get(raw[:4], 0))
     body = b"WEBP" + head + b"".join(parts)
     return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -75,6 +75,20 @@ def test_a_marked_photo_keeps_its_xmp(workdir: Path, ext: str) -> None:
     assert detect_file(out, key="k").payload == PAYLOAD
 
 
+def test_a_webp_holds_its_metadata_in_the_formats_order(workdir: Path) -> None:
+    """ICC profile before the picture, then EXIF, then XMP."""
+    from provenant.imagemeta import riff_chunks
+
+    src = workdir / "press.webp"
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    Image.fromarray(_photo()).save(src, xmp=XMP, exif=exif.tobytes(), icc_profile=b"\0" * 200)
+    out = embed_file(src, workdir / "marked.webp", PAYLOAD, key="k")
+    kinds = [kind for kind, _, _ in riff_chunks(out.read_bytes())]
+    assert kinds[0] == b"VP8X" and kinds[-2:] == [b"EXIF", b"XMP "]
+    assert kinds.index(b"ICCP") < min(kinds.index(k) for k in (b"VP8 ", b"VP8L") if k in kinds)
+
+
 def _with_iptc(jpeg: bytes, byline: bytes) -> bytes:
     """``jpeg`` with a Photoshop APP13 holding an IPTC-IIM By-line (2:80)."""
     record = b"\x1c\x02\x50" + struct.pack(">H", len(byline)) + byline
