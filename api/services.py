@@ -31,7 +31,7 @@ SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg",
             "image/webp": ".webp", "image/heic": ".heic", "image/avif": ".avif",
             "image/gif": ".gif", "video/x-msvideo": ".avi", "video/mp2t": ".ts",
-            "video/mpeg": ".mpg"}
+            "video/mpeg": ".mpg", "image/tiff": ".tif"}
 #: The generator's public function that generates, watermarks, signs and registers a clip:
 #: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
 _GENERATOR_FUNCTION = "generate_clip"
@@ -189,8 +189,10 @@ def _input(ctx: JobContext) -> Path:
 
 def _marked_suffix(src: Path, suffix: str) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
-    still GIF becomes a PNG: the watermark is not written into a palette), a video (an
-    animated GIF, PNG or WebP too) is MP4."""
+    still GIF becomes a PNG: the watermark is not written into a palette; a TIFF too, which
+    is read, not written), a video (an animated GIF, PNG or WebP too) is MP4."""
+    if suffix == ".tif":
+        return ".png"
     if suffix in IMAGE_SUFFIXES + (".gif",):
         from provenant.media import probe
 

@@ -101,6 +101,8 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
             sign(folder / "photo.jpg", folder / "signed.jpg").path,
             sign(folder / "photo.heic", folder / "signed.heic").path,
             stamp(png, folder / "stamped.png").path]
+    Image.fromarray(photo).save(folder / "photo.tif", compression="tiff_lzw")
+    out += [folder / "photo.tif", sign(folder / "photo.tif", folder / "signed.tif").path]
     images[0].save(folder / "still.gif")
     out.append(folder / "still.gif")
     for name in ("anim.png", "anim.webp"):
@@ -193,6 +195,8 @@ def _argv(command: str, path: Path, out: Path, animated: bool = False) -> list[s
         if command == "stamp" and (animated or path.suffix in (".webm", ".mkv", ".ts", ".mpg",
                                                                ".avi")):
             dst = dst.with_suffix(".mp4")  # what stamp writes for a video
+        elif command == "stamp" and path.suffix == ".tif":
+            dst = dst.with_suffix(".png")  # a TIFF is read, not written
         return [command, str(path), "-o", str(dst)]
     return [*command.split(), str(path), "--json"]
 

@@ -6,7 +6,7 @@ recursive), it prints one result per file in turn: JSON Lines with ``--json``, b
 separated text otherwise. Models load once for the whole list. A file that cannot be read gets
 an error in its place (``{"file", "error": {"code", "message"}}``), the others still run, and
 the exit status is then 2. ``verify`` also takes a folder's files of the formats it reads for
-their content credentials alone (GIF, TIFF/DNG, JPEG XL, WAV, MP3, FLAC, PDF).
+their content credentials alone (DNG, JPEG XL, WAV, MP3, FLAC, PDF).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
 #: What a folder contributes: its files with these suffixes (every format the readers take).
 MEDIA_SUFFIXES = (MP4_SUFFIXES + (".mkv", ".webm", ".gif", ".avi", ".ts", ".mts", ".m2ts", ".mpg",
-                                  ".mpeg", ".vob") + IMAGE_SUFFIXES)
+                                  ".mpeg", ".vob", ".tif", ".tiff") + IMAGE_SUFFIXES)
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

@@ -1,5 +1,5 @@
-"""Image dimensions from PNG/JPEG/WebP headers (HEIC/AVIF: their container), read without
-decoding the pixels.
+"""Image dimensions from PNG/JPEG/WebP headers (HEIC/AVIF: their container; TIFF: its first
+directory), read without decoding the pixels.
 
 This lets :mod:`provenant.media` refuse a decompression bomb before allocating its frame.
 """
@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from provenant.errors import MediaError
 from provenant.heif import HEIF_MIMES, heif_size
+from provenant.tiff import tiff_size
 
 __all__ = ["image_size", "animation", "png_animation", "png_chunk_heads",
            "webp_frame_durations", "webp_is_lossless", "webp_picture_size"]
@@ -24,9 +25,11 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 
 
 def image_size(path: Path, mime: str) -> tuple[int, int]:
-    """``(width, height)`` of a PNG, JPEG, WebP, HEIC or AVIF file."""
+    """``(width, height)`` of a PNG, JPEG, WebP, HEIC, AVIF or TIFF file."""
     if mime in HEIF_MIMES:
         return heif_size(path)
+    if mime == "image/tiff":
+        return tiff_size(path)
     with open(path, "rb") as fh:
         if mime == "image/png":
             return _png_size(path, fh.read(33))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from provenant.heif import HEIF_MIMES, heif_exif, heif_icc
 from provenant.imageheaders import webp_picture_size
+from provenant.tiff import tiff_icc
 
 __all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "read_exif", "with_exif",
            "exif_orientation", "read_stored", "png_chunks", "png_insert", "jpeg_segments", "jpeg_insert",
@@ -57,7 +58,7 @@ def read_icc(path: Path, mime: str) -> bytes | None:
     """The ICC profile stored in ``path`` (a ``mime`` image), or None (none, or unreadable:
     a damaged profile is dropped, never a reason to refuse the picture)."""
     return read_stored(path, mime, heif_icc, {"image/png": _png_icc, "image/jpeg": _jpeg_icc,
-                                              "image/webp": _webp_icc})
+                                              "image/webp": _webp_icc, "image/tiff": tiff_icc})
 
 
 def with_icc(data: bytes, ext: str, icc: bytes | None) -> bytes:

@@ -59,12 +59,12 @@ SOFT_BINDING_ALGORITHMS: tuple[str, ...] = ("io.provenant.watermark.v2",
                                             "io.provenant.watermark.v1")
 _BMFF = {"video/mp4", "video/quicktime"}
 _SIGNABLE = _BMFF | {"video/x-msvideo", "image/jpeg", "image/png", "image/webp", "image/heic",
-                     "image/avif", "image/gif"}
+                     "image/avif", "image/gif", "image/tiff"}
 #: The names a signed copy may have, by the source's media type (the copy keeps its format).
 _SIGNED_SUFFIXES = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"),
                     "image/webp": (".webp",), "image/heic": (".heic", ".heif"),
                     "image/avif": (".avif",), "image/gif": (".gif",),
-                    "video/x-msvideo": (".avi",)}
+                    "video/x-msvideo": (".avi",), "image/tiff": (".tif", ".tiff")}
 _IO_BUFFER = 1 << 20
 #: The SDK refuses a manifest definition this long (``StringTooLong: manifest_json``);
 #: measured with c2pa-python here: 1,048,564 bytes signed, 1,048,580 did not.
@@ -273,7 +273,7 @@ def sign_file(
     limits: MediaLimits | None = None,
 ) -> SignResult:
     """Embed a signed C2PA manifest into a copy of ``src`` at ``dst`` (MP4, MOV, AVI, JPEG,
-    PNG, WebP, GIF, HEIC, AVIF).
+    PNG, WebP, GIF, HEIC, AVIF, TIFF).
 
     ``dst`` appears atomically; ``src`` is never modified (``dst`` may equal ``src``).
     Inputs beyond ``limits`` (default: the configured ones) are refused.
@@ -282,7 +282,7 @@ def sign_file(
     if info.mime not in _SIGNABLE:
         raise UnsupportedMediaError(
             f"{src} is {info.mime}; C2PA signing supports MP4, MOV, AVI, JPEG, PNG, WebP, GIF, "
-            "HEIC and AVIF",
+            "HEIC, AVIF and TIFF",
             hint="re-encode to MP4 first, e.g. with `provenant watermark embed`",
         )
     # The signed copy keeps the source's format, so its name must say so.
@@ -324,8 +324,8 @@ def read_manifest(
 
     Only the file's type is checked first, not its pictures: a signed file whose pictures no
     longer decode still has its manifest read, which then reports the damage. Formats this
-    toolkit does not examine but the SDK reads (GIF, TIFF/DNG, JPEG XL, AVI, WAV, MP3, FLAC,
-    PDF) have their manifest read too; any other file raises ``UnsupportedMediaError``."""
+    toolkit does not examine but the SDK reads (DNG, JPEG XL, WAV, MP3, FLAC, PDF) have
+    their manifest read too; any other file raises ``UnsupportedMediaError``."""
     try:
         mime = checked_mime(path, limits)
     except UnsupportedMediaError:

@@ -29,6 +29,7 @@ from provenant.mediainfo import MediaInfo, MediaLimits, frame_field_order, plaus
 from provenant.imagemeta import exif_orientation
 from provenant.orientation import exif_upright, first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
+from provenant.tiff import read_tiff_pillow, tiff_kind
 from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
                                    PixelFormat, check_output_path, check_output_suffix,
                                    sibling_temp, to_uint8, write_image, write_video)
@@ -42,7 +43,7 @@ __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "i
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-msvideo",
                "video/mp2t", "video/mpeg", "image/gif")
-IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", *HEIF_MIMES)
+IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/tiff", *HEIF_MIMES)
 
 
 def _check_file(path: Path, limits: MediaLimits) -> int:
@@ -150,6 +151,8 @@ def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) 
         raise UnsupportedMediaError(f"{path} is a video, not an image")
     if info.mime in HEIF_MIMES:
         return read_heif(info.path)
+    if info.mime == "image/tiff" and tiff_kind(info.path) == "alpha":
+        return read_tiff_pillow(info.path, "RGB")
     bgr = _imdecode(info.path, cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -169,7 +172,13 @@ def read_image_exact(path: str | os.PathLike[str],
         return read_image(info.path, limits)
     if info.mime in HEIF_MIMES:  # 8-bit, turned upright by the decoder
         return read_heif(info.path, keep_alpha=True)
-    image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)  # which applies no EXIF orientation
+    kind = tiff_kind(info.path) if info.mime == "image/tiff" else "exact"
+    if kind == "alpha":
+        return read_tiff_pillow(info.path, "RGBA")
+    if kind == "converted":  # CMYK, palette...
+        return read_image(info.path, limits)
+    # which applies no EXIF orientation (a TIFF's own orientation, OpenCV's TIFF reader does)
+    image = _imdecode(info.path, cv2.IMREAD_UNCHANGED)
     image = exif_upright(image, exif_orientation(info.path, info.mime))
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)

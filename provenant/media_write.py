@@ -37,7 +37,7 @@ PLANAR_FORMATS = ("yuv420p", "yuv420p10le")
 #: Names an image output may have; :func:`write_image` picks the format by the suffix.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", *HEIF_SUFFIXES)
 #: What an image output is, for messages ("the output is ...").
-IMAGE_KINDS = "an image (PNG, JPEG, WebP, HEIC or AVIF), as the input is"
+IMAGE_KINDS = "an image (PNG, JPEG, WebP, HEIC or AVIF), since the input is an image"
 #: Names of ISO BMFF (MP4/MOV) outputs, the video containers C2PA signing supports here.
 MP4_SUFFIXES = (".mp4", ".mov", ".m4v")
 

@@ -1,10 +1,11 @@
 """The media type of a file from its first bytes, never from its name.
 
-Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), GIF
+Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), TIFF
+(:mod:`provenant.tiff`), GIF
 (an animated GIF, PNG or WebP is a video), MP4/MOV (ISO BMFF), WebM/Matroska, AVI, and
 MPEG transport streams (broadcast captures, camcorders' ``.mts``/``.m2ts``, HLS segments)
 and program streams (``.mpg``, DVD ``.vob``). Formats that
-are recognised only to be refused by name (TIFF, JPEG XL, WAV, MP3, FLAC, PDF) get an
+are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
 content credentials (:func:`credential_only_mime`).
 """
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from provenant.errors import MediaError, UnsupportedMediaError
 from provenant.heif import heif_mime
+from provenant.tiff import TIFF_MAGIC, is_dng
 
 __all__ = ["sniff_mime", "credential_only_mime", "CREDENTIAL_ONLY_SUFFIXES"]
 
 #: The usual names of the files of the formats read for their content credentials alone.
-CREDENTIAL_ONLY_SUFFIXES = (".tif", ".tiff", ".dng", ".jxl", ".wav", ".mp3", ".flac", ".pdf")
+CREDENTIAL_ONLY_SUFFIXES = (".dng", ".jxl", ".wav", ".mp3", ".flac", ".pdf")
 
 
 def _head(path: Path) -> bytes:
@@ -48,6 +50,13 @@ def sniff_mime(path: Path) -> str:
         return "video/webm" if b"webm" in head else "video/x-matroska"
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "image/gif"
+    if head.startswith(TIFF_MAGIC):
+        if not is_dng(path):
+            return "image/tiff"
+        raise UnsupportedMediaError(
+            f"{path} is a DNG raw image, which is not supported",
+            hint="develop it to TIFF, PNG or JPEG; `provenant verify` still reads its content "
+                 "credentials")
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "video/x-msvideo"
     if _transport_stream(head):
@@ -67,9 +76,11 @@ def sniff_mime(path: Path) -> str:
 
 def credential_only_mime(path: Path) -> str | None:
     """The media type of a format whose content credentials the C2PA SDK reads but whose
-    pictures or sound this toolkit does not examine (TIFF and DNG, JPEG XL, WAV, MP3, FLAC,
-    PDF); None for anything else."""
+    pictures or sound this toolkit does not examine (DNG, JPEG XL, WAV, MP3, FLAC, PDF);
+    None for anything else."""
     head = _head(path)
+    if head.startswith(TIFF_MAGIC) and not is_dng(path):
+        return None  # a TIFF image, which is examined
     return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
 
 
@@ -92,7 +103,7 @@ def _mp3(head: bytes) -> bool:
 #: Formats recognised by their first bytes: named in the refusal, and read for their
 #: content credentials alone (``verify``). DNG is TIFF-structured and read as TIFF.
 _CREDENTIAL_ONLY: dict[str, tuple[str, Callable[[bytes], bool]]] = {
-    "image/tiff": ("a TIFF (or DNG) image", lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
+    "image/tiff": ("a DNG raw image", lambda h: h.startswith(TIFF_MAGIC)),  # read as a TIFF
     "image/jxl": ("a JPEG XL image",
                   lambda h: h.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL "))),
     "audio/wav": ("a WAV audio file", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE"),

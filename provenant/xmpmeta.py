@@ -7,7 +7,8 @@ segment, which newsroom tools still read. A watermarked or stamped copy used to 
 (it kept only the colour profile and EXIF, :mod:`provenant.imagemeta`), so a copy no longer
 said whose picture it was. Carried: a JPEG's ``APP1`` XMP packet, a PNG's
 ``XML:com.adobe.xmp`` text chunk, a WebP's ``XMP`` chunk, a HEIC's or AVIF's XMP (through
-their encoder), and a JPEG's ``APP13`` into a JPEG. An extended XMP (a JPEG packet over
+their encoder), a TIFF's XMP field (read; a copy is written in another format), and a
+JPEG's ``APP13`` into a JPEG. An extended XMP (a JPEG packet over
 64 KB, continued in further segments) is not carried.
 
 Two things in XMP describe the file rather than the picture, and would be wrong in the copy,
@@ -27,6 +28,7 @@ import zlib
 from pathlib import Path
 
 from provenant.heif import heif_xmp
+from provenant.tiff import tiff_xmp
 from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_insert, read_stored,
                                  riff_chunks, webp_with)
 
@@ -50,7 +52,7 @@ def read_xmp(path: Path, mime: str) -> bytes | None:
     file rather than the picture; None when it has none, or a damaged or oversized one
     (dropped, never a reason to refuse the picture)."""
     xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
-                                             "image/webp": _webp_xmp})
+                                             "image/webp": _webp_xmp, "image/tiff": tiff_xmp})
     if not xmp or b"<x:xmpmeta" not in xmp and b"<rdf:RDF" not in xmp:
         return None
     for field in _FILE_FIELDS:

@@ -140,6 +140,21 @@ def test_an_avi_is_signed_as_an_avi(client: TestClient, clip: Path, workdir: Pat
     assert verify(workdir / "signed.avi").c2pa.state == "Valid"
 
 
+def test_a_tiff_is_watermarked_into_a_png(client: TestClient, sign_headers: dict[str, str],
+                                          workdir: Path) -> None:
+    from PIL import Image
+
+    from provenant.samples import sample_photos
+
+    tiff = workdir / "scan.tif"
+    Image.open(sample_photos()["astronaut"]).save(tiff)
+    r = client.post("/v1/watermark/embed", files=upload(tiff), headers=sign_headers,
+                    data={"payload": "0123456789abcdef"})
+    assert r.status_code == 200, r.text
+    assert r.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'filename="scan-watermarked.png"' in r.headers["content-disposition"]
+
+
 def test_watermark_embed_validates_the_payload(client: TestClient, clip: Path,
                                                sign_headers: dict[str, str]) -> None:
     r = client.post("/v1/watermark/embed", files=upload(clip), headers=sign_headers)

@@ -214,14 +214,15 @@ def test_verify_reports_what_the_library_reports_when_pictures_cannot_be_read(
     _damage_png_pixels(signed_png, workdir / "damaged.png")
     r = client.post("/v1/verify", files=upload(workdir / "damaged.png"))
     assert r.status_code == 200 and r.json()["verdict"]["label"] == "tampered"
-    tiff = workdir / "a.tiff"
-    from PIL import Image
+    import numpy as np
 
-    Image.new("RGB", (16, 16), (200, 30, 30)).save(tiff)
+    from tests.provenant.test_credential_only import save_dng
+
+    tiff = save_dng(workdir / "a.dng", np.full((16, 16, 3), 120, np.uint8))
     r = client.post("/v1/verify", files=upload(tiff))
     assert r.status_code == 415 and "carries no C2PA manifest" in r.json()["error"]["message"]
     creds = ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
-    r = client.post("/v1/verify", files=upload(_sdk_sign(tiff, workdir / "s.tiff", "image/tiff",
+    r = client.post("/v1/verify", files=upload(_sdk_sign(tiff, workdir / "s.dng", "image/tiff",
                                                          creds)))
     assert r.status_code == 200
     assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from provenant.boxes import flip_media_byte
@@ -199,20 +200,22 @@ def test_verify_of_several_files_and_a_folder_gives_one_report_each(
 def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine(
     capsys, png: Path, workdir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """A camera's folder: a signed WAV and an unsigned TIFF beside a photo. ``verify`` reports
-    the WAV's credentials and says the TIFF carries none; ``detect``-style commands skip both."""
+    """A camera's folder: a signed WAV and an unsigned DNG beside a photo and a TIFF.
+    ``verify`` reports the WAV's credentials and says the DNG carries none, and examines the
+    TIFF like the photo; ``detect``-style commands skip the WAV and the DNG."""
     import wave
 
     from PIL import Image
 
     from provenant.credentials import ensure_dev_credentials
     from provenant.filelist import expand_files
-    from tests.provenant.test_credential_only import _sdk_sign
+    from tests.provenant.test_credential_only import _sdk_sign, save_dng
 
     inbox = workdir / "inbox"
     inbox.mkdir()
     (inbox / "a.png").write_bytes(png.read_bytes())
-    Image.new("RGB", (16, 16), (10, 200, 10)).save(inbox / "b.tiff")
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(inbox / "b.tiff")
+    save_dng(inbox / "d.dng", np.full((16, 16, 3), 90, np.uint8))
     with wave.open(str(inbox / "raw.wav"), "wb") as w:  # a short silence
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
         w.writeframes(bytes(1600))
@@ -221,11 +224,12 @@ def test_verify_of_a_folder_reads_the_credentials_of_formats_it_does_not_examine
     (inbox / "raw.wav").unlink()
     code, out, err = run(capsys, "verify", str(inbox), "--json")
     lines = {Path(r["file"]).name: r for r in map(json.loads, out.splitlines())}
-    assert sorted(lines) == ["a.png", "b.tiff", "c.wav"]
+    assert sorted(lines) == ["a.png", "b.tiff", "c.wav", "d.dng"]
     assert lines["c.wav"]["c2pa"]["state"] == "Valid"
-    assert "carries no C2PA manifest" in lines["b.tiff"]["error"]["message"]
-    assert code == 2 and "1 of 3 files" in err
-    assert [p.name for p in expand_files([str(inbox)])] == ["a.png"]  # what detect reads
+    assert lines["b.tiff"]["watermark"] is not None  # examined, as the photo is
+    assert "carries no C2PA manifest" in lines["d.dng"]["error"]["message"]
+    assert code == 2 and "1 of 4 files" in err
+    assert [p.name for p in expand_files([str(inbox)])] == ["a.png", "b.tiff"]  # detect's
 
 
 def test_verify_of_a_folder_without_media_is_bad_input(capsys, workdir: Path) -> None:

@@ -19,6 +19,23 @@ from provenant.sniff import credential_only_mime
 from provenant.store import ManifestStore
 
 
+#: A little-endian TIFF header and a first directory that names a DNG version (1.4).
+DNG_HEAD = b"II*\x00\x08\x00\x00\x00\x01\x00" + bytes.fromhex("12c6") + b"\x01\x00\x04\x00\x00\x00" \
+    + bytes([1, 4, 0, 0]) + b"\x00\x00\x00\x00"
+
+
+def save_dng(path: Path, picture: np.ndarray) -> Path:
+    """``picture`` as a TIFF whose first directory names a DNG version: what a DNG is to
+    the readers (a camera's raw data is beside the point here)."""
+    from PIL import TiffImagePlugin
+
+    directory = TiffImagePlugin.ImageFileDirectory_v2()
+    directory.tagtype[50706] = 7  # four bytes, as Pillow takes them without a warning
+    directory[50706] = bytes([1, 4, 0, 0])
+    Image.fromarray(picture).save(path, format="TIFF", tiffinfo=directory)
+    return path
+
+
 def _write(path: Path, head: bytes) -> Path:
     path.write_bytes(head + b"\x00" * 64)
     return path
@@ -26,8 +43,8 @@ def _write(path: Path, head: bytes) -> Path:
 
 @pytest.mark.parametrize("head, mime", [
     (b"GIF89a\x01\x00\x01\x00", None),  # examined: GIFs are read (an animated one as video)
-    (b"II*\x00\x08\x00\x00\x00", "image/tiff"),
-    (b"MM\x00*\x00\x00\x00\x08", "image/tiff"),
+    (b"II*\x00\x08\x00\x00\x00", None),  # examined: a TIFF is read as an image
+    (DNG_HEAD, "image/tiff"),  # a DNG: TIFF-structured, read for its credentials alone
     (b"\xff\x0a\xfa\x7f", "image/jxl"),
     (b"RIFF\x00\x00\x00\x00AVI LIST", None),  # examined: AVI is read as video
     (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
@@ -63,11 +80,11 @@ def _sdk_sign(src: Path, dst: Path, mime: str, creds) -> Path:
 def unsigned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("credential-only")
     picture = np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
-    Image.fromarray(picture).save(folder / "a.tiff")
+    save_dng(folder / "a.dng", picture)
     with wave.open(str(folder / "a.wav"), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
         w.writeframes(np.zeros(800, np.int16).tobytes())
-    return {"image/tiff": folder / "a.tiff", "audio/wav": folder / "a.wav"}
+    return {"image/tiff": folder / "a.dng", "audio/wav": folder / "a.wav"}
 
 
 @pytest.fixture(scope="module")

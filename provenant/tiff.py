@@ -1,0 +1,159 @@
+"""TIFF images (what agencies, archives and scanners deliver) from their first directory,
+read without decoding the picture: its size, turn and kind, its colour profile and XMP, and
+whether it is a DNG (a camera's raw file, which is TIFF-structured but not a picture this
+toolkit reads: its first directory is a small preview).
+
+Classic TIFF (``II*\\0``/``MM\\0*``, 4-byte offsets) and BigTIFF (``II+\\0``/``MM\\0+``,
+8-byte offsets) are read. A damaged directory gives a :class:`MediaError`.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from provenant.errors import MediaError, UnsupportedMediaError
+
+TiffKind = Literal["exact", "alpha", "converted"]
+
+__all__ = ["TIFF_MAGIC", "tiff_tags", "tiff_size", "is_dng", "tiff_bytes", "tiff_icc",
+           "tiff_xmp", "tiff_kind", "read_tiff_pillow", "TiffKind"]
+
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_WIDTH, _HEIGHT, _BITS, _PHOTOMETRIC, _ORIENTATION = 256, 257, 258, 262, 274
+_SAMPLES, _SAMPLE_FORMAT = 277, 339
+_XMP, _ICC, _DNG_VERSION = 700, 34675, 50706
+#: Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE,
+#: UNDEFINED, SSHORT, SLONG, SRATIONAL, FLOAT, DOUBLE, IFD, LONG8, SLONG8, IFD8).
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
+               13: 4, 16: 8, 17: 8, 18: 8}
+_MAX_ENTRIES = 4096
+
+
+def tiff_tags(data: bytes) -> dict[int, tuple[int, int, int, int]]:
+    """The first directory of TIFF ``data`` (its first bytes suffice when the directory
+    is near the start): ``tag -> (type, count, first value, where the values are)``."""
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    try:
+        big = struct.unpack(order + "H", data[2:4])[0] == 43 if order else False
+        if order is None or not big and struct.unpack(order + "H", data[2:4])[0] != 42:
+            raise MediaError("not a TIFF header")
+        head, count_fmt, entry_size, off_fmt = ((16, "Q", 20, "Q") if big
+                                               else (8, "H", 12, "I"))
+        ifd = struct.unpack(order + off_fmt, data[head - (8 if big else 4):head])[0]
+        width = struct.calcsize(count_fmt)
+        count = struct.unpack(order + count_fmt, data[ifd:ifd + width])[0]
+        if count > _MAX_ENTRIES:
+            raise MediaError(f"its first directory claims {count} entries")
+        tags = {}
+        for pos in range(ifd + width, ifd + width + entry_size * count, entry_size):
+            tag, kind = struct.unpack(order + "HH", data[pos:pos + 4])
+            n = struct.unpack(order + off_fmt, data[pos + 4:pos + 4 + (8 if big else 4)])[0]
+            field = pos + (12 if big else 8)
+            size = _TYPE_SIZES.get(kind, 1) * n
+            where = field if size <= (8 if big else 4) else struct.unpack(
+                order + off_fmt, data[field:field + (8 if big else 4)])[0]
+            value = 0
+            if kind in (3, 8) and where + 2 <= len(data):
+                value = struct.unpack(order + "H", data[where:where + 2])[0]
+            elif kind in (4, 9, 13) and where + 4 <= len(data):
+                value = struct.unpack(order + "I", data[where:where + 4])[0]
+            elif kind in (16, 17, 18) and where + 8 <= len(data):
+                value = struct.unpack(order + "Q", data[where:where + 8])[0]
+            tags[tag] = (kind, n, value, where)
+        return tags
+    except struct.error:
+        raise MediaError("its first directory is cut short or damaged") from None
+
+
+def _head(path: Path, size: int = 1 << 16) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def _tags_of(path: Path) -> dict[int, tuple[int, int, int, int]]:
+    """The first directory, from the file's start (where writers put it, as a rule), or
+    from the whole file when it lies further on."""
+    try:
+        return tiff_tags(_head(path))
+    except MediaError:
+        data = Path(path).read_bytes()
+        try:
+            return tiff_tags(data)
+        except MediaError as exc:
+            raise MediaError(f"{path} cannot be read as a TIFF image: {exc.message}",
+                             hint="re-export it, or convert it to PNG or JPEG") from None
+
+
+def tiff_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` as displayed (a quarter-turning orientation swaps them)."""
+    tags = _tags_of(path)
+    width, height = tags.get(_WIDTH, (0, 0, 0, 0))[2], tags.get(_HEIGHT, (0, 0, 0, 0))[2]
+    if not width or not height:
+        raise MediaError(f"{path} is a TIFF image without a width and height: it is damaged")
+    turned = tags.get(_ORIENTATION, (0, 0, 1, 0))[2] in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
+
+
+def is_dng(path: Path) -> bool:
+    """Whether a TIFF-structured file is a DNG (it names its DNG version)."""
+    try:
+        return _DNG_VERSION in _tags_of(path)
+    except MediaError:
+        return False
+
+
+def tiff_bytes(data: bytes, tag: int) -> bytes | None:
+    """The values of ``tag`` (a byte-typed field: the profile, the XMP) in TIFF ``data``."""
+    field = tiff_tags(data).get(tag)
+    if field is None or field[0] not in (1, 2, 6, 7):
+        return None
+    _, count, _, where = field
+    value = data[where:where + count]
+    return value if len(value) == count else None
+
+
+def tiff_icc(data: bytes) -> bytes | None:
+    return tiff_bytes(data, _ICC)
+
+
+def tiff_xmp(data: bytes) -> bytes | None:
+    return tiff_bytes(data, _XMP)
+
+
+def tiff_kind(path: Path) -> TiffKind:
+    """How a TIFF's samples are read. ``exact``: grey or RGB, unsigned 8 or 16 bits, which
+    OpenCV gives as they are stored; ``alpha``: with an alpha channel, which OpenCV gives
+    premultiplied (a half-transparent red read as dark red), so Pillow reads it (at 8 bits);
+    ``converted``: CMYK, palette, YCbCr..., read as 8-bit RGB. Floating-point or 32-bit
+    samples (scientific imagery), which neither decoder here reads, are refused."""
+    tags = _tags_of(path)
+    photometric = tags.get(_PHOTOMETRIC, (0, 0, -1, 0))[2]
+    bits = tags.get(_BITS, (0, 0, 1, 0))[2]
+    if tags.get(_SAMPLE_FORMAT, (0, 0, 1, 0))[2] not in (1, 2) or bits > 16:
+        raise UnsupportedMediaError(f"{path} is a TIFF of floating-point or 32-bit samples, "
+                                    "which is not supported",
+                                    hint="convert it to a 16-bit TIFF or a PNG")
+    samples = tags.get(_SAMPLES, (0, 0, 1, 0))[2]
+    if photometric in (1, 2) and samples > (1 if photometric == 1 else 3):
+        return "alpha"
+    return "exact" if photometric in (1, 2) and bits in (8, 16) else "converted"
+
+
+def read_tiff_pillow(path: Path, mode: str) -> np.ndarray:
+    """A TIFF decoded by Pillow (which turns it as its orientation says) as ``mode``
+    (``RGB`` or ``RGBA``), 8 bits a sample. The size was checked against the limits first."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return np.array(image.convert(mode))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt "
+                         f"({' '.join(str(exc).split())})") from None
