@@ -9,10 +9,11 @@ Classic TIFF (``II*\\0``/``MM\\0*``, 4-byte offsets) and BigTIFF (``II+\\0``/``M
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -34,59 +35,62 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
 _MAX_ENTRIES = 4096
 
 
-def tiff_tags(data: bytes) -> dict[int, tuple[int, int, int, int]]:
-    """The first directory of TIFF ``data`` (its first bytes suffice when the directory
-    is near the start): ``tag -> (type, count, first value, where the values are)``."""
-    order = {b"II": "<", b"MM": ">"}.get(data[:2])
-    try:
-        big = struct.unpack(order + "H", data[2:4])[0] == 43 if order else False
-        if order is None or not big and struct.unpack(order + "H", data[2:4])[0] != 42:
-            raise MediaError("not a TIFF header")
-        head, count_fmt, entry_size, off_fmt = ((16, "Q", 20, "Q") if big
-                                               else (8, "H", 12, "I"))
-        ifd = struct.unpack(order + off_fmt, data[head - (8 if big else 4):head])[0]
-        width = struct.calcsize(count_fmt)
-        count = struct.unpack(order + count_fmt, data[ifd:ifd + width])[0]
-        if count > _MAX_ENTRIES:
-            raise MediaError(f"its first directory claims {count} entries")
-        tags = {}
-        for pos in range(ifd + width, ifd + width + entry_size * count, entry_size):
-            tag, kind = struct.unpack(order + "HH", data[pos:pos + 4])
-            n = struct.unpack(order + off_fmt, data[pos + 4:pos + 4 + (8 if big else 4)])[0]
-            field = pos + (12 if big else 8)
-            size = _TYPE_SIZES.get(kind, 1) * n
-            where = field if size <= (8 if big else 4) else struct.unpack(
-                order + off_fmt, data[field:field + (8 if big else 4)])[0]
-            value = 0
-            if kind in (3, 8) and where + 2 <= len(data):
-                value = struct.unpack(order + "H", data[where:where + 2])[0]
-            elif kind in (4, 9, 13) and where + 4 <= len(data):
-                value = struct.unpack(order + "I", data[where:where + 4])[0]
-            elif kind in (16, 17, 18) and where + 8 <= len(data):
-                value = struct.unpack(order + "Q", data[where:where + 8])[0]
-            tags[tag] = (kind, n, value, where)
-        return tags
-    except struct.error:
-        raise MediaError("its first directory is cut short or damaged") from None
+def tiff_tags(fh: BinaryIO) -> dict[int, tuple[int, int, int, int]]:
+    """The first directory of the TIFF open as ``fh``: ``tag -> (type, count, first value,
+    where the values are)``. Read by seeking, wherever the directory lies (libtiff writes
+    it after the picture), so a large scan is not read whole."""
+    def at(pos: int, size: int) -> bytes:
+        fh.seek(pos)
+        data = fh.read(size)
+        if len(data) < size:
+            raise MediaError("its first directory is cut short or damaged")
+        return data
+
+    head = at(0, 16) if _size(fh) >= 16 else at(0, 8)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    version = struct.unpack(order + "H", head[2:4])[0] if order else 0
+    if version not in (42, 43):
+        raise MediaError("it has no TIFF header")
+    big = version == 43
+    off, count_fmt, entry_size = ("Q", "Q", 20) if big else ("I", "H", 12)
+    ifd = struct.unpack(order + off, head[8:16] if big else head[4:8])[0]
+    count = struct.unpack(order + count_fmt, at(ifd, struct.calcsize(count_fmt)))[0]
+    if count > _MAX_ENTRIES:
+        raise MediaError(f"its first directory claims {count} entries")
+    entries = at(ifd + struct.calcsize(count_fmt), entry_size * count)
+    inline = 8 if big else 4
+    tags = {}
+    for pos in range(0, entry_size * count, entry_size):
+        tag, kind = struct.unpack(order + "HH", entries[pos:pos + 4])
+        n = struct.unpack(order + off, entries[pos + 4:pos + 4 + inline])[0]
+        field = entries[pos + 4 + inline:pos + 4 + 2 * inline]
+        where = ifd + struct.calcsize(count_fmt) + pos + 4 + inline
+        size = _TYPE_SIZES.get(kind, 1) * n
+        if size > inline:
+            where = struct.unpack(order + off, field)[0]
+            if _size(fh) >= where + 8:
+                field = at(where, 8)
+            else:  # values at the very end of the file
+                field = at(where, size) if _size(fh) >= where + size else b""
+        value = 0
+        for kinds, fmt in (((3, 8), "H"), ((4, 9, 13), "I"), ((16, 17, 18), "Q")):
+            if kind in kinds and len(field) >= struct.calcsize(fmt):
+                value = struct.unpack(order + fmt, field[:struct.calcsize(fmt)])[0]
+        tags[tag] = (kind, n, value, where)
+    return tags
 
 
-def _head(path: Path, size: int = 1 << 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(size)
+def _size(fh: BinaryIO) -> int:
+    return fh.seek(0, io.SEEK_END)
 
 
 def _tags_of(path: Path) -> dict[int, tuple[int, int, int, int]]:
-    """The first directory, from the file's start (where writers put it, as a rule), or
-    from the whole file when it lies further on."""
     try:
-        return tiff_tags(_head(path))
-    except MediaError:
-        data = Path(path).read_bytes()
-        try:
-            return tiff_tags(data)
-        except MediaError as exc:
-            raise MediaError(f"{path} cannot be read as a TIFF image: {exc.message}",
-                             hint="re-export it, or convert it to PNG or JPEG") from None
+        with open(path, "rb") as fh:
+            return tiff_tags(fh)
+    except MediaError as exc:
+        raise MediaError(f"{path} cannot be read as a TIFF image: {exc.message}",
+                         hint="re-export it, or convert it to PNG or JPEG") from None
 
 
 def tiff_size(path: Path) -> tuple[int, int]:
@@ -109,7 +113,7 @@ def is_dng(path: Path) -> bool:
 
 def tiff_bytes(data: bytes, tag: int) -> bytes | None:
     """The values of ``tag`` (a byte-typed field: the profile, the XMP) in TIFF ``data``."""
-    field = tiff_tags(data).get(tag)
+    field = tiff_tags(io.BytesIO(data)).get(tag)
     if field is None or field[0] not in (1, 2, 6, 7):
         return None
     _, count, _, where = field
@@ -134,7 +138,7 @@ def tiff_kind(path: Path) -> TiffKind:
     tags = _tags_of(path)
     photometric = tags.get(_PHOTOMETRIC, (0, 0, -1, 0))[2]
     bits = tags.get(_BITS, (0, 0, 1, 0))[2]
-    if tags.get(_SAMPLE_FORMAT, (0, 0, 1, 0))[2] not in (1, 2) or bits > 16:
+    if tags.get(_SAMPLE_FORMAT, (0, 0, 1, 0))[2] == 3 or bits > 16:  # 3: IEEE floating point
         raise UnsupportedMediaError(f"{path} is a TIFF of floating-point or 32-bit samples, "
                                     "which is not supported",
                                     hint="convert it to a 16-bit TIFF or a PNG")

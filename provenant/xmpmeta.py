@@ -41,7 +41,7 @@ _PNG_XMP = b"XML:com.adobe.xmp"
 MAX_XMP_BYTES = 65535 - 2 - len(_JPEG_XMP)
 _FILE_FIELD = rb"dcterms:provenance|GCamera:(?:MotionPhoto|MicroVideo)\w*|hdrgm:\w+"
 _FILE_FIELDS = [
-    re.compile(rb"\s(?:" + _FILE_FIELD + rb')="[^"]*"'),
+    re.compile(rb"\s(?:" + _FILE_FIELD + rb")=(?:\"[^\"]*\"|'[^']*')"),
     re.compile(rb"<(" + _FILE_FIELD + rb"|Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)",
                re.DOTALL),
 ]
