@@ -110,7 +110,8 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
         out += [folder / name, sign(folder / name, folder / f"signed-{name}").path]
     for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"),
                              ("clip.mkv", "libx264", "matroska"),
-                             ("capture.ts", "libx264", "mpegts"), ("clip.mpg", "mpeg2video", "mpeg"),
+                             ("capture.ts", "libx264", "mpegts"),
+                             ("clip.mpg", "mpeg2video", "mpeg"),
                              ("camera.avi", "mjpeg", "avi")):
         with av.open(str(folder / name), "w", format=fmt) as container:
             stream = container.add_stream(codec, rate=24)

@@ -6,8 +6,9 @@ plugin (libheif with libde265 to decode and x265 to encode). The decoder applies
 own rotation and mirroring (``irot``/``imir``), so pictures come out upright, as with a
 JPEG's EXIF orientation: libheif applies them to a HEIC, and Pillow reports an AVIF's as
 its EXIF orientation, which is applied here (a portrait AVIF from a phone was read lying on
-its side, and a watermarked copy of it was written so). Samples are 8-bit: a 10-bit HEIC is rounded to 8 bits when read.
-C2PA signs and validates both (the manifest sits in a ``uuid`` box, hashed like an MP4's).
+its side, and a watermarked copy of it was written so). Samples are 8-bit: a 10-bit HEIC
+is rounded to 8 bits when read. C2PA signs and validates both (the manifest sits in a
+``uuid`` box, hashed like an MP4's).
 """
 
 from __future__ import annotations

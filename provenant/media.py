@@ -41,8 +41,8 @@ __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "i
            "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES", "VIDEO_MIMES",
            "IMAGE_MIMES"]
 
-VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-msvideo",
-               "video/mp2t", "video/mpeg", "image/gif")
+VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska",
+               "video/x-msvideo", "video/mp2t", "video/mpeg", "image/gif")
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/tiff", *HEIF_MIMES)
 
 

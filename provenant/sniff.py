@@ -1,11 +1,10 @@
 """The media type of a file from its first bytes, never from its name.
 
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), TIFF
-(:mod:`provenant.tiff`), GIF
-(an animated GIF, PNG or WebP is a video), MP4/MOV (ISO BMFF), WebM/Matroska, AVI, and
-MPEG transport streams (broadcast captures, camcorders' ``.mts``/``.m2ts``, HLS segments)
-and program streams (``.mpg``, DVD ``.vob``). Formats that
-are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
+(:mod:`provenant.tiff`), GIF (an animated GIF, PNG or WebP is a video), MP4/MOV (ISO
+BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camcorders'
+``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``). Formats
+that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
 content credentials (:func:`credential_only_mime`).
 """
@@ -87,9 +86,8 @@ def credential_only_mime(path: Path) -> str | None:
 def _transport_stream(head: bytes) -> bool:
     """MPEG transport stream packets: 188 bytes each, or 192 (Blu-ray and AVCHD ``.m2ts``,
     a 4-byte time code ahead of each), every one starting with the sync byte 0x47."""
-    return any(len(head) >= start + 3 * size and all(head[start + k * size] == 0x47
-                                                     for k in range(4) if start + k * size < len(head))
-               for start, size in ((0, 188), (4, 192)))
+    return any(all(start + k * size < len(head) and head[start + k * size] == 0x47
+                   for k in range(4)) for start, size in ((0, 188), (4, 192)))
 
 
 def _mp3(head: bytes) -> bool:

@@ -18,6 +18,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from provenant.errors import MediaError, UnsupportedMediaError
+from provenant.orientation import exif_upright
 
 TiffKind = Literal["exact", "alpha", "converted"]
 
@@ -149,15 +150,22 @@ def tiff_kind(path: Path) -> TiffKind:
 
 
 def read_tiff_pillow(path: Path, mode: str) -> np.ndarray:
-    """A TIFF decoded by Pillow (which turns it as its orientation says) as ``mode``
-    (``RGB`` or ``RGBA``), 8 bits a sample. The size was checked against the limits first."""
+    """A TIFF decoded by Pillow as ``mode`` (``RGB`` or ``RGBA``), 8 bits a sample, turned
+    as its orientation says. Pillow turns some TIFFs as it loads them and garbles others
+    (an uncompressed RGBA one turned a quarter turn), so it is given a copy marked upright
+    and the turn is applied here. The size was checked against the limits first."""
     from PIL import Image
 
+    field = _tags_of(path).get(_ORIENTATION)
+    data = bytearray(Path(path).read_bytes())
+    orientation = field[2] if field and field[0] == 3 and 1 <= field[2] <= 8 else 1
+    if orientation != 1:  # a SHORT held in the entry itself
+        data[field[3]:field[3] + 2] = struct.pack("<H" if data[:2] == b"II" else ">H", 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return np.array(image.convert(mode))
+            with Image.open(io.BytesIO(bytes(data))) as image:
+                return exif_upright(np.array(image.convert(mode)), orientation)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise MediaError(f"{path} cannot be decoded: it is truncated or corrupt "
                          f"({' '.join(str(exc).split())})") from None

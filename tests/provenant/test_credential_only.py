@@ -20,8 +20,9 @@ from provenant.store import ManifestStore
 
 
 #: A little-endian TIFF header and a first directory that names a DNG version (1.4).
-DNG_HEAD = b"II*\x00\x08\x00\x00\x00\x01\x00" + bytes.fromhex("12c6") + b"\x01\x00\x04\x00\x00\x00" \
-    + bytes([1, 4, 0, 0]) + b"\x00\x00\x00\x00"
+DNG_HEAD = (b"II*\x00\x08\x00\x00\x00" + b"\x01\x00"  # one entry:
+            + bytes.fromhex("12c6") + b"\x01\x00\x04\x00\x00\x00" + bytes([1, 4, 0, 0])  # 50706
+            + b"\x00\x00\x00\x00")
 
 
 def save_dng(path: Path, picture: np.ndarray) -> Path:

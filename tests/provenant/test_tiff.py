@@ -15,6 +15,7 @@ from PIL import Image, TiffImagePlugin
 from provenant import media
 from provenant.errors import MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.manifest import read_manifest
+from provenant.orientation import exif_upright
 from provenant.provenance import sign
 from provenant.tiff import tiff_size
 from tests.provenant.test_credential_only import save_dng
@@ -65,6 +66,17 @@ def test_alpha_is_not_premultiplied(picture: np.ndarray, workdir: Path) -> None:
     assert np.array_equal(media.read_image_exact(workdir / "alpha.tif"), rgba)
     assert np.array_equal(media.read_image(workdir / "alpha.tif"),
                           media.read_image(workdir / "alpha.png"))
+    for compression in (None, "tiff_lzw"):  # Pillow garbled the first when turned
+        for orientation in range(1, 9):  # read upright, as the opaque ones are
+            directory = TiffImagePlugin.ImageFileDirectory_v2()
+            directory[274] = orientation
+            Image.fromarray(rgba).save(workdir / "turned.tif", tiffinfo=directory,
+                                       **({"compression": compression} if compression else {}))
+            seen = media.read_image_exact(workdir / "turned.tif")
+            assert np.array_equal(seen, exif_upright(rgba, orientation)), (compression,
+                                                                          orientation)
+            Image.fromarray(picture).save(workdir / "opaque.tif", tiffinfo=directory)
+            assert np.array_equal(seen[..., :3], media.read_image(workdir / "opaque.tif"))
 
 
 @pytest.mark.parametrize("mode", ["CMYK", "P"])
