@@ -190,7 +190,7 @@ def _input(ctx: JobContext) -> Path:
 def _marked_suffix(src: Path, suffix: str) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
     still GIF becomes a PNG: the watermark is not written into a palette; a TIFF too, which
-    is read, not written), a video (an animated GIF, PNG or WebP too) is MP4."""
+    is read, not written), a video (an animated GIF, PNG, WebP or AVIF too) is MP4."""
     if suffix == ".tif":
         return ".png"
     if suffix in IMAGE_SUFFIXES + (".gif",):

@@ -105,7 +105,7 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
     out += [folder / "photo.tif", sign(folder / "photo.tif", folder / "signed.tif").path]
     images[0].save(folder / "still.gif")
     out.append(folder / "still.gif")
-    for name in ("anim.png", "anim.webp"):
+    for name in ("anim.png", "anim.webp", "anim.avif"):
         images[0].save(folder / name, save_all=True, append_images=images[1:], duration=40)
         out += [folder / name, sign(folder / name, folder / f"signed-{name}").path]
     for name, codec, fmt in (("clip.webm", "libvpx-vp9", "webm"),

@@ -5,8 +5,8 @@ FFmpeg tells an animated PNG (APNG) from a still one by finding its ``acTL`` chu
 first 2 KiB it probes. A signed APNG carries its C2PA manifest in a ``caBX`` chunk ahead of
 ``acTL`` (about 10 KiB), so FFmpeg took it for a still and decoded one frame. A PNG opened
 here as a container is an APNG (stills are read as images), so it is opened as one.
-An animated WebP, which FFmpeg cannot decode, is opened through Pillow
-(:mod:`provenant.webpanim`).
+An animated WebP, which FFmpeg cannot decode, and an animated AVIF, which it reads as one
+still picture, are opened through Pillow (:mod:`provenant.pillowanim`).
 
 Frames are read with decord where it reads the container well (it indexes the file and
 seeks frame-accurately), with PyAV otherwise.
@@ -28,21 +28,36 @@ __all__ = ["open_container", "load_decord", "decord_reader", "decord_upright"]
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def open_container(path: Path):  # -> av.container.InputContainer (or a WebpAnimation)
+def open_container(path: Path):  # -> av.container.InputContainer (or a PillowAnimation)
     """``path`` opened for reading, or :class:`MediaError` when it cannot be."""
     import av
 
     try:
         with open(path, "rb") as fh:
-            head = fh.read(16)
-        if head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X":
-            from provenant.webpanim import WebpAnimation
+            head = fh.read(64)
+        durations = _pillow_animation(path, head)
+        if durations is not None:
+            from provenant.pillowanim import PillowAnimation
 
-            return WebpAnimation(path)
+            return PillowAnimation(path, *durations)
         forced = "apng" if head[:8] == _PNG else None
         return av.open(str(path), "r", format=forced, metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise MediaError(f"{path} cannot be read: it is truncated or corrupt ({exc})") from None
+
+
+def _pillow_animation(path: Path, head: bytes) -> tuple[str, list[int]] | None:
+    """``(codec, frame durations)`` of an animation that Pillow reads and FFmpeg does not:
+    an animated WebP, or an animated AVIF."""
+    from provenant.heif import avif_frame_durations, heif_mime
+    from provenant.imageheaders import webp_frame_durations
+
+    if head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X":
+        return "webp", webp_frame_durations(path) or []
+    if heif_mime(head) == "image/avif":
+        durations = avif_frame_durations(path)
+        return ("avif", durations) if durations and len(durations) > 1 else None
+    return None
 
 
 def load_decord():  # -> the decord module
@@ -56,10 +71,10 @@ def load_decord():  # -> the decord module
     return decord
 
 
-#: Containers without an index (MPEG transport and program streams), which decord's
-#: frame-accurate seeking misreads (an H.264 transport stream failed past its first frame):
-#: they are decoded in order with PyAV.
-_UNINDEXED = ("video/mp2t", "video/mpeg")
+#: Containers decord misreads: without an index (MPEG transport and program streams), its
+#: frame-accurate seeking failed on an H.264 transport stream past its first frame; an
+#: animated AVIF it reads as one picture. They are decoded with PyAV (or Pillow).
+_UNINDEXED = ("video/mp2t", "video/mpeg", "image/avif")
 
 
 def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None

@@ -14,6 +14,7 @@ is rounded to 8 bits when read. C2PA signs and validates both (the manifest sits
 from __future__ import annotations
 
 import io
+import struct
 from functools import cache
 from pathlib import Path
 
@@ -86,6 +87,55 @@ def _unapplied_orientation(image) -> int:
     except (OSError, ValueError, SyntaxError, TypeError):
         return 1
     return orientation if 1 <= orientation <= 8 else 1
+
+
+#: The largest ``moov`` box read for an AVIF sequence's timing (a few KB per thousand frames),
+#: and the most frames its table may list (more: taken as damaged, the file as a still).
+_MAX_MOOV_BYTES = 64 << 20
+_MAX_SEQUENCE_FRAMES = 1_000_000
+
+
+def avif_frame_durations(path: Path) -> list[int] | None:
+    """An animated AVIF's (an image sequence's) frame durations in milliseconds, from its
+    picture track's sample table (``moov/trak/mdia``: ``mdhd`` timescale, ``stbl/stts``
+    durations), read without decoding; None for a still AVIF (no ``moov``) or a damaged
+    table. FFmpeg reads such a file as its one still picture, Pillow as the sequence."""
+    from provenant.boxes import iter_boxes, top_level_boxes
+
+    moov = next((b for b in top_level_boxes(path)[0] if b.kind == b"moov"), None)
+    if moov is None or moov.size > _MAX_MOOV_BYTES:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(moov.start)
+        data = fh.read(moov.size)
+
+    def child(kind: bytes, start: int, end: int) -> tuple[int, int] | None:
+        return next(((s, e) for k, s, e in iter_boxes(data, start, end) if k == kind), None)
+
+    try:
+        for kind, start, end in iter_boxes(data, moov.header, len(data)):
+            mdia = child(b"mdia", start, end) if kind == b"trak" else None
+            hdlr = child(b"hdlr", *mdia) if mdia else None
+            if hdlr is None or data[hdlr[0] + 8:hdlr[0] + 12] != b"pict":  # not the pictures
+                continue
+            mdhd = child(b"mdhd", *mdia)
+            stts = (child(b"stts", *stbl) if (minf := child(b"minf", *mdia))
+                    and (stbl := child(b"stbl", *minf)) else None)
+            if mdhd is None or stts is None:
+                return None
+            scale_at = mdhd[0] + (20 if data[mdhd[0]] == 1 else 12)  # version 1: 64-bit times
+            timescale = struct.unpack(">I", data[scale_at:scale_at + 4])[0]
+            entries = struct.unpack(">I", data[stts[0] + 4:stts[0] + 8])[0]
+            durations: list[int] = []
+            for i in range(min(entries, (stts[1] - stts[0] - 8) // 8)):
+                count, delta = struct.unpack(">II", data[stts[0] + 8 + 8 * i:stts[0] + 16 + 8 * i])
+                if len(durations) + count > _MAX_SEQUENCE_FRAMES:
+                    return None
+                durations += [round(1000 * delta / timescale)] * count if timescale else []
+            return durations or None
+    except struct.error:
+        return None
+    return None
 
 
 def heif_size(path: Path) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provenant.errors import MediaError
-from provenant.heif import HEIF_MIMES, heif_size
+from provenant.heif import HEIF_MIMES, avif_frame_durations, heif_size
 from provenant.tiff import tiff_size
 
 __all__ = ["image_size", "animation", "png_animation", "png_chunk_heads",
@@ -39,10 +39,14 @@ def image_size(path: Path, mime: str) -> tuple[int, int]:
 
 
 def animation(path: Path, mime: str) -> tuple[int, float] | None:
-    """An animated PNG's or WebP's ``(frames, seconds)`` from its chunks; None for a still
-    image (or another type)."""
+    """An animated PNG's or WebP's ``(frames, seconds)`` from its chunks, an animated AVIF's
+    from its sample table; None for a still image (or another type)."""
     if mime == "image/png":
         return png_animation(path)
+    if mime == "image/avif":
+        durations = avif_frame_durations(path)
+        return (len(durations), sum(durations) / 1000) if durations and len(durations) > 1 \
+            else None
     durations = webp_frame_durations(path) if mime == "image/webp" else None
     if durations is None:
         return None

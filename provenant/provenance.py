@@ -91,7 +91,7 @@ def stamp(
     and register it, so the manifest can be recovered after the metadata is stripped.
 
     An image stays an image (PNG, JPEG, WebP, HEIC or AVIF, chosen by ``dst``'s suffix; a still
-    GIF becomes one of these); a video (an animated GIF, PNG or WebP too) becomes an
+    GIF becomes one of these); a video (an animated GIF, PNG, WebP or AVIF too) becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v; a 10-bit source stays 10-bit, as HEVC).
     """
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it

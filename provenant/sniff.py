@@ -1,7 +1,7 @@
 """The media type of a file from its first bytes, never from its name.
 
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), TIFF
-(:mod:`provenant.tiff`), GIF (an animated GIF, PNG or WebP is a video), MP4/MOV (ISO
+(:mod:`provenant.tiff`), GIF (an animated GIF, PNG, WebP or AVIF is a video), MP4/MOV (ISO
 BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camcorders'
 ``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``). Formats
 that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
