@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -60,6 +61,25 @@ def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: in
                     out.mux(p)
             for p in a.encode():
                 out.mux(p)
+    return path
+
+
+def encode_clip(path: Path, frames: Iterable[np.ndarray], codec: str = "libx264",
+                fmt: str | None = None, rate: int | Fraction = 24, pix_fmt: str = "yuv420p",
+                options: dict[str, str] | None = None, flags: int = 0) -> Path:
+    """RGB ``frames`` encoded by PyAV's ``codec`` into ``path`` (container ``fmt``, or as its
+    suffix says), with encoder ``options`` and codec ``flags``."""
+    frames = iter(frames)
+    first = next(frames)
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.height, stream.width = first.shape[:2]
+        stream.pix_fmt = pix_fmt
+        stream.codec_context.flags |= flags
+        stream.options = options or {}
+        for frame in (first, *frames):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
     return path
 
 

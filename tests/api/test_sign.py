@@ -102,18 +102,10 @@ def test_watermark_embed_then_detect(client: TestClient, clip2s: Path,
 
 def _encoded(src: Path, dst: Path, fmt: str) -> Path:
     """``src``'s frames as H.264 in another container."""
-    import av
-
     from provenant.media import iter_frames, probe
+    from tests.conftest import encode_clip
 
-    info = probe(src)
-    with av.open(str(dst), "w", format=fmt) as out:
-        stream = out.add_stream("libx264", rate=round(info.fps))
-        stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
-        for frame in iter_frames(src):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(stream.encode())
-    return dst
+    return encode_clip(dst, iter_frames(src), fmt=fmt, rate=round(probe(src).fps))
 
 
 def test_a_transport_stream_is_watermarked_into_an_mp4(client: TestClient, clip2s: Path,

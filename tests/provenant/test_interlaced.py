@@ -13,24 +13,21 @@ import pytest
 
 from provenant import media
 from provenant.samples import render_clip
+from tests.conftest import encode_clip
 
 
 def make_interlaced(path: Path, order: str, frames: int = 8, h: int = 96, w: int = 128) -> Path:
     """H.264 coded as interlaced (MBAFF), each frame woven from two moments of a moving
     scene: its even rows from one, its odd rows from the next."""
     moments = list(render_clip(2 * frames, h, w, seed=4))
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.codec_context.flags |= (av.codec.context.Flags.interlaced_dct
-                                       | av.codec.context.Flags.interlaced_me)
-        stream.options = {"x264-params": f"{order}=1"}
-        for k in range(frames):
-            woven = moments[2 * k].copy()
-            woven[1::2] = moments[2 * k + 1][1::2]
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(woven, format="rgb24")))
-        out.mux(stream.encode())
-    return path
+    woven = []
+    for k in range(frames):
+        frame = moments[2 * k].copy()
+        frame[1::2] = moments[2 * k + 1][1::2]
+        woven.append(frame)
+    return encode_clip(path, woven, rate=25, options={"x264-params": f"{order}=1"},
+                       flags=av.codec.context.Flags.interlaced_dct
+                       | av.codec.context.Flags.interlaced_me)
 
 
 @pytest.mark.parametrize("order", ["tff", "bff"])
@@ -55,12 +52,6 @@ def test_progressive_video_stays_progressive(clip: Path, workdir: Path) -> None:
 def test_standard_definition_dv_is_bottom_field_first(workdir: Path) -> None:
     """A camcorder's DV in AVI: FFmpeg reports its frames as interlaced but leaves the order
     unknown; DV's standard says bottom field first."""
-    path = workdir / "camcorder.avi"
-    with av.open(str(path), "w", format="avi") as out:
-        stream = out.add_stream("dvvideo", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 720, 576, "yuv420p"
-        for frame in render_clip(3, 576, 720):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(stream.encode())
+    path = encode_clip(workdir / "camcorder.avi", render_clip(3, 576, 720), "dvvideo", rate=25)
     info = media.probe(path)
     assert (info.mime, info.codec, info.field_order) == ("video/x-msvideo", "dvvideo", "bff")

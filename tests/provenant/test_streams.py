@@ -20,6 +20,7 @@ from provenant.manifest import SignOptions, read_manifest
 from provenant.provenance import sign, stamp
 from provenant.samples import render_clip
 from provenant.truncation import truncation
+from tests.conftest import encode_clip
 
 RATE = 48000
 
@@ -115,13 +116,8 @@ def test_the_same_stream_reads_the_same_in_every_container(
 
 
 def test_an_mpeg_program_stream_is_a_video(workdir: Path) -> None:
-    path = workdir / "clip.mpg"
-    with av.open(str(path), "w", format="mpeg") as out:
-        video = out.add_stream("mpeg2video", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        for frame in render_clip(10, 48, 64):
-            out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(video.encode())
+    path = encode_clip(workdir / "clip.mpg", render_clip(10, 48, 64), "mpeg2video", "mpeg",
+                       rate=25)
     info = media.probe(path)  # its frame count is estimated from its time stamps
     assert (info.mime, info.kind) == ("video/mpeg", "video")
     assert len(list(media.iter_frames(path))) == 10
