@@ -28,7 +28,7 @@ TRAINING_MINING_LABELS = ("c2pa.training-mining", "cawg.training-mining")
 AI_TRAINING_KEYS = ("c2pa.ai_training", "c2pa.ai_generative_training",
                     "cawg.ai_training", "cawg.ai_generative_training")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg",
-                  ".mpeg", ".vob"}
+                  ".mpeg", ".vob", ".mxf"}
 _FORBIDDING = {"notallowed", "constrained"}
 
 

@@ -75,8 +75,8 @@ class InputError(ProvenanceError, ValueError):
 
 
 class MediaError(InputError):
-    default_hint = ("give a readable MP4/MOV/WebM/MKV/AVI/MPEG-TS/GIF video or a "
-                    "PNG/JPEG/WebP/HEIC/AVIF image")
+    default_hint = ("give a readable MP4/MOV/WebM/MKV/AVI/MPEG-TS/MXF/GIF video or a "
+                    "PNG/JPEG/WebP/HEIC/AVIF/TIFF image")
 
 
 class UnsupportedMediaError(MediaError):

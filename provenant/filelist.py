@@ -24,7 +24,7 @@ __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
 #: What a folder contributes: its files with these suffixes (every format the readers take).
 MEDIA_SUFFIXES = (MP4_SUFFIXES + (".mkv", ".webm", ".gif", ".avi", ".ts", ".mts", ".m2ts", ".mpg",
-                                  ".mpeg", ".vob", ".tif", ".tiff") + IMAGE_SUFFIXES)
+                                  ".mpeg", ".vob", ".mxf", ".tif", ".tiff") + IMAGE_SUFFIXES)
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

@@ -3,7 +3,8 @@
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), TIFF
 (:mod:`provenant.tiff`), GIF (an animated GIF, PNG, WebP or AVIF is a video), MP4/MOV (ISO
 BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camcorders'
-``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``). Formats
+``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``), and MXF
+(broadcast and news cameras, edit systems). Formats
 that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
 content credentials (:func:`credential_only_mime`).
@@ -62,6 +63,8 @@ def sniff_mime(path: Path) -> str:
         return "video/mp2t"
     if head.startswith(b"\x00\x00\x01\xba"):  # an MPEG program stream's pack header
         return "video/mpeg"
+    if head.startswith(_MXF_PARTITION):
+        return "application/mxf"
     for mime, (name, known) in _CREDENTIAL_ONLY.items():
         if known(head):
             visual = mime.startswith(("image/", "video/"))
@@ -81,6 +84,10 @@ def credential_only_mime(path: Path) -> str | None:
     if head.startswith(TIFF_MAGIC) and not is_dng(path):
         return None  # a TIFF image, which is examined
     return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
+
+
+#: The key of an MXF file's header partition pack (SMPTE 377M), with which it opens.
+_MXF_PARTITION = bytes.fromhex("060e2b34020501010d01020101")
 
 
 def _transport_stream(head: bytes) -> bool:

@@ -6,8 +6,9 @@ animation to its first frames: signing such a file would vouch for a damaged cop
 C2PA SDK validated a signed cut-off MP4 as Valid), and stamping it would sign the frames
 that decode as if they were the clip. ``sign`` and ``stamp`` refuse it instead. Checked:
 MP4/MOV/HEIC/AVIF (a top-level box runs past the end), WebM/Matroska (the Segment's size;
-a live recording's "unknown" size is accepted), WebP and AVI (the RIFF sizes) and PNG/APNG
-(a chunk runs past the end, or the file ends before ``IEND``). GIF and JPEG declare no size, and
+a live recording's "unknown" size is accepted), WebP and AVI (the RIFF sizes), MXF (where
+its header puts the footer) and PNG/APNG (a chunk runs past the end, or the file ends
+before ``IEND``). GIF and JPEG declare no size, and
 their decoders refuse what they cannot read; an MPEG transport or program stream is a
 stream, which may end anywhere.
 """
@@ -47,6 +48,8 @@ def truncation(path: str | os.PathLike[str], mime: str) -> str | None:
             return _matroska(fh.read(64), total)
         if mime in _RIFF:
             return _riff(fh, total)
+        if mime == "application/mxf":
+            return _mxf(fh.read(64), total)
         if mime == "image/png":
             return _png(fh, total)
     return None
@@ -107,6 +110,20 @@ def _riff(fh: BinaryIO, total: int) -> str | None:
                    f"{total - pos:,}"
         pos = end + (end & 1)  # chunks are padded to an even size
     return None
+
+
+def _mxf(head: bytes, total: int) -> str | None:
+    """An MXF header partition pack names where the footer partition starts (0 while a
+    recording is still open); a file that ends before it was cut."""
+    if len(head) < 17 or not head[16] & 0x80:
+        return None
+    fields = 17 + (head[16] & 0x7F)  # after the pack's BER length
+    at = fields + 24  # major and minor version, KAG size, this and the previous partition
+    if len(head) < at + 8:
+        return None
+    footer = struct.unpack(">Q", head[at:at + 8])[0]
+    return (f"its header says its footer partition starts at byte {footer:,} and the file "
+            f"holds {total:,}" if footer >= total else None)
 
 
 def _png(fh: BinaryIO, total: int) -> str | None:

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     e = sub.add_parser("embed", help="watermark a video (H.264, audio kept; a 10-bit source as "
                                         "10-bit HEVC) or an image")
     e.add_argument("input", type=Path,
-                   help="video (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, animated GIF/PNG/WebP/AVIF) "
+                   help="video (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, animated GIF/PNG/WebP/AVIF) "
                         "or image (PNG/JPEG/WebP/HEIC/AVIF/TIFF, still GIF)")
     e.add_argument("-o", "--output", type=Path, required=True, help="output file")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")

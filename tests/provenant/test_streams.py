@@ -1,6 +1,6 @@
-"""AVI files and MPEG transport and program streams (broadcast captures, camcorders'
-``.mts``/``.m2ts``, HLS segments, ``.mpg``) are read as videos; AVI is signed in place, the
-others are written as MP4. A re-encode keeps the sound in sync with the pictures whatever
+"""AVI files, MPEG transport and program streams (broadcast captures, camcorders'
+``.mts``/``.m2ts``, HLS segments, ``.mpg``) and MXF (news cameras, edit systems) are read as
+videos; AVI is signed in place, the others are written as MP4. A re-encode keeps the sound in sync with the pictures whatever
 clock the source's streams start on (a transport stream's rarely starts at 0)."""
 
 from __future__ import annotations
@@ -232,3 +232,46 @@ def test_a_folder_gives_its_avi_and_transport_stream_files(workdir: Path) -> Non
         (workdir / name).write_bytes(b"")
     assert [p.name for p in expand_files([str(workdir)])] == [
         "a.avi", "b.ts", "c.m2ts", "d.mts", "e.mpg"]
+
+
+def _mxf(path: Path, tracks: int = 2) -> Path:
+    """An MXF of MPEG-2 video and ``tracks`` mono 24-bit PCM tracks, as news cameras and
+    edit systems write them."""
+    with av.open(str(path), "w", format="mxf") as out:
+        video = out.add_stream("mpeg2video", rate=25)
+        video.width, video.height, video.pix_fmt = 256, 192, "yuv420p"
+        sound = [out.add_stream("pcm_s24le", rate=RATE, layout="mono") for _ in range(tracks)]
+        for frame in render_clip(12, 192, 256):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(video.encode())
+        for k, track in enumerate(sound):
+            for i in range(0, RATE * 12 // 25, 1920):
+                samples = np.full((1, 1920), (k + 1) << 20, np.int32)
+                frame = av.AudioFrame.from_ndarray(samples, format="s32", layout="mono")
+                frame.sample_rate, frame.pts = RATE, i
+                out.mux(track.encode(frame))
+            out.mux(track.encode())
+    return path
+
+
+def test_an_mxf_is_a_video_stamped_as_an_mp4_with_every_track(workdir: Path) -> None:
+    src = _mxf(workdir / "camera.mxf")
+    info = media.probe(src)
+    assert (info.mime, info.kind, info.frame_count, info.has_audio) == (
+        "application/mxf", "video", 12, True)
+    assert len(media.read_frames(src)) == 12
+    with pytest.raises(UnsupportedMediaError, match="MP4, MOV, AVI"):
+        sign(src, workdir / "signed.mxf")
+    result = stamp(src, workdir / "stamped.mp4")
+    assert read_manifest(result.path).state == "Valid"
+    with av.open(str(result.path)) as container:
+        assert len(container.streams.audio) == 2
+
+
+def test_a_cut_mxf_is_refused_by_stamp(workdir: Path) -> None:
+    data = _mxf(workdir / "camera.mxf", tracks=0).read_bytes()
+    cut = workdir / "cut.mxf"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert "footer partition" in (truncation(cut, "application/mxf") or "")
+    with pytest.raises(MediaError, match="truncated"):
+        stamp(cut, workdir / "stamped.mp4")
