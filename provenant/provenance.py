@@ -29,7 +29,7 @@ from provenant.plugins import evidence_providers, stampers
 from provenant.report import VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
-from provenant.truncation import refuse_truncated
+from provenant.truncation import refuse_truncated, truncation
 
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
 
@@ -167,8 +167,9 @@ def verify(
     # finding (tampered, as a rule) stands, and the reasons say what could not be read.
     # Without a manifest the error is the answer; a limit the user set is never reported around.
     undecodable: MediaError | None = None
+    cut: str | None = None
     try:
-        probe(path, limits)
+        cut = truncation(path, probe(path, limits).mime)
         for step in sorted([*evidence_providers(), recovery], key=lambda p: p.order):
             step(path, report, opts)
     except MediaLimitError:
@@ -192,4 +193,8 @@ def verify(
             if isinstance(undecodable, UnsupportedMediaError)  # a format read for them alone
             else f"Its pictures could not be read ({detail}), so the evidence that reads them "
                  "(watermark, classifier) is missing.")
+    if cut is not None:  # a broken download, as a rule; what it lost was never examined
+        report.verdict.reasons.append(
+            f"The file is cut short ({cut}): what is missing was not examined, and content "
+            "credentials kept at the end of a file are lost with it.")
     return report

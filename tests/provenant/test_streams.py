@@ -203,6 +203,21 @@ def test_a_transport_stream_is_stamped_as_an_mp4_and_not_signed_as_it_is(
     assert media.probe(result.path).has_audio
 
 
+def test_verify_says_a_file_is_cut_short(source: Path, workdir: Path) -> None:
+    """A signed AVI keeps its manifest at its end: cut, it reads as a file without one, and
+    the report says why that may be."""
+    from provenant.provenance import verify
+
+    signed = sign(_remux(source, workdir / "camera.avi", "avi"), workdir / "signed.avi").path
+    assert not any("cut short" in r for r in verify(signed).verdict.reasons)
+    data = signed.read_bytes()
+    cut = workdir / "cut.avi"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    report = verify(cut)
+    assert not report.c2pa.present
+    assert any("cut short" in r and "RIFF header" in r for r in report.verdict.reasons)
+
+
 def test_a_cut_avi_is_refused_by_sign_and_stamp(source: Path, workdir: Path) -> None:
     data = _remux(source, workdir / "camera.avi", "avi").read_bytes()
     cut = workdir / "cut.avi"
