@@ -71,16 +71,16 @@ def load_decord():  # -> the decord module
     return decord
 
 
-#: Containers decord misreads: without an index (MPEG transport and program streams), its
-#: frame-accurate seeking failed on an H.264 transport stream past its first frame; an
-#: animated AVIF it reads as one picture. They are decoded with PyAV (or Pillow).
-_UNINDEXED = ("video/mp2t", "video/mpeg", "image/avif")
+#: What decord misreads: containers without an index (MPEG transport and program
+#: streams; its frame-accurate seeking failed on an H.264 transport stream past its first
+#: frame) and an animated AVIF (read as one picture). PyAV (or Pillow) decodes them.
+_NOT_FOR_DECORD = ("video/mp2t", "video/mpeg", "image/avif")
 
 
 def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None
     """decord's frame-accurate reader of ``info``'s video, or None where PyAV reads it
-    (an unindexed container, or a file decord cannot open)."""
-    if info.mime in _UNINDEXED:
+    (a container it misreads, or a file it cannot open)."""
+    if info.mime in _NOT_FOR_DECORD:
         return None
     try:
         decord = load_decord()

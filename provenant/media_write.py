@@ -244,9 +244,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.pix_fmt = frame.format.name
                 stream.codec_context.time_base = _TIME_BASE
                 tag(stream.codec_context, colour)
-                _set_options(stream, codec, crf, preset, out, short, colour)
-                if codec == "libx264" and field_order != "progressive":
-                    _interlaced(stream, field_order)
+                _set_options(stream, codec, crf, preset, out, short, colour, field_order)
                 if audio_from is not None:  # after the video, so the video is track 1
                     audio = AudioCopy(out, audio_from)
             for packet in stream.encode(frame):
@@ -265,10 +263,16 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
 
 
 def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
-                 colour: ColourTags) -> None:
+                 colour: ColourTags, field_order: FieldOrder = "progressive") -> None:
     opts = {"crf": str(crf)}
     if codec in ("libx264", "libx265"):
         opts["preset"] = preset
+    if codec == "libx264" and field_order != "progressive":
+        # interlaced (field-adaptive: x264's MBAFF), with the source's field order
+        from av.codec.context import Flags
+
+        stream.codec_context.flags |= Flags.interlaced_dct | Flags.interlaced_me
+        opts["x264-params"] = f"{field_order}=1"
     if codec == "libx265":
         # x265's B-frames on a clip of 1-2 frames leave timestamps the MP4 muxer refuses
         # ("not yet implemented"), in some runs and not others. HDR10 sources keep their
@@ -280,16 +284,6 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
             # FFmpeg's default 'hev1' sample entry is one QuickTime and iOS refuse to play.
             stream.codec_context.codec_tag = "hvc1"
     stream.options = opts
-
-
-def _interlaced(stream, field_order: FieldOrder) -> None:
-    """Code ``stream``'s frames as interlaced H.264 (field-adaptive: x264's MBAFF), with
-    ``field_order`` in its headers."""
-    from av.codec.context import Flags
-
-    ctx = stream.codec_context
-    ctx.flags |= Flags.interlaced_dct | Flags.interlaced_me
-    stream.options = {**stream.options, "x264-params": f"{field_order}=1"}
 
 
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,

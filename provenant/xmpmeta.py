@@ -11,8 +11,8 @@ their encoder), a TIFF's XMP field (read; a copy is written in another format), 
 JPEG's ``APP13`` into a JPEG. An extended XMP (a JPEG packet over
 64 KB, continued in further segments) is not carried.
 
-Two things in XMP describe the file rather than the picture, and would be wrong in the copy,
-so they are taken out: a C2PA manifest reference (``dcterms:provenance``: the copy has its
+Three things in XMP describe the file rather than the picture, and would be wrong in the
+copy, so they are taken out: a C2PA manifest reference (``dcterms:provenance``: the copy has its
 own manifest or none, and a validator would hold the copy against the source's), a motion
 photo's description of the video appended to it (Google's ``GCamera:MotionPhoto`` and
 ``MicroVideo`` fields and its ``Container:Directory``: the copy is a still), and an Ultra
@@ -28,9 +28,9 @@ import zlib
 from pathlib import Path
 
 from provenant.heif import heif_xmp
-from provenant.tiff import tiff_xmp
 from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_insert, read_stored,
                                  riff_chunks, webp_with)
+from provenant.tiff import tiff_xmp
 
 __all__ = ["MAX_XMP_BYTES", "read_xmp", "with_xmp", "read_iptc", "with_iptc"]
 
