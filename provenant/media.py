@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from provenant.captions import Captions
 from provenant.colour import ColourTags, frame_colour
 from provenant.demux import decord_reader, decord_upright, load_decord, open_container
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
@@ -230,10 +231,12 @@ def _iter_frames_pyav(path: Path, limits: MediaLimits,
     return (array for array, _, _ in _decode_pyav(path, limits, pixel_format))
 
 
-def _decode_pyav(path: Path, limits: MediaLimits, pixel_format: str = "rgb24"
+def _decode_pyav(path: Path, limits: MediaLimits, pixel_format: str = "rgb24",
+                 captions: Captions | None = None
                  ) -> Iterator[tuple[np.ndarray, bool, float | None]]:
     """Decode every frame with PyAV: ``(array, whether the codec coded it as a key frame,
-    its presentation time in seconds from the stream's start, or None when it has none)``."""
+    its presentation time in seconds from the stream's start, or None when it has none)``,
+    recording each frame's closed captions in ``captions``."""
     import av
 
     with open_container(path) as container:
@@ -243,6 +246,8 @@ def _decode_pyav(path: Path, limits: MediaLimits, pixel_format: str = "rgb24"
         try:
             for i, frame in enumerate(container.decode(stream)):
                 _check_frame(path, i, limits)
+                if captions is not None:
+                    captions.record(i, frame)
                 seconds = (float((frame.pts - start) * frame.time_base)
                            if frame.pts is not None and frame.time_base else None)
                 yield (upright(frame.to_ndarray(format=pixel_format),
@@ -266,7 +271,7 @@ def iter_keyed_frames(
 
 
 def iter_timed_frames(path: str | os.PathLike[str], pixel_format: PixelFormat = "rgb24",
-                      limits: MediaLimits | None = None
+                      limits: MediaLimits | None = None, captions: Captions | None = None
                       ) -> Iterator[tuple[np.ndarray, float | None]]:
     """Yield every frame of a video with its presentation time: ``(frame, seconds from the
     stream's start)`` (its first frame, as a rule; None where the file gives no time),
@@ -274,7 +279,8 @@ def iter_timed_frames(path: str | os.PathLike[str], pixel_format: PixelFormat = 
     planar ``yuv420p10le`` (the same in ``uint16``, 0-1023: what keeps a 10-bit source's
     samples; an 8-bit source comes scaled up by 4). What a re-encode passes to
     :func:`write_video`, so that a variable-frame-rate video (a phone's, as a rule) keeps
-    its timing and its sound stays in sync."""
+    its timing and its sound stays in sync. ``captions``: where each frame's closed captions
+    are recorded, for :func:`write_video` to put back (:mod:`provenant.captions`)."""
     limits = limits or MediaLimits.from_settings()
     info = probe(path, limits)
     if info.kind != "video":
@@ -286,7 +292,8 @@ def iter_timed_frames(path: str | os.PathLike[str], pixel_format: PixelFormat = 
     if pixel_format != "rgb24" and (info.width % 2 or info.height % 2):
         raise MediaError(f"{info.path} is {info.width}x{info.height}; planar 4:2:0 frames need "
                          "even sides", hint="read it as RGB (iter_frames) instead")
-    yield from ((array, t) for array, _, t in _decode_pyav(info.path, limits, pixel_format))
+    yield from ((array, t) for array, _, t
+                in _decode_pyav(info.path, limits, pixel_format, captions))
 
 
 def iter_yuv420(

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from provenant.audiocopy import AudioCopy
+from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.heif import HEIF_SUFFIXES, encode_heif
@@ -109,6 +110,7 @@ def write_video(
     colour: ColourTags | None = None,
     metadata_from: str | os.PathLike[str] | None = None,
     field_order: FieldOrder = "progressive",
+    captions: Captions | None = None,
 ) -> Path:
     """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any, and
     ``metadata_from``'s file-level tags (creation time, title, location: what the output
@@ -128,6 +130,10 @@ def write_video(
     (``"tff"``, ``"bff"``) are coded as interlaced H.264 with that field order, so players
     and broadcast playout deinterlace them as they did the source; written as progressive,
     a moving picture showed the comb of its two fields. (HEVC is written progressive.)
+
+    ``captions``: the source's closed captions, recorded as its frames were read
+    (:func:`iter_timed_frames`), put back into the same frames of the new stream
+    (:mod:`provenant.captions`; H.264 and HEVC).
 
     ``colour``: the source's colour tags (``MediaInfo.colour``). YUV frames keep them as
     they are (a full-range or HDR source still plays as it did); RGB frames are converted
@@ -154,7 +160,7 @@ def write_video(
             if metadata_from is not None:
                 out.metadata.update(_file_tags(metadata_from))
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
-                    output_tags(colour, pixel_format), field_order)
+                    output_tags(colour, pixel_format), field_order, captions)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -223,7 +229,8 @@ class _Clock:
 
 
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
-            colour: ColourTags, field_order: FieldOrder = "progressive") -> None:
+            colour: ColourTags, field_order: FieldOrder = "progressive",
+            captions: Captions | None = None) -> None:
     rate = Fraction(fps).limit_denominator(1001)
     if rate <= 0:
         raise InputError(f"fps={fps!r} is invalid; allowed: a positive frame rate")
@@ -233,11 +240,18 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
     frames, short = chain(head, frames), len(head) < 3
     stream = None
     audio: AudioCopy | None = None
+
+    def mux(packets) -> None:
+        for packet in packets:
+            out.mux(packet if captions is None else captions.attach(packet, codec))
+
     try:
-        for item in frames:
+        for index, item in enumerate(frames):
             array, seconds = item if isinstance(item, tuple) else (item, None)
             frame = _video_frame(array, pixel_format, colour)
             frame.pts, frame.time_base = clock.pts(seconds), _TIME_BASE
+            if captions is not None:
+                captions.timed(index, frame.pts)
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
@@ -247,14 +261,12 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 _set_options(stream, codec, crf, preset, out, short, colour, field_order)
                 if audio_from is not None:  # after the video, so the video is track 1
                     audio = AudioCopy(out, audio_from)
-            for packet in stream.encode(frame):
-                out.mux(packet)
+            mux(stream.encode(frame))
             if audio is not None:
                 audio.copy_until(float(frame.pts * _TIME_BASE))
         if stream is None:
             raise MediaError("no frames to write", hint="the input yielded no frames")
-        for packet in stream.encode():
-            out.mux(packet)
+        mux(stream.encode())
         if audio is not None:
             audio.copy_until(None)
     finally:

@@ -231,7 +231,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264, its audio and file-level tags kept; a 10-bit source as
+    """Watermark a video (H.264, its audio, closed captions and file-level tags kept; a 10-bit source as
     10-bit HEVC) or an image file into ``dst``.
 
     An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its transparency,
@@ -246,6 +246,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     10 does not play in browsers or on Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
+    from provenant.captions import Captions
     from provenant.framesize import one_size
     from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
@@ -265,6 +266,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            xmp=read_xmp(info.path, info.mime),
                            iptc=read_iptc(info.path, info.mime))
     audio = info.path if info.has_audio else None
+    captions = Captions()  # closed captions ride in the pictures: carried frame by frame
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
     # and is marked at the size it is written at: the first frame's (a stream that switches
     # renditions mid-way has the others scaled to it before they are marked).
@@ -274,16 +276,18 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         planar = "yuv420p10le" if deep else "yuv420p"
         # Decode + mark in a background thread, so it overlaps with the encoder's work.
         planes = prefetch((embed_yuv420(f, kbytes, bits, cfg), t)
-                          for f, t in one_size(iter_timed_frames(info.path, planar), True))
+                          for f, t in one_size(iter_timed_frames(info.path, planar,
+                                                                 captions=captions), True))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
                            audio_from=audio, pixel_format=planar, colour=info.colour,
-                           metadata_from=info.path, field_order=info.field_order)
+                           metadata_from=info.path, field_order=info.field_order,
+                           captions=captions)
     frames = ((embed_frame(f, kbytes, bits, cfg), t)
-              for f, t in one_size(iter_timed_frames(info.path)))
+              for f, t in one_size(iter_timed_frames(info.path, captions=captions)))
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
                        crf=crf, preset=preset, audio_from=audio, colour=info.colour,
-                       metadata_from=info.path)
+                       metadata_from=info.path, captions=captions)
 
 
 def _counted(frames: Iterator[np.ndarray], total: int,
