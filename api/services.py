@@ -181,6 +181,20 @@ def _signed(result: Any) -> dict[str, Any]:
             "soft_bindings": [{"alg": a, "value": v} for a, v in result.soft_bindings]}
 
 
+def _left_out(src: Path, dst: Path) -> dict[str, Any]:
+    """``{"warnings": [...]}`` when the re-encoded ``dst`` lacks subtitle tracks of ``src``
+    (picture subtitles an MP4 does not hold; the library warns of them too)."""
+    from provenant.media import probe
+
+    before, after = probe(src), probe(dst)
+    missing = before.subtitle_tracks - after.subtitle_tracks
+    if before.kind != "video" or missing <= 0:
+        return {}
+    return {"warnings": [f"{missing} of the source's {before.subtitle_tracks} subtitle "
+                         "tracks are not kept: picture subtitles (DVB, Blu-ray, DVD) or "
+                         "teletext, which an MP4 does not hold"]}
+
+
 def _input(ctx: JobContext) -> Path:
     if ctx.input_path is None or not ctx.input_path.exists():
         raise InputError("the job's input file is missing", hint="submit the job again")
@@ -211,10 +225,8 @@ def run_sign(ctx: JobContext) -> JobOutput:
     options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
         dst = dst.with_suffix(_marked_suffix(src, dst.suffix))
-        result = stamp(src, dst, options)
-    else:
-        result = sign(src, dst, options)
-    return JobOutput(_signed(result), dst)
+        return JobOutput({**_signed(stamp(src, dst, options)), **_left_out(src, dst)}, dst)
+    return JobOutput(_signed(sign(src, dst, options)), dst)
 
 
 def run_watermark_embed(ctx: JobContext) -> JobOutput:
@@ -223,7 +235,8 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
     dst = ctx.workdir / f"watermarked{_marked_suffix(src, ctx.params.get('suffix', src.suffix))}"
     wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
-                      "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2")}, dst)
+                      "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),
+                      **_left_out(src, dst)}, dst)
 
 
 def run_watermark_audit(ctx: JobContext) -> JobOutput:

@@ -8,11 +8,12 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 from provenant import __version__
-from provenant.errors import InputError, ProvenanceError
+from provenant.errors import InputError, ProvenanceError, ProvenanceWarning
 
 __all__ = ["main", "build_parser", "command_group", "FILES_HELP"]
 
@@ -240,13 +241,23 @@ def _quiet_opencv() -> None:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Provenant's own warnings as one plain line on stderr (others as Python shows them)."""
+    if issubclass(category, ProvenanceWarning):
+        print(f"provenant: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verbose:
         _quiet_opencv()
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.handler(args) or 0)
     except ProvenanceError as exc:
         if args.verbose:
             traceback.print_exc()

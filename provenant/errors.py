@@ -18,6 +18,10 @@ so ``except ValueError`` keeps working for library users::
     │   └── NotFoundError (KeyError)            no such manifest, job or key
     ├── NotFittedError (AttributeError)         a model used before fit or load
     └── CapabilityUnavailableError (RuntimeError) a component that is not installed
+
+Something the work went on without (a subtitle track an MP4 cannot hold) is a
+:class:`ProvenanceWarning`, issued through :mod:`warnings`; the CLI prints it as
+``provenant: warning: ...``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "NotFoundError",
     "NotFittedError",
     "CapabilityUnavailableError",
+    "ProvenanceWarning",
 ]
 
 
@@ -131,3 +136,8 @@ class NotFittedError(ProvenanceError, AttributeError):
 class CapabilityUnavailableError(ProvenanceError, RuntimeError):
     exit_code = 2
     default_hint = "install the component, e.g. `pip install -e .`"
+
+
+class ProvenanceWarning(UserWarning):
+    """Something left out of a result that the work still delivers; the message says what
+    and how to keep it."""

@@ -8,6 +8,7 @@ atomically: a file is written beside its destination and renamed when complete.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from fractions import Fraction
@@ -17,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from provenant.audiocopy import AudioCopy
+from provenant.trackcopy import TrackCopy
 from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
@@ -112,8 +113,8 @@ def write_video(
     field_order: FieldOrder = "progressive",
     captions: Captions | None = None,
 ) -> Path:
-    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio tracks if any, and
-    ``metadata_from``'s file-level tags (creation time, title, location: what the output
+    """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio and subtitle tracks
+    (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time, title, location: what the output
     format holds, as ffmpeg keeps them; not the encoder's and brand fields).
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
@@ -173,12 +174,27 @@ _MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")
 
 
 def _file_tags(source: str | os.PathLike[str]) -> dict[str, str]:
-    """The file-level tags of ``source`` that describe the content, not its muxer."""
+    """The file-level tags of ``source`` that describe the content, not its muxer, and its
+    start timecode wherever it keeps one (a file tag in MXF, the video's or a ``tmcd``
+    track's tag in MOV/MP4): the MP4/MOV muxer writes it as a timecode track again, which
+    edit systems conform to (a re-encode dropped it)."""
     import av
 
     with av.open(str(source), "r", metadata_errors="ignore") as src:
-        return {k: v for k, v in src.metadata.items()
+        tags = {k: v for k, v in src.metadata.items()
                 if k.lower() not in _MUXER_TAGS and "handler" not in k.lower()}
+        timecodes = [t.metadata.get("timecode") for t in (*src.streams.video,
+                                                           *src.streams.data)]
+    tags.pop("timecode", None)
+    start = next((tc for tc in (src.metadata.get("timecode"), *timecodes)
+                  if tc and _TIMECODE.fullmatch(tc)), None)
+    if start is not None:  # one the muxer reads (a damaged one would stop the write)
+        tags["timecode"] = start
+    return tags
+
+
+#: SMPTE timecode as FFmpeg writes it: hh:mm:ss:ff, or hh:mm:ss;ff for drop-frame.
+_TIMECODE = re.compile(r"\d{2}:[0-5]\d:[0-5]\d[:;.]\d{2,3}")
 
 
 def _video_frame(frame: np.ndarray, pixel_format: str,
@@ -239,7 +255,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
     head = list(islice(frames, 3))
     frames, short = chain(head, frames), len(head) < 3
     stream = None
-    audio: AudioCopy | None = None
+    audio: TrackCopy | None = None
 
     def mux(packets) -> None:
         for packet in packets:
@@ -260,7 +276,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 tag(stream.codec_context, colour)
                 _set_options(stream, codec, crf, preset, out, short, colour, field_order)
                 if audio_from is not None:  # after the video, so the video is track 1
-                    audio = AudioCopy(out, audio_from)
+                    audio = TrackCopy(out, audio_from)
             mux(stream.encode(frame))
             if audio is not None:
                 audio.copy_until(float(frame.pts * _TIME_BASE))

@@ -76,6 +76,9 @@ class MediaInfo:
     #: interlaced with the top (``tff``) or bottom (``bff``) field shown first, as a
     #: broadcast capture's (1080i, 576i) are; a re-encode keeps it.
     field_order: FieldOrder = "progressive"
+    #: A video's subtitle tracks (text or pictures); a re-encode keeps those its output
+    #: holds (``provenant.trackcopy``).
+    subtitle_tracks: int = 0
 
     @property
     def animation(self) -> bool:

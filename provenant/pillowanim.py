@@ -55,7 +55,7 @@ class PillowAnimation:
             time_base=_MS, start_time=0, frames=frames, duration=total or None,
             average_rate=Fraction(frames * 1000, total) if total else None, guessed_rate=None,
             thread_type=None)
-        self.streams = SimpleNamespace(video=[self.stream], audio=[])
+        self.streams = SimpleNamespace(video=[self.stream], audio=[], subtitles=[])
         self.duration: int | None = None  # the stream's is the file's
 
     def decode(self, stream: Any = None, **_: Any):  # -> Iterator[av.VideoFrame]

@@ -265,7 +265,6 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            exif=read_exif(info.path, info.mime),
                            xmp=read_xmp(info.path, info.mime),
                            iptc=read_iptc(info.path, info.mime))
-    audio = info.path if info.has_audio else None
     captions = Captions()  # closed captions ride in the pictures: carried frame by frame
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
     # and is marked at the size it is written at: the first frame's (a stream that switches
@@ -280,13 +279,14 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                                                                  captions=captions), True))
         return write_video(_counted(planes, info.frame_count, progress), dst, info.fps or 25.0,
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
-                           audio_from=audio, pixel_format=planar, colour=info.colour,
+                           audio_from=info.path, pixel_format=planar, colour=info.colour,
                            metadata_from=info.path, field_order=info.field_order,
                            captions=captions)
     frames = ((embed_frame(f, kbytes, bits, cfg), t)
               for f, t in one_size(iter_timed_frames(info.path, captions=captions)))
+    tracks = None if info.animation else info.path  # an animated image has no sound
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
-                       crf=crf, preset=preset, audio_from=audio, colour=info.colour,
+                       crf=crf, preset=preset, audio_from=tracks, colour=info.colour,
                        metadata_from=info.path, captions=captions)
 
 

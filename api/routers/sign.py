@@ -135,6 +135,9 @@ def _result_headers(result: dict[str, Any]) -> dict[str, str]:
         value = result.get(key)
         if isinstance(value, str) and value.isascii() and "\n" not in value:
             headers["X-Provenant-" + key.replace("_", "-").title()] = value
+    warnings = [w for w in result.get("warnings", ()) if w.isascii() and "\n" not in w]
+    if warnings:  # something the output lacks (a job's result lists them as "warnings")
+        headers["X-Provenant-Warning"] = "; ".join(warnings)
     return headers
 
 

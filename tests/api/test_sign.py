@@ -121,6 +121,23 @@ def test_a_transport_stream_is_watermarked_into_an_mp4(client: TestClient, clip2
     assert r.status_code == 200 and r.json()["detected"] is False
 
 
+def test_subtitles_an_mp4_cannot_hold_are_named_in_a_warning(
+        client: TestClient, sign_headers: dict[str, str], workdir: Path) -> None:
+    from provenant.errors import ProvenanceWarning
+    from tests.provenant.test_subtitles import clip_with_subtitles
+
+    ts = clip_with_subtitles(workdir / "broadcast.ts", "dvbsub")
+    with pytest.warns(ProvenanceWarning):  # the library's warning, in the server's log
+        r = client.post("/v1/watermark/embed", files=upload(ts), headers=sign_headers,
+                        data={"payload": "0123456789abcdef"})
+    assert r.status_code == 200, r.text
+    assert "1 of the source's 1 subtitle tracks are not kept" in r.headers["x-provenant-warning"]
+    text = clip_with_subtitles(workdir / "film.mkv")  # text subtitles are converted: no warning
+    r = client.post("/v1/watermark/embed", files=upload(text), headers=sign_headers,
+                    data={"payload": "0123456789abcdef"})
+    assert r.status_code == 200 and "x-provenant-warning" not in r.headers
+
+
 def test_an_avi_is_signed_as_an_avi(client: TestClient, clip: Path, workdir: Path,
                                     sign_headers: dict[str, str]) -> None:
     avi = _encoded(clip, workdir / "camera.avi", "avi")

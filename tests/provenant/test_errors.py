@@ -8,7 +8,8 @@ from provenant import errors
 
 
 ALL = [c for _, c in inspect.getmembers(errors, inspect.isclass)
-       if issubclass(c, Exception) and c.__module__ == errors.__name__]
+       if issubclass(c, Exception) and not issubclass(c, Warning)
+       and c.__module__ == errors.__name__]
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
@@ -19,6 +20,11 @@ def test_every_error_is_a_provenance_error_with_a_hint(cls: type) -> None:
     if cls is not errors.ProvenanceError:
         assert err.hint, f"{cls.__name__} gives no hint"
         assert err.hint in str(err)
+
+
+def test_the_one_warning_is_a_user_warning_not_an_error() -> None:
+    assert issubclass(errors.ProvenanceWarning, UserWarning)
+    assert not issubclass(errors.ProvenanceWarning, errors.ProvenanceError)
 
 
 def test_children_also_subclass_builtins() -> None:

@@ -1,11 +1,14 @@
-"""The sound of a re-encoded video: every audio track of the source, interleaved with the
-new video as it is written.
+"""The sound and subtitles of a re-encoded video: every audio and subtitle track of the
+source, interleaved with the new video as it is written.
 
-A track is copied packet for packet when the output container takes it as it is. One that
-it does not take (24-bit or float PCM from a Matroska file, which FFmpeg's MP4 muxer
+A track is copied packet for packet when the output container takes it as it is. An audio
+track it does not take (24-bit or float PCM from a Matroska file, which FFmpeg's MP4 muxer
 refuses: the re-encode failed with "Invalid argument") is converted to ALAC, Apple's
 lossless codec, which every MP4 and MOV player reads: the samples stay bit for bit (float
-samples become 32-bit integers).
+samples become 32-bit integers). A text subtitle track it does not take (SubRip, ASS or
+WebVTT from a Matroska file, into an MP4) is converted to the output's text format
+(:mod:`provenant.subtitles`); a picture subtitle track (DVB, Blu-ray, teletext) that it
+does not take is left out with a :class:`~provenant.errors.ProvenanceWarning`.
 """
 
 from __future__ import annotations
@@ -16,19 +19,21 @@ from fractions import Fraction
 from typing import Any
 
 from provenant.errors import MediaError
+from provenant.subtitles import TextTrack, text_codec_for, warn_left_out
+from provenant.tracklabels import carry_labels
 
-__all__ = ["AudioCopy"]
+__all__ = ["TrackCopy"]
 
 #: Channel layouts the ALAC encoder takes, by channel count.
 _ALAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
                  8: "7.1(wide)"}
 
 
-class AudioCopy:
-    """Every audio track of ``source`` (a camera's several microphones, a film's
-    languages), written into ``out`` as the video reaches each packet's time, so sound and
-    pictures are interleaved in the file (a player that streams it never has to jump to the
-    end for the sound)."""
+class TrackCopy:
+    """Every audio and subtitle track of ``source`` (a camera's several microphones, a
+    film's languages and their subtitles), written into ``out`` as the video reaches each
+    packet's time, so sound, text and pictures are interleaved in the file (a player that
+    streams it never has to jump to the end for the sound)."""
 
     def __init__(self, out, source: str | os.PathLike[str]) -> None:  # av OutputContainer
         import av
@@ -36,20 +41,41 @@ class AudioCopy:
         # damaged tags are skipped, not decoded (UnicodeDecodeError)
         self.out = out
         self.container = av.open(str(source), "r", metadata_errors="ignore")
-        tracks = list(self.container.streams.audio)
-        self.tracks: dict[int, _Track] = {}
+        self.tracks: dict[int, _Copy | _Alac | TextTrack] = {}
         try:
-            for track in tracks:
+            for track in self.container.streams.audio:
                 fits = _fits(out.format.name, source, track.index)
-                self.tracks[track.index] = _Track(out, track, copy=fits)
+                self.tracks[track.index] = _Copy(out, track) if fits else _Alac(out, track)
+            self._add_subtitles(out, source)
         except BaseException:  # a track neither copied nor converted: not left open
             self.container.close()
             raise
+        tracks = [self.container.streams[i] for i in self.tracks]
         self.origin = _origin(self.container)
         for track in self.tracks.values():
             track.shift(self.origin)
         self.packets = self.container.demux(*tracks) if tracks else iter(())
         self.pending = None
+
+    def _add_subtitles(self, out, source: str | os.PathLike[str]) -> None:
+        """Copy the subtitle tracks ``out`` takes as they are, convert the text ones it does
+        not, and warn of those left out (picture subtitles an MP4 does not hold)."""
+        import av
+
+        text = text_codec_for(out.format.name)
+        left_out = []
+        for track in self.container.streams.subtitles:
+            if _fits(out.format.name, source, track.index):
+                self.tracks[track.index] = _Copy(out, track)
+                continue
+            try:
+                if text is not None and TextTrack.converts(track):
+                    self.tracks[track.index] = TextTrack(out, track, text)
+                    continue
+            except (av.error.FFmpegError, ValueError):  # a damaged track header
+                pass
+            left_out.append(track)
+        warn_left_out(source, left_out, out.format.name)
 
     def copy_until(self, seconds: float | None) -> None:
         """Write the packets that start at or before ``seconds`` from the first picture
@@ -85,17 +111,39 @@ def _origin(container) -> float:
     return 0.0  # as the frames are timed where the stream gives no start
 
 
-class _Track:
-    """One source track: its packets copied, or decoded and encoded as ALAC."""
+class _Copy:
+    """One source track whose packets go into the output as they are."""
 
-    def __init__(self, out, track, copy: bool) -> None:
+    def __init__(self, out, track) -> None:
+        self.out, self.origin = out, 0.0
+        self.stream = out.add_stream_from_template(track)
+        carry_labels(track, self.stream)
+
+    def shift(self, origin: float) -> None:
+        """Time the track from ``origin`` (seconds of the source's clock) instead of 0."""
+        self.origin = origin
+
+    def write(self, packet: Any) -> None:
+        if self.origin:
+            offset = round(self.origin / packet.time_base)
+            packet.dts -= offset
+            if packet.pts is not None:
+                packet.pts -= offset
+        packet.stream = self.stream
+        self.out.mux(packet)
+
+    def flush(self) -> None:
+        """Nothing is held back."""
+
+
+class _Alac:
+    """One source audio track, decoded and encoded as ALAC."""
+
+    def __init__(self, out, track) -> None:
         import av
 
-        self.out, self.copy, self.origin = out, copy, 0.0
+        self.out, self.origin = out, 0.0
         self.start, self.base = track.start_time, track.time_base
-        if copy:
-            self.stream = out.add_stream_from_template(track)
-            return
         ctx = track.codec_context
         channels = ctx.layout.nb_channels if ctx is not None and ctx.layout is not None else 0
         refused = MediaError(
@@ -111,6 +159,7 @@ class _Track:
         layout = _ALAC_LAYOUTS.get(channels, ctx.layout.name)
         try:
             self.stream = out.add_stream("alac", rate=ctx.sample_rate, layout=layout)
+            carry_labels(track, self.stream)
             self.stream.codec_context.format = fmt
             self.stream.codec_context.open()
             self.resampler = av.AudioResampler(format=fmt, layout=layout, rate=ctx.sample_rate)
@@ -120,22 +169,12 @@ class _Track:
         self.flushed, self.samples = False, 0
 
     def shift(self, origin: float) -> None:
-        """Time the track from ``origin`` (seconds of the source's clock) instead of 0."""
+        """Count the converted samples from where the track starts against ``origin``."""
         self.origin = origin
-        if not self.copy:  # converted samples are counted from where the track starts
-            start = float(self.start * self.base) if self.start is not None and self.base else 0
-            self.samples = round((start - origin) * self.rate)
+        start = float(self.start * self.base) if self.start is not None and self.base else 0
+        self.samples = round((start - origin) * self.rate)
 
     def write(self, packet: Any) -> None:
-        if self.copy:
-            if self.origin:
-                offset = round(self.origin / packet.time_base)
-                packet.dts -= offset
-                if packet.pts is not None:
-                    packet.pts -= offset
-            packet.stream = self.stream
-            self.out.mux(packet)
-            return
         try:
             frames = self.decoder.decode(packet)
         except self.damage:  # a damaged packet: a gap in the sound, as a player leaves it
@@ -144,7 +183,7 @@ class _Track:
             self._encode(frame)
 
     def flush(self) -> None:
-        if self.copy or self.flushed:
+        if self.flushed:
             return
         self.flushed = True
         for frame in self.decoder.decode(None):

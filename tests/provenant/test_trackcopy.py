@@ -1,6 +1,7 @@
 """A re-encode keeps every audio track: copied as it is where the output takes it, and
 otherwise (24-bit PCM from a Matroska file, which FFmpeg's MP4 muxer refuses) converted to
-ALAC without changing a sample; a track that can be neither is a clear error."""
+ALAC without changing a sample, its title kept; a track that can be neither is a clear
+error. (Subtitle tracks: test_subtitles.py.)"""
 
 from __future__ import annotations
 
@@ -48,10 +49,11 @@ def _samples(path: Path) -> np.ndarray:
 
 def test_pcm_an_mp4_refuses_is_converted_to_alac_sample_for_sample(workdir: Path) -> None:
     src = workdir / "camera.mkv"
-    before = _mkv_with_pcm24(src)
+    before = _mkv_with_pcm24(src, title="Lavalier")
     out = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24, audio_from=src)
     with av.open(str(out)) as container:
         assert [s.codec_context.name for s in container.streams] == ["h264", "alac"]
+        assert container.streams.audio[0].metadata.get("name") == "Lavalier"  # MP4's title
     after = _samples(out)
     assert after.shape == before.shape and np.array_equal(after, before)  # lossless
 
