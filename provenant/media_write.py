@@ -8,7 +8,6 @@ atomically: a file is written beside its destination and renamed when complete.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Iterable
 from fractions import Fraction
@@ -22,6 +21,7 @@ from provenant.trackcopy import TrackCopy
 from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
+from provenant.filelevel import carry_file_level
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import with_exif, with_icc
 from provenant.mediainfo import FieldOrder
@@ -159,7 +159,7 @@ def write_video(
         bmff = Path(tmp).suffix.lower() in MP4_SUFFIXES
         with av.open(tmp, "w", options={"movflags": "+faststart"} if bmff else None) as out:
             if metadata_from is not None:
-                out.metadata.update(_file_tags(metadata_from))
+                carry_file_level(metadata_from, out)
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                     output_tags(colour, pixel_format), field_order, captions)
         os.replace(tmp, path)
@@ -167,34 +167,6 @@ def write_video(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-#: File-level tags a muxer writes itself: copied, they would describe the source's muxer.
-_MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")
-
-
-def _file_tags(source: str | os.PathLike[str]) -> dict[str, str]:
-    """The file-level tags of ``source`` that describe the content, not its muxer, and its
-    start timecode wherever it keeps one (a file tag in MXF, the video's or a ``tmcd``
-    track's tag in MOV/MP4): the MP4/MOV muxer writes it as a timecode track again, which
-    edit systems conform to (a re-encode dropped it)."""
-    import av
-
-    with av.open(str(source), "r", metadata_errors="ignore") as src:
-        tags = {k: v for k, v in src.metadata.items()
-                if k.lower() not in _MUXER_TAGS and "handler" not in k.lower()}
-        timecodes = [t.metadata.get("timecode") for t in (*src.streams.video,
-                                                           *src.streams.data)]
-    tags.pop("timecode", None)
-    start = next((tc for tc in (src.metadata.get("timecode"), *timecodes)
-                  if tc and _TIMECODE.fullmatch(tc)), None)
-    if start is not None:  # one the muxer reads (a damaged one would stop the write)
-        tags["timecode"] = start
-    return tags
-
-
-#: SMPTE timecode as FFmpeg writes it: hh:mm:ss:ff, or hh:mm:ss;ff for drop-frame.
-_TIMECODE = re.compile(r"\d{2}:[0-5]\d:[0-5]\d[:;.]\d{2,3}")
 
 
 def _video_frame(frame: np.ndarray, pixel_format: str,

@@ -102,48 +102,6 @@ def test_write_video_keeps_the_sources_file_tags_not_its_muxers(workdir: Path) -
         assert "title" not in c.metadata  # only when asked
 
 
-@pytest.mark.parametrize("timecode, rate, suffix", [("10:00:00:00", 25, ".mov"),
-                                                    ("01:00:00;00", Fraction(30000, 1001),
-                                                     ".mp4")])
-def test_a_reencode_keeps_the_start_timecode(workdir: Path, timecode: str,
-                                             rate: int | Fraction, suffix: str) -> None:
-    """A camera's or an edit's start timecode (a MOV/MP4 ``tmcd`` track; drop-frame at
-    29.97) was dropped by a re-encode; the new file has it on the same first frame."""
-    from provenant.samples import render_clip
-
-    src = workdir / f"camera{suffix}"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=rate)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        v.metadata["timecode"] = timecode
-        for frame in render_clip(6, 48, 64):
-            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(v.encode())
-    out_path = media.write_video(media.iter_timed_frames(src), workdir / f"out{suffix}",
-                                 fps=float(rate), metadata_from=src)
-    with av.open(str(out_path)) as b:
-        assert [(s.type, s.metadata.get("timecode")) for s in b.streams] == [
-            ("video", timecode), ("data", timecode)]
-    plain = media.write_video(media.iter_frames(src), workdir / f"plain{suffix}", fps=25)
-    with av.open(str(plain)) as c:
-        assert len(c.streams) == 1  # only when asked
-
-
-def test_a_damaged_timecode_is_not_copied(workdir: Path) -> None:
-    src = workdir / "odd.mkv"
-    with av.open(str(src), "w") as out:
-        out.metadata["timecode"] = "not a timecode"
-        v = out.add_stream("libx264", rate=24)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for frame in [np.zeros((48, 64, 3), np.uint8)] * 3:
-            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(v.encode())
-    out_path = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
-                                 metadata_from=src)
-    with av.open(str(out_path)) as b:
-        assert "timecode" not in b.metadata and len(b.streams) == 1
-
-
 def test_write_video_pads_odd_sizes_and_is_atomic(workdir: Path) -> None:
     frames = [np.full((33, 47, 3), 100, np.uint8)] * 3
     out = media.write_video(frames, workdir / "odd.mp4", fps=10)
