@@ -125,7 +125,47 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
         out.append(folder / name)
     out.append(sign(folder / "camera.avi", folder / "signed.avi").path)
     out.append(_with_sound(folder / "sound.mkv", frames[:12]))
+    out += [_with_text(folder / "broadcast.ts", frames[:12]),
+            _with_text(folder / "film.mkv", frames[:12])]
     return out
+
+
+def _with_text(path: Path, frames: list[np.ndarray]) -> Path:
+    """What rides beside the pictures: a transport stream of MPEG-2 whose every picture
+    carries closed captions (A/53 user data), with a DVB subtitle track; or a Matroska clip
+    with a SubRip track, chapters and a start timecode."""
+    import re
+    from fractions import Fraction
+
+    import av
+
+    broadcast = path.suffix == ".ts"
+    with av.open(str(path), "w") as container:
+        if not broadcast:
+            container.metadata["timecode"] = "10:00:00:00"
+            container.set_chapters([{"id": 1, "start": 0, "end": 250, "time_base": Fraction(1, 1000),
+                                     "metadata": {"title": "Part one"}}])
+        video = container.add_stream("mpeg2video" if broadcast else "libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 160, 128, "yuv420p"
+        text = container.add_stream("dvbsub" if broadcast else "subrip")
+        text.codec_context.subtitle_header = b"[Script Info]\nScriptType: v4.00+\n"
+        for i, f in enumerate([*frames, None]):
+            for packet in video.encode(None if f is None else
+                                       av.VideoFrame.from_ndarray(f, format="rgb24")):
+                data = bytes(packet)
+                if broadcast:  # captions before the picture's first slice
+                    at = re.search(b"\x00\x00\x01[\x01-\xaf]", data).start()
+                    data = (data[:at] + b"\x00\x00\x01\xb2GA94\x03\x41\xff\xfc\x94\x20\xff"
+                            + data[at:])
+                copy = av.Packet(data)
+                copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+                copy.stream, copy.is_keyframe = video, packet.is_keyframe
+                container.mux(copy)
+        cue = av.Packet(b"\x20\x00\x0f" + bytes(20) if broadcast else b"Hello <i>there</i>")
+        cue.pts = cue.dts = 100
+        cue.duration, cue.time_base, cue.stream = 200, Fraction(1, 1000), text
+        container.mux(cue)
+    return path
 
 
 def _with_sound(path: Path, frames: list[np.ndarray]) -> Path:

@@ -46,12 +46,17 @@ def _content_tags(src: Any) -> dict[str, str]:
     tags = {k: v for k, v in src.metadata.items()
             if k.lower() not in _MUXER_TAGS and "handler" not in k.lower()
             and k.lower() != "timecode"}
-    candidates = [src.metadata.get("timecode"),
-                  *(t.metadata.get("timecode") for t in (*src.streams.video, *src.streams.data))]
+    candidates = [_timecode_tag(src.metadata),
+                  *(_timecode_tag(t.metadata) for t in (*src.streams.video, *src.streams.data))]
     start = next((tc for tc in candidates if tc and _TIMECODE.fullmatch(tc)), None)
     if start is not None:  # one the muxer reads (a damaged one would stop the write)
         tags["timecode"] = start
     return tags
+
+
+def _timecode_tag(tags: Any) -> str | None:
+    """The timecode tag of ``tags`` (Matroska names it ``TIMECODE``)."""
+    return next((v for k, v in tags.items() if k.lower() == "timecode"), None)
 
 
 def _chapters(src: Any) -> list[dict[str, Any]]:

@@ -41,10 +41,12 @@ def test_a_reencode_keeps_the_start_timecode(workdir: Path, timecode: str,
         assert len(c.streams) == 1  # only when asked
 
 
-def test_a_damaged_timecode_is_not_copied(workdir: Path) -> None:
+@pytest.mark.parametrize("timecode, kept", [("01:02:03:04", True), ("not a timecode", False)])
+def test_a_matroska_timecode_is_copied_unless_damaged(workdir: Path, timecode: str,
+                                                       kept: bool) -> None:
     src = workdir / "odd.mkv"
     with av.open(str(src), "w") as out:
-        out.metadata["timecode"] = "not a timecode"
+        out.metadata["timecode"] = timecode  # stored as the tag TIMECODE
         v = out.add_stream("libx264", rate=24)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         for frame in [np.zeros((48, 64, 3), np.uint8)] * 3:
@@ -53,7 +55,9 @@ def test_a_damaged_timecode_is_not_copied(workdir: Path) -> None:
     out_path = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
                                  metadata_from=src)
     with av.open(str(out_path)) as b:
-        assert "timecode" not in b.metadata and len(b.streams) == 1
+        assert "timecode" not in b.metadata
+        assert b.streams.video[0].metadata.get("timecode") == (timecode if kept else None)
+        assert len(b.streams) == (2 if kept else 1)  # the MP4's timecode track
 
 
 CHAPTERS = [("Intro", 0, 1000), ("Interview", 1000, 2000)]
