@@ -22,6 +22,7 @@ from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.filelevel import carry_file_level
+from provenant.gainmap import GainMap, with_gain_map
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import with_exif, with_icc
 from provenant.mediainfo import FieldOrder
@@ -289,7 +290,7 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
                 lossless: bool = False, icc_profile: bytes | None = None,
                 exif: bytes | None = None, xmp: bytes | None = None,
-                iptc: bytes | None = None) -> Path:
+                iptc: bytes | None = None, gain_map: GainMap | None = None) -> Path:
     """Write one image as PNG, JPEG, WebP, HEIC (``.heic``, ``.heif``) or AVIF, by ``path``'s
     suffix (no suffix: PNG).
 
@@ -299,7 +300,9 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ``lossless`` makes a WebP lossless; ``icc_profile`` (the source's colour profile) and
     ``exif`` (its EXIF data, orientation upright), see :mod:`provenant.imagemeta`, and
     ``xmp`` (its XMP packet) and ``iptc`` (a JPEG's IPTC block, JPEG only), see
-    :mod:`provenant.xmpmeta`, are stored with the picture. The file appears atomically."""
+    :mod:`provenant.xmpmeta`, are stored with the picture, and a JPEG gets ``gain_map``
+    (an Ultra HDR source's, :mod:`provenant.gainmap`) appended. The file appears
+    atomically."""
     import cv2
 
     path = check_output_path(path)
@@ -330,7 +333,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
         raise UnsupportedMediaError(f"the image could not be encoded as {ext}")
     # each goes in ahead of the last (after a JPEG's APP0): EXIF, XMP, ICC, IPTC in the end
     encoded = with_icc(with_iptc(buf.tobytes(), ext, iptc), ext, icc_profile)
-    return _write_bytes(path, ext, with_exif(with_xmp(encoded, ext, xmp), ext, exif))
+    encoded = with_exif(with_xmp(encoded, ext, xmp), ext, exif)
+    return _write_bytes(path, ext, with_gain_map(encoded, ext, gain_map))
 
 
 def _write_bytes(path: Path, ext: str, data: bytes) -> Path:

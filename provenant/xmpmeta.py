@@ -16,8 +16,9 @@ copy, so they are taken out: a C2PA manifest reference (``dcterms:provenance``: 
 own manifest or none, and a validator would hold the copy against the source's), a motion
 photo's description of the video appended to it (Google's ``GCamera:MotionPhoto`` and
 ``MicroVideo`` fields and its ``Container:Directory``: the copy is a still), and an Ultra
-HDR photo's gain map fields (``hdrgm:``, and the same directory: the gain map appended to
-it is not carried either, so the copy is the SDR picture).
+HDR photo's gain map fields (``hdrgm:``, and the same directory), unless the copy carries
+the gain map too (JPEG to JPEG, :mod:`provenant.gainmap`); otherwise the copy is the SDR
+picture.
 """
 
 from __future__ import annotations
@@ -45,17 +46,28 @@ _FILE_FIELDS = [
     re.compile(rb"<(" + _FILE_FIELD + rb"|Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)",
                re.DOTALL),
 ]
+#: The same, less the gain map's fields and directory (kept when the gain map is carried).
+_KEPT_WITH_GAIN_MAP = rb"dcterms:provenance|GCamera:(?:MotionPhoto|MicroVideo)\w*"
+_FILE_FIELDS_BUT_GAIN_MAP = [
+    re.compile(rb"\s(?:" + _KEPT_WITH_GAIN_MAP + rb")=(?:\"[^\"]*\"|'[^']*')"),
+    re.compile(rb"<(" + _KEPT_WITH_GAIN_MAP + rb")\b[^>]*?(?:/>|>.*?</\1>)", re.DOTALL),
+    # a directory item other than the picture and its gain map (a motion photo's video)
+    re.compile(rb"<rdf:li\b(?:(?!</rdf:li>).)*?Item:Semantic=[\"'](?!Primary|GainMap)"
+               rb"(?:(?!</rdf:li>).)*</rdf:li>", re.DOTALL),
+]
 
 
-def read_xmp(path: Path, mime: str) -> bytes | None:
+def read_xmp(path: Path, mime: str, gain_map: bool = False) -> bytes | None:
     """The XMP packet of ``path`` (a ``mime`` image) without the fields that describe the
     file rather than the picture; None when it has none, or a damaged or oversized one
-    (dropped, never a reason to refuse the picture)."""
+    (dropped, never a reason to refuse the picture). ``gain_map``: the copy carries the
+    source's gain map (:mod:`provenant.gainmap`), so its fields and directory stay (less
+    any other item, such as a motion photo's video)."""
     xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
                                              "image/webp": _webp_xmp, "image/tiff": tiff_xmp})
     if not xmp or b"<x:xmpmeta" not in xmp and b"<rdf:RDF" not in xmp:
         return None
-    for field in _FILE_FIELDS:
+    for field in _FILE_FIELDS_BUT_GAIN_MAP if gain_map else _FILE_FIELDS:
         xmp = field.sub(b"", xmp)
     return xmp if len(xmp) <= MAX_XMP_BYTES else None
 

@@ -248,6 +248,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     more than 2 s)."""
     from provenant.captions import Captions
     from provenant.framesize import one_size
+    from provenant.gainmap import read_gain_map
     from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
     from provenant.xmpmeta import read_iptc, read_xmp
@@ -260,11 +261,14 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if info.kind == "image":
         lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
+        # an Ultra HDR JPEG's gain map goes into a JPEG copy, with the fields that name it
+        gain_map = (read_gain_map(info.path, info.mime)
+                    if Path(dst).suffix.lower() in (".jpg", ".jpeg") else None)
         return write_image(marked, dst, lossless=lossless,
                            icc_profile=read_icc(info.path, info.mime),
                            exif=read_exif(info.path, info.mime),
-                           xmp=read_xmp(info.path, info.mime),
-                           iptc=read_iptc(info.path, info.mime))
+                           xmp=read_xmp(info.path, info.mime, gain_map=gain_map is not None),
+                           iptc=read_iptc(info.path, info.mime), gain_map=gain_map)
     captions = Captions()  # closed captions ride in the pictures: carried frame by frame
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
     # and is marked at the size it is written at: the first frame's (a stream that switches
