@@ -126,8 +126,27 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
     out.append(sign(folder / "camera.avi", folder / "signed.avi").path)
     out.append(_with_sound(folder / "sound.mkv", frames[:12]))
     out += [_with_text(folder / "broadcast.ts", frames[:12]),
-            _with_text(folder / "film.mkv", frames[:12])]
+            _with_text(folder / "film.mkv", frames[:12]), _ultra_hdr(folder, photo)]
     return out
+
+
+def _ultra_hdr(folder: Path, photo: np.ndarray) -> Path:
+    """A JPEG with a gain map appended and indexed, as Android's Ultra HDR photos are."""
+    import cv2
+
+    from provenant.gainmap import GainMap
+    from provenant.media import write_image
+    from provenant.xmpmeta import with_xmp
+
+    def xmp(fields: str) -> bytes:
+        return (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/'
+                b'1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:hdrgm="http://ns.adobe.'
+                b'com/hdr-gain-map/1.0/" ' + fields.encode() + b"/></rdf:RDF></x:xmpmeta>")
+
+    _, gain = cv2.imencode(".jpg", np.ascontiguousarray(photo[::4, ::4, 1]))
+    gain_map = GainMap(with_xmp(gain.tobytes(), ".jpg", xmp('hdrgm:GainMapMax="2.0"')))
+    return write_image(photo, folder / "ultrahdr.jpg", xmp=xmp('hdrgm:Version="1.0"'),
+                       gain_map=gain_map)
 
 
 def _with_text(path: Path, frames: list[np.ndarray]) -> Path:
