@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sign)
 
     p = sub.add_parser("stamp", help="watermark, sign and register a clip made elsewhere")
-    _add_sign_args(p, "trainedAlgorithmicMedia", "trainedAlgorithmicMedia")
+    _add_sign_args(p, None, "as the source's own manifest says, when it has one (it becomes "
+                            "the parent); else trainedAlgorithmicMedia")
     p.set_defaults(handler=cmd_stamp)
 
     p = sub.add_parser("verify", help="report a file's provenance evidence and verdict")

@@ -147,11 +147,13 @@ def _actions(options: SignOptions) -> list[dict[str, Any]]:
         source = _IPTC + (options.source_type or "digitalCapture")
         actions = [{"action": "c2pa.created", "digitalSourceType": source, "softwareAgent": agent}]
     else:
-        edited: dict[str, Any] = {"action": "c2pa.edited", "softwareAgent": agent}
-        if options.source_type:
-            edited["digitalSourceType"] = _IPTC + options.source_type
-        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-                   edited]
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}]
+        if options.source_type or not options.watermarked:
+            # an edit (a stamp of the parent that declares nothing has only its watermark)
+            edited: dict[str, Any] = {"action": "c2pa.edited", "softwareAgent": agent}
+            if options.source_type:
+                edited["digitalSourceType"] = _IPTC + options.source_type
+            actions.append(edited)
     if options.watermarked:
         actions.append({"action": "c2pa.watermarked", "softwareAgent": agent})
     return actions

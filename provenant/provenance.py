@@ -77,10 +77,14 @@ def sign(
     return result
 
 
+#: What ``stamp`` declares for a source that has no manifest of its own.
+STAMP_SOURCE_TYPE = "trainedAlgorithmicMedia"
+
+
 def stamp(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
-    options: SignOptions = SignOptions(source_type="trainedAlgorithmicMedia"),
+    options: SignOptions = SignOptions(),
     *,
     credentials: SigningCredentials | None = None,
     store: ManifestStore | None = None,
@@ -93,6 +97,14 @@ def stamp(
     An image stays an image (PNG, JPEG, WebP, HEIC or AVIF, chosen by ``dst``'s suffix; a still
     GIF becomes one of these); a video (an animated GIF, PNG, WebP or AVIF too) becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v; a 10-bit source stays 10-bit, as HEVC).
+
+    A source that carries a C2PA manifest (a camera's, another generator's, an earlier
+    stamp's) becomes the new manifest's parent ingredient (``c2pa.opened``, its manifest
+    kept inside), so the copy's history still reaches it; the re-encode would otherwise drop
+    it, and the copy would start a history of its own. ``options.source_type``: what the
+    copy declares; None (the default) lets the parent's manifest say how the content was
+    made, and declares ``trainedAlgorithmicMedia`` for a source without one (a clip from a
+    generator that signs nothing). ``options.parent``, when given, is used instead.
     """
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
     if Path(dst).resolve() == info.path.resolve():
@@ -109,6 +121,10 @@ def stamp(
             f"no {stamper!r} stamper is installed (found: {sorted(available) or 'none'})"
         )
     embed = available[stamper]
+    if options.parent is None and read_manifest(info.path, limits=limits).present:
+        options = replace(options, parent=info.path)  # its history goes on in the copy
+    elif options.parent is None and options.source_type is None:
+        options = replace(options, source_type=STAMP_SOURCE_TYPE)
     payload = secrets.token_bytes(8)
     suffix = dst.suffix.lower() if info.kind == "image" else ".mp4"
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)

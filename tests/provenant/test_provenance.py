@@ -98,6 +98,41 @@ def test_stamp_signs_with_soft_binding_and_recovers_after_stripping(
     assert any(result.manifest_id in r for r in report.verdict.reasons)
 
 
+@pytest.mark.parametrize("declared, label", [("digitalCapture", "signed-capture"),
+                                              ("trainedAlgorithmicMedia", "verified-ai-generated")])
+def test_stamping_a_signed_file_keeps_its_history(
+    png: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch, declared: str, label: str
+) -> None:
+    """A camera's (or another generator's) signed picture was stamped as new AI content, its
+    manifest dropped by the re-encode; it is the parent now, and says how it was made."""
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": ImageCopyStamper()})
+    store = ManifestStore(workdir / "s.db")
+    signed = prov.sign(png, workdir / "signed.png", SignOptions(source_type=declared),
+                       store=store)
+    result = prov.stamp(signed.path, workdir / "stamped.png", store=store, stamper="copy")
+    report = prov.verify(result.path, store=store)
+    assert [a["action"] for a in report.c2pa.actions] == ["c2pa.opened", "c2pa.watermarked"]
+    assert [(i["title"], i["relationship"]) for i in report.c2pa.ingredients] == [
+        ("signed.png", "parentOf")]
+    assert report.c2pa.ingredients[0]["active_manifest"] == signed.manifest_id
+    assert result.source_type is None  # the parent's declaration stands
+    assert report.verdict.label == label
+    assert store.get(result.manifest_id).ai_generated is (declared != "digitalCapture")
+
+
+def test_a_stamp_may_still_declare_a_source_type_over_a_parent(
+    png: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": ImageCopyStamper()})
+    signed = prov.sign(png, workdir / "signed.png", store=ManifestStore(workdir / "s.db"))
+    result = prov.stamp(signed.path, workdir / "stamped.png",
+                        SignOptions(source_type="compositeWithTrainedAlgorithmicMedia"),
+                        store=ManifestStore(workdir / "s.db"), stamper="copy")
+    actions = read_manifest(result.path).actions
+    assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.edited", "c2pa.watermarked"]
+    assert actions[1]["digitalSourceType"].endswith("compositeWithTrainedAlgorithmicMedia")
+
+
 def test_an_unknown_payload_recovers_nothing(clip: Path, workdir: Path, monkeypatch) -> None:
     monkeypatch.setattr(prov, "evidence_providers", lambda: (PayloadProvider("ffffffffffffffff"),))
     report = prov.verify(clip, store=ManifestStore(workdir / "s.db"))
