@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sign", help="sign a file with a C2PA manifest")
     _add_sign_args(p, None, "digitalCapture; with --parent none, as the parent's manifest "
                             "says how the content was made")
-    p.add_argument("--parent", help="the file this one was made from (c2pa.opened + c2pa.edited)")
+    p.add_argument("--parent", help="the file this one was made from (c2pa.opened + "
+                                    "c2pa.edited; default: the input, when it has a manifest)")
     p.set_defaults(handler=cmd_sign)
 
     p = sub.add_parser("stamp", help="watermark, sign and register a clip made elsewhere")

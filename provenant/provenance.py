@@ -58,7 +58,13 @@ def sign(
 ) -> SignResult:
     """Sign ``src`` into ``dst`` and register the issued manifest in the store (as
     AI-generated when its source type says so or its ``parent`` is declared AI-generated, so
-    a stripped copy of an edit recovers that declaration)."""
+    a stripped copy of an edit recovers that declaration).
+
+    A ``src`` that already carries a manifest is its own parent when none is given: its
+    manifest goes into the new one as the ``parentOf`` ingredient (``c2pa.opened``), instead
+    of being replaced by a manifest that says the content was just created."""
+    if options.parent is None and read_manifest(src, limits=limits).present:
+        options = replace(options, parent=Path(src))
     result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
     ai_generated = result.source_type in AI_SOURCE_TYPES or (
         options.parent is not None

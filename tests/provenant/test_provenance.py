@@ -133,6 +133,23 @@ def test_a_stamp_may_still_declare_a_source_type_over_a_parent(
     assert actions[1]["digitalSourceType"].endswith("compositeWithTrainedAlgorithmicMedia")
 
 
+def test_signing_a_signed_file_again_keeps_its_manifest_as_the_parent(png: Path,
+                                                                     workdir: Path) -> None:
+    """Signing an AI-declared picture again replaced its manifest with one that said it was
+    a camera capture (the default), so a second signature laundered the declaration."""
+    store = ManifestStore(workdir / "s.db")
+    ai = prov.sign(png, workdir / "ai.png", SignOptions(source_type="trainedAlgorithmicMedia"),
+                   store=store)
+    again = prov.sign(ai.path, workdir / "again.png", SignOptions(title="again"), store=store)
+    report = prov.verify(again.path, store=store)
+    assert [a["action"] for a in report.c2pa.actions] == ["c2pa.opened", "c2pa.edited"]
+    assert report.c2pa.ingredients[0]["active_manifest"] == ai.manifest_id
+    assert report.verdict.label == "verified-ai-generated"
+    assert store.get(again.manifest_id).ai_generated
+    fresh = prov.sign(png, workdir / "fresh.png", store=store)  # no manifest: created
+    assert [a["action"] for a in read_manifest(fresh.path).actions] == ["c2pa.created"]
+
+
 def test_an_unknown_payload_recovers_nothing(clip: Path, workdir: Path, monkeypatch) -> None:
     monkeypatch.setattr(prov, "evidence_providers", lambda: (PayloadProvider("ffffffffffffffff"),))
     report = prov.verify(clip, store=ManifestStore(workdir / "s.db"))
