@@ -182,17 +182,24 @@ def _signed(result: Any) -> dict[str, Any]:
 
 
 def _left_out(src: Path, dst: Path) -> dict[str, Any]:
-    """``{"warnings": [...]}`` when the re-encoded ``dst`` lacks subtitle tracks of ``src``
-    (picture subtitles an MP4 does not hold; the library warns of them too)."""
+    """``{"warnings": [...]}`` when the re-encoded ``dst`` lacks tracks of ``src``: picture
+    subtitles an MP4 does not hold, video tracks after the first (the library warns of them
+    too)."""
     from provenant.media import probe
 
     before, after = probe(src), probe(dst)
-    missing = before.subtitle_tracks - after.subtitle_tracks
-    if before.kind != "video" or missing <= 0:
+    if before.kind != "video":
         return {}
-    return {"warnings": [f"{missing} of the source's {before.subtitle_tracks} subtitle "
-                         "tracks are not kept: picture subtitles (DVB, Blu-ray, DVD) or "
-                         "teletext, which an MP4 does not hold"]}
+    notes = []
+    for missing, total, what in (
+            (before.subtitle_tracks - after.subtitle_tracks, before.subtitle_tracks,
+             "subtitle tracks are not kept: picture subtitles (DVB, Blu-ray, DVD) or "
+             "teletext, which an MP4 does not hold"),
+            (before.video_tracks - after.video_tracks, before.video_tracks,
+             "video tracks are not kept: only the first is watermarked and written")):
+        if missing > 0:
+            notes.append(f"{missing} of the source's {total} {what}")
+    return {"warnings": notes} if notes else {}
 
 
 def _input(ctx: JobContext) -> Path:

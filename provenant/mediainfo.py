@@ -79,6 +79,9 @@ class MediaInfo:
     #: A video's subtitle tracks (text or pictures); a re-encode keeps those its output
     #: holds (``provenant.trackcopy``).
     subtitle_tracks: int = 0
+    #: A video's video tracks (a 360 camera's lenses, a cover picture); a re-encode writes
+    #: the first.
+    video_tracks: int = 1
 
     @property
     def animation(self) -> bool:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from fractions import Fraction
 from typing import Any
 
-from provenant.errors import MediaError
+from provenant.errors import MediaError, ProvenanceWarning
 from provenant.subtitles import TextTrack, text_codec_for, warn_left_out
 from provenant.tracklabels import carry_labels
 
@@ -47,6 +48,7 @@ class TrackCopy:
                 fits = _fits(out.format.name, source, track.index)
                 self.tracks[track.index] = _Copy(out, track) if fits else _Alac(out, track)
             self._add_subtitles(out, source)
+            _warn_other_pictures(source, list(self.container.streams.video)[1:])
         except BaseException:  # a track neither copied nor converted: not left open
             self.container.close()
             raise
@@ -98,6 +100,25 @@ class TrackCopy:
 
     def close(self) -> None:
         self.container.close()
+
+
+def _warn_other_pictures(source: str | os.PathLike[str], tracks: list[Any]) -> None:
+    """Warn that video tracks after the first (a 360 camera's second lens, a cover picture)
+    are not in the output: only the first is watermarked, and an unmarked picture must not
+    ride in a marked file."""
+    if not tracks:
+        return
+    import av
+
+    def kind(track: Any) -> str:
+        if track.disposition & av.stream.Disposition.attached_pic:
+            return "cover picture"
+        return getattr(track.codec_context, "name", None) or "unknown"
+
+    names = ", ".join(f"{t.index} ({kind(t)})" for t in tracks)
+    warnings.warn(f"{source}: video track{'s' if len(tracks) > 1 else ''} {names} "
+                  f"{'are' if len(tracks) > 1 else 'is'} not kept: only the first video "
+                  "track is watermarked and written", ProvenanceWarning, stacklevel=4)
 
 
 def _origin(container) -> float:

@@ -83,3 +83,25 @@ def test_a_damaged_tag_in_the_source_does_not_stop_the_sound(workdir: Path) -> N
     out = media.write_video(media.iter_frames(src), workdir / "out.mp4", fps=24,
                             audio_from=workdir / "bad.mkv")
     assert np.array_equal(_samples(out), _samples(src))
+
+
+def test_video_tracks_after_the_first_are_left_out_with_a_warning(workdir: Path) -> None:
+    """A 360 camera's second lens, or a cover picture: only the first video track is
+    watermarked, so the others are not written (an unmarked picture in a marked file)."""
+    from provenant.errors import ProvenanceWarning
+    from watermark import embed_file
+
+    src = workdir / "two-lenses.mkv"
+    with av.open(str(src), "w") as out:
+        lenses = [out.add_stream("libx264", rate=24) for _ in range(2)]
+        for lens in lenses:
+            lens.width, lens.height, lens.pix_fmt = 96, 64, "yuv420p"
+        for frame in render_clip(24, 64, 96):
+            for lens in lenses:
+                out.mux(lens.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        for lens in lenses:
+            out.mux(lens.encode())
+    assert media.probe(src).video_tracks == 2
+    with pytest.warns(ProvenanceWarning, match=r"video track 1 \(h264\) is not kept"):
+        marked = embed_file(src, workdir / "marked.mp4", "0123456789abcdef")
+    assert media.probe(marked).video_tracks == 1
