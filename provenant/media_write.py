@@ -23,6 +23,7 @@ from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_h
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.filelevel import carry_file_level
 from provenant.gainmap import GainMap, with_gain_map
+from provenant.motionphoto import with_motion_video
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import with_exif, with_icc
 from provenant.mediainfo import FieldOrder
@@ -290,7 +291,8 @@ def _set_options(stream, codec: str, crf: int, preset: str, out, short: bool,
 def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95,
                 lossless: bool = False, icc_profile: bytes | None = None,
                 exif: bytes | None = None, xmp: bytes | None = None,
-                iptc: bytes | None = None, gain_map: GainMap | None = None) -> Path:
+                iptc: bytes | None = None, gain_map: GainMap | None = None,
+                motion_video: bytes | None = None) -> Path:
     """Write one image as PNG, JPEG, WebP, HEIC (``.heic``, ``.heif``) or AVIF, by ``path``'s
     suffix (no suffix: PNG).
 
@@ -301,8 +303,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     ``exif`` (its EXIF data, orientation upright), see :mod:`provenant.imagemeta`, and
     ``xmp`` (its XMP packet) and ``iptc`` (a JPEG's IPTC block, JPEG only), see
     :mod:`provenant.xmpmeta`, are stored with the picture, and a JPEG gets ``gain_map``
-    (an Ultra HDR source's, :mod:`provenant.gainmap`) appended. The file appears
-    atomically."""
+    (an Ultra HDR source's, :mod:`provenant.gainmap`) and ``motion_video`` (a motion
+    photo's MP4, :mod:`provenant.motionphoto`) appended. The file appears atomically."""
     import cv2
 
     path = check_output_path(path)
@@ -334,7 +336,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     # each goes in ahead of the last (after a JPEG's APP0): EXIF, XMP, ICC, IPTC in the end
     encoded = with_icc(with_iptc(buf.tobytes(), ext, iptc), ext, icc_profile)
     encoded = with_exif(with_xmp(encoded, ext, xmp), ext, exif)
-    return _write_bytes(path, ext, with_gain_map(encoded, ext, gain_map))
+    encoded = with_gain_map(encoded, ext, gain_map)
+    return _write_bytes(path, ext, with_motion_video(encoded, ext, motion_video))
 
 
 def _write_bytes(path: Path, ext: str, data: bytes) -> Path:

@@ -13,12 +13,11 @@ JPEG's ``APP13`` into a JPEG. An extended XMP (a JPEG packet over
 
 Three things in XMP describe the file rather than the picture, and would be wrong in the
 copy, so they are taken out: a C2PA manifest reference (``dcterms:provenance``: the copy has its
-own manifest or none, and a validator would hold the copy against the source's), a motion
-photo's description of the video appended to it (Google's ``GCamera:MotionPhoto`` and
-``MicroVideo`` fields and its ``Container:Directory``: the copy is a still), and an Ultra
-HDR photo's gain map fields (``hdrgm:``, and the same directory), unless the copy carries
-the gain map too (JPEG to JPEG, :mod:`provenant.gainmap`); otherwise the copy is the SDR
-picture.
+own manifest or none, and a validator would hold the copy against the source's), and,
+unless a JPEG copy carries them (:mod:`provenant.gainmap`, :mod:`provenant.motionphoto`),
+what Android appends to a JPEG: a motion photo's video (Google's ``GCamera:MotionPhoto``
+and ``MicroVideo`` fields and its ``Container:Directory`` item) and an Ultra HDR gain map
+(``hdrgm:`` fields and its item).
 """
 
 from __future__ import annotations
@@ -33,43 +32,85 @@ from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_ins
                                  riff_chunks, webp_with)
 from provenant.tiff import tiff_xmp
 
-__all__ = ["MAX_XMP_BYTES", "read_xmp", "with_xmp", "read_iptc", "with_iptc"]
+__all__ = ["MAX_XMP_BYTES", "read_xmp", "source_xmp", "for_copy", "with_xmp", "read_iptc",
+           "with_iptc"]
 
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _JPEG_IPTC = b"Photoshop 3.0\x00"
 _PNG_XMP = b"XML:com.adobe.xmp"
 #: What one JPEG ``APP1`` segment holds after its signature.
 MAX_XMP_BYTES = 65535 - 2 - len(_JPEG_XMP)
-_FILE_FIELD = rb"dcterms:provenance|GCamera:(?:MotionPhoto|MicroVideo)\w*|hdrgm:\w+"
-_FILE_FIELDS = [
-    re.compile(rb"\s(?:" + _FILE_FIELD + rb")=(?:\"[^\"]*\"|'[^']*')"),
-    re.compile(rb"<(" + _FILE_FIELD + rb"|Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)",
-               re.DOTALL),
-]
-#: The same, less the gain map's fields and directory (kept when the gain map is carried).
-_KEPT_WITH_GAIN_MAP = rb"dcterms:provenance|GCamera:(?:MotionPhoto|MicroVideo)\w*"
-_FILE_FIELDS_BUT_GAIN_MAP = [
-    re.compile(rb"\s(?:" + _KEPT_WITH_GAIN_MAP + rb")=(?:\"[^\"]*\"|'[^']*')"),
-    re.compile(rb"<(" + _KEPT_WITH_GAIN_MAP + rb")\b[^>]*?(?:/>|>.*?</\1>)", re.DOTALL),
-    # a directory item other than the picture and its gain map (a motion photo's video)
-    re.compile(rb"<rdf:li\b(?:(?!</rdf:li>).)*?Item:Semantic=[\"'](?!Primary|GainMap)"
-               rb"(?:(?!</rdf:li>).)*</rdf:li>", re.DOTALL),
-]
+_PROVENANCE = rb"dcterms:provenance"
+_MOTION = rb"GCamera:(?:MotionPhoto|MicroVideo)\w*"
+_GAIN_MAP = rb"hdrgm:\w+"
+_DIRECTORY = re.compile(rb"<(Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)", re.DOTALL)
+_ITEM = re.compile(rb"<rdf:li\b(?:(?!</rdf:li>).)*</rdf:li>", re.DOTALL)
+_SEMANTIC = re.compile(rb"Item:Semantic=[\"'](\w+)[\"']")
+_LENGTH = re.compile(rb"Item:Length=[\"']\d*[\"']")
+_MICRO_VIDEO_OFFSET = re.compile(rb"GCamera:MicroVideoOffset=[\"']\d*[\"']")
 
 
-def read_xmp(path: Path, mime: str, gain_map: bool = False) -> bytes | None:
-    """The XMP packet of ``path`` (a ``mime`` image) without the fields that describe the
-    file rather than the picture; None when it has none, or a damaged or oversized one
-    (dropped, never a reason to refuse the picture). ``gain_map``: the copy carries the
-    source's gain map (:mod:`provenant.gainmap`), so its fields and directory stay (less
-    any other item, such as a motion photo's video)."""
+def _fields(names: bytes) -> list[re.Pattern[bytes]]:
+    """Patterns for the fields ``names`` (a regex alternation) as attributes and elements."""
+    return [re.compile(rb"\s(?:" + names + rb")=(?:\"[^\"]*\"|'[^']*')"),
+            re.compile(rb"<(" + names + rb")\b[^>]*?(?:/>|>.*?</\1>)", re.DOTALL)]
+
+
+def source_xmp(path: Path, mime: str) -> bytes | None:
+    """The XMP packet of ``path`` as it is stored (None: none, or a damaged one)."""
     xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
                                              "image/webp": _webp_xmp, "image/tiff": tiff_xmp})
     if not xmp or b"<x:xmpmeta" not in xmp and b"<rdf:RDF" not in xmp:
         return None
-    for field in _FILE_FIELDS_BUT_GAIN_MAP if gain_map else _FILE_FIELDS:
-        xmp = field.sub(b"", xmp)
+    return xmp
+
+
+def read_xmp(path: Path, mime: str, gain_map: bool = False,
+             motion_video: int | None = None) -> bytes | None:
+    """The XMP packet of ``path`` (a ``mime`` image) without the fields that describe the
+    file rather than the picture; None when it has none, or a damaged or oversized one
+    (dropped, never a reason to refuse the picture). What the copy carries of what was
+    appended to the source keeps its fields and directory item: ``gain_map``, the gain map
+    (:mod:`provenant.gainmap`); ``motion_video``, the length of the (watermarked) motion
+    photo video appended to the copy (:mod:`provenant.motionphoto`)."""
+    xmp = source_xmp(path, mime)
+    if xmp is None:
+        return None
+    xmp = for_copy(xmp, gain_map, motion_video)
     return xmp if len(xmp) <= MAX_XMP_BYTES else None
+
+
+def for_copy(xmp: bytes, gain_map: bool = False, motion_video: int | None = None) -> bytes:
+    """``xmp`` less a C2PA manifest reference (``dcterms:provenance``: the copy has its own
+    manifest or none), and less the fields and ``Container:Directory`` items of what the
+    copy does not carry (see :func:`read_xmp`); the motion video's length set anew."""
+    dropped = [_PROVENANCE, *([] if gain_map else [_GAIN_MAP]),
+               *([] if motion_video is not None else [_MOTION])]
+    for field in _fields(b"|".join(dropped)):
+        xmp = field.sub(b"", xmp)
+    kept = {b"Primary", *([b"GainMap"] if gain_map else []),
+            *([b"MotionPhoto"] if motion_video is not None else [])}
+
+    def item(match: re.Match[bytes]) -> bytes:
+        semantic = _SEMANTIC.search(match.group(0))
+        name = semantic.group(1) if semantic else None
+        if name not in kept:
+            return b""
+        if name == b"MotionPhoto":
+            length = b'Item:Length="%d"' % motion_video
+            return (_LENGTH.sub(length, match.group(0)) if _LENGTH.search(match.group(0))
+                    else match.group(0).replace(semantic.group(0),
+                                                semantic.group(0) + b" " + length))
+        return match.group(0)
+
+    def directory(match: re.Match[bytes]) -> bytes:
+        rest = _ITEM.sub(item, match.group(0))
+        return rest if len(_ITEM.findall(rest)) > 1 else b""  # the picture alone: none
+
+    xmp = _DIRECTORY.sub(directory, xmp)
+    if motion_video is not None:
+        xmp = _MICRO_VIDEO_OFFSET.sub(b'GCamera:MicroVideoOffset="%d"' % motion_video, xmp)
+    return xmp
 
 
 def with_xmp(data: bytes, ext: str, xmp: bytes | None) -> bytes:

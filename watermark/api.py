@@ -249,6 +249,7 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     from provenant.captions import Captions
     from provenant.framesize import one_size
     from provenant.gainmap import read_gain_map
+    from provenant.motionphoto import marked_motion_video
     from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
     from provenant.xmpmeta import read_iptc, read_xmp
@@ -261,14 +262,19 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if info.kind == "image":
         lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())
-        # an Ultra HDR JPEG's gain map goes into a JPEG copy, with the fields that name it
-        gain_map = (read_gain_map(info.path, info.mime)
-                    if Path(dst).suffix.lower() in (".jpg", ".jpeg") else None)
+        # a JPEG copy keeps what Android appends to a JPEG: an Ultra HDR gain map, and a
+        # motion photo's video (watermarked too), with the fields that name them
+        jpeg = Path(dst).suffix.lower() in (".jpg", ".jpeg")
+        gain_map = read_gain_map(info.path, info.mime) if jpeg else None
+        video = marked_motion_video(info.path, info.mime, lambda s, d: embed_file(
+            s, d, payload, key, config, crf, preset, progress=False)) if jpeg else None
         return write_image(marked, dst, lossless=lossless,
                            icc_profile=read_icc(info.path, info.mime),
                            exif=read_exif(info.path, info.mime),
-                           xmp=read_xmp(info.path, info.mime, gain_map=gain_map is not None),
-                           iptc=read_iptc(info.path, info.mime), gain_map=gain_map)
+                           xmp=read_xmp(info.path, info.mime, gain_map=gain_map is not None,
+                                        motion_video=len(video) if video else None),
+                           iptc=read_iptc(info.path, info.mime), gain_map=gain_map,
+                           motion_video=video)
     captions = Captions()  # closed captions ride in the pictures: carried frame by frame
     # Each frame keeps its time, so a variable-frame-rate video stays in sync with its sound,
     # and is marked at the size it is written at: the first frame's (a stream that switches

@@ -48,13 +48,16 @@ def _jpeg(pixels: np.ndarray, *segments: bytes) -> bytes:
 
 
 def ultra_hdr(path: Path, gain_map_xmp: bytes = GAIN_MAP_XMP, exif: bytes = b"",
-              motion: bytes = b"") -> bytes:
+              motion: bytes = b"", motion_length: int | None = None) -> bytes:
     """A photo as Android writes one: primary (XMP, little-endian MP index) + gain map JPEG
-    (+ a motion photo's video); returns the gain map's bytes."""
+    (+ a motion photo's video, its length in the XMP ``motion_length`` when given); returns
+    the gain map's bytes."""
     rng = np.random.default_rng(4)
     photo = cv2.GaussianBlur(rng.integers(0, 256, (384, 512, 3), dtype=np.uint8), (5, 5), 2)
     gain = _jpeg(cv2.resize(photo[:, :, 1], (128, 96)), _app(0xE1, _XMP_SIG + gain_map_xmp))
-    xmp = PRIMARY_XMP.replace(b"LENGTH", str(len(gain)).encode())
+    xmp = PRIMARY_XMP.replace(b"LENGTH", str(len(gain)).encode()).replace(
+        b'Item:Length="9"', b'Item:Length="%d"' % (
+            len(motion) if motion_length is None else motion_length))
     segments = [*([_app(0xE1, exif)] if exif else []), _app(0xE1, _XMP_SIG + xmp)]
     head = _jpeg(photo, *segments)
     at = 2 + sum(len(segment) for segment in segments)  # the index goes after them
