@@ -131,7 +131,8 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
 
 
 def _ultra_hdr(folder: Path, photo: np.ndarray) -> Path:
-    """A JPEG with a gain map appended and indexed, as Android's Ultra HDR photos are."""
+    """A JPEG with a gain map appended and indexed, as Android's Ultra HDR photos are, and a
+    motion photo's video after it."""
     import cv2
 
     from provenant.gainmap import GainMap
@@ -145,8 +146,10 @@ def _ultra_hdr(folder: Path, photo: np.ndarray) -> Path:
 
     _, gain = cv2.imencode(".jpg", np.ascontiguousarray(photo[::4, ::4, 1]))
     gain_map = GainMap(with_xmp(gain.tobytes(), ".jpg", xmp('hdrgm:GainMapMax="2.0"')))
-    return write_image(photo, folder / "ultrahdr.jpg", xmp=xmp('hdrgm:Version="1.0"'),
-                       gain_map=gain_map)
+    video = (folder / "clip.mp4").read_bytes()
+    return write_image(photo, folder / "ultrahdr.jpg", gain_map=gain_map, motion_video=video,
+                       xmp=xmp(f'hdrgm:Version="1.0" GCamera:MotionPhoto="1" '
+                               f'GCamera:MicroVideoOffset="{len(video)}"'))
 
 
 def _with_text(path: Path, frames: list[np.ndarray]) -> Path:
