@@ -27,8 +27,8 @@ from provenant.heif import HEIF_MIMES, heif_exif, heif_icc
 from provenant.imageheaders import webp_picture_size
 from provenant.tiff import tiff_icc
 
-__all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "read_exif", "with_exif",
-           "exif_orientation", "read_stored", "png_chunks", "png_insert", "jpeg_segments",
+__all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "icc_fits", "read_exif",
+           "with_exif", "exif_orientation", "read_stored", "png_chunks", "png_insert", "jpeg_segments",
            "jpeg_insert", "riff_chunks", "webp_with"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
@@ -59,6 +59,16 @@ def read_icc(path: Path, mime: str) -> bytes | None:
     a damaged profile is dropped, never a reason to refuse the picture)."""
     return read_stored(path, mime, heif_icc, {"image/png": _png_icc, "image/jpeg": _jpeg_icc,
                                               "image/webp": _webp_icc, "image/tiff": tiff_icc})
+
+
+def icc_fits(icc: bytes | None, channels: int) -> bool:
+    """Whether ``icc`` describes samples of ``channels`` channels (RGB for 3 or 4, grey for
+    1): a print JPEG's CMYK profile does not fit the RGB samples it is read as, and a
+    viewer would misread or refuse a copy that carried it. No profile fits anything."""
+    if not icc:
+        return True
+    space = icc[16:20]
+    return space == (b"GRAY" if channels == 1 else b"RGB ")
 
 
 def with_icc(data: bytes, ext: str, icc: bytes | None) -> bytes:

@@ -25,7 +25,7 @@ from provenant.filelevel import carry_file_level
 from provenant.gainmap import GainMap, with_gain_map
 from provenant.motionphoto import with_motion_video
 from provenant.heif import HEIF_SUFFIXES, encode_heif
-from provenant.imagemeta import with_exif, with_icc
+from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
 from provenant.xmpmeta import with_iptc, with_xmp
 
@@ -317,6 +317,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int
     if channels not in (1, 3, 4) or image.dtype not in (np.uint8, np.uint16) or image.size == 0:
         raise InputError(f"cannot write an image of shape {image.shape} and type {image.dtype}",
                          hint="give H×W, H×W×3 (RGB) or H×W×4 (RGBA) uint8 or uint16 samples")
+    if not icc_fits(icc_profile, channels):  # a CMYK print JPEG's profile on RGB samples
+        icc_profile = None
     if channels == 4 and ext in (".jpg", ".jpeg"):
         raise InputError("the image has transparency, which a JPEG cannot hold",
                          hint="name the output .png or .webp to keep it")

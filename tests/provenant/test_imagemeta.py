@@ -45,6 +45,7 @@ def test_a_profile_is_read_and_written_as_pillow_reads_it(workdir: Path, icc: by
 
 def test_transparent_webp_and_a_multi_segment_jpeg_profile(workdir: Path) -> None:
     big = bytes(np.random.default_rng(0).integers(0, 256, 150_000, dtype=np.uint8))
+    big = big[:16] + b"RGB " + big[20:]  # an RGB profile's header, so it fits the samples
     for lossless in (False, True):  # VP8X + ALPH as written, or a VP8L given a VP8X header
         out = media.write_image(_picture(4), workdir / "a.webp", icc_profile=big,
                                 lossless=lossless)
@@ -127,3 +128,25 @@ def test_damaged_or_oversized_exif_is_dropped_not_fatal(workdir: Path) -> None:
     assert read_exif(src, "image/jpeg") is None
     encoded = (workdir / "a.jpg").read_bytes()
     assert with_exif(encoded, ".jpg", b"II*\x00" + bytes(MAX_EXIF_BYTES)) == encoded
+
+
+def test_a_profile_that_does_not_fit_the_samples_is_not_written(workdir: Path,
+                                                                 icc: bytes) -> None:
+    """A print photo's CMYK JPEG is read as RGB samples: its CMYK profile would tell a viewer
+    to read them as ink, so the copy goes without it (sRGB); a grey picture keeps a grey
+    profile, and an RGB one its RGB profile."""
+    from watermark import embed_file
+
+    cmyk = icc[:16] + b"CMYK" + icc[20:]  # the header's data colour space
+    src = workdir / "print.jpg"
+    photo = np.random.default_rng(0).integers(0, 256, (256, 320, 3), dtype=np.uint8)
+    Image.fromarray(photo).convert("CMYK").save(src, quality=92, icc_profile=cmyk)
+    assert read_icc(src, "image/jpeg") == cmyk
+    out = embed_file(src, workdir / "marked.jpg", "0123456789abcdef")
+    with Image.open(out) as im:
+        assert im.mode == "RGB" and "icc_profile" not in im.info
+    grey = icc[:16] + b"GRAY" + icc[20:]
+    kept = media.write_image(photo[..., 0], workdir / "grey.png", icc_profile=grey)
+    assert read_icc(kept, "image/png") == grey
+    dropped = media.write_image(photo, workdir / "rgb.png", icc_profile=grey)
+    assert read_icc(dropped, "image/png") is None

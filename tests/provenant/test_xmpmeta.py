@@ -83,7 +83,8 @@ def test_a_webp_holds_its_metadata_in_the_formats_order(workdir: Path) -> None:
     src = workdir / "press.webp"
     exif = Image.Exif()
     exif[0x010F] = "Canon"
-    Image.fromarray(_photo()).save(src, xmp=XMP, exif=exif.tobytes(), icc_profile=b"\0" * 200)
+    profile = b"\0" * 16 + b"RGB " + b"\0" * 180  # an RGB profile's header
+    Image.fromarray(_photo()).save(src, xmp=XMP, exif=exif.tobytes(), icc_profile=profile)
     out = embed_file(src, workdir / "marked.webp", PAYLOAD, key="k")
     kinds = [kind for kind, _, _ in riff_chunks(out.read_bytes())]
     assert kinds[0] == b"VP8X" and kinds[-2:] == [b"EXIF", b"XMP "]
