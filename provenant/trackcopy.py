@@ -67,7 +67,7 @@ class TrackCopy:
         text = text_codec_for(out.format.name)
         left_out = []
         for track in self.container.streams.subtitles:
-            if _fits(out.format.name, source, track.index):
+            if _takes(out.format.name, track):
                 self.tracks[track.index] = _Copy(out, track)
                 continue
             try:
@@ -219,6 +219,21 @@ class _Alac:
                 converted.pts, converted.time_base = self.samples, Fraction(1, self.rate)
                 self.samples += converted.samples
             self.out.mux(self.stream.encode(converted))
+
+
+def _takes(container_format: str, track: Any) -> bool:
+    """Whether ``container_format`` takes ``track`` as it is, by its header alone: a
+    subtitle track's first packet can come an hour in, or never (a forced-subtitle track),
+    and :func:`_fits` would read the file that far for each one."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(), "w", format=container_format) as trial:
+            trial.add_stream_from_template(track)
+            trial.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError):
+        return False
 
 
 def _fits(container_format: str, source: str | os.PathLike[str], index: int) -> bool:
