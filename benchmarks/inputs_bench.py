@@ -165,7 +165,8 @@ def _with_text(path: Path, frames: list[np.ndarray]) -> Path:
     with av.open(str(path), "w") as container:
         if not broadcast:
             container.metadata["timecode"] = "10:00:00:00"
-            container.set_chapters([{"id": 1, "start": 0, "end": 250, "time_base": Fraction(1, 1000),
+            container.set_chapters([{"id": 1, "start": 0, "end": 250,
+                                     "time_base": Fraction(1, 1000),
                                      "metadata": {"title": "Part one"}}])
         video = container.add_stream("mpeg2video" if broadcast else "libx264", rate=24)
         video.width, video.height, video.pix_fmt = 160, 128, "yuv420p"

@@ -28,8 +28,8 @@ from provenant.imageheaders import webp_picture_size
 from provenant.tiff import tiff_icc
 
 __all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "icc_fits", "read_exif",
-           "with_exif", "exif_orientation", "read_stored", "png_chunks", "png_insert", "jpeg_segments",
-           "jpeg_insert", "riff_chunks", "webp_with"]
+           "with_exif", "exif_orientation", "read_stored", "png_chunks", "png_insert",
+           "jpeg_segments", "jpeg_insert", "riff_chunks", "webp_with"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
 MAX_ICC_BYTES = 4 * 1024 * 1024

@@ -17,16 +17,16 @@ from typing import Literal
 
 import numpy as np
 
-from provenant.trackcopy import TrackCopy
 from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.filelevel import carry_file_level
 from provenant.gainmap import GainMap, with_gain_map
-from provenant.motionphoto import with_motion_video
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
+from provenant.motionphoto import with_motion_video
+from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
@@ -116,8 +116,9 @@ def write_video(
     captions: Captions | None = None,
 ) -> Path:
     """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio and subtitle tracks
-    (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time, title, location: what the output
-    format holds, as ffmpeg keeps them; not the encoder's and brand fields).
+    (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time,
+    title, location: what the output format holds, as ffmpeg keeps them; not the encoder's
+    and brand fields), start timecode and chapters (:mod:`provenant.filelevel`).
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);

@@ -231,12 +231,14 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264, its audio, closed captions and file-level tags kept; a 10-bit source as
-    10-bit HEVC) or an image file into ``dst``.
+    """Watermark a video (H.264; its sound, subtitles, closed captions, chapters and
+    file-level tags kept; a 10-bit source as 10-bit HEVC) or an image file into ``dst``.
 
-    An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its transparency,
-    grey and 16-bit samples kept where that format holds them (a lossless WebP stays
-    lossless; an image with transparency is refused as a JPEG rather than flattened).
+    An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its
+    transparency, grey and 16-bit samples kept where that format holds them (a lossless WebP
+    stays lossless; an image with transparency is refused as a JPEG rather than flattened);
+    a JPEG copy of an Android JPEG keeps its Ultra HDR gain map and its motion photo video,
+    the video watermarked with the same ``payload``.
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
     colour conversion is added to the decode + encode; others, and animations (GIF, PNG,
@@ -249,12 +251,12 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     from provenant.captions import Captions
     from provenant.framesize import one_size
     from provenant.gainmap import read_gain_map
-    from provenant.motionphoto import marked_motion_video
-    from provenant.imagemeta import read_exif, read_icc
     from provenant.imageheaders import webp_is_lossless
-    from provenant.xmpmeta import read_iptc, read_xmp
+    from provenant.imagemeta import read_exif, read_icc
     from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
                                  write_video)
+    from provenant.motionphoto import marked_motion_video
+    from provenant.xmpmeta import read_iptc, read_xmp
 
     cfg = config or WatermarkConfig()
     bits, kbytes = parse_payload(payload), resolve_key(key)

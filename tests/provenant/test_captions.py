@@ -85,7 +85,8 @@ def test_escape_keeps_the_payload_from_reading_as_a_start_code() -> None:
 
 
 def test_sei_goes_before_the_first_slice() -> None:
-    sps, pps, idr = b"\x00\x00\x00\x01\x67\x64", b"\x00\x00\x00\x01\x68\xee", b"\x00\x00\x01\x65\x88"
+    sps, pps = b"\x00\x00\x00\x01\x67\x64", b"\x00\x00\x00\x01\x68\xee"
+    idr = b"\x00\x00\x01\x65\x88"
     nal = caption_sei(b"\xfc\x94\x20")
     assert insert_before_picture(sps + pps + idr, nal) == sps + pps + nal + idr
     # HEVC: a VPS (type 32) is not a slice; an IDR slice (type 19) is
