@@ -7,9 +7,12 @@ the file, and the signed manifest box is appended after the last top-level box. 
 moves no other box, so no chunk offset changes, and the hash (which covers each non-excluded
 top-level box as its 8-byte file offset followed by its bytes) is that of the source.
 
-Files this cannot handle exactly (fragmented MP4, a manifest already embedded, a box that
-runs "to the end of the file", trailing bytes that are not boxes) are left to the SDK's own
-path; :func:`appendable_boxes` returns ``None`` for them.
+A file signed this way, signed again (an edit's manifest added to it, the first one becoming
+its parent ingredient), is copied up to its manifest box, which the new one replaces: the
+SDK's rewrite held about twice the file in memory (a 400 MB MP4: 0.9 GB). Files this cannot
+handle exactly (fragmented MP4, a manifest embedded elsewhere than at the end, as the SDK
+writes it, a box that runs "to the end of the file", trailing bytes that are not boxes) are
+left to the SDK's own path; :func:`appendable_boxes` returns ``None`` for them.
 """
 
 from __future__ import annotations
@@ -38,15 +41,18 @@ _CHUNK = 4 << 20
 
 
 def appendable_boxes(path: str | os.PathLike[str]) -> list[TopLevelBox] | None:
-    """The top-level boxes when a manifest can be appended to the file, else ``None``."""
+    """The top-level boxes when a manifest can be appended to the file (less a manifest box
+    appended to it before, which the new one replaces), else ``None``."""
     boxes, exact = top_level_boxes(path)
     if not exact or not boxes or boxes[0].kind != b"ftyp":
         return None
+    if boxes[-1].kind == b"uuid" and boxes[-1].tag == C2PA_UUID and boxes[-1].header == 8:
+        boxes = boxes[:-1]  # signed by appending: copied up to its store
     kinds = {b.kind for b in boxes}
     if b"moof" in kinds or b"moov" not in kinds or b"mdat" not in kinds:
         return None  # fragmented (merkle-hashed by the SDK), or not a plain movie
     if any(b.kind == b"uuid" and (b.tag == C2PA_UUID or b.header != 8) for b in boxes):
-        return None  # re-signing replaces the existing store: the SDK's job (as does any
+        return None  # a store the SDK put elsewhere: replacing it is its job (as is any
         # 64-bit-sized uuid box, whose type the 8-byte exclusion offset would not see)
     return boxes
 
@@ -87,13 +93,18 @@ def _v3_digest(path: Path, boxes: list[TopLevelBox]) -> bytes:
 
 
 def copy_and_hash(src: Path, dst: Path, boxes: list[TopLevelBox]) -> bytes:
-    """Copy ``src`` to ``dst`` (a kernel copy, in a second thread) while hashing ``src`` for
-    the v3 hard binding; returns the digest once both are done."""
+    """Copy ``boxes`` of ``src`` (the file up to the end of the last) to ``dst`` (a kernel
+    copy, in a second thread) while hashing them for the v3 hard binding; returns the
+    digest once both are done."""
     failure: list[BaseException] = []
+    end = boxes[-1].start + boxes[-1].size
 
     def copy() -> None:
         try:
-            shutil.copyfile(src, dst)
+            if os.path.getsize(src) == end:
+                shutil.copyfile(src, dst)
+            else:  # up to a manifest box that the new one replaces
+                _copy_prefix(src, dst, end)
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
 
@@ -105,6 +116,22 @@ def copy_and_hash(src: Path, dst: Path, boxes: list[TopLevelBox]) -> bytes:
         worker.join()
     if failure:
         raise failure[0]
-    if os.path.getsize(dst) != boxes[-1].start + boxes[-1].size:
+    if os.path.getsize(dst) != end:
         raise OSError(f"{src} changed while it was being signed")
     return digest
+
+
+def _copy_prefix(src: Path, dst: Path, length: int) -> None:
+    """The first ``length`` bytes of ``src`` into a new ``dst`` (a kernel copy where the
+    system has one)."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        left = length
+        while left:
+            if hasattr(os, "copy_file_range"):
+                n = os.copy_file_range(fin.fileno(), fout.fileno(), min(left, 1 << 30))
+            else:
+                chunk = fin.read(min(left, _CHUNK))
+                n = fout.write(chunk)
+            if not n:
+                raise OSError(f"{src} shrank while it was being signed")
+            left -= n

@@ -48,6 +48,8 @@ def test_our_v3_hash_equals_the_sdks(clip: Path, creds, tmp_path: Path) -> None:
     assert ours == sdk_digest
     assert (tmp_path / "copy.mp4").read_bytes() == out.read_bytes()
     assert {e["xpath"] for e in data["exclusions"]} >= {"/uuid", "/ftyp"}
+    # the SDK puts its store before the media (after ftyp): re-signing it is the SDK's job
+    assert [b.kind for b in boxes][:2] == [b"ftyp", b"uuid"] and appendable_boxes(out) is None
 
 
 def test_sign_appends_the_manifest_and_leaves_every_other_byte(clip: Path, creds,
@@ -86,11 +88,14 @@ def test_appended_manifest_still_catches_tampering(clip: Path, creds, tmp_path: 
 def test_resigning_and_audio_and_mov(clip: Path, creds, tmp_path: Path) -> None:
     once = tmp_path / "once.mp4"
     sign_file(clip, once, creds)
-    assert appendable_boxes(once) is None  # already holds a manifest: the SDK replaces it
+    boxes = appendable_boxes(once)  # its store was appended: copied up to it, replaced
+    assert boxes is not None and boxes[-1].start + boxes[-1].size == clip.stat().st_size
     twice = tmp_path / "twice.mp4"
     sign_file(once, twice, creds, SignOptions(parent=once))
     ev = read_manifest(twice)
     assert ev.state == "Valid" and ev.ingredients
+    stores = [b for b in top_level_boxes(twice)[0] if b.kind == b"uuid" and b.tag == C2PA_UUID]
+    assert len(stores) == 1 and stores[0].start == clip.stat().st_size  # one store, last
     audio = make_clip_with_audio(tmp_path / "a.mp4")
     sign_file(audio, tmp_path / "sa.mp4", creds)
     assert read_manifest(tmp_path / "sa.mp4").state == "Valid"
