@@ -108,7 +108,7 @@ def markdown(r: dict) -> str:
         f"| sign (`provenant sign`: hash while copying, append manifest) | {r['sign_s']:.3f} "
         f"| {r['sign_ratio']:.2f} |\n"
         f"| verify (read + validate) | {r['verify_s']:.3f} | {r['verify_ratio']:.2f} |\n"
-        f"| sign by the SDK's rewrite (fallback: fragmented or already-signed files) | "
+        f"| sign by the SDK's rewrite (fallback: fragmented files, a manifest the SDK placed) | "
         f"{r['sdk_rewrite_sign_s']:.3f} | {r['sdk_rewrite_sign_ratio']:.2f} |\n\n"
         "Source: real footage (Big Buck Bunny 720p H.264) remuxed end to end. `sign` took the "
         f"{r['sign_path']} path. c2pa-python's Reader on its own reads the signed file as "
