@@ -23,7 +23,7 @@ def test_c2pa_plot_and_table(tmp_path: Path) -> None:
     assert c2pa_bench.plot(r, tmp_path / "c.png").read_bytes()[:8] == PNG
     md = c2pa_bench.markdown(r)
     assert "append manifest) | 0.140 | 2.00 |" in md
-    assert "already-signed files) | 0.300 | 4.30 |" in md
+    assert "a manifest the SDK placed) | 0.300 | 4.30 |" in md
     assert "took the append path" in md and "took the rewrite path" in c2pa_bench.markdown(
         _c2pa("rewrite"))
 
