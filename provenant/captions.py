@@ -39,7 +39,6 @@ class Captions:
         self._by_frame: dict[int, bytes] = {}
         self._by_pts: dict[int, bytes] = {}
         self._lock = threading.Lock()  # the decoder may run in a background thread
-        self.frames_with_captions = 0
 
     def __len__(self) -> int:
         """How many frames' captions are held, not yet written."""
@@ -54,7 +53,6 @@ class Captions:
         if usable:
             with self._lock:
                 self._by_frame[index] = data[:usable]
-                self.frames_with_captions += 1
 
     def timed(self, index: int, pts: int) -> None:
         """Frame number ``index`` is encoded with presentation time ``pts``."""

@@ -22,13 +22,13 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenant.imagemeta import exif_orientation, jpeg_segments
+from provenant.imagemeta import exif_orientation, jpeg_segment, jpeg_segments
+from provenant.xmpmeta import jpeg_xmp
 
 __all__ = ["GainMap", "read_gain_map", "with_gain_map"]
 
 _MPF = b"MPF\x00"
 _ISO_GAIN_MAP = b"urn:iso:std:iso:ts:21496:-1\x00"
-_JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 #: A gain map is a fraction of the picture; larger "gain maps" are not carried.
 MAX_GAIN_MAP_BYTES = 32 * 1024 * 1024
 #: MP Entry attributes: the primary is a baseline MP primary image; the gain map "undefined",
@@ -78,11 +78,12 @@ def with_gain_map(data: bytes, ext: str, gain_map: GainMap | None) -> bytes:
     for marker, _, end in jpeg_segments(data):
         if 0xE0 <= marker <= 0xEF:
             at = end
-    iso = _segment(gain_map.iso) if gain_map.iso else b""
-    index_length = len(_segment(_MPF + _mp_index(0, 0, 0)))
+    iso = jpeg_segment(0xE2, gain_map.iso) if gain_map.iso else b""
+    index_length = len(jpeg_segment(0xE2, _MPF + _mp_index(0, 0, 0)))
     primary_size = len(data) + len(iso) + index_length
     base = at + len(iso) + 4 + len(_MPF)  # where the index's offsets count from
-    index = _segment(_MPF + _mp_index(primary_size, len(gain_map.image), primary_size - base))
+    index = jpeg_segment(0xE2, _MPF + _mp_index(primary_size, len(gain_map.image),
+                                                primary_size - base))
     return data[:at] + iso + index + data[at:] + gain_map.image
 
 
@@ -109,12 +110,10 @@ def _secondary_images(index: bytes) -> list[tuple[int, int]]:
 def _describes_gain_map(image: bytes) -> bool:
     """Whether a secondary JPEG says it is a gain map (its XMP's ``hdrgm:`` fields, or an
     ISO 21496-1 block)."""
-    for marker, start, end in jpeg_segments(image):
-        body = image[start + 4:end]
-        if (marker == 0xE1 and body.startswith(_JPEG_XMP) and b"hdrgm:" in body
-                or marker == 0xE2 and body.startswith(_ISO_GAIN_MAP)):
-            return True
-    return False
+    if b"hdrgm:" in (jpeg_xmp(image) or b""):
+        return True
+    return any(marker == 0xE2 and image[start + 4:end].startswith(_ISO_GAIN_MAP)
+               for marker, start, end in jpeg_segments(image))
 
 
 def _mp_index(primary_size: int, gain_map_size: int, gain_map_offset: int) -> bytes:
@@ -128,7 +127,3 @@ def _mp_index(primary_size: int, gain_map_size: int, gain_map_offset: int) -> by
     entries = (struct.pack(">IIIHH", _PRIMARY_ATTRIBUTE, primary_size, 0, 0, 0)
                + struct.pack(">IIIHH", _GAIN_MAP_ATTRIBUTE, gain_map_size, gain_map_offset, 0, 0))
     return b"MM\x00*" + struct.pack(">I", 8) + ifd + entries
-
-
-def _segment(body: bytes) -> bytes:
-    return b"\xff\xe2" + struct.pack(">H", 2 + len(body)) + body

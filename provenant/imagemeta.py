@@ -29,7 +29,7 @@ from provenant.tiff import tiff_icc
 
 __all__ = ["MAX_ICC_BYTES", "MAX_EXIF_BYTES", "read_icc", "with_icc", "icc_fits", "read_exif",
            "with_exif", "exif_orientation", "read_stored", "png_chunks", "png_insert",
-           "jpeg_segments", "jpeg_insert", "riff_chunks", "webp_with"]
+           "jpeg_segments", "jpeg_segment", "jpeg_insert", "riff_chunks", "webp_with"]
 
 #: Larger profiles are ignored (real ones are a few hundred bytes to a few hundred KB).
 MAX_ICC_BYTES = 4 * 1024 * 1024
@@ -235,6 +235,11 @@ def _jpeg_with(data: bytes, icc: bytes) -> bytes:
 def _jpeg_exif(data: bytes) -> bytes | None:
     return next((data[start + 4:end] for marker, start, end in jpeg_segments(data)
                  if marker == 0xE1 and data[start + 4:start + 10] == _EXIF), None)
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """One JPEG marker segment (``0xFF``, ``marker``, its length) holding ``body``."""
+    return bytes([0xFF, marker]) + struct.pack(">H", 2 + len(body)) + body
 
 
 def jpeg_insert(data: bytes, segments: bytes) -> bytes:

@@ -63,12 +63,14 @@ def sign(
     A ``src`` that already carries a manifest is its own parent when none is given: its
     manifest goes into the new one as the ``parentOf`` ingredient (``c2pa.opened``), instead
     of being replaced by a manifest that says the content was just created."""
-    if options.parent is None and read_manifest(src, limits=limits).present:
-        options = replace(options, parent=Path(src))
+    parent = None if options.parent is None else read_manifest(options.parent, limits=limits)
+    if parent is None:
+        own = read_manifest(src, limits=limits)
+        if own.present:
+            options, parent = replace(options, parent=Path(src)), own
     result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
-    ai_generated = result.source_type in AI_SOURCE_TYPES or (
-        options.parent is not None
-        and bool(read_manifest(options.parent, limits=limits).ai_generated))
+    ai_generated = result.source_type in AI_SOURCE_TYPES or bool(
+        parent is not None and parent.ai_generated)
     (store or open_store()).register(ManifestRecord(
         manifest_id=result.manifest_id,
         signer=result.signer,

@@ -23,17 +23,17 @@ and ``MicroVideo`` fields and its ``Container:Directory`` item) and an Ultra HDR
 from __future__ import annotations
 
 import re
-import struct
 import zlib
 from pathlib import Path
 
 from provenant.heif import heif_xmp
-from provenant.imagemeta import (jpeg_insert, jpeg_segments, png_chunks, png_insert, read_stored,
+from provenant.imagemeta import (jpeg_insert, jpeg_segment, jpeg_segments, png_chunks, png_insert,
+                                 read_stored,
                                  riff_chunks, webp_with)
 from provenant.tiff import tiff_xmp
 
-__all__ = ["MAX_XMP_BYTES", "read_xmp", "source_xmp", "for_copy", "with_xmp", "read_iptc",
-           "with_iptc"]
+__all__ = ["MAX_XMP_BYTES", "read_xmp", "source_xmp", "for_copy", "with_xmp", "jpeg_xmp",
+           "read_iptc", "with_iptc"]
 
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _JPEG_IPTC = b"Photoshop 3.0\x00"
@@ -58,7 +58,7 @@ def _fields(names: bytes) -> list[re.Pattern[bytes]]:
 
 def source_xmp(path: Path, mime: str) -> bytes | None:
     """The XMP packet of ``path`` as it is stored (None: none, or a damaged one)."""
-    xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": _jpeg_xmp, "image/png": _png_xmp,
+    xmp = read_stored(path, mime, heif_xmp, {"image/jpeg": jpeg_xmp, "image/png": _png_xmp,
                                              "image/webp": _webp_xmp, "image/tiff": tiff_xmp})
     if not xmp or b"<x:xmpmeta" not in xmp and b"<rdf:RDF" not in xmp:
         return None
@@ -118,7 +118,7 @@ def with_xmp(data: bytes, ext: str, xmp: bytes | None) -> bytes:
     if not xmp or len(xmp) > MAX_XMP_BYTES:
         return data
     if ext in (".jpg", ".jpeg"):
-        return jpeg_insert(data, _segment(0xE1, _JPEG_XMP + xmp))
+        return jpeg_insert(data, jpeg_segment(0xE1, _JPEG_XMP + xmp))
     if ext == ".png":
         body = _PNG_XMP + b"\x00\x00\x00\x00\x00" + xmp  # iTXt, uncompressed, no language
         return png_insert(data, b"iTXt", body, replace=())
@@ -141,14 +141,11 @@ def with_iptc(data: bytes, ext: str, iptc: bytes | None) -> bytes:
     """JPEG ``data`` with ``iptc`` (as :func:`read_iptc` gives it) as its ``APP13``."""
     if not iptc or ext not in (".jpg", ".jpeg") or len(iptc) > 65533:
         return data
-    return jpeg_insert(data, _segment(0xED, iptc))
+    return jpeg_insert(data, jpeg_segment(0xED, iptc))
 
 
-def _segment(marker: int, body: bytes) -> bytes:
-    return bytes([0xFF, marker]) + struct.pack(">H", 2 + len(body)) + body
-
-
-def _jpeg_xmp(data: bytes) -> bytes | None:
+def jpeg_xmp(data: bytes) -> bytes | None:
+    """The XMP packet of JPEG ``data`` (its first ``APP1`` XMP segment), or None."""
     return next((data[start + 4 + len(_JPEG_XMP):end]
                  for marker, start, end in jpeg_segments(data)
                  if marker == 0xE1 and data[start + 4:end].startswith(_JPEG_XMP)), None)

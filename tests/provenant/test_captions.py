@@ -143,6 +143,5 @@ def test_entries_leave_as_they_are_written(workdir: Path) -> None:
     frames = iter_timed_frames(src, "yuv420p", captions=captions)
     out = write_video(frames, workdir / "copy.mp4", 25, pixel_format="yuv420p",
                       captions=captions)
-    assert captions.frames_with_captions == 12
     assert len(captions) == 0
     assert read_captions(out) == sent
