@@ -58,6 +58,7 @@ class TextTrack:
 
     def __init__(self, out, track, codec: str) -> None:  # av OutputContainer, SubtitleStream
         self.out, self.origin, self.decoder = out, 0.0, track.codec_context
+        self.last = 0  # the last cue's start, in ms: the muxer refuses one that goes back
         self.decoder.open()  # sets the decoder's ASS header, which the encoder starts from
         self.stream = out.add_stream(codec)
         self.stream.codec_context.subtitle_header = self.decoder.subtitle_header or _ASS_HEADER
@@ -84,6 +85,7 @@ class TextTrack:
         start = round((float(packet.pts * packet.time_base) - self.origin) / _MS)
         if start < 0:
             return  # shown before the first picture, which the new video does not have
+        start = self.last = max(start, self.last)  # cues stored out of order: in order
         duration = packet.duration if packet.duration else None
         coded.pts = coded.dts = start
         coded.duration = (round(duration * packet.time_base / _MS) if duration

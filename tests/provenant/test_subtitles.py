@@ -142,3 +142,20 @@ def test_an_audio_track_keeps_its_language_and_title(workdir: Path, suffix: str)
         tags = {k.lower(): v for k, v in container.streams.audio[0].metadata.items()}
     assert tags["language"] == "spa"
     assert "Doblaje" in (tags.get("title"), tags.get("name"))
+
+
+def test_cues_that_go_back_in_time_are_written_in_order(workdir: Path) -> None:
+    """A muxer refuses a cue that starts before the one written last (FFmpeg's own muxers
+    never store one so, others may): such a cue is written at the last one's time."""
+    import io
+
+    from provenant.subtitles import TextTrack
+
+    src = clip_with_subtitles(workdir / "film.mkv")
+    with av.open(str(src)) as container, av.open(io.BytesIO(), "w", format="mp4") as out:
+        track = container.streams.subtitles[0]
+        converted = TextTrack(out, track, "mov_text")
+        packets = [p for p in container.demux(track) if p.dts is not None]
+        for packet in reversed(packets):  # 1.8 s, 1.0 s, 0.2 s
+            converted.write(packet)
+        assert converted.last == 1800
