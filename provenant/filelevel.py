@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import re
-from fractions import Fraction
 from typing import Any
+
+from provenant.trackcopy import picture_origin
 
 __all__ = ["carry_file_level"]
 
@@ -62,15 +63,13 @@ def _timecode_tag(tags: Any) -> str | None:
 def _chapters(src: Any) -> list[dict[str, Any]]:
     """``src``'s chapters, timed from its first picture (as the new video's frames and
     sound are: :mod:`provenant.trackcopy`); those that end before it are left out."""
-    video = src.streams.video
-    origin = (Fraction(video[0].start_time) * video[0].time_base
-              if video and video[0].start_time and video[0].time_base else Fraction(0))
+    origin = picture_origin(src)
     kept = []
     for chapter in src.chapters()[:MAX_CHAPTERS]:
         base = chapter.get("time_base")
         if not base or chapter.get("end") is None or chapter.get("start") is None:
             continue
-        shift = round(origin / base)
+        shift = round(origin / float(base))
         start, end = max(0, chapter["start"] - shift), chapter["end"] - shift
         if end <= start:
             continue

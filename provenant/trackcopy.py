@@ -23,7 +23,7 @@ from provenant.errors import MediaError, ProvenanceWarning
 from provenant.subtitles import TextTrack, text_codec_for, warn_left_out
 from provenant.tracklabels import carry_labels
 
-__all__ = ["TrackCopy"]
+__all__ = ["TrackCopy", "picture_origin"]
 
 #: Channel layouts the ALAC encoder takes, by channel count.
 _ALAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
@@ -53,7 +53,7 @@ class TrackCopy:
             self.container.close()
             raise
         tracks = [self.container.streams[i] for i in self.tracks]
-        self.origin = _origin(self.container)
+        self.origin = picture_origin(self.container)
         for track in self.tracks.values():
             track.shift(self.origin)
         self.packets = self.container.demux(*tracks) if tracks else iter(())
@@ -121,7 +121,7 @@ def _warn_other_pictures(source: str | os.PathLike[str], tracks: list[Any]) -> N
                   "track is watermarked and written", ProvenanceWarning, stacklevel=4)
 
 
-def _origin(container) -> float:
+def picture_origin(container) -> float:
     """Where the source's pictures start, in seconds of its own clock: the new video's
     frames are timed from there (:func:`provenant.media.iter_timed_frames`), so the sound is
     too. A transport stream's clock rarely starts at 0 (a broadcast capture's can read
