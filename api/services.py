@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from api.jobs import JobContext, JobOutput
-from provenant.errors import CapabilityUnavailableError, InputError, NotFittedError
+from provenant.errors import (CapabilityUnavailableError, InputError, NotFittedError,
+                              collect_notices)
 from provenant.media import IMAGE_SUFFIXES, MediaLimits
 from provenant.store import ManifestStore
 
@@ -181,24 +182,9 @@ def _signed(result: Any) -> dict[str, Any]:
             "soft_bindings": [{"alg": a, "value": v} for a, v in result.soft_bindings]}
 
 
-def _left_out(src: Path, dst: Path) -> dict[str, Any]:
-    """``{"warnings": [...]}`` when the re-encoded ``dst`` lacks tracks of ``src``: picture
-    subtitles an MP4 does not hold, video tracks after the first (the library warns of them
-    too)."""
-    from provenant.media import probe
-
-    before, after = probe(src), probe(dst)
-    if before.kind != "video":
-        return {}
-    notes = []
-    for missing, total, what in (
-            (before.subtitle_tracks - after.subtitle_tracks, before.subtitle_tracks,
-             "subtitle tracks are not kept: picture subtitles (DVB, Blu-ray, DVD) or "
-             "teletext, which an MP4 does not hold"),
-            (before.video_tracks - after.video_tracks, before.video_tracks,
-             "video tracks are not kept: only the first is watermarked and written")):
-        if missing > 0:
-            notes.append(f"{missing} of the source's {total} {what}")
+def _warnings(notes: list[str]) -> dict[str, Any]:
+    """``{"warnings": notes}`` when the library said the copy goes without something
+    (picture subtitles an MP4 cannot hold, a second video track), else nothing."""
     return {"warnings": notes} if notes else {}
 
 
@@ -232,7 +218,9 @@ def run_sign(ctx: JobContext) -> JobOutput:
     options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
         dst = dst.with_suffix(_marked_suffix(src, dst.suffix))
-        return JobOutput({**_signed(stamp(src, dst, options)), **_left_out(src, dst)}, dst)
+        with collect_notices() as notes:  # what the copy goes without, as warnings
+            result = stamp(src, dst, options)
+        return JobOutput({**_signed(result), **_warnings(notes)}, dst)
     return JobOutput(_signed(sign(src, dst, options)), dst)
 
 
@@ -240,10 +228,11 @@ def run_watermark_embed(ctx: JobContext) -> JobOutput:
     wm = require_watermark()
     src = _input(ctx)
     dst = ctx.workdir / f"watermarked{_marked_suffix(src, ctx.params.get('suffix', src.suffix))}"
-    wm.embed_file(src, dst, ctx.params["payload"])
+    with collect_notices() as notes:  # what the copy goes without, as warnings
+        wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),
                       "algorithm": getattr(wm, "ALGORITHM", "io.provenant.watermark.v2"),
-                      **_left_out(src, dst)}, dst)
+                      **_warnings(notes)}, dst)
 
 
 def run_watermark_audit(ctx: JobContext) -> JobOutput:

@@ -19,12 +19,19 @@ so ``except ValueError`` keeps working for library users::
     ├── NotFittedError (AttributeError)         a model used before fit or load
     └── CapabilityUnavailableError (RuntimeError) a component that is not installed
 
-Something the work went on without (a subtitle track an MP4 cannot hold) is a
-:class:`ProvenanceWarning`, issued through :mod:`warnings`; the CLI prints it as
-``provenant: warning: ...``.
+Something the work went on without (a subtitle track an MP4 cannot hold) is said by
+:func:`notice`: a :class:`ProvenanceWarning` through :mod:`warnings`, which the CLI prints as
+``provenant: warning: ...``, or, inside :func:`collect_notices`, a line in the list it gives
+(the HTTP service returns them with the job's result: the :mod:`warnings` filters are one
+per process, a context variable is one per thread).
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 __all__ = [
     "ProvenanceError",
@@ -42,6 +49,8 @@ __all__ = [
     "NotFittedError",
     "CapabilityUnavailableError",
     "ProvenanceWarning",
+    "notice",
+    "collect_notices",
 ]
 
 
@@ -141,3 +150,27 @@ class CapabilityUnavailableError(ProvenanceError, RuntimeError):
 class ProvenanceWarning(UserWarning):
     """Something left out of a result that the work still delivers; the message says what
     and how to keep it."""
+
+
+_NOTICES: ContextVar[list[str] | None] = ContextVar("provenant_notices", default=None)
+
+
+def notice(message: str) -> None:
+    """Say what a result goes without: into the list of the enclosing
+    :func:`collect_notices`, else as a :class:`ProvenanceWarning`."""
+    collected = _NOTICES.get()
+    if collected is None:
+        warnings.warn(message, ProvenanceWarning, stacklevel=3)
+    else:
+        collected.append(message)
+
+
+@contextmanager
+def collect_notices() -> Iterator[list[str]]:
+    """The notices of the work done inside, in this thread, as a list (no warnings)."""
+    collected: list[str] = []
+    token = _NOTICES.set(collected)
+    try:
+        yield collected
+    finally:
+        _NOTICES.reset(token)

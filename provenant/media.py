@@ -139,8 +139,7 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits,
         width, height = upright_size(ctx.width, ctx.height, turns)
         colour = frame_colour(first) if first is not None else ColourTags()
         return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
-                         has_audio, ctx.name, turns * 90, colour, frame_field_order(first, ctx),
-                         len(container.streams.subtitles), len(container.streams.video))
+                         has_audio, ctx.name, turns * 90, colour, frame_field_order(first, ctx))
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:

@@ -76,12 +76,6 @@ class MediaInfo:
     #: interlaced with the top (``tff``) or bottom (``bff``) field shown first, as a
     #: broadcast capture's (1080i, 576i) are; a re-encode keeps it.
     field_order: FieldOrder = "progressive"
-    #: A video's subtitle tracks (text or pictures); a re-encode keeps those its output
-    #: holds (``provenant.trackcopy``).
-    subtitle_tracks: int = 0
-    #: A video's video tracks (a 360 camera's lenses, a cover picture); a re-encode writes
-    #: the first.
-    video_tracks: int = 1
 
     @property
     def animation(self) -> bool:

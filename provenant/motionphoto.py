@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from provenant.errors import ProvenanceError, ProvenanceWarning
+from provenant.errors import ProvenanceError, notice
 from provenant.xmpmeta import source_xmp
 
 __all__ = ["MAX_MOTION_VIDEO_BYTES", "read_motion_video", "marked_motion_video",
@@ -54,8 +53,8 @@ def read_motion_video(path: Path, mime: str) -> bytes | None:
 def marked_motion_video(path: Path, mime: str,
                         mark: Callable[[Path, Path], object]) -> bytes | None:
     """``path``'s motion video put through ``mark(src, dst)`` (a watermark embed into an
-    MP4); None when it has none, or with a :class:`ProvenanceWarning` when it cannot be
-    read."""
+    MP4); None when it has none, or with a :func:`~provenant.errors.notice` when it cannot
+    be read."""
     video = read_motion_video(path, mime)
     if video is None:
         return None
@@ -65,9 +64,8 @@ def marked_motion_video(path: Path, mime: str,
         try:
             mark(src, dst)
         except ProvenanceError as exc:
-            warnings.warn(f"{path}: the motion photo's video is not kept, since it cannot be "
-                          f"watermarked ({exc}); the copy is a still", ProvenanceWarning,
-                          stacklevel=3)
+            notice(f"{path}: the motion photo's video is not kept, since it cannot be "
+                   f"watermarked ({exc}); the copy is a still")
             return None
         return dst.read_bytes()
 

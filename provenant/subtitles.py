@@ -13,11 +13,10 @@ that cannot be turned into text without reading them: such a track is left out, 
 from __future__ import annotations
 
 import os
-import warnings
 from fractions import Fraction
 from typing import Any
 
-from provenant.errors import ProvenanceWarning
+from provenant.errors import notice
 from provenant.tracklabels import carry_labels
 
 __all__ = ["TextTrack", "text_codec_for", "warn_left_out"]
@@ -109,8 +108,7 @@ def warn_left_out(source: str | os.PathLike[str], tracks: list[Any],
     kind = _CONTAINER_NAMES.get(container_format, container_format)
     keep = ("a .mkv output keeps picture subtitles" if container_format != "matroska"
             else "extract them from the source to keep them")
-    warnings.warn(f"{source}: subtitle track{'s' if several else ''} {names} "
-                  f"{'are' if several else 'is'} not kept: {kind} output does not take "
-                  f"{'them' if several else 'it'} as {'they are' if several else 'it is'}, "
-                  f"and only text subtitles are converted ({keep})", ProvenanceWarning,
-                  stacklevel=3)
+    notice(f"{source}: subtitle track{'s' if several else ''} {names} "
+           f"{'are' if several else 'is'} not kept: {kind} output does not take "
+           f"{'them' if several else 'it'} as {'they are' if several else 'it is'}, "
+           f"and only text subtitles are converted ({keep})")

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from fractions import Fraction
 from typing import Any
 
-from provenant.errors import MediaError, ProvenanceWarning
+from provenant.errors import MediaError, notice
 from provenant.subtitles import TextTrack, text_codec_for, warn_left_out
 from provenant.tracklabels import carry_labels
 
@@ -116,9 +115,9 @@ def _warn_other_pictures(source: str | os.PathLike[str], tracks: list[Any]) -> N
         return getattr(track.codec_context, "name", None) or "unknown"
 
     names = ", ".join(f"{t.index} ({kind(t)})" for t in tracks)
-    warnings.warn(f"{source}: video track{'s' if len(tracks) > 1 else ''} {names} "
-                  f"{'are' if len(tracks) > 1 else 'is'} not kept: only the first video "
-                  "track is watermarked and written", ProvenanceWarning, stacklevel=4)
+    notice(f"{source}: video track{'s' if len(tracks) > 1 else ''} {names} "
+           f"{'are' if len(tracks) > 1 else 'is'} not kept: only the first video track is "
+           "watermarked and written")
 
 
 def picture_origin(container) -> float:

@@ -123,15 +123,22 @@ def test_a_transport_stream_is_watermarked_into_an_mp4(client: TestClient, clip2
 
 def test_subtitles_an_mp4_cannot_hold_are_named_in_a_warning(
         client: TestClient, sign_headers: dict[str, str], workdir: Path) -> None:
+    import warnings
+
     from provenant.errors import ProvenanceWarning
     from tests.provenant.test_subtitles import clip_with_subtitles
 
     ts = clip_with_subtitles(workdir / "broadcast.ts", "dvbsub")
-    with pytest.warns(ProvenanceWarning):  # the library's warning, in the server's log
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProvenanceWarning)  # said in the answer, not warned
         r = client.post("/v1/watermark/embed", files=upload(ts), headers=sign_headers,
                         data={"payload": "0123456789abcdef"})
     assert r.status_code == 200, r.text
-    assert "1 of the source's 1 subtitle tracks are not kept" in r.headers["x-provenant-warning"]
+    assert "subtitle track 1 (dvbsub) is not kept" in r.headers["x-provenant-warning"]
+    r = client.post("/v1/watermark/embed?mode=job", files=upload(ts), headers=sign_headers,
+                    data={"payload": "0123456789abcdef"})
+    job = wait_for(client, r.json()["id"], sign_headers)
+    assert any("(dvbsub) is not kept" in w for w in job["result"]["warnings"])
     text = clip_with_subtitles(workdir / "film.mkv")  # text subtitles are converted: no warning
     r = client.post("/v1/watermark/embed", files=upload(text), headers=sign_headers,
                     data={"payload": "0123456789abcdef"})

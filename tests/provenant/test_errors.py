@@ -39,3 +39,26 @@ def test_codes_and_exit_statuses() -> None:
     assert errors.MediaError("x").exit_code == 2
     assert errors.SigningError("x").exit_code == 1
     assert errors.InputError("x", hint="do y").hint == "do y"
+
+
+def test_notices_are_collected_per_thread_or_warned() -> None:
+    import threading
+    import warnings
+
+    with pytest.warns(errors.ProvenanceWarning, match="left out"):
+        errors.notice("a track was left out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside a collection: a list, never a warning
+        with errors.collect_notices() as mine:
+            errors.notice("mine")
+            other: list[list[str]] = []
+
+            def elsewhere() -> None:  # another request's thread collects its own
+                with errors.collect_notices() as theirs:
+                    errors.notice("theirs")
+                other.append(theirs)
+
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+    assert mine == ["mine"] and other == [["theirs"]]

@@ -101,7 +101,7 @@ def test_video_tracks_after_the_first_are_left_out_with_a_warning(workdir: Path)
                 out.mux(lens.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         for lens in lenses:
             out.mux(lens.encode())
-    assert media.probe(src).video_tracks == 2
     with pytest.warns(ProvenanceWarning, match=r"video track 1 \(h264\) is not kept"):
         marked = embed_file(src, workdir / "marked.mp4", "0123456789abcdef")
-    assert media.probe(marked).video_tracks == 1
+    with av.open(str(marked)) as container:
+        assert len(container.streams.video) == 1
