@@ -48,6 +48,7 @@ class TrackCopy:
                 self.tracks[track.index] = _Copy(out, track) if fits else _Alac(out, track)
             self._add_subtitles(out, source)
             _warn_other_pictures(source, list(self.container.streams.video)[1:])
+            _notice_telemetry(source, list(self.container.streams.data))
         except BaseException:  # a track neither copied nor converted: not left open
             self.container.close()
             raise
@@ -118,6 +119,25 @@ def _warn_other_pictures(source: str | os.PathLike[str], tracks: list[Any]) -> N
     notice(f"{source}: video track{'s' if len(tracks) > 1 else ''} {names} "
            f"{'are' if len(tracks) > 1 else 'is'} not kept: only the first video track is "
            "watermarked and written")
+
+
+def _notice_telemetry(source: str | os.PathLike[str], tracks: list[Any]) -> None:
+    """Say that a drone's or an action camera's telemetry (where it flew, which way it
+    looked: what a verification desk checks a video's place against) is not in the copy.
+    Other data tracks (a phone's camera metadata, a timecode track, carried otherwise) are
+    left out without a word."""
+    found = []
+    for track in tracks:
+        handler = str(track.metadata.get("handler_name", ""))
+        if getattr(track, "name", None) == "klv":
+            found.append(f"{track.index} (KLV metadata)")
+        elif "GoPro MET" in handler:
+            found.append(f"{track.index} (GoPro GPMF telemetry)")
+    if found:
+        several = len(found) > 1
+        notice(f"{source}: data track{'s' if several else ''} {', '.join(found)} "
+               f"{'are' if several else 'is'} not kept: a re-encode does not carry "
+               "telemetry (keep the source beside the copy)")
 
 
 def picture_origin(container) -> float:

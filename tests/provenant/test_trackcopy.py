@@ -105,3 +105,27 @@ def test_video_tracks_after_the_first_are_left_out_with_a_warning(workdir: Path)
         marked = embed_file(src, workdir / "marked.mp4", "0123456789abcdef")
     with av.open(str(marked)) as container:
         assert len(container.streams.video) == 1
+
+
+def test_a_drones_telemetry_left_out_is_said(workdir: Path) -> None:
+    """KLV (MISB) metadata beside a drone's pictures: where it flew and looked, which a
+    re-encode does not carry; the copy goes without it, with a notice."""
+    from fractions import Fraction
+
+    from provenant.errors import ProvenanceWarning
+    from watermark import embed_file
+
+    src = workdir / "drone.ts"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        klv = out.add_data_stream(codec_name="klv")
+        for i, frame in enumerate(render_clip(24, 64, 96)):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            packet = av.Packet(bytes.fromhex("060e2b34020b01010e01030101000000") + b"\x00")
+            packet.pts = packet.dts = i * 3750
+            packet.time_base, packet.stream = Fraction(1, 90000), klv
+            out.mux(packet)
+        out.mux(video.encode())
+    with pytest.warns(ProvenanceWarning, match=r"data track 1 \(KLV metadata\) is not kept"):
+        embed_file(src, workdir / "marked.mp4", "0123456789abcdef")
