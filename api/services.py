@@ -219,7 +219,7 @@ def run_sign(ctx: JobContext) -> JobOutput:
     if ctx.params.get("watermark"):
         dst = dst.with_suffix(_marked_suffix(src, dst.suffix))
         with collect_notices() as notes:  # what the copy goes without, as warnings
-            result = stamp(src, dst, options)
+            result = stamp(src, dst, options, default_source_type="digitalCapture")
         return JobOutput({**_signed(result), **_warnings(notes)}, dst)
     return JobOutput(_signed(sign(src, dst, options)), dst)
 

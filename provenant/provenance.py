@@ -98,6 +98,7 @@ def stamp(
     store: ManifestStore | None = None,
     stamper: str = "watermark",
     limits: MediaLimits | None = None,
+    default_source_type: str = STAMP_SOURCE_TYPE,
 ) -> SignResult:
     """Watermark ``src`` with a fresh short id, sign it (``c2pa.watermarked`` + soft binding)
     and register it, so the manifest can be recovered after the metadata is stripped.
@@ -111,8 +112,9 @@ def stamp(
     kept inside), so the copy's history still reaches it; the re-encode would otherwise drop
     it, and the copy would start a history of its own. ``options.source_type``: what the
     copy declares; None (the default) lets the parent's manifest say how the content was
-    made, and declares ``trainedAlgorithmicMedia`` for a source without one (a clip from a
-    generator that signs nothing). ``options.parent``, when given, is used instead.
+    made, and declares ``default_source_type`` (``trainedAlgorithmicMedia``: a clip from a
+    generator that signs nothing) for a source without one. ``options.parent``, when given,
+    is used instead.
     """
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
     if Path(dst).resolve() == info.path.resolve():
@@ -132,7 +134,7 @@ def stamp(
     if options.parent is None and read_manifest(info.path, limits=limits).present:
         options = replace(options, parent=info.path)  # its history goes on in the copy
     elif options.parent is None and options.source_type is None:
-        options = replace(options, source_type=STAMP_SOURCE_TYPE)
+        options = replace(options, source_type=default_source_type)
     payload = secrets.token_bytes(8)
     suffix = dst.suffix.lower() if info.kind == "image" else ".mp4"
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)

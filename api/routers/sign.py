@@ -34,7 +34,9 @@ router = APIRouter(prefix="/v1", tags=["sign"])
 _TITLE_MAX = 200
 _FIELDS = {
     "source_type": {"type": "string", "enum": list(SOURCE_TYPES), "default": "digitalCapture",
-                    "description": "IPTC digitalSourceType of the content"},
+                    "description": "IPTC digitalSourceType of the content (not sent: "
+                                   "digitalCapture, or for an upload that carries a manifest, "
+                                   "which becomes the parent, that manifest's own)"},
     "title": {"type": "string", "maxLength": _TITLE_MAX, "description": "manifest title"},
     "watermark": {"type": "boolean", "default": False,
                   "description": "also embed the invisible watermark (soft binding) first"},
@@ -58,7 +60,7 @@ class TempFileResponse(FileResponse):
 
 def _sign_params(upload: Upload) -> dict[str, Any]:
     fields = upload.fields
-    source_type = fields.get("source_type") or "digitalCapture"
+    source_type = fields.get("source_type") or None  # None: the library's default
     title = fields.get("title") or None
     if title is not None and len(title) > _TITLE_MAX:
         raise ApiError(422, "validation_error",

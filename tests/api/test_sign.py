@@ -54,6 +54,31 @@ def test_sign_an_image(client: TestClient, request, fixture: str, mime: str,
     assert verify(out).c2pa.state == "Valid"
 
 
+def test_a_signed_upload_is_the_parent_and_says_how_it_was_made(
+        client: TestClient, png: Path, sign_headers: dict[str, str], workdir: Path) -> None:
+    """Without a source_type, an upload with no manifest is declared a capture (the API's
+    default); one that has a manifest becomes the parent, whose declaration stands, with or
+    without the watermark (it was declared a capture over an AI parent)."""
+    from provenant.manifest import SignOptions
+    from provenant.provenance import sign
+
+    r = client.post("/v1/sign", files=upload(png, "plain.png"), headers=sign_headers)
+    assert r.status_code == 200 and r.headers["x-provenant-manifest-id"]
+    (workdir / "plain-signed.png").write_bytes(r.content)
+    assert verify(workdir / "plain-signed.png").c2pa.actions[0].get(
+        "digitalSourceType", "").endswith("digitalCapture")
+    ai = sign(png, workdir / "ai.png", SignOptions(source_type="trainedAlgorithmicMedia")).path
+    for fields in ({}, {"watermark": "true"}):
+        r = client.post("/v1/sign", files=upload(ai, "ai.png"), headers=sign_headers,
+                        data=fields)
+        assert r.status_code == 200, r.text
+        (workdir / "again.png").write_bytes(r.content)
+        report = verify(workdir / "again.png")
+        assert report.c2pa.actions[0]["action"] == "c2pa.opened"
+        assert report.verdict.label == "verified-ai-generated"
+        assert not any("digitalSourceType" in a for a in report.c2pa.actions)
+
+
 def test_sign_refuses_a_bad_source_type(client: TestClient, settings: ApiSettings, clip: Path,
                                         sign_headers: dict[str, str]) -> None:
     r = client.post("/v1/sign", files=upload(clip), headers=sign_headers,
