@@ -75,12 +75,18 @@ def load_decord():  # -> the decord module
 #: streams; its frame-accurate seeking failed on an H.264 transport stream past its first
 #: frame) and an animated AVIF (read as one picture). PyAV (or Pillow) decodes them.
 _NOT_FOR_DECORD = ("video/mp2t", "video/mpeg", "image/avif")
+#: Video that an AVI may hold and decord seeks into exactly: each frame coded on its own
+#: (a camcorder's DV, MJPEG). AVI stores no presentation times, and in an AVI of H.264 with
+#: B-frames decord's seek sometimes gave the frame of the seek before (1 sampling of 20).
+_INTRA_ONLY = ("mjpeg", "dvvideo", "rawvideo", "huffyuv", "ffvhuff", "ffv1", "utvideo",
+               "magicyuv", "prores", "dnxhd", "png", "v210", "cfhd")
 
 
 def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None
     """decord's frame-accurate reader of ``info``'s video, or None where PyAV reads it
     (a container it misreads, or a file it cannot open)."""
-    if info.mime in _NOT_FOR_DECORD:
+    if info.mime in _NOT_FOR_DECORD or (info.mime == "video/x-msvideo"
+                                        and info.codec not in _INTRA_ONLY):
         return None
     try:
         decord = load_decord()
