@@ -26,7 +26,7 @@ from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLim
                              check_output_suffix, probe)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
-from provenant.report import VerificationReport, decide_verdict
+from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
 from provenant.truncation import refuse_truncated, truncation
@@ -68,6 +68,14 @@ def sign(
         own = read_manifest(src, limits=limits)
         if own.present:
             options, parent = replace(options, parent=Path(src)), own
+    return _sign_and_register(src, dst, options, parent, credentials, store, limits)
+
+
+def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                       options: SignOptions, parent: C2paEvidence | None,
+                       credentials: SigningCredentials | None, store: ManifestStore | None,
+                       limits: MediaLimits | None) -> SignResult:
+    """:func:`sign` once ``parent`` (the manifest of ``options.parent``, read) is known."""
     result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
     ai_generated = result.source_type in AI_SOURCE_TYPES or bool(
         parent is not None and parent.ai_generated)
@@ -131,10 +139,14 @@ def stamp(
             f"no {stamper!r} stamper is installed (found: {sorted(available) or 'none'})"
         )
     embed = available[stamper]
-    if options.parent is None and read_manifest(info.path, limits=limits).present:
+    # read once: the copy's signature takes it as the parent's (the copy itself has none)
+    parent = read_manifest(options.parent or info.path, limits=limits)
+    if options.parent is None and parent.present:
         options = replace(options, parent=info.path)  # its history goes on in the copy
-    elif options.parent is None and options.source_type is None:
-        options = replace(options, source_type=default_source_type)
+    elif options.parent is None:
+        parent = None
+        if options.source_type is None:
+            options = replace(options, source_type=default_source_type)
     payload = secrets.token_bytes(8)
     suffix = dst.suffix.lower() if info.kind == "image" else ".mp4"
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)
@@ -144,7 +156,7 @@ def stamp(
         binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
         opts = replace(options, watermarked=True,
                        soft_bindings=options.soft_bindings + (binding,))
-        return sign(tmp, dst, opts, credentials=credentials, store=store, limits=limits)
+        return _sign_and_register(tmp, dst, opts, parent, credentials, store, limits)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
