@@ -26,6 +26,7 @@ from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
 from provenant.motionphoto import with_motion_video
+from provenant.spherical import carry_projection
 from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 
@@ -118,7 +119,8 @@ def write_video(
     """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio and subtitle tracks
     (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time,
     title, location: what the output format holds, as ffmpeg keeps them; not the encoder's
-    and brand fields), start timecode and chapters (:mod:`provenant.filelevel`).
+    and brand fields), start timecode and chapters (:mod:`provenant.filelevel`), and a 360°
+    video's projection (:mod:`provenant.spherical`).
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);
@@ -165,6 +167,8 @@ def write_video(
                 carry_file_level(metadata_from, out)
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                     output_tags(colour, pixel_format), field_order, captions)
+        if metadata_from is not None:
+            carry_projection(metadata_from, tmp, shown_as=path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

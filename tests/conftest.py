@@ -37,15 +37,19 @@ def make_clip(path: Path, frames: int = 12, h: int = 96, w: int = 128, fps: floa
     return write_video(render_clip(frames, h, w, seed=seed), path, fps=fps)
 
 
-def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: int = 1) -> Path:
-    """A short MP4 with ``tracks`` AAC tracks, each a sine tone of its own pitch."""
-    with av.open(str(path), "w") as out:
+def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: int = 1,
+                         size: tuple[int, int] = (64, 48), layout: str = "mono",
+                         options: dict[str, str] | None = None) -> Path:
+    """A short MP4 (``size`` is width, height) with ``tracks`` AAC tracks, each a sine tone
+    of its own pitch on every channel of ``layout``; ``options``: the muxer's."""
+    width, height = size
+    with av.open(str(path), "w", options=options) as out:
         v = out.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
         audio = [out.add_stream("aac", rate=48000) for _ in range(tracks)]
         for a in audio:
-            a.layout = "mono"
-        for frame in render_clip(frames, 48, 64):
+            a.layout = layout
+        for frame in render_clip(frames, height, width):
             for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 out.mux(p)
         for p in v.encode():
@@ -53,9 +57,10 @@ def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: in
         t = np.arange(48000 * frames // fps) / 48000
         for k, a in enumerate(audio):
             tone = (0.2 * np.sin(2 * np.pi * 440 * (k + 1) * t)).astype(np.float32)[None, :]
+            tone = np.repeat(tone, a.layout.nb_channels, axis=0)
             for i in range(0, tone.shape[1], 1024):
                 af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, i:i + 1024]),
-                                                format="fltp", layout="mono")
+                                                format="fltp", layout=layout)
                 af.sample_rate, af.pts, af.time_base = 48000, i, Fraction(1, 48000)
                 for p in a.encode(af):
                     out.mux(p)

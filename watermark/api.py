@@ -231,8 +231,9 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                payload: bytes | str | int, key: str | bytes | None = None,
                config: WatermarkConfig | None = None, crf: int = 18,
                preset: str = "medium", progress: bool | None = None) -> Path:
-    """Watermark a video (H.264; its sound, subtitles, closed captions, chapters and
-    file-level tags kept; a 10-bit source as 10-bit HEVC) or an image file into ``dst``.
+    """Watermark a video (H.264; its sound, subtitles, closed captions, chapters, file-level
+    tags and 360° projection kept; a 10-bit source as 10-bit HEVC) or an image file into
+    ``dst``.
 
     An image is written as ``dst``'s suffix says (PNG, JPEG, WebP, HEIC or AVIF), with its
     transparency, grey and 16-bit samples kept where that format holds them (a lossless WebP
