@@ -2,7 +2,8 @@
 metadata_from=)``), as ffmpeg keeps it:
 
 * the tags that describe the content (creation time, title, location), not the source's
-  muxer (brands, encoder);
+  muxer (brands, encoder); a phone's QuickTime metadata keys (``com.apple.quicktime.*``:
+  the place, the device, the local capture time) as such keys again;
 * the start timecode, wherever the source keeps it (a file tag in MXF, the video's or a
   ``tmcd`` track's tag in MOV/MP4): the MP4/MOV muxer writes it as a timecode track again,
   which edit systems conform to;
@@ -24,6 +25,8 @@ __all__ = ["carry_file_level"]
 
 #: File-level tags a muxer writes itself: copied, they would describe the source's muxer.
 _MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")
+#: The MP4/MOV muxers (``.m4v`` is ``ipod``).
+_BMFF_MUXERS = ("mp4", "mov", "ipod")
 #: SMPTE timecode as FFmpeg writes it: hh:mm:ss:ff, or hh:mm:ss;ff for drop-frame.
 _TIMECODE = re.compile(r"\d{2}:[0-5]\d:[0-5]\d[:;.]\d{2,3}")
 #: At most this many chapters are carried (a damaged header may claim millions).
@@ -39,6 +42,11 @@ def carry_file_level(source: str | os.PathLike[str], out: Any) -> None:
         tags = _content_tags(src)
         chapters = _chapters(src)
     out.metadata.update(tags)
+    if any("." in key for key in tags) and out.format.name in _BMFF_MUXERS:
+        # a phone's keys (com.apple.quicktime.location.ISO6709, .make, .model,
+        # .creationdate: where, with what and when it was shot) are written only as QuickTime
+        # metadata keys, as the phone wrote them; the muxer dropped them otherwise
+        out.options["movflags"] = out.options.get("movflags", "") + "+use_metadata_tags"
     if chapters:
         out.set_chapters(chapters)
 

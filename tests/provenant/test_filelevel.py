@@ -98,3 +98,35 @@ def test_chapters_are_bounded_and_empty_ones_dropped(workdir: Path) -> None:
                             metadata_from=src)
     kept = _chapters(out)
     assert len(kept) == MAX_CHAPTERS and ("empty", 5, 5) not in kept
+
+
+PHONE_KEYS = {"com.apple.quicktime.location.ISO6709": "+48.8583+002.2945+035.000/",
+              "com.apple.quicktime.make": "Apple", "com.apple.quicktime.model": "iPhone 15 Pro",
+              "com.apple.quicktime.creationdate": "2026-11-30T10:11:12+0100"}
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".mp4"])
+def test_a_phone_video_keeps_where_when_and_with_what_it_was_shot(workdir: Path,
+                                                                  suffix: str) -> None:
+    """A phone writes its place, device and local capture time as QuickTime metadata keys,
+    which the MP4/MOV muxer writes only when told to: a re-encode dropped them all."""
+    src = workdir / "phone.mov"
+    with av.open(str(src), "w", options={"movflags": "use_metadata_tags"}) as out:
+        out.metadata.update(PHONE_KEYS)
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
+        for frame in render_clip(6, 96, 128):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(v.encode())
+    marked = embed_file(src, workdir / f"marked{suffix}", "0123456789abcdef")
+    with av.open(str(marked)) as b:
+        assert {k: b.metadata.get(k) for k in PHONE_KEYS} == PHONE_KEYS
+    assert marked.read_bytes()[:64].find(b"moov") > 0  # the index still first
+
+
+def test_a_video_without_such_keys_is_written_as_before(workdir: Path) -> None:
+    src = workdir / "plain.mp4"
+    media.write_video(render_clip(4, 96, 128), src, fps=24)
+    out = media.write_video(media.iter_timed_frames(src), workdir / "out.mp4", fps=24,
+                            metadata_from=src)
+    assert b"mdta" not in out.read_bytes()
