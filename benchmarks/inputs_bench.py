@@ -126,8 +126,44 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
     out.append(sign(folder / "camera.avi", folder / "signed.avi").path)
     out.append(_with_sound(folder / "sound.mkv", frames[:12]))
     out += [_with_text(folder / "broadcast.ts", frames[:12]),
-            _with_text(folder / "film.mkv", frames[:12]), _ultra_hdr(folder, photo)]
+            _with_text(folder / "film.mkv", frames[:12]), _ultra_hdr(folder, photo),
+            _phone_360(folder / "phone360.mov", frames[:12])]
     return out
+
+
+def _phone_360(path: Path, frames: list[np.ndarray]) -> Path:
+    """A 360 camera's MOV: QuickTime metadata keys (place, device), an equirectangular
+    projection (sv3d, st3d) and first-order ambisonic sound (SA3D)."""
+    import struct
+
+    import av
+
+    from provenant.moovedit import Box, read_moov, rewrite_moov, sample_entry, tracks
+
+    with av.open(str(path), "w", options={"movflags": "use_metadata_tags"}) as container:
+        container.metadata.update({"com.apple.quicktime.make": "Rig",
+                                   "com.apple.quicktime.location.ISO6709": "+48.85+002.29/"})
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 160, 128, "yuv420p"
+        sound = container.add_stream("aac", rate=48000, layout="quad")
+        for f in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        container.mux(video.encode())
+        for start in range(0, 24000, 1024):
+            block = av.AudioFrame.from_ndarray(np.zeros((4, 1024), np.float32), format="fltp",
+                                               layout="quad")
+            block.sample_rate, block.pts = 48000, start
+            container.mux(sound.encode(block))
+        container.mux(sound.encode())
+    moov, start, size = read_moov(path)
+    full = [Box(kind, bytes(4) + body) for kind, body in (
+        (b"st3d", b"\0"), (b"svhd", b"\0"), (b"prhd", bytes(12)), (b"equi", bytes(16)))]
+    sample_entry(tracks(moov, b"vide")[0]).children += [full[0], Box(b"sv3d", b"", [
+        full[1], Box(b"proj", b"", full[2:])])]
+    sample_entry(tracks(moov, b"soun")[0]).children.append(
+        Box(b"SA3D", struct.pack(">BBIBBI4I", 0, 0, 1, 0, 0, 4, 0, 1, 2, 3)))
+    rewrite_moov(path, moov, start, size)
+    return path
 
 
 def _ultra_hdr(folder: Path, photo: np.ndarray) -> Path:

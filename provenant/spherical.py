@@ -58,7 +58,7 @@ class Projection:
         parts = (["360° projection"] if b"sv3d" in kinds or self.track else []) + (
             ["stereo 3D layout"] if b"st3d" in kinds else []) + (
             ["spatial (ambisonic) sound"] if any(self.audio) else [])
-        return " and ".join(parts)
+        return _listed(parts)
 
 
 def read_projection(path: str | os.PathLike[str]) -> Projection | None:
@@ -110,6 +110,11 @@ def _consequence(lost: str) -> str:
         ("360", "as a flat panorama, not around the viewer"),
         ("stereo", "with both eyes' pictures in one frame"),
         ("sound", "with sound that does not turn with the view")) if key in lost)
+
+
+def _listed(parts: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, (", ".join(parts[:-1]), *parts[-1:])))
 
 
 def _is(subject: str) -> str:
@@ -167,7 +172,7 @@ def _decoded_projection(source: str | os.PathLike[str]) -> tuple[Projection | No
             pose = Box(b"prhd", bytes(4) + struct.pack(">iii", yaw, pitch, roll))
             boxes.append(Box(b"sv3d", b"", [Box(b"svhd", bytes(4) + b"Provenant\0"),
                                              Box(b"proj", b"", [pose, shape])]))
-    return (Projection(tuple(boxes), ()) if boxes else None), " and ".join(untold)
+    return (Projection(tuple(boxes), ()) if boxes else None), _listed(untold)
 
 
 def _first_side_data(source: str | os.PathLike[str]) -> dict[str, bytes]:
