@@ -26,7 +26,8 @@ from provenant.demux import decord_reader, decord_upright, load_decord, open_con
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import animation, image_size
-from provenant.mediainfo import MediaInfo, MediaLimits, frame_field_order, plausible_fps
+from provenant.mediainfo import (MediaInfo, MediaLimits, frame_field_order, pixel_aspect,
+                                 plausible_fps)
 from provenant.imagemeta import exif_orientation
 from provenant.orientation import exif_upright, first_frame, frame_turns, upright, upright_size
 from provenant.sniff import sniff_mime
@@ -139,7 +140,8 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits,
         width, height = upright_size(ctx.width, ctx.height, turns)
         colour = frame_colour(first) if first is not None else ColourTags()
         return MediaInfo(path, mime, "video", width, height, fps, frames, duration,
-                         has_audio, ctx.name, turns * 90, colour, frame_field_order(first, ctx))
+                         has_audio, ctx.name, turns * 90, colour, frame_field_order(first, ctx),
+                         pixel_aspect(stream, turns))
 
 
 def read_image(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> np.ndarray:

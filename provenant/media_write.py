@@ -115,6 +115,7 @@ def write_video(
     metadata_from: str | os.PathLike[str] | None = None,
     field_order: FieldOrder = "progressive",
     captions: Captions | None = None,
+    pixel_aspect: Fraction | None = None,
 ) -> Path:
     """Encode frames to ``path`` (4:2:0), copying ``audio_from``'s audio and subtitle tracks
     (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time,
@@ -136,6 +137,10 @@ def write_video(
     (``"tff"``, ``"bff"``) are coded as interlaced H.264 with that field order, so players
     and broadcast playout deinterlace them as they did the source; written as progressive,
     a moving picture showed the comb of its two fields. (HEVC is written progressive.)
+
+    ``pixel_aspect``: the source's pixel shape (``MediaInfo.pixel_aspect``), written into
+    the stream, so an anamorphic picture (16:9 PAL stored 720x576, HDV 1440x1080) is shown
+    stretched as its source was; without it, it played squeezed.
 
     ``captions``: the source's closed captions, recorded as its frames were read
     (:func:`iter_timed_frames`), put back into the same frames of the new stream
@@ -166,7 +171,7 @@ def write_video(
             if metadata_from is not None:
                 carry_file_level(metadata_from, out)
             _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
-                    output_tags(colour, pixel_format), field_order, captions)
+                    output_tags(colour, pixel_format), field_order, captions, pixel_aspect)
         if metadata_from is not None:
             carry_projection(metadata_from, tmp, shown_as=path)
         os.replace(tmp, path)
@@ -225,7 +230,7 @@ class _Clock:
 
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             colour: ColourTags, field_order: FieldOrder = "progressive",
-            captions: Captions | None = None) -> None:
+            captions: Captions | None = None, pixel_aspect: Fraction | None = None) -> None:
     rate = Fraction(fps).limit_denominator(1001)
     if rate <= 0:
         raise InputError(f"fps={fps!r} is invalid; allowed: a positive frame rate")
@@ -252,6 +257,8 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = frame.format.name
                 stream.codec_context.time_base = _TIME_BASE
+                if pixel_aspect is not None:
+                    stream.codec_context.sample_aspect_ratio = pixel_aspect
                 tag(stream.codec_context, colour)
                 _set_options(stream, codec, crf, preset, out, short, colour, field_order)
                 if audio_from is not None:  # after the video, so the video is track 1

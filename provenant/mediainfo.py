@@ -6,6 +6,7 @@ Part of :mod:`provenant.media`, which re-exports both names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -76,11 +77,25 @@ class MediaInfo:
     #: interlaced with the top (``tff``) or bottom (``bff``) field shown first, as a
     #: broadcast capture's (1080i, 576i) are; a re-encode keeps it.
     field_order: FieldOrder = "progressive"
+    #: The shape of a video's pixels (width / height), where they are not square: an
+    #: anamorphic picture's, as 16:9 PAL (64/45) or HDV (4/3) store it; a re-encode keeps
+    #: it, so players stretch the picture back as they did. None: square.
+    pixel_aspect: Fraction | None = None
 
     @property
     def animation(self) -> bool:
         """An animated image (GIF, APNG, WebP): a video of RGB (or palette) pictures."""
         return self.kind == "video" and self.mime.startswith("image/")
+
+
+def pixel_aspect(stream, turns: int) -> Fraction | None:  # av VideoStream
+    """A video stream's sample aspect ratio, for its frames turned ``turns`` quarter turns
+    upright; None for square pixels, or a ratio no camera or broadcast format uses (outside
+    1/4 to 4: a damaged header)."""
+    ratio = getattr(stream, "sample_aspect_ratio", None)
+    if not ratio or ratio == 1 or not Fraction(1, 4) <= ratio <= 4:
+        return None
+    return 1 / Fraction(ratio) if turns % 2 else Fraction(ratio)
 
 
 #: Frame rates a header may declare; outside them it is damaged (a slideshow at one frame a

@@ -294,13 +294,14 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            crf=crf, preset=preset, codec="libx265" if deep else "libx264",
                            audio_from=info.path, pixel_format=planar, colour=info.colour,
                            metadata_from=info.path, field_order=info.field_order,
-                           captions=captions)
+                           captions=captions, pixel_aspect=info.pixel_aspect)
     frames = ((embed_frame(f, kbytes, bits, cfg), t)
               for f, t in one_size(iter_timed_frames(info.path, captions=captions)))
     tracks = None if info.animation else info.path  # an animated image has no sound
     return write_video(_counted(frames, info.frame_count, progress), dst, info.fps or 25.0,
                        crf=crf, preset=preset, audio_from=tracks, colour=info.colour,
-                       metadata_from=info.path, captions=captions)
+                       metadata_from=info.path, captions=captions,
+                       pixel_aspect=info.pixel_aspect)
 
 
 def _counted(frames: Iterator[np.ndarray], total: int,
