@@ -154,6 +154,15 @@ def _resize(clip: Clip, p: Params) -> Clip:
     return clip.with_frames([cv2.resize(f, size, interpolation=interp) for f in clip.frames])
 
 
+def _stretch(clip: Clip, p: Params) -> Clip:
+    """Widen by ``factor``, as a platform converts anamorphic video (HDV 1440x1080, 16:9 SD)
+    to square pixels."""
+    h, w = clip.shape
+    size = (max(2, round(w * p["factor"])), h)
+    return clip.with_frames([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR)
+                             for f in clip.frames])
+
+
 def _crop(clip: Clip, p: Params) -> Clip:
     """Keep ``area`` of the frame (same aspect); ``x``/``y`` in [0, 1] place the window."""
     h, w = clip.shape
@@ -299,6 +308,11 @@ def _animated(fmt: str, step_ms: int, least_ms: int, **options: Any) -> Apply:
     return apply
 
 
+#: Measured beside the required suite, on videos only.
+_STRETCH_ATTACKS = (
+    Attack("stretch_4_3", "geometry", _stretch, fixed={"factor": 4 / 3},
+           description="widened by 4/3, as anamorphic video is converted to square pixels"),
+)
 _ORIENTATION_ATTACKS = (
     Attack("mirror", "geometry", _mirror, description="left and right swapped"),
     Attack("rotate_90", "geometry", _quarter_turn, fixed={"turns": 1},
@@ -344,6 +358,7 @@ def _registry() -> dict[str, Attack]:
                description="an animated GIF (256-colour palettes, delays in 1/100 s)"),
         Attack("webp_anim_75", "codec", _animated("WEBP", 1, 1, quality=75),
                description="an animated WebP, lossy at quality 75 (a sticker)"),
+        *_STRETCH_ATTACKS,
     ]
     return {x.name: x for x in a}
 
@@ -363,7 +378,7 @@ def _image_registry() -> dict[str, Attack]:
         Attack("webp_75", "codec", _still_codec("webp", 75), description="WebP quality 75"),
         Attack("webp_50", "codec", _still_codec("webp", 50), description="WebP quality 50"),
         *(a for a in ATTACKS.values() if a.category in ("geometry", "colour", "noise")
-          and a not in _ORIENTATION_ATTACKS),
+          and a not in _ORIENTATION_ATTACKS + _STRETCH_ATTACKS),
         Attack("combo_jpeg_75_resize_0.5_crop_80", "combination", _image_combo, _draw_xy,
                description="JPEG 75, then resize 0.5, crop 80% of the area and JPEG 75 again"),
         *_ORIENTATION_ATTACKS,

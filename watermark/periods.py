@@ -4,7 +4,8 @@ Three sources, because each sees what the others miss:
 
 * the **expected** period: the one the embedder used at this frame size (no rescale, no crop);
 * **autocorrelation peaks** of the summed residual: the tiling repeats, so any rescaling
-  (resize, aspect change) shows up as peaks at the new period;
+  (resize, aspect change) shows up as peaks at the new period; a stretch along one axis
+  (anamorphic video converted to square pixels) from the x and y profiles' own peaks;
 * **native chip periods**: a crop (or padding, e.g. letterbox bars) without rescaling keeps
   the chip size the embedder chose for the *original* frame, so the period expected for
   the new frame size is wrong. The embedder's chips are whole pixels
@@ -28,13 +29,17 @@ import numpy as np
 from watermark.config import WatermarkConfig
 
 __all__ = ["PeriodHypotheses", "period_hypotheses", "native_periods", "fits_frame",
-           "MAX_CROP_SIDE"]
+           "stretched_periods", "MAX_CROP_SIDE"]
 
 _MIN_CHIP = 1.4  # smallest chip (working-scale pixels) the period search considers
 #: Crops down to 1/MAX_CROP_SIDE of the original side (a quarter of the area), and padding
 #: up to MAX_CROP_SIDE times it, are looked for.
 MAX_CROP_SIDE = 2.0
 _AUTOCORR_PEAKS = 8  # autocorrelation peaks offered for ranking
+_STRETCHED_PEAKS = 2  # stretched periods offered for ranking
+#: A stretch along one axis, as a side's period over the other's: what isotropic search
+#: (whose per-axis refinement follows a few percent) misses, up to a doubling.
+MIN_STRETCH, MAX_STRETCH = 1.08, 2.0
 
 Period = tuple[float, float]
 
@@ -113,23 +118,20 @@ def _score(profiles: tuple[np.ndarray, ...], h: int, w: int) -> np.ndarray:
     return total / np.maximum(count, 1)
 
 
-def autocorrelation_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int) -> list[Period]:
+def autocorrelation_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int,
+                            profiles: tuple[np.ndarray, ...] | None = None) -> list[Period]:
     """Up to ``limit`` distinct (py, px) periods: the strongest autocorrelation peaks,
     reduced to their fundamental and refined per axis, strongest first."""
     h, w = res.shape
-    profiles = _autocorr(res)
+    profiles = profiles if profiles is not None else _autocorr(res)
     ax, ay = profiles[0], profiles[1]
     lim_x, lim_y = int(0.7 * w), int(0.7 * h)
     dmin = int(cfg.tile_chips * _MIN_CHIP)
     score = _score(profiles, h, w)
     if len(score) <= dmin + 2:
         return []
-    score[:dmin] = -np.inf
-    peaks = [i for i in range(dmin, len(score) - 1)
-             if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
-    peaks.sort(key=lambda i: -score[i])
     out: list[Period] = []
-    for p in [_parabolic(score, _fundamental(score, i, dmin)) for i in peaks]:
+    for p in [_parabolic(score, _fundamental(score, i, dmin)) for i in _peaks(score, dmin)]:
         if len(out) >= limit:
             break
         px = _refine(ax, p, lim_x) if lim_x > 1.2 * p else p
@@ -138,6 +140,45 @@ def autocorrelation_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int) -
         if all(abs(px - q[1]) > 2 or abs(py - q[0]) > 2 for q in out):
             out.append((float(py), float(px)))
     return out
+
+
+def _peaks(score: np.ndarray, dmin: int) -> list[int]:
+    """The local maxima of ``score`` from lag ``dmin`` on, strongest first."""
+    peaks = [i for i in range(max(dmin, 1), len(score) - 1)
+             if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
+    return sorted(peaks, key=lambda i: -score[i])
+
+
+def stretched_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int,
+                      profiles: tuple[np.ndarray, ...] | None = None) -> list[Period]:
+    """Up to ``limit`` periods whose sides differ by a factor of :data:`MIN_STRETCH` to
+    :data:`MAX_STRETCH`: the frame was stretched along one axis. A platform converts an
+    anamorphic video (16:9 PAL stored 720x576, HDV 1440x1080) to square pixels, widening
+    the picture by 4/3 to 1.45, so the tile's x period moves and its y period does not; the
+    peaks of the mean profile (:func:`autocorrelation_periods`) then no longer line up.
+    The x and y profiles' own peaks (at most 3 each, as fundamentals) are paired, strongest
+    pair first."""
+    h, w = res.shape
+    ax, ay = (profiles if profiles is not None else _autocorr(res))[:2]
+    dmin = int(cfg.tile_chips * _MIN_CHIP)
+    sides = []
+    for profile, limit_lag in ((ay, int(0.7 * h)), (ax, int(0.7 * w))):
+        score = profile[:limit_lag + 1].copy()
+        if len(score) <= dmin + 2:
+            return []
+        score[:dmin] = -np.inf
+        found: list[float] = []
+        for i in _peaks(score, dmin):
+            lag = _parabolic(score, _fundamental(score, i, dmin))
+            if all(abs(lag - f) > 2 for f in found):
+                found.append(lag)
+            if len(found) == 3:
+                break
+        sides.append([(lag, float(profile[int(round(lag))])) for lag in found])
+    pairs = [((py, px), sy + sx) for py, sy in sides[0] for px, sx in sides[1]
+             if MIN_STRETCH <= max(px / py, py / px) <= MAX_STRETCH]
+    pairs.sort(key=lambda pair: -pair[1])
+    return [period for period, _ in pairs[:limit]]
 
 
 def native_periods(frame_shape: tuple[int, int], res_shape: tuple[int, int],
@@ -183,6 +224,9 @@ def period_hypotheses(res: np.ndarray, cfg: WatermarkConfig, expected: float | N
         for period in native_periods(frame_shape, res.shape, cfg):
             if dmin <= period[0] <= max(h, w):
                 offer(period, 0.5)
-    for period in autocorrelation_periods(res, cfg, _AUTOCORR_PEAKS):
+    profiles = _autocorr(res)
+    for period in autocorrelation_periods(res, cfg, _AUTOCORR_PEAKS, profiles):
+        offer(period, 0.5)
+    for period in stretched_periods(res, cfg, _STRETCHED_PEAKS, profiles):
         offer(period, 0.5)
     return PeriodHypotheses(fixed, pool)

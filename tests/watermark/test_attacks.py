@@ -18,7 +18,7 @@ REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h26
             "rotate_5", "brightness_+30", "brightness_-30", "contrast_0.7", "contrast_1.3",
             "gamma_0.8", "gamma_1.2", "noise_5", "blur_1", "drop_alternate", "segment_2s",
             "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80", "letterbox_square", "mirror",
-            "rotate_90", "gif", "webp_anim_75"}
+            "rotate_90", "gif", "webp_anim_75", "stretch_4_3"}
 
 
 def test_registry_has_the_whole_suite() -> None:
@@ -49,6 +49,7 @@ def test_geometry_and_time_shapes(small_clip: np.ndarray) -> None:
     seg = make_attack("segment_2s")(Clip(list(small_clip) * 3, 25.0), {"start": 0.5})
     assert len(seg.frames) == 50
     assert make_attack("resize_0.25", scale=0.75)(clip).shape == (144, 192)
+    assert make_attack("stretch_4_3")(clip).shape == (192, 341)
 
 
 def test_codec_roundtrip_marks_key_frames(small_clip: np.ndarray) -> None:
@@ -62,7 +63,7 @@ def test_codec_roundtrip_marks_key_frames(small_clip: np.ndarray) -> None:
 @pytest.mark.parametrize("name", ["h264_crf28", "resize_0.5", "crop_offcentre_50",
                                   "brightness_-30", "gamma_1.2", "noise_5", "blur_1",
                                   "drop_alternate", "letterbox_square", "gif",
-                                  "webp_anim_75"])
+                                  "webp_anim_75", "stretch_4_3"])
 def test_detection_survives_attack(name: str, attack_marked: np.ndarray) -> None:
     atk = make_attack(name)
     out = atk(Clip(list(attack_marked), 25.0), atk.draw(np.random.default_rng(0)))
@@ -76,8 +77,8 @@ def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.
             "avif_50"} <= set(IMAGE_ATTACKS)
     assert not {n for n, a in IMAGE_ATTACKS.items() if a.category == "time"}
     # new attacks come last, so no earlier draw moved
-    assert list(ATTACKS)[-5:] == ["letterbox_square", "mirror", "rotate_90", "gif",
-                                  "webp_anim_75"]
+    assert list(ATTACKS)[-6:] == ["letterbox_square", "mirror", "rotate_90", "gif",
+                                  "webp_anim_75", "stretch_4_3"]
     assert list(IMAGE_ATTACKS)[-5:] == ["combo_jpeg_75_resize_0.5_crop_80", "mirror", "rotate_90",
                                         "heic_50", "avif_50"]
     still = Clip([small_clip[0]], 1.0)

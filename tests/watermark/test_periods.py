@@ -12,7 +12,8 @@ from watermark.attacks import Clip, make_attack
 from watermark.config import resolve_key
 from watermark.detection import ResidualAccumulator, _periods_to_decode
 from watermark.pattern import layout
-from watermark.periods import native_periods, period_hypotheses
+from watermark.periods import (MAX_STRETCH, MIN_STRETCH, native_periods, period_hypotheses,
+                               stretched_periods)
 from watermark.testing import photo_pan_clip
 
 
@@ -61,3 +62,34 @@ def test_the_pilot_ranking_decodes_no_more_periods_than_configured(
                                             cfg.pilot_fraction))
     assert len(chosen) == cfg.period_candidates
     assert chosen[0][0] == hyp.expected[0]  # the expected period is always decoded
+
+
+def _tiled(py: float, px: float, h: int = 400, w: int = 600) -> np.ndarray:
+    """A residual that is a random ±1 tile of 32x32 chips repeating at ``(py, px)``."""
+    tile = np.random.default_rng(1).choice([-1.0, 1.0], size=(32, 32))
+    y = (np.arange(h)[:, None] / py * 32).astype(int) % 32
+    x = (np.arange(w)[None, :] / px * 32).astype(int) % 32
+    noise = np.random.default_rng(2).normal(0, 1, (h, w))
+    return tile[y, x] + noise
+
+
+@pytest.mark.parametrize("py, px", [(80.0, 80 * 64 / 45), (96.0, 72.0), (70.0, 70 * 4 / 3)])
+def test_a_stretch_along_one_axis_is_found(py: float, px: float) -> None:
+    """An aspect change (anamorphic video widened to square pixels; a square picture
+    squeezed into anamorphic storage) moves one side's period and not the other's."""
+    cfg = WatermarkConfig()
+    found = stretched_periods(_tiled(py, px), cfg, 2)
+    assert any(abs(fy - py) < 1 and abs(fx - px) < 1 for fy, fx in found), found
+    assert all(MIN_STRETCH <= max(fx / fy, fy / fx) <= MAX_STRETCH for fy, fx in found)
+    pool = period_hypotheses(_tiled(py, px), cfg, expected=py).pool
+    assert any(abs(fy - py) < 1 and abs(fx - px) < 1 for fy, fx in pool)
+
+
+def test_a_stretched_video_is_found_at_its_stretch(attack_marked: np.ndarray) -> None:
+    """Widened by 4/3 (HDV converted to square pixels): the payload comes back through the
+    stretched period, x 4/3 of y; a wrong key still finds nothing."""
+    out = make_attack("stretch_4_3")(Clip(list(attack_marked), 25.0))
+    r = detect(np.stack(out.frames), KEY)
+    assert r.detected and r.payload == PAYLOAD
+    assert r.period[1] / r.period[0] == pytest.approx(4 / 3, rel=0.02)
+    assert not detect(np.stack(out.frames), "not-the-key").detected
