@@ -23,7 +23,7 @@ __all__ = ["Box", "read_moov", "tracks", "video_track", "sample_entry", "rewrite
 #: Boxes whose payload is nothing but boxes, on the way down to the sample entries.
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf"})
 #: Bytes of a visual sample entry before its child boxes.
-VISUAL_ENTRY_FIELDS = 78
+_VISUAL_ENTRY_FIELDS = 78
 #: The same for an audio sample entry, by its (QuickTime) version: 0 (ISO), 1 and 2.
 _SOUND_ENTRY_FIELDS = {0: 28, 1: 44, 2: 64}
 #: An index larger than this is not read (a two-hour phone video's is a few megabytes).
@@ -136,7 +136,7 @@ def _entry_fields(handler: bytes, body: bytes) -> int | None:
     VisualSampleEntry and QuickTime's video description alike), or an audio entry's by its
     QuickTime version (ISO's AudioSampleEntry is version 0)."""
     if handler == b"vide":
-        return VISUAL_ENTRY_FIELDS
+        return _VISUAL_ENTRY_FIELDS
     if handler == b"soun" and len(body) >= 10:
         return _SOUND_ENTRY_FIELDS.get(struct.unpack(">H", body[8:10])[0])
     return None

@@ -35,8 +35,8 @@ __all__ = ["Projection", "read_projection", "carry_projection", "SPHERICAL_V1_UU
 SPHERICAL_V1_UUID = bytes.fromhex("ffcc8263f8554a938814587a02521fdd")
 _ENTRY_KINDS = (b"sv3d", b"st3d")
 _BMFF_SUFFIXES = (".mp4", ".mov", ".m4v")
-#: Frame side data by which FFmpeg's decoders report a projection or a stereo layout.
-_EQUIRECTANGULAR, _CUBEMAP, _EQUIRECTANGULAR_TILE = 0, 1, 2  # AVSphericalProjection
+#: FFmpeg's projections (AVSphericalProjection), as its decoders report them with a picture.
+_EQUIRECTANGULAR, _CUBEMAP, _EQUIRECTANGULAR_TILE = 0, 1, 2
 _PROJECTIONS = {3: "half-equirectangular", 4: "rectilinear", 5: "fisheye",
                 6: "parametric immersive"}
 #: AVStereo3DType side by side and top-bottom to an ``st3d`` stereo mode.
@@ -46,7 +46,8 @@ _STEREO_UNSPECIFIED = 8
 
 @dataclass(frozen=True)
 class Projection:
-    """The boxes that make a video 360° or stereo 3D, as found in its source."""
+    """The boxes that make a video 360° or stereo 3D, and its sound spatial, as found in
+    its source."""
 
     entry: tuple[Box, ...]  # sv3d and st3d, from the video's sample entry
     track: tuple[Box, ...]  # V1 spherical uuid boxes, from the video track
@@ -74,18 +75,17 @@ def _projection(found: tuple[Box, int, int] | None) -> Projection | None:
         return None
     boxes = tuple(b for b in entry.children or () if b.kind in _ENTRY_KINDS)
     v1 = tuple(b for b in trak.find(b"uuid") if b.body[:16] == SPHERICAL_V1_UUID)
-    audio = tuple(next((b for b in (e.children if e else None) or () if b.kind == b"SA3D"),
-                       None)
-                  for e in map(sample_entry, tracks(found[0], b"soun")))
+    sounds = [sample_entry(t) for t in tracks(found[0], b"soun")]
+    audio = tuple(next(iter(e.find(b"SA3D")), None) if e else None for e in sounds)
     return Projection(boxes, v1, audio) if boxes or v1 or any(audio) else None
 
 
 def carry_projection(source: str | os.PathLike[str], output: str | os.PathLike[str],
                      shown_as: str | os.PathLike[str] | None = None) -> bool:
-    """Give ``output`` (a re-encode of ``source``'s first video track, just written) the
-    source's 360° projection and stereo layout. Returns whether there was one to carry and
-    it was carried; one that could not be is named in a notice (``shown_as``: the output's
-    name there, where ``output`` is a temporary file)."""
+    """Give ``output`` (a re-encode of ``source``'s first video track and its audio tracks,
+    just written) the source's 360° projection, stereo layout and spatial sound. Returns
+    whether there was one to carry and it was carried; one that could not be is named in a
+    notice (``shown_as``: the output's name there, where ``output`` is a temporary file)."""
     name = Path(shown_as if shown_as is not None else output).name
     index = read_moov(source)
     projection, untold = _projection(index), ""
