@@ -19,6 +19,7 @@ import numpy as np
 
 from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
+from provenant.dolbyvision import check_dolby_vision
 from provenant.errors import InputError, MediaError, UnsupportedMediaError
 from provenant.filelevel import carry_file_level
 from provenant.gainmap import GainMap, with_gain_map
@@ -121,7 +122,9 @@ def write_video(
     (:mod:`provenant.trackcopy`), and ``metadata_from``'s file-level tags (creation time,
     title, location: what the output format holds, as ffmpeg keeps them; not the encoder's
     and brand fields), start timecode and chapters (:mod:`provenant.filelevel`), and a 360°
-    video's projection (:mod:`provenant.spherical`).
+    video's projection (:mod:`provenant.spherical`). A Dolby Vision source is written as its
+    base layer, with a notice, or refused where that has no colours of its own
+    (:mod:`provenant.dolbyvision`).
 
     ``frames`` are ``H×W×3`` RGB arrays, or with ``pixel_format="yuv420p"`` planar
     ``(H*3/2)×W`` arrays as :func:`iter_yuv420` yields them (encoded without conversion);
@@ -162,6 +165,8 @@ def write_video(
     if pixel_format not in ("rgb24", *PLANAR_FORMATS):
         raise InputError(f"pixel_format={pixel_format!r} is invalid; allowed: rgb24, "
                          f"{', '.join(PLANAR_FORMATS)}")
+    if metadata_from is not None:
+        check_dolby_vision(metadata_from)  # before decoding: a copy in wrong colours is refused
     tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
         # MP4/MOV: the index (moov) goes first, so a player can start before the file has

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from provenant.boxes import iter_boxes, top_level_boxes
 
-__all__ = ["Box", "read_moov", "tracks", "video_track", "sample_entry", "rewrite_moov",
+__all__ = ["Box", "read_moov", "tracks", "video_track", "video_entry", "sample_entry",
+           "rewrite_moov",
            "MAX_MOOV_BYTES"]
 
 #: Boxes whose payload is nothing but boxes, on the way down to the sample entries.
@@ -124,6 +125,14 @@ def tracks(moov: Box, handler: bytes) -> list[Box]:
 def video_track(moov: Box) -> Box | None:
     """The first video track (the one a re-encode writes)."""
     return next(iter(tracks(moov, b"vide")), None)
+
+
+def video_entry(found: tuple[Box, int, int] | None) -> tuple[Box, Box] | None:
+    """``(track, sample entry)`` of the first video track of a :func:`read_moov` result,
+    the entry's child boxes parsed; None when there is none."""
+    trak = video_track(found[0]) if found else None
+    entry = sample_entry(trak) if trak else None
+    return (trak, entry) if trak is not None and entry is not None else None
 
 
 def _handler(trak: Box) -> bytes:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenant.errors import notice
-from provenant.moovedit import Box, read_moov, rewrite_moov, sample_entry, tracks, video_track
+from provenant.moovedit import Box, read_moov, rewrite_moov, sample_entry, tracks, video_entry
 
 __all__ = ["Projection", "read_projection", "carry_projection", "SPHERICAL_V1_UUID"]
 
@@ -69,10 +69,10 @@ def read_projection(path: str | os.PathLike[str]) -> Projection | None:
 
 
 def _projection(found: tuple[Box, int, int] | None) -> Projection | None:
-    trak = video_track(found[0]) if found else None
-    entry = sample_entry(trak) if trak else None
-    if found is None or trak is None or entry is None:
+    video = video_entry(found)
+    if found is None or video is None:
         return None
+    trak, entry = video
     boxes = tuple(b for b in entry.children or () if b.kind in _ENTRY_KINDS)
     v1 = tuple(b for b in trak.find(b"uuid") if b.body[:16] == SPHERICAL_V1_UUID)
     sounds = [sample_entry(t) for t in tracks(found[0], b"soun")]
@@ -123,12 +123,12 @@ def _is(subject: str) -> str:
 
 def _insert(projection: Projection, output: str | os.PathLike[str]) -> bool:
     found = read_moov(output)
-    trak = video_track(found[0]) if found else None
-    entry = sample_entry(trak) if trak else None
-    if found is None or trak is None or entry is None or entry.children is None:
+    video = video_entry(found)
+    if found is None or video is None:
         return False
+    trak, entry = video
     kinds = {b.kind for b in projection.entry}
-    entry.children = [b for b in entry.children if b.kind not in kinds] + list(projection.entry)
+    entry.children = [b for b in entry.children or () if b.kind not in kinds] + list(projection.entry)
     if projection.track:
         trak.children = ([b for b in trak.children or ()
                           if not (b.kind == b"uuid" and b.body[:16] == SPHERICAL_V1_UUID)]
