@@ -128,7 +128,8 @@ def _insert(projection: Projection, output: str | os.PathLike[str]) -> bool:
         return False
     trak, entry = video
     kinds = {b.kind for b in projection.entry}
-    entry.children = [b for b in entry.children or () if b.kind not in kinds] + list(projection.entry)
+    entry.children = ([b for b in entry.children or () if b.kind not in kinds]
+                      + list(projection.entry))
     if projection.track:
         trak.children = ([b for b in trak.children or ()
                           if not (b.kind == b"uuid" and b.body[:16] == SPHERICAL_V1_UUID)]
