@@ -54,6 +54,9 @@ class ColourTags:
     #: 1/10000 cd/m²) and the content light levels (``"MaxCLL,MaxFALL"``, cd/m²).
     mastering_display: str | None = None
     light_level: str | None = None
+    #: Scene-by-scene HDR metadata the first frame carries (``"HDR10+"``, ``"HDR Vivid"``),
+    #: which FFmpeg's encoders cannot write: a re-encode names its loss.
+    dynamic_metadata: str | None = None
 
     @property
     def full_range(self) -> bool:
@@ -78,12 +81,13 @@ class ColourTags:
         if self.range in (LIMITED, FULL):
             parts.append("full range" if self.full_range else "limited range")
         hdr10 = ["HDR10 metadata"] if self.mastering_display or self.light_level else []
-        return ", ".join(parts + [f"{self.bit_depth}-bit"] + hdr10)
+        dynamic = [f"{self.dynamic_metadata} metadata"] if self.dynamic_metadata else []
+        return ", ".join(parts + [f"{self.bit_depth}-bit"] + hdr10 + dynamic)
 
 
 def frame_colour(frame: object) -> ColourTags:
     """The colour tags of a decoded PyAV ``VideoFrame`` (a ``yuvj*`` format is full range)
-    and the HDR10 metadata its side data carries."""
+    and the HDR10 and dynamic HDR metadata its side data carries."""
     fmt = getattr(frame, "format", None)
     name = getattr(fmt, "name", "")
     components = getattr(fmt, "components", ())
@@ -91,10 +95,17 @@ def frame_colour(frame: object) -> ColourTags:
     colour_range = int(getattr(frame, "color_range", 0) or 0)
     if name.startswith("yuvj") and colour_range == 0:
         colour_range = FULL
+    kinds = {getattr(getattr(s, "type", None), "name", "")
+             for s in getattr(frame, "side_data", ())}
+    dynamic = next((words for kind, words in _DYNAMIC_HDR.items() if kind in kinds), None)
     return ColourTags(int(getattr(frame, "colorspace", UNSPECIFIED)), colour_range,
                       int(getattr(frame, "color_primaries", UNSPECIFIED)),
                       int(getattr(frame, "color_trc", UNSPECIFIED)), depth,
-                      *_hdr10_metadata(frame))
+                      *_hdr10_metadata(frame), dynamic)
+
+
+#: Frame side data of dynamic HDR metadata, by the name it goes by.
+_DYNAMIC_HDR = {"DYNAMIC_HDR_PLUS": "HDR10+", "DYNAMIC_HDR_VIVID": "HDR Vivid"}
 
 
 def _hdr10_metadata(frame: object) -> tuple[str | None, str | None]:

@@ -20,7 +20,7 @@ import numpy as np
 from provenant.captions import Captions
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.dolbyvision import check_dolby_vision
-from provenant.errors import InputError, MediaError, UnsupportedMediaError
+from provenant.errors import InputError, MediaError, UnsupportedMediaError, notice
 from provenant.filelevel import carry_file_level
 from provenant.gainmap import GainMap, with_gain_map
 from provenant.heif import HEIF_SUFFIXES, encode_heif
@@ -167,6 +167,10 @@ def write_video(
                          f"{', '.join(PLANAR_FORMATS)}")
     if metadata_from is not None:
         check_dolby_vision(metadata_from)  # before decoding: a copy in wrong colours is refused
+    if colour is not None and colour.dynamic_metadata:
+        notice(f"{metadata_from or 'the source'}: its {colour.dynamic_metadata} metadata "
+               "(tone mapping scene by scene) is not carried: the copy keeps the static "
+               "HDR10 metadata, which a display tone-maps the whole video by")
     tmp = sibling_temp(path, path.suffix or ".mp4")
     try:
         # MP4/MOV: the index (moov) goes first, so a player can start before the file has

@@ -209,3 +209,54 @@ def test_hdr10_metadata_is_read_and_carried_into_the_marked_copy(tmp_path: Path)
     assert probe(write_video(iter_yuv420(src), tmp_path / "8bit.mp4", 24, codec="libx265",
                              pixel_format="yuv420p", colour=colour)).colour.light_level == \
         "1000,400"
+
+
+def _bits(fields: list[tuple[int, int]]) -> bytes:
+    """``(width, value)`` fields written most significant bit first, padded to a byte."""
+    text = "".join(format(value, f"0{width}b") for width, value in fields)
+    text += "0" * (-len(text) % 8)
+    return bytes(int(text[i:i + 8], 2) for i in range(0, len(text), 8))
+
+
+def _hdr10_plus_sei() -> bytes:
+    """An HEVC prefix SEI with one window of SMPTE ST 2094-40 (HDR10+) metadata, as an
+    ITU-T T.35 message (country 0xB5, provider 0x003C, application 4, version 1)."""
+    from provenant.captions import _escape, _sei_size
+
+    payload = bytes([0xB5, 0x00, 0x3C, 0x00, 0x01, 0x04]) + _bits([
+        (8, 1), (2, 1), (27, 4_000_000), (1, 0),  # 1 window, target display 400 cd/m²
+        (17, 10_000), (17, 10_000), (17, 10_000), (17, 5_000),  # maxscl, average maxrgb
+        (4, 3), (7, 1), (17, 100), (7, 50), (17, 2_000), (7, 99), (17, 9_000),  # percentiles
+        (10, 0), (1, 0), (1, 1), (12, 100), (12, 200), (4, 2), (10, 300), (10, 600),  # curve
+        (1, 0)])
+    return (b"\x00\x00\x00\x01" + bytes([39 << 1, 0x01])
+            + _escape(bytes([4]) + _sei_size(len(payload)) + payload + b"\x80"))
+
+
+def test_hdr10_plus_metadata_is_named_as_what_the_copy_goes_without(tmp_path: Path) -> None:
+    """HDR10+ (a Samsung phone's HDR video) tone-maps scene by scene; FFmpeg's encoders
+    cannot write it, so the marked copy keeps the static metadata, and says so."""
+    from provenant.captions import insert_before_picture
+    from provenant.errors import ProvenanceWarning
+
+    plain = write_video(_gradient_planes(144, 256, 8), tmp_path / "plain.ts", 24,
+                        codec="libx265", pixel_format="yuv420p10le",
+                        colour=ColourTags(9, 1, 9, 16, 10))
+    src = tmp_path / "hdr10plus.ts"
+    with av.open(str(plain)) as reader, av.open(str(src), "w") as out:
+        stream = out.add_stream_from_template(reader.streams.video[0])
+        for packet in reader.demux(reader.streams.video[0]):
+            if packet.dts is None:
+                continue
+            marked = av.Packet(insert_before_picture(bytes(packet), _hdr10_plus_sei(), True))
+            marked.pts, marked.dts, marked.time_base = packet.pts, packet.dts, packet.time_base
+            marked.stream, marked.is_keyframe = stream, packet.is_keyframe
+            out.mux(marked)
+    colour = probe(src).colour
+    assert colour.dynamic_metadata == "HDR10+" and colour.describe().endswith(
+        "10-bit, HDR10+ metadata")
+    assert probe(plain).colour.dynamic_metadata is None
+    with pytest.warns(ProvenanceWarning, match=r"its HDR10\+ metadata .* is not carried"):
+        out_path = embed_file(src, tmp_path / "marked.mp4", "0123456789abcdef",
+                              progress=False)
+    assert probe(out_path).colour.dynamic_metadata is None
