@@ -130,6 +130,7 @@ def autocorrelation_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int,
     score = _score(profiles, h, w)
     if len(score) <= dmin + 2:
         return []
+    score[:dmin] = -np.inf
     out: list[Period] = []
     for p in [_parabolic(score, _fundamental(score, i, dmin)) for i in _peaks(score, dmin)]:
         if len(out) >= limit:
@@ -143,7 +144,8 @@ def autocorrelation_periods(res: np.ndarray, cfg: WatermarkConfig, limit: int,
 
 
 def _peaks(score: np.ndarray, dmin: int) -> list[int]:
-    """The local maxima of ``score`` from lag ``dmin`` on, strongest first."""
+    """The local maxima of ``score`` from lag ``dmin`` on (lags below it set to -inf by the
+    caller), strongest first."""
     peaks = [i for i in range(max(dmin, 1), len(score) - 1)
              if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
     return sorted(peaks, key=lambda i: -score[i])
