@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from provenant.boxes import TopLevelBox, top_level_boxes
+from provenant.boxes import TopLevelBox, copy_prefix, top_level_boxes
 
 __all__ = ["C2PA_UUID", "appendable_boxes",
            "hard_binding_assertion", "copy_and_hash", "MANIFEST_BOX_PREFIX"]
@@ -104,7 +104,8 @@ def copy_and_hash(src: Path, dst: Path, boxes: list[TopLevelBox]) -> bytes:
             if os.path.getsize(src) == end:
                 shutil.copyfile(src, dst)
             else:  # up to a manifest box that the new one replaces
-                _copy_prefix(src, dst, end)
+                with open(dst, "wb") as out:
+                    copy_prefix(src, out, end)
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
 
@@ -119,19 +120,3 @@ def copy_and_hash(src: Path, dst: Path, boxes: list[TopLevelBox]) -> bytes:
     if os.path.getsize(dst) != end:
         raise OSError(f"{src} changed while it was being signed")
     return digest
-
-
-def _copy_prefix(src: Path, dst: Path, length: int) -> None:
-    """The first ``length`` bytes of ``src`` into a new ``dst`` (a kernel copy where the
-    system has one)."""
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        left = length
-        while left:
-            if hasattr(os, "copy_file_range"):
-                n = os.copy_file_range(fin.fileno(), fout.fileno(), min(left, 1 << 30))
-            else:
-                chunk = fin.read(min(left, _CHUNK))
-                n = fout.write(chunk)
-            if not n:
-                raise OSError(f"{src} shrank while it was being signed")
-            left -= n

@@ -7,10 +7,12 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from provenant.errors import MediaError
 
-__all__ = ["iter_boxes", "TopLevelBox", "top_level_boxes", "find_top_level_box", "flip_media_byte"]
+__all__ = ["iter_boxes", "TopLevelBox", "top_level_boxes", "find_top_level_box", "flip_media_byte",
+           "copy_prefix"]
 
 
 def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
@@ -86,6 +88,22 @@ def find_top_level_box(path: str | os.PathLike[str], kind: bytes) -> tuple[int, 
         if box.kind == kind:
             return box.start + box.header, box.start + box.size
     raise MediaError(f"{path} has no top-level {kind.decode(errors='replace')!r} box")
+
+
+def copy_prefix(src: str | os.PathLike[str], out: BinaryIO, length: int) -> None:
+    """The first ``length`` bytes of ``src`` written to ``out`` (a file opened for writing,
+    at its current position; a kernel copy where the system has one)."""
+    with open(src, "rb") as fin:
+        left = length
+        while left:
+            if hasattr(os, "copy_file_range"):
+                out.flush()
+                n = os.copy_file_range(fin.fileno(), out.fileno(), min(left, 1 << 30))
+            else:
+                n = out.write(fin.read(min(left, 4 << 20)))
+            if not n:
+                raise OSError(f"{src} shrank while it was being copied")
+            left -= n
 
 
 def flip_media_byte(src: str | os.PathLike[str], dst: str | os.PathLike[str], offset: int = 100) -> int:

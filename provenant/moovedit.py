@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenant.boxes import iter_boxes, top_level_boxes
+from provenant.boxes import copy_prefix, iter_boxes, top_level_boxes
 
 __all__ = ["Box", "read_moov", "tracks", "video_track", "video_entry", "sample_entry",
            "rewrite_moov",
@@ -205,25 +205,13 @@ def rewrite_moov(path: str | os.PathLike[str], moov: Box, start: int, size: int)
                      wide=table.kind == b"co64")
     tmp = path.with_name(f".{path.name}.moov-{os.getpid()}.tmp")
     try:
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(_limited(src, start), dst)
+        with open(tmp, "wb") as dst:
+            copy_prefix(path, dst, start)
             dst.write(moov.serialise())
-            src.seek(start + size)
-            shutil.copyfileobj(src, dst, 1 << 20)
+            with open(path, "rb") as src:
+                src.seek(start + size)
+                shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-class _limited:
-    """The first ``n`` bytes of a file object, for :func:`shutil.copyfileobj`."""
-
-    def __init__(self, fh, n: int) -> None:  # fh: a binary file object
-        self.fh, self.left = fh, n
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        data = self.fh.read(size)
-        self.left -= len(data)
-        return data
