@@ -71,12 +71,16 @@ def make_clip_with_audio(path: Path, frames: int = 24, fps: int = 24, tracks: in
 
 def encode_clip(path: Path, frames: Iterable[np.ndarray], codec: str = "libx264",
                 fmt: str | None = None, rate: int | Fraction = 24, pix_fmt: str = "yuv420p",
-                options: dict[str, str] | None = None, flags: int = 0) -> Path:
+                options: dict[str, str] | None = None, flags: int = 0,
+                metadata: dict[str, str] | None = None,
+                muxer_options: dict[str, str] | None = None) -> Path:
     """RGB ``frames`` encoded by PyAV's ``codec`` into ``path`` (container ``fmt``, or as its
-    suffix says), with encoder ``options`` and codec ``flags``."""
+    suffix says), with encoder ``options`` and codec ``flags``; file-level ``metadata``, and
+    ``muxer_options``."""
     frames = iter(frames)
     first = next(frames)
-    with av.open(str(path), "w", format=fmt) as out:
+    with av.open(str(path), "w", format=fmt, options=muxer_options) as out:
+        out.metadata.update(metadata or {})
         stream = out.add_stream(codec, rate=rate)
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = pix_fmt

@@ -13,6 +13,7 @@ import pytest
 from provenant import media
 from provenant.filelevel import MAX_CHAPTERS
 from provenant.samples import render_clip
+from tests.conftest import encode_clip
 from watermark import embed_file
 
 
@@ -110,14 +111,8 @@ def test_a_phone_video_keeps_where_when_and_with_what_it_was_shot(workdir: Path,
                                                                   suffix: str) -> None:
     """A phone writes its place, device and local capture time as QuickTime metadata keys,
     which the MP4/MOV muxer writes only when told to: a re-encode dropped them all."""
-    src = workdir / "phone.mov"
-    with av.open(str(src), "w", options={"movflags": "use_metadata_tags"}) as out:
-        out.metadata.update(PHONE_KEYS)
-        v = out.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
-        for frame in render_clip(6, 96, 128):
-            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(v.encode())
+    src = encode_clip(workdir / "phone.mov", render_clip(6, 96, 128), rate=30,
+                      metadata=PHONE_KEYS, muxer_options={"movflags": "use_metadata_tags"})
     marked = embed_file(src, workdir / f"marked{suffix}", "0123456789abcdef")
     with av.open(str(marked)) as b:
         assert {k: b.metadata.get(k) for k in PHONE_KEYS} == PHONE_KEYS

@@ -11,7 +11,7 @@ import pytest
 
 from provenant import imageheaders, media
 from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
-from tests.conftest import make_clip, make_clip_with_audio
+from tests.conftest import encode_clip, make_clip, make_clip_with_audio
 from tests.provenant.test_credential_only import DNG_HEAD
 
 
@@ -83,14 +83,7 @@ def test_write_video_keeps_the_sources_file_tags_not_its_muxers(workdir: Path) -
             "location": "+48.8584+002.2945/"}
     from provenant.samples import render_clip
 
-    src = workdir / "a.mov"
-    with av.open(str(src), "w", format="mov") as out:
-        out.metadata.update(tags)
-        v = out.add_stream("libx264", rate=24)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for frame in render_clip(4, 48, 64):
-            out.mux(v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        out.mux(v.encode())
+    src = encode_clip(workdir / "a.mov", render_clip(4, 48, 64), fmt="mov", metadata=tags)
     out_path = media.write_video(media.iter_frames(src), workdir / "b.mp4", fps=24,
                                  metadata_from=src)
     with av.open(str(out_path)) as b:
