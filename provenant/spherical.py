@@ -28,13 +28,13 @@ from pathlib import Path
 
 from provenant.errors import notice
 from provenant.moovedit import Box, read_moov, rewrite_moov, sample_entry, tracks, video_entry
+from provenant.orientation import first_frame
 
 __all__ = ["Projection", "read_projection", "carry_projection", "SPHERICAL_V1_UUID"]
 
 #: The ``uuid`` of Spherical Video V1's XML box (Google's spatial-media specification).
 SPHERICAL_V1_UUID = bytes.fromhex("ffcc8263f8554a938814587a02521fdd")
 _ENTRY_KINDS = (b"sv3d", b"st3d")
-_BMFF_SUFFIXES = (".mp4", ".mov", ".m4v")
 #: FFmpeg's projections (AVSphericalProjection), as its decoders report them with a picture.
 _EQUIRECTANGULAR, _CUBEMAP, _EQUIRECTANGULAR_TILE = 0, 1, 2
 _PROJECTIONS = {3: "half-equirectangular", 4: "rectilinear", 5: "fisheye",
@@ -97,7 +97,7 @@ def carry_projection(source: str | os.PathLike[str], output: str | os.PathLike[s
                "or top-bottom)")
     if projection is None:
         return False
-    if Path(output).suffix.lower() in _BMFF_SUFFIXES and _insert(projection, output):
+    if _insert(projection, output):  # an output with no MP4 index (Matroska) cannot say it
         return True
     lost = projection.describe()
     notice(f"{source}: its {lost} {_is(lost)} not carried into {name} (only into an MP4 or "
@@ -182,9 +182,8 @@ def _first_side_data(source: str | os.PathLike[str]) -> dict[str, bytes]:
 
     try:
         with av.open(str(source), "r", metadata_errors="ignore") as container:
-            if container.streams.video:
-                for frame in container.decode(container.streams.video[0]):
-                    return {getattr(s.type, "name", ""): bytes(s) for s in frame.side_data}
+            video = container.streams.video
+            frame = first_frame(container, video[0]) if video else None
     except (av.FFmpegError, OSError, ValueError):
-        pass
-    return {}
+        return {}
+    return {getattr(s.type, "name", ""): bytes(s) for s in frame.side_data} if frame else {}
