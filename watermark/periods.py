@@ -75,10 +75,14 @@ def _autocorr(res: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def _parabolic(profile: np.ndarray, i: int) -> float:
+    """The sub-sample position of the peak at ``i``: the vertex of the parabola through it
+    and its neighbours, within half a sample of ``i``. Only a local maximum has one there
+    (the vertex of a slope can lie anywhere, outside the profile included), so any other
+    ``i`` is returned as it is."""
     if 0 < i < len(profile) - 1:
         a, b, c = profile[i - 1], profile[i], profile[i + 1]
         den = a - 2 * b + c
-        if np.isfinite(den) and den < 0:
+        if np.isfinite(den) and den < 0 and b >= a and b >= c:
             return i + 0.5 * (a - c) / den
     return float(i)
 

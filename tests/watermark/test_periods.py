@@ -93,3 +93,27 @@ def test_a_stretched_video_is_found_at_its_stretch(attack_marked: np.ndarray) ->
     assert r.detected and r.payload == PAYLOAD
     assert r.period[1] / r.period[0] == pytest.approx(4 / 3, rel=0.02)
     assert not detect(np.stack(out.frames), "not-the-key").detected
+
+
+def test_a_sub_sample_peak_stays_within_half_a_sample() -> None:
+    """A point on a slope (what the fundamental's window can return) has no nearby vertex:
+    the parabola through a nearly straight slope puts it anywhere, outside the profile too."""
+    from watermark.periods import _parabolic
+
+    assert _parabolic(np.array([10.0, 9.9, 9.79, 0.0]), 1) == 1.0
+    assert _parabolic(np.array([0.0, 1.0, 0.5]), 1) == pytest.approx(1.0 + 0.5 * -0.5 / -1.5)
+
+
+def test_period_hypotheses_take_any_residual() -> None:
+    """Smoothed noise of random sizes: the first 320 draws hold three residuals whose
+    sub-sample peaks fell outside their profiles (an IndexError in a detection)."""
+    import cv2
+
+    cfg = WatermarkConfig()
+    rng = np.random.default_rng(0)
+    for _ in range(320):
+        h, w = int(rng.integers(60, 260)), int(rng.integers(60, 400))
+        res = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0),
+                               float(rng.uniform(0.5, 8)))
+        hyp = period_hypotheses(res, cfg)
+        assert all(0 < p <= max(h, w) for period in hyp.pool for p in period)
