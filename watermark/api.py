@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from watermark.detection import (
 from watermark.embedding import embed_frame, embed_frames, embed_image, embed_yuv420
 from watermark.lookup import Codebook
 from watermark.reader import sample_luma
+from watermark.windows import WINDOW_FRAMES, WINDOW_SCALE
 
 if TYPE_CHECKING:
     from watermark.attacks import Clip
@@ -133,12 +135,16 @@ class Looks:
         self.keyed = ResidualAccumulator(cfg, cfg.key_frame_filter)
         self.fine: ResidualAccumulator | None = None
         self.median = ResidualAccumulator(cfg, "median") if cfg.median_look else None
+        self.wide: ResidualAccumulator | None = None  # the window search's, for large frames
 
     def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
         shape, g = working_luma(frame, self.cfg.work_side)  # shared by every look
         if even:
             if self.every.frames == 0:
                 self.fine = _fine_look(self.cfg, shape[0], shape[1], self.n_even)
+                self.wide = _wide_look(self.cfg, shape[0], shape[1], self.n_even)
+            if self.wide is not None and len(self.wide.pending or ()) < WINDOW_FRAMES:
+                self.wide.add(frame)
             for look in (self.every, self.fine, self.median):
                 if look is not None:
                     look.add_working(shape, g)
@@ -159,7 +165,7 @@ class Looks:
                 return first
             self.fine.settle()
         extra = [a for a in (self.keyed, self.fine, self.median) if a is not None and a.frames]
-        return analyse_residual([self.every, *extra], key, codebook)
+        return analyse_residual([self.every, *extra], key, codebook, windows=self.wide)
 
 
 def _fine_look(cfg: WatermarkConfig, height: int, width: int,
@@ -168,6 +174,19 @@ def _fine_look(cfg: WatermarkConfig, height: int, width: int,
         return None
     stride = math.ceil(n_even * cfg.working_pixels(height, width) / cfg.fine_look_pixels)
     return ResidualAccumulator(cfg, "nlm", stride, deferred=True) if stride <= 2 else None
+
+
+def _wide_look(cfg: WatermarkConfig, height: int, width: int,
+               n_even: int | None) -> ResidualAccumulator | None:
+    """The window search's residuals for a frame whose shorter side is above the working
+    side: at :data:`~watermark.windows.WINDOW_SCALE` times it, of at most
+    :data:`~watermark.windows.WINDOW_FRAMES` evenly spread sampled frames, made only if the
+    search runs (the windows of a smaller frame are cut from the evenly sampled look)."""
+    if not cfg.window_search or min(height, width) <= cfg.work_side:
+        return None
+    stride = math.ceil(n_even / WINDOW_FRAMES) if n_even else 1
+    wide = replace(cfg, work_side=min(4096, round(WINDOW_SCALE * cfg.work_side)))
+    return ResidualAccumulator(wide, stride=stride, deferred=True)
 
 
 def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:

@@ -101,6 +101,29 @@ def _letterbox(clip: Clip, p: Params) -> Clip:
     return clip.with_frames(out)
 
 
+def _inset(clip: Clip, p: Params) -> Clip:
+    """Picture in picture: the clip at ``scale`` of its size in a corner (``corner`` 0-3:
+    top-left, top-right, bottom-left, bottom-right; ``margin`` of each side from the edges)
+    of another video of the same size, an unmarked generated one (``watermark.testing``),
+    as a reaction video or a news report shows a clip."""
+    from watermark.testing import procedural_clip
+
+    h, w = clip.shape
+    host = procedural_clip(h, w, len(clip.frames), int(p["host_seed"]))
+    ih, iw = max(2, round(h * p["scale"])), max(2, round(w * p["scale"]))
+    corner, my, mx = int(p["corner"]), round(h * p["margin"]), round(w * p["margin"])
+    y0 = my if corner < 2 else h - ih - my
+    x0 = mx if corner % 2 == 0 else w - iw - mx
+    for frame, picture in zip(host, clip.frames):
+        frame[y0: y0 + ih, x0: x0 + iw] = cv2.resize(picture, (iw, ih),
+                                                    interpolation=cv2.INTER_AREA)
+    return clip.with_frames(host)
+
+
+def _draw_inset(rng: np.random.Generator) -> dict[str, Any]:
+    return {"corner": int(rng.integers(0, 4)), "host_seed": int(rng.integers(0, 2**31))}
+
+
 def _draw_offcentre(rng: np.random.Generator) -> dict[str, Any]:
     corner = rng.integers(0, 4)
     return {"x": float(corner % 2) * 0.9 + rng.uniform(0, 0.1),
@@ -214,6 +237,11 @@ _STRETCH_ATTACKS = (
     Attack("stretch_4_3", "geometry", _stretch, fixed={"factor": 4 / 3},
            description="widened by 4/3, as anamorphic video is converted to square pixels"),
 )
+_INSET_ATTACKS = (
+    Attack("picture_in_picture", "geometry", _inset, _draw_inset,
+           fixed={"scale": 1 / 3, "margin": 0.04},
+           description="shown at a third of its size in a corner of another video"),
+)
 _ORIENTATION_ATTACKS = (
     Attack("mirror", "geometry", _mirror, description="left and right swapped"),
     Attack("rotate_90", "geometry", _quarter_turn, fixed={"turns": 1},
@@ -260,6 +288,7 @@ def _registry() -> dict[str, Attack]:
         Attack("webp_anim_75", "codec", _animated("WEBP", 1, 1, quality=75),
                description="an animated WebP, lossy at quality 75 (a sticker)"),
         *_STRETCH_ATTACKS,
+        *_INSET_ATTACKS,
     ]
     return {x.name: x for x in a}
 
@@ -279,7 +308,7 @@ def _image_registry() -> dict[str, Attack]:
         Attack("webp_75", "codec", _still_codec("webp", 75), description="WebP quality 75"),
         Attack("webp_50", "codec", _still_codec("webp", 50), description="WebP quality 50"),
         *(a for a in ATTACKS.values() if a.category in ("geometry", "colour", "noise")
-          and a not in _ORIENTATION_ATTACKS + _STRETCH_ATTACKS),
+          and a not in _ORIENTATION_ATTACKS + _STRETCH_ATTACKS + _INSET_ATTACKS),
         Attack("combo_jpeg_75_resize_0.5_crop_80", "combination", _image_combo, _draw_xy,
                description="JPEG 75, then resize 0.5, crop 80% of the area and JPEG 75 again"),
         *_ORIENTATION_ATTACKS,

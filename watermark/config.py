@@ -72,6 +72,11 @@ class WatermarkConfig:
         turns of each look's folded tiles (``watermark.orientation``): a mirrored re-upload,
         or a clip turned a quarter turn. It adds ``phase_candidates`` hypotheses per look to
         the count whether it runs or not.
+    window_search: when nothing is found, also search five windows of the frame (its
+        quarters and its centre, each half of each side) for a marked picture shown inside
+        another one (picture in picture, a collage; ``watermark.windows``), large frames at
+        1.5 times the working scale. It adds two groups of ``phase_candidates`` hypotheses to
+        the count whether it runs or not.
     rotation_step: degrees between the angles of the rotation search's coarse grid (out to
         ±10°); the best few are then refined. A 2° grid leaves the true angle up to 1° off,
         where the chips of a still or of a short clip have left the folding grid: 14 photos
@@ -110,6 +115,7 @@ class WatermarkConfig:
     median_look: bool = True
     rotation_search: bool = True
     orientation_search: bool = True
+    window_search: bool = True
     rotation_step: float = 1.0
     period_candidates: int = 5
     phase_candidates: int = 8

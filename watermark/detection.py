@@ -22,9 +22,10 @@
    own period at phase 0, one per look, holding ``cfg.canonical_share`` of the rate) the
    weighted bound ``2^64 · tail(z) / w`` (:class:`watermark.decision.Allocation`), the
    weights summing to 1. When nothing is found, the first look is
-   also searched for a rotation (``watermark.rotation``), and every look for a mirroring or
-   a quarter turn (``watermark.orientation``); their decoded groups of phases (one, and
-   one per look) are counted in ``K`` whether the searches run or not.
+   also searched for a rotation (``watermark.rotation``), every look for a mirroring or
+   a quarter turn (``watermark.orientation``), and five windows of the frame for a
+   picture shown inside another (``watermark.windows``); their decoded groups of phases
+   (one, one per look, and two) are counted in ``K`` whether the searches run or not.
 5. Store-aided (optional, ``watermark.lookup``): given the N payloads a manifest store has
    issued, the same z is computed for each of their codewords on every hypothesis, with
    ``p = K · N · tail(z)``. With both tests the decision is on ``2 · min(p_blind, p_lookup)``
@@ -50,6 +51,7 @@ from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
 from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
+from watermark.windows import WINDOW_GROUPS, window_candidates
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
 
@@ -210,22 +212,27 @@ def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: floa
 
 def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                      key: bytes, codebook: Codebook | None = None,
-                     counted_looks: int = 0, search: bool = True) -> WatermarkResult:
+                     counted_looks: int = 0, search: bool = True,
+                     windows: ResidualAccumulator | None = None) -> WatermarkResult:
     """Run steps 2-5 on one or more accumulations ("looks", e.g. all sampled frames and
     the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor.
     When nothing is found, the first look is searched for a rotation (``watermark.rotation``;
     one more group of phases in the count). ``codebook``: candidate payloads for the
     store-aided test (step 5), or None. ``counted_looks``: count that many looks in the test
     even if fewer are given (a first pass before a costly look, whose hypotheses then keep
-    the weights of the full test); ``search=False`` skips the rotation and orientation
-    searches (still counted)."""
+    the weights of the full test); ``search=False`` skips the rotation, orientation
+    and window searches (still counted). ``windows``: the accumulation the window search
+    (``watermark.windows``) cuts its windows from when nothing is found (None: the first
+    look's); a deferred one is settled only then."""
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     counted = max(1, len(looks), counted_looks)
-    # one group of phases for the rotation search, one per look for the orientation search
-    searches = int(cfg.rotation_search) + counted * int(cfg.orientation_search)
+    # one group of phases for the rotation search, one per look for the orientation search,
+    # WINDOW_GROUPS for the window search
+    searches = (int(cfg.rotation_search) + counted * int(cfg.orientation_search)
+                + WINDOW_GROUPS * int(cfg.window_search))
     hypotheses = (counted * cfg.period_candidates * cfg.phase_candidates
                   + searches * cfg.phase_candidates)
     share = Allocation(hypotheses, max(len(looks), counted_looks)
@@ -259,6 +266,14 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                 trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
                               transform=name)
         lookup = _lookup(codebook, trials.tried, hypotheses)
+    source = windows if windows is not None else (looks[0] if looks else None)
+    if search and cfg.window_search and source is not None and missed():
+        source.settle()
+        if source.total is not None:
+            for name, period, tile in window_candidates(source.total, cfg, lay):
+                trials.decode(align(tile, lay, cfg.phase_candidates), period, source.frames,
+                              transform=f"shown in the {name} of the frame")
+            lookup = _lookup(codebook, trials.tried, hypotheses)
     return _result(trials, lookup, hypotheses, codebook, cfg, frames)
 
 

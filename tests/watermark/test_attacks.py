@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ REQUIRED = {"none", "h264_crf23", "h264_crf28", "h264_crf35", "h264_crf40", "h26
             "rotate_5", "brightness_+30", "brightness_-30", "contrast_0.7", "contrast_1.3",
             "gamma_0.8", "gamma_1.2", "noise_5", "blur_1", "drop_alternate", "segment_2s",
             "fps_30_to_24", "combo_h264_28_resize_0.5_crop_80", "letterbox_square", "mirror",
-            "rotate_90", "gif", "webp_anim_75", "stretch_4_3"}
+            "rotate_90", "gif", "webp_anim_75", "stretch_4_3", "picture_in_picture"}
 
 
 def test_registry_has_the_whole_suite() -> None:
@@ -50,6 +51,13 @@ def test_geometry_and_time_shapes(small_clip: np.ndarray) -> None:
     assert len(seg.frames) == 50
     assert make_attack("resize_0.25", scale=0.75)(clip).shape == (144, 192)
     assert make_attack("stretch_4_3")(clip).shape == (192, 341)
+    inset = make_attack("picture_in_picture")
+    shown = inset(clip, {"corner": 3, "host_seed": 1})
+    assert shown.shape == clip.shape and len(shown.frames) == len(clip.frames)
+    small = cv2.resize(clip.frames[5], (85, 64), interpolation=cv2.INTER_AREA)
+    # bottom-right, 4% of each side from the edges
+    assert np.array_equal(shown.frames[5][192 - 8 - 64: 192 - 8, 256 - 10 - 85: 256 - 10], small)
+    assert not np.array_equal(shown.frames[5][:64, :85], small)
 
 
 def test_codec_roundtrip_marks_key_frames(small_clip: np.ndarray) -> None:
@@ -77,8 +85,8 @@ def test_the_image_registry_has_still_codecs_and_no_time_attacks(small_clip: np.
             "avif_50"} <= set(IMAGE_ATTACKS)
     assert not {n for n, a in IMAGE_ATTACKS.items() if a.category == "time"}
     # new attacks come last, so no earlier draw moved
-    assert list(ATTACKS)[-6:] == ["letterbox_square", "mirror", "rotate_90", "gif",
-                                  "webp_anim_75", "stretch_4_3"]
+    assert list(ATTACKS)[-7:] == ["letterbox_square", "mirror", "rotate_90", "gif",
+                                  "webp_anim_75", "stretch_4_3", "picture_in_picture"]
     assert list(IMAGE_ATTACKS)[-5:] == ["combo_jpeg_75_resize_0.5_crop_80", "mirror", "rotate_90",
                                         "heic_50", "avif_50"]
     still = Clip([small_clip[0]], 1.0)

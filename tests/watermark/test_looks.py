@@ -10,6 +10,7 @@ from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import WatermarkConfig, detect
 from watermark.api import Looks, _fine_look
 from watermark.decision import Allocation
+from watermark.windows import WINDOW_GROUPS
 
 
 @pytest.mark.parametrize(("shape", "n_even", "stride"), [
@@ -49,10 +50,10 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     monkeypatch.setattr(detection, "Allocation", spy)
     cfg = WatermarkConfig()
     per_look = cfg.period_candidates * cfg.phase_candidates
-    # the rotation search's one group and the orientation search's one per look, counted
-    # even unrun
+    # the rotation search's one group, the orientation search's one per look and the
+    # window search's WINDOW_GROUPS, counted even unrun
     def searches(looks: int) -> int:
-        return (1 + looks) * cfg.phase_candidates
+        return (1 + looks + WINDOW_GROUPS) * cfg.phase_candidates
     looks = Looks(cfg, len(small_marked))
     for i, frame in enumerate(small_marked):
         looks.add(frame, even=True, key=i == 0)
@@ -75,9 +76,12 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
     assert seen[-1] == 3 * per_look + searches(3)
     detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False))
-    assert seen[-1] == 2 * per_look + 2 * cfg.phase_candidates
+    assert seen[-1] == 2 * per_look + (2 + WINDOW_GROUPS) * cfg.phase_candidates
     detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False,
                                               orientation_search=False))
+    assert seen[-1] == 2 * per_look + WINDOW_GROUPS * cfg.phase_candidates
+    detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False,
+                                              orientation_search=False, window_search=False))
     assert seen[-1] == 2 * per_look
 
 
