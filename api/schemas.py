@@ -82,7 +82,9 @@ class WatermarkEvidenceOut(BaseModel):
                         "among the payloads the manifest store has issued)")
     candidates: int = Field(0, description="issued payloads the store-aided test tried")
     transform: str | None = Field(None, description="set when found in a changed copy: the "
-                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise'")
+                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise', "
+                                  "or where it was shown, 'shown in the bottom-right quarter "
+                                  "of the frame'")
 
 
 class ClassifierOut(BaseModel):
@@ -127,7 +129,9 @@ class WatermarkDetectOut(BaseModel):
                         "among the payloads the manifest store has issued)")
     candidates: int = Field(0, description="issued payloads the store-aided test tried")
     transform: str | None = Field(None, description="set when found in a changed copy: the "
-                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise'")
+                                  "change undone, e.g. 'mirrored', 'rotated 90° clockwise', "
+                                  "or where it was shown, 'shown in the bottom-right quarter "
+                                  "of the frame'")
 
 
 class SoftBindingOut(BaseModel):

@@ -77,8 +77,9 @@ class WatermarkResult:
     lookup_p_value: float | None = None  # the store-aided test alone (None: no candidates)
     candidates: int = 0  # payloads the store-aided test tried
     method: str = "decode"  # the test whose p-value decided: "decode" or "lookup"
-    #: When detected through the rotation or orientation search: the change the frames had
-    #: undergone, as "mirrored", "rotated 90° clockwise", "rotated 5° anticlockwise"...
+    #: When detected through the rotation, orientation or window search: the change the
+    #: frames had undergone, as "mirrored", "rotated 90° clockwise", "rotated 5°
+    #: anticlockwise"..., or "shown in the bottom-right quarter of the frame"
     transform: str | None = None
 
 
