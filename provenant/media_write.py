@@ -32,6 +32,7 @@ from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
+           "check_encodable", "HEVC_MIN_SIDE",
            "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
            "PLANAR_FORMATS", "PixelFormat"]
 
@@ -39,6 +40,11 @@ __all__ = ["write_video", "write_image", "check_output_path", "check_output_suff
 #: at 10 bits (``uint16`` samples of 0-1023, as PyAV's ``yuv420p10le`` arrays hold them).
 PixelFormat = Literal["rgb24", "yuv420p", "yuv420p10le"]
 PLANAR_FORMATS = ("yuv420p", "yuv420p10le")
+#: The smallest side given to libx265. HEVC codes the picture in blocks of up to 64 pixels,
+#: and the build PyAV bundles corrupts its own memory on pictures 36-48 pixels wide (glibc
+#: then aborts the process at a later allocation); Provenant's pipeline reads nothing
+#: smaller than 64 pixels anyway.
+HEVC_MIN_SIDE = 64
 
 #: Names an image output may have; :func:`write_image` picks the format by the suffix.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", *HEIF_SUFFIXES)
@@ -190,6 +196,14 @@ def write_video(
     return path
 
 
+def check_encodable(codec: str, width: int, height: int) -> None:
+    """Refuse a picture size that ``codec``'s encoder cannot take safely (MediaError)."""
+    if codec == "libx265" and min(width, height) < HEVC_MIN_SIDE:
+        raise MediaError(f"a {width}x{height} picture is too small for HEVC (libx265); "
+                         f"allowed: both sides >= {HEVC_MIN_SIDE}",
+                         hint="write it as H.264 (libx264), or scale it up first")
+
+
 def _video_frame(frame: np.ndarray, pixel_format: str,
                  colour: ColourTags):  # -> av.VideoFrame, 4:2:0
     import av
@@ -262,6 +276,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             if captions is not None:
                 captions.timed(index, frame.pts)
             if stream is None:
+                check_encodable(codec, frame.width, frame.height)
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = frame.format.name

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from provenant.errors import ConfigurationError
+from provenant.media_write import check_encodable
 
 __all__ = ["Clip", "codec_roundtrip", "still_codec_roundtrip", "animated_roundtrip"]
 
@@ -53,6 +54,7 @@ def codec_roundtrip(clip: Clip, codec: str, crf: int, preset: str = "veryfast") 
 
     buf = io.BytesIO()
     h, w = clip.shape
+    check_encodable(codec, w - w % 2, h - h % 2)
     even = [np.ascontiguousarray(f[: h - h % 2, : w - w % 2]) for f in clip.frames]
     with av.open(buf, "w", format=_CONTAINER[codec]) as out:
         stream = out.add_stream(codec, rate=Fraction(clip.fps).limit_denominator(1001))

@@ -478,3 +478,20 @@ def test_photos_have_their_own_pixel_limit(workdir: Path) -> None:
     with pytest.raises(MediaLimitError, match="for an image"):
         media.probe(big, media.MediaLimits(max_image_pixels=4032 * 3024 - 1))
     assert media.MediaLimits().max_image_pixels == 100_000_000
+
+
+@pytest.mark.parametrize("size", [(40, 64), (64, 48), (36, 22)])
+def test_hevc_refuses_pictures_it_cannot_take(tmp_path: Path, size: tuple[int, int]) -> None:
+    """libx265 (PyAV's build) corrupts its memory on pictures 36-48 pixels wide, and the
+    process dies later: such sizes get an error before the encoder sees them."""
+    from watermark.attacks import Clip, codec_roundtrip
+
+    w, h = size
+    frames = [np.full((h, w, 3), 90, np.uint8)] * 3
+    with pytest.raises(MediaError, match="too small for HEVC"):
+        media.write_video(frames, tmp_path / "small.mp4", 24, codec="libx265")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+    with pytest.raises(MediaError, match="too small for HEVC"):
+        codec_roundtrip(Clip(frames, 24.0), "libx265", 28)
+    small = media.write_video(frames, tmp_path / "small_h264.mp4", 24)  # H.264 takes them
+    assert media.probe(small).width == w
