@@ -20,6 +20,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from provenant.demux import decord_rgb
 from provenant.errors import InputError
 from provenant.media import load_decord, read_image
 from provenant.samples import sample_footage, sample_photos
@@ -82,7 +83,10 @@ def _video_segments(src: Source, n: int, frames: int, size: int,
         start = int(rng.integers(0, max(total - frames, 0) + 1))
         idx = [min(start + i, total - 1) for i in range(frames)]
         y, x = _even(int(rng.integers(0, h - s + 1))), _even(int(rng.integers(0, w - s + 1)))
-        clip = reader.get_batch(idx).asnumpy()  # (T, H, W, 3)
+        try:
+            clip = reader.get_batch(idx).asnumpy()  # (T, H, W, 3)
+        except Exception:  # decord's batch refuses the widths whose rows it pads (72 px)
+            clip = np.stack([decord_rgb(reader[i].asnumpy()) for i in idx])
         yield np.ascontiguousarray(clip[:, y:y + s, x:x + s])
 
 

@@ -23,7 +23,7 @@ from provenant.errors import MediaError
 from provenant.mediainfo import MediaInfo
 from provenant.orientation import upright
 
-__all__ = ["open_container", "load_decord", "decord_reader", "decord_upright"]
+__all__ = ["open_container", "load_decord", "decord_reader", "decord_upright", "decord_rgb"]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -95,9 +95,22 @@ def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None
         return None
 
 
+def decord_rgb(frame: np.ndarray) -> np.ndarray:
+    """A frame as decord should have shaped it, ``(H, W, 3)``. decord pads the rows of some
+    widths and then shapes the frame by the padded row: a 72-pixel-wide video's 216-byte
+    rows are padded to 288 bytes and come out ``(H, 72, 4)`` (also widths 2-24 and 48).
+    The first ``3·W`` bytes of each row are the picture (identical to PyAV's decode)."""
+    if frame.ndim == 3 and frame.shape[2] > 3:
+        h, w = frame.shape[:2]
+        return np.ascontiguousarray(frame.reshape(h, -1)[:, : 3 * w].reshape(h, w, 3))
+    return frame
+
+
 def decord_upright(frame: np.ndarray, info: MediaInfo) -> np.ndarray:
     """decord applies the display rotation itself (checked for ±90° and 180°); should a
-    build not, a frame of the coded (transposed) size is turned here."""
+    build not, a frame of the coded (transposed) size is turned here. Rows decord padded
+    are cut first (:func:`decord_rgb`)."""
+    frame = decord_rgb(frame)
     if (info.rotation % 180 and info.width != info.height
             and frame.shape[:2] == (info.width, info.height)):
         return upright(frame, info.rotation // 90)

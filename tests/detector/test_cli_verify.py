@@ -90,6 +90,17 @@ def test_a_phone_video_is_scored(capsys, tiny_dir: Path, tmp_path: Path) -> None
     assert 0.0 <= json.loads(capsys.readouterr().out)["score"] <= 1.0
 
 
+def test_a_video_72_pixels_wide_is_scored(capsys, tiny_dir: Path, tmp_path: Path) -> None:
+    """decord pads a 72-pixel row (216 bytes) to 288 and shapes the frame (H, 72, 4): the
+    classifier refused the 4-channel tubes. The rows are cut back to the picture."""
+    from tests.conftest import encode_clip
+    from watermark.testing import procedural_clip
+
+    clip = encode_clip(tmp_path / "narrow.mp4", procedural_clip(98, 72, 20, seed=2), rate=1)
+    assert main(["detect", str(clip), "--json", "--weights", str(tiny_dir)]) == 0
+    assert 0.0 <= json.loads(capsys.readouterr().out)["score"] <= 1.0
+
+
 def test_detect_missing_file_and_too_small(capsys, tmp_path: Path, tiny_dir: Path) -> None:
     assert main(["detect", str(tmp_path / "nope.mp4"), "--weights", str(tiny_dir)]) == 2
     tiny = write_image(np.zeros((8, 8, 3), np.uint8), tmp_path / "tiny.png")

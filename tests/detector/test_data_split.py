@@ -53,6 +53,18 @@ def test_photo_motion_is_native_and_moves() -> None:
     assert np.abs(clip[1:].astype(int) - clip[:-1]).mean() > 1.0
 
 
+def test_a_user_video_72_pixels_wide_gives_rgb_segments(tmp_path) -> None:
+    """decord refuses a batch of a width whose rows it pads (72 px): frames are read one by
+    one and cut back to the picture."""
+    from tests.conftest import encode_clip
+    from watermark.testing import procedural_clip
+
+    path = encode_clip(tmp_path / "narrow.mp4", procedural_clip(98, 72, 12, seed=4))
+    clip = next(segments(Source("video:narrow", "video", (path,)), 1, 6, 96,
+                         np.random.default_rng(0)))
+    assert clip.shape == (6, 72, 72, 3) and clip.std() > 5
+
+
 def test_patches_are_even_aligned_tubes_through_every_frame() -> None:
     frames = np.random.default_rng(1).integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
     p = sample_patches(frames, 4, 16, np.random.default_rng(0))

@@ -495,3 +495,27 @@ def test_hevc_refuses_pictures_it_cannot_take(tmp_path: Path, size: tuple[int, i
         codec_roundtrip(Clip(frames, 24.0), "libx265", 28)
     small = media.write_video(frames, tmp_path / "small_h264.mp4", 24)  # H.264 takes them
     assert media.probe(small).width == w
+
+
+
+@pytest.mark.parametrize("width", [72, 48])
+def test_frames_of_widths_decord_pads_are_read_as_pyav_decodes_them(tmp_path: Path,
+                                                                     width: int) -> None:
+    """decord pads the rows of some widths and shapes the frame by the padded row
+    ((H, 72, 4) for a 72-pixel width): every reader gives (H, W, 3), equal to PyAV's."""
+    from provenant.demux import decord_rgb
+    from watermark.testing import procedural_clip
+
+    clip = encode_clip(tmp_path / "narrow.mp4", procedural_clip(64, width, 6, seed=1),
+                       pix_fmt="yuv444p", options={"crf": "0"})
+    with av.open(str(clip)) as container:
+        reference = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = list(media.iter_frames(clip))
+    assert [f.shape for f in frames] == [(64, width, 3)] * 6
+    assert all(np.array_equal(a, b) for a, b in zip(frames, reference))
+    indices, sampled = media.sample_frames(clip, 3)
+    assert all(np.array_equal(sampled[k], reference[i]) for k, i in enumerate(indices))
+    padded = np.zeros((2, width, 4), np.uint8)  # what decord gives: rows of 4·W bytes
+    padded.reshape(2, -1)[:, : 3 * width] = np.arange(3 * width) % 251
+    assert decord_rgb(padded).shape == (2, width, 3)
+    assert decord_rgb(padded)[1, -1, 2] == (3 * width - 1) % 251
