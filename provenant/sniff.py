@@ -7,7 +7,8 @@ BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camco
 (broadcast and news cameras, edit systems). Formats
 that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
-content credentials (:func:`credential_only_mime`).
+content credentials (:func:`credential_only_mime`). So do BMP, PSD, JPEG 2000 and OpenEXR
+images, which carry no content credentials.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def sniff_mime(path: Path) -> str:
                 hint=("convert it to PNG, JPEG, WebP, HEIC or AVIF (a still) or to MP4 (a "
                       "video)" if visual else "only video and images are examined")
                 + "; `provenant verify` still reads its content credentials")
+    for name, known in _OTHER_IMAGES.items():
+        if known(head):
+            raise UnsupportedMediaError(f"{path} is {name}, which is not supported",
+                                        hint="convert it to PNG, JPEG, WebP, HEIC or AVIF")
     raise UnsupportedMediaError(f"{path} is not a supported video or image (unrecognised content)")
 
 
@@ -103,6 +108,23 @@ def _mp3(head: bytes) -> bool:
         return True
     return (len(head) > 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2
             and head[2] >> 4 not in (0, 15))
+
+
+def _bmp(head: bytes) -> bool:
+    """A Windows bitmap: ``BM``, then (after the file header) a DIB header of a known size."""
+    return (head[:2] == b"BM" and len(head) >= 18
+            and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108, 124))
+
+
+#: Still-image formats recognised by their first bytes only to be named in the refusal
+#: (no content credentials either: the C2PA SDK does not read them).
+_OTHER_IMAGES: dict[str, Callable[[bytes], bool]] = {
+    "a BMP image": _bmp,
+    "a Photoshop (PSD) document": lambda h: h.startswith(b"8BPS"),
+    "a JPEG 2000 image": lambda h: h.startswith((b"\x00\x00\x00\x0cjP  \r\n\x87\n",
+                                                 b"\xff\x4f\xff\x51")),
+    "an OpenEXR image": lambda h: h.startswith(b"\x76\x2f\x31\x01"),
+}
 
 
 #: Formats recognised by their first bytes: named in the refusal, and read for their

@@ -449,6 +449,10 @@ def test_iter_keyed_frames_marks_the_codec_key_frames(clip: Path, png: Path) -> 
 @pytest.mark.parametrize("head, name, hint", [
     (DNG_HEAD, "DNG", "develop it to TIFF, PNG or JPEG"),
     (b"\xff\x0a\xfa\x7f", "JPEG XL", "PNG, JPEG, WebP, HEIC or AVIF"),
+    (b"BM" + b"\x00" * 12 + b"\x28\x00\x00\x00", "BMP", "PNG, JPEG, WebP, HEIC or AVIF"),
+    (b"8BPS\x00\x01", "Photoshop", "PNG, JPEG, WebP, HEIC or AVIF"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000", "PNG, JPEG, WebP, HEIC or AVIF"),
+    (b"\x76\x2f\x31\x01", "OpenEXR", "PNG, JPEG, WebP, HEIC or AVIF"),
 ])
 def test_known_unsupported_formats_are_named(workdir: Path, head: bytes, name: str,
                                              hint: str) -> None:
