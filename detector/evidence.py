@@ -17,8 +17,6 @@ from typing import Any
 from provenant.errors import NotFittedError
 from provenant.report import VerificationReport
 
-from detector.inference import MediaTooSmallError, load_detector, score_file
-
 __all__ = ["ClassifierProvider", "provider"]
 
 
@@ -29,6 +27,10 @@ class ClassifierProvider:
     def __call__(self, path: Path, report: VerificationReport, options: dict[str, Any]) -> None:
         if options.get("classifier") is False:
             return
+        # torch and timm load here, not when the providers are listed: a file the earlier
+        # steps already refused (unreadable, truncated) costs no model import (about 3 s).
+        from detector.inference import MediaTooSmallError, load_detector, score_file
+
         try:
             detector = load_detector(options.get("detector_weights"))
         except NotFittedError as exc:

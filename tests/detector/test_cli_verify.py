@@ -202,3 +202,26 @@ def test_a_capture_that_switches_renditions_is_scored_at_one_size(tmp_path: Path
     window = TINY.window_frames
     assert starts and all(s + window <= 10 or 20 <= s for s in starts)  # full-size segments
     assert tubes.shape[1:] == (TINY.patches_per_frame, window, 3, 48, 48)
+
+
+def test_a_file_refused_before_the_classifier_costs_no_model_import(tmp_path: Path) -> None:
+    """torch and timm load (about 3 s) only when the classifier runs: verify of a cut-short
+    unsigned video is refused by the steps before it, in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    from provenant.samples import render_clip
+
+    clip = write_video(render_clip(24, 128, 160), tmp_path / "clip.mp4", fps=24)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 10])
+    code = ("import sys, contextlib, io\n"
+            "from provenant.cli import main\n"
+            "with contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    rc = main(['verify', {str(cut)!r}])\n"
+            "print(rc, 'torch' in sys.modules, 'timm' in sys.modules)")
+    env = {**os.environ, "PROVENANT_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["2", "False", "False"]
