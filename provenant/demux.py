@@ -98,7 +98,8 @@ def decord_reader(info: MediaInfo):  # -> decord.VideoReader | None
 def decord_rgb(frame: np.ndarray) -> np.ndarray:
     """A frame as decord should have shaped it, ``(H, W, 3)``. decord pads the rows of some
     widths and then shapes the frame by the padded row: a 72-pixel-wide video's 216-byte
-    rows are padded to 288 bytes and come out ``(H, 72, 4)`` (also widths 2-24 and 48).
+    rows are padded to 288 bytes and come out ``(H, 72, 4)`` (of the even widths up to 998,
+    also 2, 4, 6, 8, 12, 16, 24 and 48).
     The first ``3·W`` bytes of each row are the picture (identical to PyAV's decode)."""
     if frame.ndim == 3 and frame.shape[2] > 3:
         h, w = frame.shape[:2]

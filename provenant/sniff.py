@@ -7,8 +7,8 @@ BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camco
 (broadcast and news cameras, edit systems). Formats
 that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
-content credentials (:func:`credential_only_mime`). So do BMP, PSD, JPEG 2000 and OpenEXR
-images, which carry no content credentials.
+content credentials (:func:`credential_only_mime`). BMP, PSD, JPEG 2000 and OpenEXR images
+are named in their refusal too; the SDK reads no credentials from them.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _bmp(head: bytes) -> bool:
 
 
 #: Still-image formats recognised by their first bytes only to be named in the refusal
-#: (no content credentials either: the C2PA SDK does not read them).
+#: (no content credentials either: the C2PA SDK lists none of them among the types it reads).
 _OTHER_IMAGES: dict[str, Callable[[bytes], bool]] = {
     "a BMP image": _bmp,
     "a Photoshop (PSD) document": lambda h: h.startswith(b"8BPS"),

@@ -47,9 +47,11 @@ WINDOW_GROUPS = 2
 WINDOW_SCALE = 1.5
 #: (window, period) hypotheses whose periods are refined before the best are decoded.
 REFINE_TOP = 4
-#: Steps of the refinement (working pixels), each tried while it raises the pilot.
-FINE_STEPS = (0.25, 0.125)
+#: The refinement first tries square periods this far either side of the estimate's mean
+#: side, this far apart (working pixels)...
 ISO_SPAN, ISO_STEP = 2.0, 0.25
+#: ...then moves each side by these steps while the pilot correlation grows.
+FINE_STEPS = (0.25, 0.125)
 
 #: One scored hypothesis: (pilot correlation, window name, period, folded tile).
 Scored = tuple[float, str, tuple[float, float], np.ndarray]
@@ -81,15 +83,16 @@ def window_candidates(total: np.ndarray, cfg: WatermarkConfig, lay: Layout,
     """The ``top`` best ``(window, period, folded tile)`` by pilot correlation over every
     period hypothesis of every window of the summed residual ``total``."""
     scored: list[Scored] = []
+    subs: dict[str, np.ndarray] = {}
     for name, (rows, cols) in windows(total.shape):
-        sub = np.ascontiguousarray(total[rows, cols])
+        sub = subs[name] = np.ascontiguousarray(total[rows, cols])
         if min(sub.shape) < cfg.tile_chips:  # not one tile of 1-pixel chips: a tiny picture
             continue
         for period in _isotropic(period_hypotheses(sub, cfg).pool):
             tile = fold(sub, period, lay.n)
             scored.append((pilot_sync(tile, lay), name, period, tile))
     scored.sort(key=lambda s: -s[0])
-    refined = [_refined(s, total, lay) for s in scored[:REFINE_TOP]]
+    refined = [_refined(s, subs[s[1]], lay) for s in scored[:REFINE_TOP]]
     refined.sort(key=lambda s: -s[0])
     return [(name, period, tile) for _, name, period, tile in refined[:top]]
 
@@ -108,12 +111,12 @@ def _isotropic(pool: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-def _refined(best: Scored, total: np.ndarray, lay: Layout) -> Scored:
-    """``best`` with its period moved, side by side, in steps of :data:`FINE_STEPS` working
-    pixels while the pilot correlation grows: a window's autocorrelation sees few periods,
-    so its estimate can be a pixel off, where the folded chips no longer line up."""
-    rows, cols = dict(windows(total.shape))[best[1]]
-    sub = np.ascontiguousarray(total[rows, cols])
+def _refined(best: Scored, sub: np.ndarray, lay: Layout) -> Scored:
+    """``best`` (folded from its window ``sub``) at the period of the strongest pilot
+    correlation near it: square periods within :data:`ISO_SPAN` of its mean side, then each
+    side moved by :data:`FINE_STEPS` while the pilot grows. A window's autocorrelation sees
+    few periods, so its estimate can be a pixel off, where the folded chips no longer line
+    up."""
     mid = 0.5 * (best[2][0] + best[2][1])
     for d in np.arange(-ISO_SPAN, ISO_SPAN + 1e-9, ISO_STEP):
         period = (mid + d, mid + d)
@@ -127,8 +130,8 @@ def _refined(best: Scored, total: np.ndarray, lay: Layout) -> Scored:
             moves = ((py + step, px), (py - step, px), (py, px + step), (py, px - step))
             tries = [(pilot_sync(tile, lay), best[1], period, tile)
                      for period in moves for tile in (fold(sub, period, lay.n),)]
-            top = max(tries, key=lambda s: s[0])
-            if top[0] <= best[0]:
+            moved = max(tries, key=lambda s: s[0])
+            if moved[0] <= best[0]:
                 break
-            best = top
+            best = moved
     return best
