@@ -105,7 +105,7 @@ def test_a_sub_sample_peak_stays_within_half_a_sample() -> None:
 
 
 def test_period_hypotheses_take_any_residual() -> None:
-    """Smoothed noise of random sizes: the first 320 draws hold three residuals whose
+    """Smoothed noise of random sizes: the first 320 draws hold two residuals whose
     sub-sample peaks fell outside their profiles (an IndexError in a detection)."""
     import cv2
 
