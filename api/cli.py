@@ -12,8 +12,7 @@ __all__ = ["register", "cmd_serve", "cmd_keys"]
 
 def register(subparsers: Any) -> None:
     """Add the ``serve`` and ``keys`` commands to the ``provenant`` parser."""
-    from api.keys import SCOPES
-    from api.settings import ApiSettings
+    from api.settings import SCOPES, ApiSettings  # not api.keys: FastAPI loads with it
 
     # The environment is read when `serve` runs, not here: a bad PROVENANT_API_* value must
     # not break every other command while the parser is built.

@@ -25,14 +25,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.db import Database, KeyRecord
 from api.errors import ApiError
-from api.settings import ApiSettings, get_api_settings
+from api.settings import SCOPES, ApiSettings, get_api_settings
 from provenant.errors import InputError
 
 __all__ = ["SCOPES", "Principal", "create_key", "authenticate", "require_scope", "require_key",
            "optional_read",
            "hash_secret"]
 
-SCOPES = ("verify", "sign", "generate")
 _PREFIX = "pvk"
 _bearer = HTTPBearer(auto_error=False, description="API key from `provenant keys create`")
 

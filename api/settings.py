@@ -13,7 +13,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ApiSettings", "get_api_settings"]
+__all__ = ["ApiSettings", "get_api_settings", "SCOPES"]
+
+#: What an API key may be allowed to do (``provenant keys create --scope``; ``api.keys``).
+SCOPES = ("verify", "sign", "generate")
 
 _MIB = 1024 * 1024
 

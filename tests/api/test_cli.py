@@ -71,3 +71,24 @@ def test_serve_reads_its_environment_when_it_runs(monkeypatch: pytest.MonkeyPatc
         assert "PROVENANT_API_WORKERS='many'" in err and len(err.strip().splitlines()) == 1
     finally:
         get_api_settings.cache_clear()
+
+
+def test_commands_other_than_serve_do_not_load_fastapi(tmp_path) -> None:
+    """Building the parser registers `serve` and `keys`, whose scope choices live in
+    api.settings, so the other commands do not pay for FastAPI (checked in a fresh
+    interpreter)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from provenant.cli import main\n"
+            "try:\n"
+            "    main(['keys', 'create', '--help'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print('fastapi' in sys.modules)")
+    env = {**os.environ, "PROVENANT_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    assert "--scope" in out and out.split()[-1] == "False"
