@@ -15,7 +15,7 @@ from provenant.errors import MediaError
 from provenant.prefetch import prefetch
 from watermark.config import WatermarkConfig, parse_payload, resolve_key
 from watermark.detection import (
-    ResidualAccumulator, WatermarkResult, analyse_residual, working_luma,
+    ResidualAccumulator, WatermarkResult, analyse_residual, luma_of, working_luma,
 )
 from watermark.embedding import embed_frame, embed_frames, embed_image, embed_yuv420
 from watermark.lookup import Codebook
@@ -138,13 +138,14 @@ class Looks:
         self.wide: ResidualAccumulator | None = None  # the window search's, for large frames
 
     def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
-        shape, g = working_luma(frame, self.cfg.work_side)  # shared by every look
+        gray = luma_of(frame)
+        shape, g = working_luma(gray, self.cfg.work_side)  # shared by every look
         if even:
             if self.every.frames == 0:
                 self.fine = _fine_look(self.cfg, shape[0], shape[1], self.n_even)
                 self.wide = _wide_look(self.cfg, shape[0], shape[1], self.n_even)
             if self.wide is not None and len(self.wide.pending or ()) < WINDOW_FRAMES:
-                self.wide.add(frame)
+                self.wide.add(gray)
             for look in (self.every, self.fine, self.median):
                 if look is not None:
                     look.add_working(shape, g)

@@ -138,15 +138,19 @@ class ResidualAccumulator:
         self.frames += 1
 
 
+def luma_of(frame: np.ndarray) -> np.ndarray:
+    """An RGB ``(H, W, 3)`` or luma ``(H, W)`` frame -> its ``(H, W)`` luma."""
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    if frame.ndim == 2:
+        return frame
+    raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
+
+
 def working_luma(frame: np.ndarray, work_side: int) -> tuple[tuple[int, int], np.ndarray]:
     """An RGB ``(H, W, 3)`` or luma ``(H, W)`` frame -> ``((H, W), (h, w) float32 luma)``
     downscaled so the shorter side is at most ``work_side``."""
-    if frame.ndim == 3 and frame.shape[2] == 3:
-        gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    elif frame.ndim == 2:
-        gray = frame
-    else:
-        raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
+    gray = luma_of(frame)
     h, w = gray.shape
     scale = min(1.0, work_side / min(h, w))
     g = gray.astype(np.float32)
