@@ -76,8 +76,10 @@ def detect(source: Source, key: str | bytes | None = None,
            candidates: Candidates = None) -> WatermarkResult:
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
 
-    A file path is sampled (see :func:`detect_file`). An ``H×W×3`` array is a still image
-    (:meth:`WatermarkConfig.for_still`); ``T×H×W×3`` arrays and iterables are used frame
+    A file path is sampled (see :func:`detect_file`). An ``H×W``, ``H×W×3`` or ``H×W×4``
+    array is a still image, as :func:`embed` takes it (:meth:`WatermarkConfig.for_still`;
+    alpha is ignored, 16-bit samples are read at the 8-bit scale the embedder used, float
+    samples are refused); ``T×H×W×3`` arrays and iterables are used frame
     by frame in full (constant memory); arrays and sequences also get the fine look
     where its pixel budget allows (see :class:`Looks`), iterables of unknown length do not.
     ``keyframes``: indices of the frames a codec coded
@@ -92,17 +94,27 @@ def detect(source: Source, key: str | bytes | None = None,
     if isinstance(source, (str, os.PathLike)):
         return detect_file(source, kbytes, cfg, codebook)
     if isinstance(source, np.ndarray):
-        if source.ndim not in (3, 4) or source.shape[-1] != 3:
-            raise MediaError(f"array of shape {source.shape} is invalid; "
-                             "allowed: H×W×3 or T×H×W×3")
-        if source.ndim == 3:  # a still image: read with the chips it was marked with
+        if not (source.ndim == 2 or (source.ndim in (3, 4) and source.shape[-1] in (3, 4))):
+            raise MediaError(f"array of shape {source.shape} is invalid; allowed: an image "
+                             "(H×W, H×W×3 or H×W×4) or T×H×W×3 frames")
+        if source.ndim in (2, 3):  # a still image: read with the chips it was marked with
             source, cfg = source[None], cfg.for_still()
     keyset = set(keyframes or ())
     looks = Looks(cfg, len(source) if isinstance(source, (np.ndarray, Sequence)) else None)
     for i, frame in enumerate(source):
-        frame = np.asarray(frame)
-        looks.add(frame, even=True, key=i in keyset)
+        looks.add(_samples(np.asarray(frame)), even=True, key=i in keyset)
     return looks.analyse(kbytes, codebook)
+
+
+def _samples(frame: np.ndarray) -> np.ndarray:
+    """A caller's frame, refused unless its samples are what :func:`embed` takes and gives:
+    the residual filters work at the 8-bit scale, so float frames (often 0-1) would be read
+    as near black, silently."""
+    if frame.dtype not in (np.uint8, np.uint16):
+        raise MediaError(f"frame samples of type {frame.dtype} are invalid; allowed: uint8 "
+                         "(or uint16) as embed() takes and gives them; convert float frames "
+                         "in [0, 1] with (frames * 255).round().astype(np.uint8)")
+    return frame
 
 
 def as_codebook(candidates: Candidates) -> Codebook | None:

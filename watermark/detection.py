@@ -139,12 +139,17 @@ class ResidualAccumulator:
 
 
 def luma_of(frame: np.ndarray) -> np.ndarray:
-    """An RGB ``(H, W, 3)`` or luma ``(H, W)`` frame -> its ``(H, W)`` luma."""
-    if frame.ndim == 3 and frame.shape[2] == 3:
-        return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    if frame.ndim == 2:
-        return frame
-    raise MediaError(f"frame of shape {frame.shape} is invalid; allowed: H×W×3 RGB or H×W")
+    """An RGB ``(H, W, 3)``, RGBA ``(H, W, 4)`` (alpha ignored) or luma ``(H, W)`` frame ->
+    its ``(H, W)`` luma on the 8-bit scale the embedder works at: 16-bit samples are
+    divided by 257 (to float32), as :func:`watermark.embedding.embed_image` sees them."""
+    if frame.ndim == 3 and frame.shape[2] in (3, 4):
+        gray = cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
+    elif frame.ndim == 2:
+        gray = frame
+    else:
+        raise MediaError(f"frame of shape {frame.shape} is invalid; "
+                         "allowed: H×W×3 RGB, H×W×4 RGBA or H×W")
+    return gray.astype(np.float32) / 257.0 if gray.dtype == np.uint16 else gray
 
 
 def working_luma(frame: np.ndarray, work_side: int) -> tuple[tuple[int, int], np.ndarray]:

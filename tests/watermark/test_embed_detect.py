@@ -91,6 +91,26 @@ def test_still_image_round_trip(small_clip: np.ndarray) -> None:
     assert detect(marked, KEY).payload == PAYLOAD
 
 
+def test_detect_reads_each_image_array_embed_writes(small_clip: np.ndarray) -> None:
+    """Grey, RGBA and 16-bit stills, as embed() takes and gives them, are detected as the
+    8-bit RGB picture they show: alpha ignored, 16-bit samples read at the 8-bit scale."""
+    still = small_clip[3]
+    marked = embed(still, PAYLOAD, KEY)
+    noisy = np.clip(marked + np.random.default_rng(1).normal(0, 12, marked.shape), 0, 255)
+    seen = noisy.round().astype(np.uint8)
+    reference = detect(seen, KEY)
+    assert reference.payload == PAYLOAD
+    rgba = np.dstack([seen, np.full(seen.shape[:2], 7, np.uint8)])
+    assert detect(rgba, KEY).p_value == reference.p_value
+    deep = detect(seen.astype(np.uint16) * 257, KEY)  # the same picture in 16-bit samples
+    assert deep.payload == PAYLOAD
+    assert np.log(deep.p_value) == pytest.approx(np.log(reference.p_value), rel=0.01)
+    grey = embed(still[..., 1], PAYLOAD, KEY)
+    assert grey.ndim == 2 and detect(grey, KEY).payload == PAYLOAD
+    with pytest.raises(MediaError, match="float32"):
+        detect(marked.astype(np.float32) / 255, KEY)
+
+
 def test_streaming_is_lazy_and_detect_takes_iterables(small_clip: np.ndarray) -> None:
     def frames() -> Iterator[np.ndarray]:
         yield from small_clip[:8]
@@ -116,7 +136,7 @@ def test_bad_inputs_raise_input_errors(small_clip: np.ndarray) -> None:
     with pytest.raises(MediaError, match="too small"):
         embed(small_clip[0, :40, :40], PAYLOAD, KEY)
     with pytest.raises(MediaError, match="shape"):
-        detect(np.zeros((4, 4)), KEY)
+        detect(np.zeros((4, 4, 2)), KEY)
     with pytest.raises(MediaError, match="differs"):
         detect([small_clip[0], small_clip[0, :100]], KEY)
 
