@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from provenant.captions import Captions
+from provenant.frameclock import FrameClock
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.dolbyvision import check_dolby_vision
 from provenant.errors import InputError, MediaError, UnsupportedMediaError, notice
@@ -225,39 +226,13 @@ def _video_frame(frame: np.ndarray, pixel_format: str,
     return rgb_to_yuv420(rgb, colour)
 
 
-#: Presentation times are counted in 1/90000 s (MPEG's clock), fine enough for any frame rate.
-_TIME_BASE = Fraction(1, 90_000)
-
-
-class _Clock:
-    """Presentation timestamps of the frames written, in ``_TIME_BASE`` units: a frame's own
-    time when it has one, else one frame period after the previous frame; always increasing."""
-
-    def __init__(self, rate: Fraction) -> None:
-        self.step = float(1 / (rate * _TIME_BASE))
-        self.ticks: float | None = None  # the last frame's time, unrounded
-        self.last: int | None = None
-
-    def pts(self, seconds: float | None) -> int:
-        if seconds is not None:
-            self.ticks = seconds / _TIME_BASE
-        else:
-            self.ticks = 0.0 if self.ticks is None else self.ticks + self.step
-        pts = round(self.ticks)
-        if self.last is not None and pts <= self.last:
-            pts = self.last + 1
-            self.ticks = float(pts)
-        self.last = pts
-        return pts
-
-
 def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
             colour: ColourTags, field_order: FieldOrder = "progressive",
             captions: Captions | None = None, pixel_aspect: Fraction | None = None) -> None:
     rate = Fraction(fps).limit_denominator(1001)
     if rate <= 0:
         raise InputError(f"fps={fps!r} is invalid; allowed: a positive frame rate")
-    clock = _Clock(rate)
+    clock = FrameClock(rate)
     frames = iter(frames)
     head = list(islice(frames, 3))
     frames, short = chain(head, frames), len(head) < 3
@@ -272,7 +247,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
         for index, item in enumerate(frames):
             array, seconds = item if isinstance(item, tuple) else (item, None)
             frame = _video_frame(array, pixel_format, colour)
-            frame.pts, frame.time_base = clock.pts(seconds), _TIME_BASE
+            frame.pts, frame.time_base = clock.pts(seconds), clock.time_base
             if captions is not None:
                 captions.timed(index, frame.pts)
             if stream is None:
@@ -280,7 +255,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                 stream = out.add_stream(codec, rate=rate)
                 stream.height, stream.width = frame.height, frame.width
                 stream.pix_fmt = frame.format.name
-                stream.codec_context.time_base = _TIME_BASE
+                stream.codec_context.time_base = clock.time_base
                 if pixel_aspect is not None:
                     stream.codec_context.sample_aspect_ratio = pixel_aspect
                 tag(stream.codec_context, colour)
@@ -289,7 +264,7 @@ def _encode(out, frames, fps, crf, preset, codec, audio_from, pixel_format,
                     audio = TrackCopy(out, audio_from)
             mux(stream.encode(frame))
             if audio is not None:
-                audio.copy_until(float(frame.pts * _TIME_BASE))
+                audio.copy_until(float(frame.pts * clock.time_base))
         if stream is None:
             raise MediaError("no frames to write", hint="the input yielded no frames")
         mux(stream.encode())

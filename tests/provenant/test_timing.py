@@ -81,3 +81,17 @@ def test_frames_without_times_are_evenly_spaced_and_times_never_go_back(tmp_path
     assert times[:2] == [0.0, 0.5] and times[-1] == 2.0
     assert all(b > a for a, b in zip(times, times[1:]))
     assert abs(times[4] - (times[3] + 1 / 24)) < 1e-3
+
+
+@pytest.mark.parametrize("rate", [Fraction(24000, 1001), Fraction(60000, 1001), Fraction(25)])
+def test_a_constant_rate_keeps_frames_of_equal_length(tmp_path: Path, rate: Fraction) -> None:
+    """NTSC film (23.976 fps) and 59.94 fps do not divide MPEG's 1/90000 s clock: stamped in
+    it, frames lasted 3754, 3754 and 3753 ticks in turn, a variable rate in the MP4."""
+    frames = list(render_clip(12, 64, 64))
+    for name, timed in (("cfr.mp4", frames),
+                        ("timed.mp4", [(f, float(i / rate)) for i, f in enumerate(frames)])):
+        with av.open(str(write_video(timed, tmp_path / name, fps=float(rate)))) as c:
+            stream = c.streams.video[0]
+            pts = [f.pts for f in c.decode(stream)]
+            assert len(set(np.diff(pts).tolist())) == 1  # every frame lasts the same
+            assert stream.average_rate == rate
