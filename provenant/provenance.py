@@ -34,6 +34,10 @@ from provenant.truncation import refuse_truncated, truncation
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
 
 
+#: What an animation may be stamped into besides an MP4: an animation of one of these kinds.
+SIGNED_ANIMATIONS = (".gif", ".png", ".webp")
+
+
 def default_credentials() -> SigningCredentials:
     """The configured signing chain (``PROVENANT_SIGN_CERT``/``_KEY``), else the dev credentials."""
     s = get_settings()
@@ -113,7 +117,8 @@ def stamp(
 
     An image stays an image (PNG, JPEG, WebP, HEIC or AVIF, chosen by ``dst``'s suffix; a still
     GIF becomes one of these); a video (an animated GIF, PNG, WebP or AVIF too) becomes an
-    H.264 MP4 (``dst`` named .mp4, .mov or .m4v; a 10-bit source stays 10-bit, as HEVC).
+    H.264 MP4 (``dst`` named .mp4, .mov or .m4v; a 10-bit source stays 10-bit, as HEVC), and
+    an animation stays an animated GIF, PNG or WebP when ``dst`` is named so.
 
     A source that carries a C2PA manifest (a camera's, another generator's, an earlier
     stamp's) becomes the new manifest's parent ingredient (``c2pa.opened``, its manifest
@@ -130,6 +135,9 @@ def stamp(
                          "original would be lost", hint="give a different output path")
     if info.kind == "image":
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
+    elif info.animation:
+        dst = check_output_suffix(dst, MP4_SUFFIXES + SIGNED_ANIMATIONS,
+                                  "an H.264 MP4 video or an animated GIF, PNG or WebP")
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
     refuse_truncated(info.path, info.mime, "stamping")  # else: the frames that decode, signed
@@ -148,7 +156,8 @@ def stamp(
         if options.source_type is None:
             options = replace(options, source_type=default_source_type)
     payload = secrets.token_bytes(8)
-    suffix = dst.suffix.lower() if info.kind == "image" else ".mp4"
+    keeps_kind = info.kind == "image" or dst.suffix.lower() in SIGNED_ANIMATIONS
+    suffix = dst.suffix.lower() if keeps_kind else ".mp4"
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)
     os.close(fd)
     try:

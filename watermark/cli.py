@@ -17,6 +17,7 @@ import numpy as np
 from provenant.cli import FILES_HELP
 from provenant.errors import InputError, MediaError
 from provenant.filelist import report_each
+from provenant.animwrite import ANIMATION_FORMATS
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix,
                              probe)
 from watermark.api import detect_file, embed_file
@@ -103,8 +104,12 @@ def _register_audit(sub: Any) -> None:
 def _check_output(src: Path, dst: Path) -> None:
     if dst.resolve() == src.resolve():
         raise MediaError(f"output {dst} is the input file; give a different -o path")
-    if probe(src).kind == "image":  # by content, not by name
+    info = probe(src)
+    if info.kind == "image":  # by content, not by name
         check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
+    elif info.animation:
+        check_output_suffix(dst, MP4_SUFFIXES + (".mkv", *ANIMATION_FORMATS),
+                            "an H.264 video or an animated GIF, PNG or WebP")
     else:
         check_output_suffix(dst, MP4_SUFFIXES + (".mkv",), "an H.264 video")
 

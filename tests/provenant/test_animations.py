@@ -2,7 +2,7 @@
 from their own chunks (an AVIF's sample table), decoded frame by frame (PyAV for APNG, also
 once signed, when the manifest chunk pushes ``acTL`` past FFmpeg's first look; Pillow for
 WebP, which FFmpeg cannot decode, and AVIF, which it reads as one picture), signed as they
-are, and watermarked or stamped as an MP4."""
+are, and watermarked or stamped as an MP4 (or as an animation: ``test_animwrite``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,109 @@
+"""Writing an animation back as an animation: an animated GIF, PNG (APNG) or WebP, as Pillow
+writes them, with each frame's own duration and the source's loop count.
+
+A meme or a sticker that is marked should stay what it was: the same kind of file, playing
+in the same places (chat apps, image boards, browsers' ``<img>``), not an MP4 that needs a
+video player. The GIF's palettes (256 colours per frame, Pillow's adaptive palette) and the
+WebP's lossy coding are what the watermark benchmark's ``gif`` and ``webp_anim_75`` attacks
+measure; an APNG is lossless, and so is a WebP whose source was.
+
+Pillow keeps every frame of the animation while it writes one (it compares them to store
+only what changes), so the frames are held in memory: :func:`check_animation_size` refuses
+one larger than :data:`MAX_ANIMATION_PIXELS` before any work, with the MP4 to write instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from provenant.errors import MediaError, MediaLimitError
+from provenant.media_write import check_output_path, sibling_temp
+
+__all__ = ["ANIMATION_FORMATS", "MAX_ANIMATION_PIXELS", "check_animation_size", "loop_count",
+           "write_animation"]
+
+#: Output suffix -> Pillow's format for an animation written as an animation.
+ANIMATION_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
+#: Pixels (frames × width × height) an animation written as one may hold: 3 bytes each in
+#: memory while it is written (1.2 GB at the limit).
+MAX_ANIMATION_PIXELS = 400_000_000
+#: The shortest frame a GIF's 1/100 s delays and browsers honour (shorter ones play at 100 ms).
+_GIF_LEAST_MS = 20
+
+
+def check_animation_size(frames: int, width: int, height: int, path: str | os.PathLike[str]
+                         ) -> None:
+    """Refuse (MediaLimitError) an animation too large to be written as one."""
+    if frames * width * height > MAX_ANIMATION_PIXELS:
+        raise MediaLimitError(
+            f"{frames} frames of {width}x{height} are too many to write as an animated "
+            f"{Path(path).suffix.lstrip('.').upper()} ({frames * width * height:,} pixels; "
+            f"the limit is {MAX_ANIMATION_PIXELS:,})",
+            hint="write it as a video instead: name the output .mp4")
+
+
+def loop_count(path: str | os.PathLike[str]) -> int:
+    """How many times an animated GIF, PNG or WebP asks to be played (0: forever, the
+    default when the file does not say)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            loop = image.info.get("loop", 0)
+    except (OSError, ValueError, SyntaxError):
+        return 0
+    return int(loop) if isinstance(loop, int) and 0 <= loop <= 65535 else 0
+
+
+def _durations(times: list[float | None], fps: float, end: float | None) -> list[int]:
+    """Each frame's duration in milliseconds: to the next frame's time, the last one's to
+    ``end``; one frame period where a time is missing."""
+    period = 1000.0 / fps if fps > 0 else 100.0
+    out = []
+    for i, t in enumerate(times):
+        nxt = times[i + 1] if i + 1 < len(times) else end
+        out.append(round((nxt - t) * 1000) if t is not None and nxt is not None else round(period))
+    return [max(1, d) for d in out]
+
+
+def write_animation(frames: Iterable[tuple[np.ndarray, float | None]],
+                    path: str | os.PathLike[str], fps: float, *, end: float | None = None,
+                    loop: int = 0, lossless: bool = False, quality: int = 90) -> Path:
+    """Write RGB frames with their times in seconds (as :func:`provenant.media.
+    iter_timed_frames` yields them) to ``path`` as the animation its suffix names
+    (:data:`ANIMATION_FORMATS`). ``end``: when the last frame ends (the source's duration;
+    None: one frame period after it starts). ``loop``: plays (0: forever). ``lossless``: a WebP coded
+    losslessly (else at ``quality``); GIF and PNG take no quality. The file appears whole
+    or not at all."""
+    from PIL import Image
+
+    path = check_output_path(path)
+    fmt = ANIMATION_FORMATS[path.suffix.lower()]
+    images, times, pixels = [], [], 0
+    for frame, seconds in frames:
+        pixels += frame.shape[0] * frame.shape[1]
+        if pixels > MAX_ANIMATION_PIXELS:  # a file whose header undercounted its frames
+            check_animation_size(len(images) + 1, frame.shape[1], frame.shape[0], path)
+        images.append(Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)))
+        times.append(seconds)
+    if not images:
+        raise MediaError("no frames to write", hint="the input yielded no frames")
+    durations = _durations(times, fps, end)
+    if fmt == "GIF":
+        durations = [max(_GIF_LEAST_MS, round(d / 10) * 10) for d in durations]
+    options: dict[str, object] = {"lossless": True} if fmt == "WEBP" and lossless else \
+        {"quality": quality} if fmt == "WEBP" else {}
+    tmp = sibling_temp(path, path.suffix)
+    try:
+        images[0].save(tmp, format=fmt, save_all=len(images) > 1, append_images=images[1:],
+                       duration=durations if len(images) > 1 else durations[0], loop=loop,
+                       **options)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
