@@ -274,7 +274,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     the video watermarked with the same ``payload``.
 
     An animation (GIF, PNG, WebP, AVIF) is written as an H.264 video, or as an animated
-    GIF, PNG or WebP when ``dst`` is named so (:mod:`provenant.animwrite`).
+    GIF, PNG or WebP, its transparency kept, when ``dst`` is named so
+    (:mod:`provenant.animwrite`).
 
     Videos with even sides are decoded to planar YUV 4:2:0 and marked on the Y plane, so no
     colour conversion is added to the decode + encode; others, and animations (GIF, PNG,
@@ -284,8 +285,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     10 does not play in browsers or on Apple devices).
     ``progress``: a progress bar on stderr (default: on a terminal, once the work has taken
     more than 2 s)."""
-    from provenant.animwrite import (ANIMATION_FORMATS, check_animation_size, loop_count,
-                                     write_animation)
+    from provenant.animwrite import (ANIMATION_FORMATS, check_animation_size, iter_rgba_frames,
+                                     loop_count, write_animation)
     from provenant.captions import Captions
     from provenant.framesize import one_size
     from provenant.gainmap import read_gain_map
@@ -317,8 +318,8 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                            motion_video=video)
     if info.animation and Path(dst).suffix.lower() in ANIMATION_FORMATS:  # stays an animation
         check_animation_size(info.frame_count, info.width, info.height, dst)
-        frames = ((embed_frame(f, kbytes, bits, cfg), t)
-                  for f, t in one_size(iter_timed_frames(info.path)))
+        frames = ((np.dstack([embed_frame(np.ascontiguousarray(f[..., :3]), kbytes, bits, cfg),
+                              f[..., 3]]), t) for f, t in iter_rgba_frames(info.path))
         return write_animation(_counted(frames, info.frame_count, progress), dst,
                                info.fps or 25.0, end=info.duration or None,
                                loop=loop_count(info.path),

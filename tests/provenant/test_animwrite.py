@@ -1,16 +1,19 @@
 """An animation marked or stamped into an animation stays one: an animated GIF, PNG or WebP
-with its frames' own durations and its loop count, watermarked and, when stamped, signed."""
+with its frames' own durations, its transparency and its loop count, watermarked and, when
+stamped, signed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import provenant.provenance as prov
 from provenant import animwrite
-from provenant.animwrite import check_animation_size, loop_count, write_animation
+from provenant.animwrite import (check_animation_size, iter_rgba_frames, loop_count,
+                                 write_animation)
 from provenant.cli import main
 from provenant.errors import InputError, MediaLimitError
 from provenant.manifest import read_manifest
@@ -87,3 +90,21 @@ def test_a_gif_is_stamped_into_a_signed_gif_that_leads_back(workdir: Path, capsy
                  "--payload", PAYLOAD]) != 0
     assert "animated GIF, PNG or WebP" in capsys.readouterr().err
     assert not (workdir / "w.avif").exists()
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png", ".webp"])
+def test_a_marked_sticker_keeps_its_transparency(workdir: Path, suffix: str) -> None:
+    """A sticker: content inside an ellipse, clear around it. Every frame's alpha comes back
+    as it was, and the mark is found (a GIF's frames are given their own median-cut
+    palettes: Pillow's palette for RGBA frames lost the mark)."""
+    yy, xx = np.mgrid[:192, :256]
+    alpha = ((((yy - 96) / 90) ** 2 + ((xx - 128) / 120) ** 2) < 1).astype(np.uint8) * 255
+    images = [Image.fromarray(np.dstack([f, alpha])) for f in render_clip(8, 192, 256, seed=6)]
+    src = workdir / f"sticker{suffix}"
+    extra = {".webp": {"quality": 90}}.get(suffix, {})
+    images[0].save(src, save_all=True, append_images=images[1:], duration=80, loop=0, **extra)
+    out = embed_file(src, workdir / f"marked{suffix}", PAYLOAD, progress=False)
+    frames = [f for f, _ in iter_rgba_frames(out)]
+    assert len(frames) == 8 and all(np.array_equal(f[..., 3], alpha) for f in frames)
+    result = detect_file(out)
+    assert result.detected and result.payload == PAYLOAD
