@@ -194,17 +194,18 @@ def _input(ctx: JobContext) -> Path:
     return ctx.input_path
 
 
-def _marked_suffix(src: Path, suffix: str) -> str:
+def _marked_suffix(src: Path, suffix: str, keep_animation: bool = False) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
     still GIF becomes a PNG: the watermark is not written into a palette; a TIFF too, which
-    is read, not written), a video (an animated GIF, PNG, WebP or AVIF too) is MP4."""
+    is read, not written), a video (an animated GIF, PNG, WebP or AVIF too) is MP4, but an
+    animated GIF, PNG or WebP stays one with ``keep_animation``."""
     if suffix == ".tif":
         return ".png"
     if suffix in IMAGE_SUFFIXES + (".gif",):
         from provenant.media import probe
 
         if probe(src).kind == "video":
-            return ".mp4"
+            return suffix if keep_animation and suffix in (".gif", ".png", ".webp") else ".mp4"
         return ".png" if suffix == ".gif" else suffix
     return ".mp4"
 
@@ -217,7 +218,8 @@ def run_sign(ctx: JobContext) -> JobOutput:
     dst = ctx.workdir / f"signed{ctx.params.get('suffix', src.suffix)}"
     options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
-        dst = dst.with_suffix(_marked_suffix(src, dst.suffix))
+        dst = dst.with_suffix(_marked_suffix(src, dst.suffix, ctx.params.get("keep_animation",
+                                                                             False)))
         with collect_notices() as notes:  # what the copy goes without, as warnings
             result = stamp(src, dst, options, default_source_type="digitalCapture")
         return JobOutput({**_signed(result), **_warnings(notes)}, dst)
@@ -227,7 +229,9 @@ def run_sign(ctx: JobContext) -> JobOutput:
 def run_watermark_embed(ctx: JobContext) -> JobOutput:
     wm = require_watermark()
     src = _input(ctx)
-    dst = ctx.workdir / f"watermarked{_marked_suffix(src, ctx.params.get('suffix', src.suffix))}"
+    suffix = _marked_suffix(src, ctx.params.get("suffix", src.suffix),
+                            ctx.params.get("keep_animation", False))
+    dst = ctx.workdir / f"watermarked{suffix}"
     with collect_notices() as notes:  # what the copy goes without, as warnings
         wm.embed_file(src, dst, ctx.params["payload"])
     return JobOutput({"payload": ctx.params["payload"].lower().removeprefix("0x"),

@@ -27,7 +27,7 @@ from api.uploads import Upload, multipart_body, receive_upload
 from provenant.errors import CapabilityUnavailableError
 from provenant.manifest import SOURCE_TYPES, SignOptions
 
-__all__ = ["router", "file_or_job", "TempFileResponse"]
+__all__ = ["router", "file_or_job", "keeps_animation", "KEEP_ANIMATION", "TempFileResponse"]
 
 router = APIRouter(prefix="/v1", tags=["sign"])
 
@@ -41,7 +41,19 @@ _FIELDS = {
     "watermark": {"type": "boolean", "default": False,
                   "description": "also embed the invisible watermark (soft binding) first"},
 }
+#: The form field that keeps a watermarked animation one (``/v1/sign`` with ``watermark``,
+#: ``/v1/watermark/embed``).
+KEEP_ANIMATION = {"keep_animation": {
+    "type": "boolean", "default": False,
+    "description": "a watermarked animated GIF, PNG or WebP comes back as one of its kind, "
+                   "its frames' durations and transparency kept (default: as an MP4)"}}
+_FIELDS.update(KEEP_ANIMATION)
 _TRUE = ("1", "true", "yes", "on")
+
+
+def keeps_animation(upload: Upload) -> bool:
+    """Whether the form asks for a watermarked animation to stay one (``keep_animation``)."""
+    return upload.fields.get("keep_animation", "").strip().lower() in _TRUE
 
 
 class TempFileResponse(FileResponse):
@@ -73,7 +85,8 @@ def _sign_params(upload: Upload) -> dict[str, Any]:
         if "watermark" not in stampers():
             raise CapabilityUnavailableError("watermark=true needs the watermark stamper, "
                                              "which is not installed")
-    return {"source_type": source_type, "title": title, "watermark": watermark}
+    return {"source_type": source_type, "title": title, "watermark": watermark,
+            "keep_animation": keeps_animation(upload)}
 
 
 def _download_name(upload: Upload, stem: str, suffix: str) -> str:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.deps import run_on_upload
 from api.errors import ApiError
 from api.keys import Principal, optional_read, require_scope
-from api.routers.sign import file_or_job
+from api.routers.sign import KEEP_ANIMATION, file_or_job, keeps_animation
 from api.schemas import ERROR_RESPONSES, JobOut, WatermarkDetectOut
 from api.services import require_watermark, watermark_detect_file
 from api.settings import ApiSettings, get_api_settings
@@ -24,7 +24,8 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/watermark", tags=["watermark"])
 
 _PAYLOAD = {"payload": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{16}$",
-                        "description": "64-bit payload as 16 hex digits", "x-required": True}}
+                        "description": "64-bit payload as 16 hex digits", "x-required": True},
+            **KEEP_ANIMATION}
 
 
 def _detect(upload: Upload, store: Any) -> dict[str, Any]:
@@ -46,6 +47,7 @@ async def detect(request: Request, settings: ApiSettings = Depends(get_api_setti
 
 
 @router.post("/embed", responses={200: {"content": {"video/mp4": {}, "image/png": {},
+                                                     "image/gif": {},
                                                      "image/jpeg": {}, "image/webp": {},
                                                      "image/heic": {}, "image/avif": {}},
                                         "description": "the watermarked file"},
@@ -57,7 +59,8 @@ async def embed(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                 settings: ApiSettings = Depends(get_api_settings),
                 principal: Principal = Depends(require_scope("sign"))) -> Any:
     """Watermark a video (H.264 out, 10-bit HEVC for a 10-bit source; audio kept) or an
-    image with the ``payload`` form field.
+    image with the ``payload`` form field. An animated GIF, PNG or WebP comes back as an MP4,
+    or with ``keep_animation=true`` as an animation of its kind.
 
     ``mode=sync`` answers with the file; ``mode=job`` answers 202 with a job whose result
     (``GET /v1/jobs/{id}/result``) is the file.
@@ -74,7 +77,7 @@ def _embed_params(upload: Upload) -> dict[str, Any]:
     if not payload:
         raise ApiError(422, "validation_error", "payload: a form field of 16 hex digits is required")
     parse_payload(payload)  # PayloadError (422) before any work
-    return {"payload": payload}
+    return {"payload": payload, "keep_animation": keeps_animation(upload)}
 
 
 #: The most of a video an HTTP audit reads (seconds); the CLI and library take more.

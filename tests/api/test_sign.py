@@ -318,3 +318,32 @@ def test_an_animated_png_or_webp_is_watermarked_as_an_mp4(client: TestClient, cl
 def _saved(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_keep_animation_answers_a_marked_animation_of_its_kind(client: TestClient, clip2s: Path,
+                                                               workdir: Path,
+                                                               sign_headers: dict[str, str]
+                                                               ) -> None:
+    """With ``keep_animation=true`` an animated GIF comes back as an animated GIF (and a
+    signed one from ``/v1/sign`` with the watermark), its frames' timing kept."""
+    from PIL import Image
+
+    from provenant.media import iter_frames, probe
+
+    frames = [Image.fromarray(f) for f in list(iter_frames(clip2s))[:12]]
+    anim = workdir / "a.gif"
+    frames[0].save(anim, save_all=True, append_images=frames[1:], duration=60, loop=0)
+    form = {"payload": "0123456789abcdef", "keep_animation": "true"}
+    r = client.post("/v1/watermark/embed", files=upload(anim), headers=sign_headers, data=form)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/gif"
+    marked = probe(_saved(workdir / "m.gif", r.content))
+    assert marked.animation and marked.frame_count == 12 and abs(marked.duration - 0.72) < 1e-6
+    r = client.post("/v1/watermark/detect", files=upload(marked.path))
+    assert r.json()["payload"] == "0123456789abcdef"
+    r = client.post("/v1/sign", files=upload(anim), headers=sign_headers,
+                    data={"watermark": "true", "keep_animation": "true"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    r = client.post("/v1/verify", files={"file": ("s.gif", r.content)})
+    body = r.json()
+    assert body["c2pa"]["state"] == "Valid" and body["watermark"]["detected"]
