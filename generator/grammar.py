@@ -82,6 +82,10 @@ class Scene:
     extras: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+#: An error names at most this many unknown words, each cut to this many characters.
+_SHOWN_WORDS, _SHOWN_CHARS = 8, 40
+
+
 def _tokens(prompt: str) -> list[str]:
     if not isinstance(prompt, str) or not prompt.strip():
         raise PromptError("the prompt is empty")
@@ -90,7 +94,10 @@ def _tokens(prompt: str) -> list[str]:
     leftovers = re.sub(r"[a-zA-Z\s,.;:!\-]", "", prompt)
     if unknown or leftovers:
         bad = unknown + ([leftovers] if leftovers else [])
-        raise PromptError(f"unknown word(s) in prompt: {', '.join(map(repr, bad))}; "
+        shown = [repr(w if len(w) <= _SHOWN_CHARS else w[:_SHOWN_CHARS] + "…")
+                 for w in bad[:_SHOWN_WORDS]]
+        more = f" and {len(bad) - _SHOWN_WORDS} more" if len(bad) > _SHOWN_WORDS else ""
+        raise PromptError(f"unknown word(s) in prompt: {', '.join(shown)}{more}; "
                           f"known words: {', '.join(known_words())}")
     return words
 

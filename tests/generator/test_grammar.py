@@ -38,6 +38,16 @@ def test_unknown_word_lists_known_words():
     assert isinstance(info.value, InputError) and isinstance(info.value, ValueError)
 
 
+def test_an_unknown_word_is_named_in_a_message_of_bounded_length():
+    """A pasted paragraph, or a 5,000-character word, is named in part, not echoed whole."""
+    words = " ".join(f"w{chr(97 + i)}" for i in range(20))
+    with pytest.raises(PromptError) as info:
+        parse_prompt(f"a red circle moving left {'q' * 5000} {words}")
+    msg = str(info.value)
+    assert "'" + "q" * 40 + "…'" in msg and "q" * 41 not in msg
+    assert "and 13 more" in msg and len(msg) < 1000
+
+
 @pytest.mark.parametrize("prompt", ["", "a circle", "a red blue circle", "red",
                                     "a red circle on a red background",
                                     "a red circle, camera panning up",
