@@ -96,6 +96,17 @@ def sibling_temp(path: Path, suffix: str) -> Path:
                      hint=f"check the folder {path.parent}")
 
 
+def check_not_the_input(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                        doing: str) -> None:
+    """Refuse (InputError) an output that is the input file itself (by path, link or hard
+    link): ``doing`` (e.g. "watermarking") re-encodes it, and the original would be lost."""
+    same = Path(dst).resolve() == Path(src).resolve() or (
+        Path(dst).exists() and Path(src).exists() and os.path.samefile(src, dst))
+    if same:
+        raise InputError(f"output {dst} is the input file: {doing} re-encodes it, and the "
+                         "original would be lost", hint="give a different output path")
+
+
 def check_output_suffix(path: str | os.PathLike[str], allowed: tuple[str, ...],
                         what: str) -> Path:
     """Refuse an output name whose suffix does not say what the file will hold.

@@ -17,13 +17,12 @@ from provenant.credentials import SigningCredentials, ensure_dev_credentials, lo
 from provenant.errors import (
     CapabilityUnavailableError,
     ConfigurationError,
-    InputError,
     MediaError,
     MediaLimitError,
     UnsupportedMediaError,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
-                             check_output_suffix, probe)
+                             check_not_the_input, check_output_suffix, probe)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
@@ -130,9 +129,7 @@ def stamp(
     is used instead.
     """
     info = probe(src, limits)  # refuse bad or oversized input before the stamper decodes it
-    if Path(dst).resolve() == info.path.resolve():
-        raise InputError(f"output {dst} is the input file: stamping re-encodes it, and the "
-                         "original would be lost", hint="give a different output path")
+    check_not_the_input(info.path, dst, "stamping")
     if info.kind == "image":
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     elif info.animation:

@@ -292,14 +292,15 @@ def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     from provenant.gainmap import read_gain_map
     from provenant.imageheaders import webp_is_lossless
     from provenant.imagemeta import read_exif, read_icc
-    from provenant.media import (iter_timed_frames, probe, read_image_exact, write_image,
-                                 write_video)
+    from provenant.media import (check_not_the_input, iter_timed_frames, probe,
+                                 read_image_exact, write_image, write_video)
     from provenant.motionphoto import marked_motion_video
     from provenant.xmpmeta import read_iptc, read_xmp
 
     cfg = config or WatermarkConfig()
     bits, kbytes = parse_payload(payload), resolve_key(key)
     info = probe(Path(src))
+    check_not_the_input(info.path, dst, "watermarking")
     if info.kind == "image":
         lossless = info.mime == "image/webp" and webp_is_lossless(info.path)
         marked = embed_image(read_image_exact(info.path), kbytes, bits, cfg.for_still())

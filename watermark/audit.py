@@ -280,9 +280,11 @@ def attack_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], attack
     """Write ``attack`` applied to the first ``max_seconds`` of ``src`` to ``dst``, encoded
     losslessly (H.264 CRF 0; an image as PNG or lossless WebP), so the file holds what the
     attack left and nothing more."""
-    from provenant.media import check_output_suffix, probe, write_image, write_video
+    from provenant.media import (check_not_the_input, check_output_suffix, probe, write_image,
+                                 write_video)
 
     _check_attacks([attack], None)
+    check_not_the_input(src, dst, "the attack")
     kind = probe(src).kind
     _check_attacks([attack], kind)
     if kind == "image":

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from provenant.cli import FILES_HELP
-from provenant.errors import InputError, MediaError
-from provenant.filelist import report_each
 from provenant.animwrite import ANIMATION_FORMATS
-from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, check_output_suffix,
-                             probe)
+from provenant.errors import InputError
+from provenant.filelist import report_each
+from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, check_not_the_input,
+                             check_output_suffix, probe)
 from watermark.api import detect_file, embed_file
 from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
 
@@ -102,8 +102,7 @@ def _register_audit(sub: Any) -> None:
 
 
 def _check_output(src: Path, dst: Path) -> None:
-    if dst.resolve() == src.resolve():
-        raise MediaError(f"output {dst} is the input file; give a different -o path")
+    check_not_the_input(src, dst, "watermarking")
     info = probe(src)
     if info.kind == "image":  # by content, not by name
         check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
@@ -185,8 +184,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_attack(args: argparse.Namespace) -> int:
     from watermark.audit import attack_file
 
-    if args.output.resolve() == args.input.resolve():
-        raise MediaError(f"output {args.output} is the input file; give a different -o path")
+    check_not_the_input(args.input, args.output, "the attack")
     if probe(args.input).kind == "video":
         check_output_suffix(args.output, MP4_SUFFIXES + (".mkv",), "an H.264 video")
     start = time.perf_counter()

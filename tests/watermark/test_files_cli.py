@@ -239,3 +239,24 @@ def test_an_interlaced_broadcast_clip_is_marked_and_stays_interlaced(tmp_path: P
     dst = embed_file(src, tmp_path / "marked.mp4", PAYLOAD, KEY)
     assert probe(dst).field_order == "bff"
     assert detect_file(dst, KEY).payload == PAYLOAD
+
+
+def test_the_library_never_writes_a_copy_over_its_source(tmp_path: Path) -> None:
+    """embed_file and attack_file re-encode: with the input as the output (its path, a
+    symlink or a hard link to it), the original would be lost, so they refuse, as stamp does."""
+    import os
+
+    from provenant.media import write_video
+    from provenant.samples import render_clip
+    from watermark.audit import attack_file
+
+    src = write_video(list(render_clip(4, 64, 64)), tmp_path / "clip.mp4", fps=10)
+    before = src.read_bytes()
+    os.symlink(src, tmp_path / "link.mp4")
+    os.link(src, tmp_path / "hard.mp4")
+    for dst in (src, tmp_path / "link.mp4", tmp_path / "hard.mp4"):
+        with pytest.raises(InputError, match="is the input file"):
+            embed_file(src, dst, PAYLOAD, KEY, progress=False)
+        with pytest.raises(InputError, match="is the input file"):
+            attack_file(src, dst, "blur_1")
+    assert src.read_bytes() == before
