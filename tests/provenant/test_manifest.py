@@ -242,6 +242,36 @@ def test_dev_credentials_are_labelled_and_private(tmp_path: Path) -> None:
     assert again.cert_chain_pem == creds.cert_chain_pem  # created once, then reused
 
 
+def _credentials_after(barrier, folder: str, out) -> None:  # in a child process
+    barrier.wait()
+    creds = ensure_dev_credentials(Path(folder))
+    out.put((creds.cert_chain_pem, creds.private_key_pem))
+
+
+def test_processes_starting_together_share_one_whole_set_of_dev_credentials(
+        tmp_path: Path) -> None:
+    """Eight processes creating the credentials at once (a batch of stamps on a new machine)
+    all get the set left on disk, whose CA is the one their chains end in; no staging folder
+    is left. Written in place, 19 of 39 stamps started together were signed under a CA that
+    was not the one kept, and one failed on a half-written key."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(8), ctx.Queue()
+    procs = [ctx.Process(target=_credentials_after, args=(barrier, str(tmp_path / "dev"), out))
+             for _ in range(8)]
+    for p in procs:
+        p.start()
+    got = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    folder = tmp_path / "dev"
+    kept = ((folder / "signer.pem").read_bytes(), (folder / "signer.key").read_bytes())
+    assert all(g == kept for g in got)
+    assert kept[0].endswith((folder / "ca.pem").read_bytes())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev"]
+
+
 def test_bad_inputs_to_sign(creds, workdir: Path, clip: Path) -> None:
     junk = workdir / "junk.mp4"
     junk.write_bytes(b"\x00" * 100)
