@@ -56,7 +56,16 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
     ``suffixes``) and print the results; the exit status."""
     files = expand_files(names, suffixes)
     if len(names) == 1 and files == [Path(names[0])]:  # one file: as the command always did
-        facts, text = one(files[0])
+        try:
+            facts, text = one(files[0])
+        except (ProvenanceError, OSError) as exc:
+            if as_json and not (isinstance(exc, ProvenanceError) and exc.exit_code != 2):
+                # a script reading --json gets the file's error as with several files
+                code, message = _failure(files[0], exc)
+                print(json.dumps({"file": str(files[0]), "error": {"code": code,
+                                                                   "message": message}},
+                                 indent=2))
+            raise
         print(json.dumps(facts, indent=2, default=str) if as_json else text)
         return 0
     if not files:

@@ -107,6 +107,21 @@ def test_bad_input_exits_2_with_one_line(capsys, workdir: Path, clip: Path, cont
         assert err.startswith("provenant: error:")
 
 
+def test_one_unreadable_file_with_json_gets_its_error_object_on_stdout(capsys,
+                                                                       workdir: Path) -> None:
+    """As with several files: a script reading ``--json`` gets ``{file, error}``, and the
+    exit status and the stderr line are as without ``--json``."""
+    bad = workdir / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 50)
+    for argv in (["verify", str(bad), "--json"], ["watermark", "detect", str(bad), "--json"],
+                 ["verify", str(workdir / "missing.mp4"), "--json"]):
+        code, out, err = run(capsys, *argv)
+        answer = json.loads(out)
+        assert code == 2 and answer["file"] == argv[-2]
+        assert answer["error"]["code"] in ("unsupported_media", "media")
+        assert len(err.strip().splitlines()) == 1 and err.startswith("provenant: error:")
+
+
 def test_a_damaged_png_gets_our_line_alone_not_opencvs(capfd, workdir: Path) -> None:
     """OpenCV wrote its own line to the process's stderr ("[ WARN:0@5.2] global
     grfmt_png.cpp:792 readFromStreamOrBuffer PNG input buffer is incomplete") ahead of the
