@@ -251,7 +251,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def _tolerant_output() -> None:
+    """Print what a terminal's encoding cannot show as ``?`` instead of failing: reports use
+    a few characters outside ASCII (an em dash, a multiplication sign), and a legacy console
+    or ``PYTHONIOENCODING=ascii`` turned a whole report into an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", "") == "strict":
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verbose:

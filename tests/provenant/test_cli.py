@@ -264,3 +264,19 @@ def test_a_bad_setting_is_bad_input_naming_the_variable(capsys, clip: Path,
         get_settings.cache_clear()
     assert code == 2 and "PROVENANT_MAX_PIXELS='lots'" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_a_question_mark(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A legacy console or PYTHONIOENCODING=ascii: a report's em dash turned the whole
+    report into an internal error."""
+    import io
+
+    from provenant.cli import _tolerant_output
+
+    raw = io.BytesIO()
+    ascii_out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
+    monkeypatch.setattr("sys.stdout", ascii_out)
+    _tolerant_output()
+    print("before \u2014 after")
+    assert raw.getvalue() == b"before ? after\n"
