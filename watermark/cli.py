@@ -40,7 +40,10 @@ def register(subparsers: Any) -> None:
     e.add_argument("input", type=Path,
                    help="video (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, animated GIF/PNG/WebP/AVIF) "
                         "or image (PNG/JPEG/WebP/HEIC/AVIF/TIFF, still GIF)")
-    e.add_argument("-o", "--output", type=Path, required=True, help="output file")
+    e.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file: .mp4, .mov or .mkv for a video; an image's kind "
+                        "(.png, .jpg, .webp, .heic, .avif) for an image; for an animated GIF, "
+                        "PNG or WebP also .gif, .png or .webp (it stays an animation)")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
     e.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
