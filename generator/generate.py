@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from provenant.manifest import SignOptions, SignResult
-from provenant.media import MP4_SUFFIXES, check_output_suffix, write_video
+from provenant.media import MP4_SUFFIXES, check_output_suffix, short_stem, write_video
 
 from generator.data import training_mining_assertion
 from generator.grammar import describe, parse_prompt
@@ -99,7 +99,8 @@ def generate_clip(prompt: str, out_path: str | os.PathLike[str], *, num_frames: 
         software_agent={"name": model["name"], "version": model["version"]},
         extra_assertions=(generation_assertion(params), training_mining_assertion(training_mining)),
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.raw.", suffix=".mp4", dir=out.parent)
+    stem = short_stem(out.stem, 18)  # ".", ".raw.", 8 random, ".mp4"
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.raw.", suffix=".mp4", dir=out.parent)
     os.close(fd)
     try:
         write_video(big, tmp, fps=params["fps"], crf=10, preset="medium")

@@ -19,6 +19,7 @@ import numpy as np
 
 from provenant.captions import Captions
 from provenant.frameclock import FrameClock
+from provenant.tempnames import short_stem
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.dolbyvision import check_dolby_vision
 from provenant.errors import InputError, MediaError, UnsupportedMediaError, notice
@@ -86,7 +87,8 @@ def sibling_temp(path: Path, suffix: str) -> Path:
     plain ``open()`` gives (0666 less the umask), so the finished output is as readable as
     any other file its user writes: ``tempfile.mkstemp`` would make it private (0600)."""
     for _ in range(100):
-        tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}{suffix}"
+        stem = short_stem(path.stem, 14 + len(suffix.encode()))
+        tmp = path.parent / f".{stem}.{secrets.token_hex(6)}{suffix}"
         try:
             os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:

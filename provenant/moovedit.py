@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenant.boxes import copy_prefix, iter_boxes, top_level_boxes
+from provenant.tempnames import short_stem
 
 __all__ = ["Box", "read_moov", "tracks", "video_track", "video_entry", "sample_entry",
            "rewrite_moov",
@@ -203,7 +204,7 @@ def rewrite_moov(path: str | os.PathLike[str], moov: Box, start: int, size: int)
     for table, offs in zip(tables, original):
         _set_offsets(table, [o + delta if o >= start else o for o in offs],
                      wide=table.kind == b"co64")
-    tmp = path.with_name(f".{path.name}.moov-{os.getpid()}.tmp")
+    tmp = path.with_name(f".{short_stem(path.name, 30)}.moov-{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as dst:
             copy_prefix(path, dst, start)

@@ -22,7 +22,7 @@ from provenant.errors import (
     UnsupportedMediaError,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
-                             check_not_the_input, check_output_suffix, probe)
+                             check_not_the_input, check_output_suffix, probe, short_stem)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
@@ -155,7 +155,8 @@ def stamp(
     payload = secrets.token_bytes(8)
     keeps_kind = info.kind == "image" or dst.suffix.lower() in SIGNED_ANIMATIONS
     suffix = dst.suffix.lower() if keeps_kind else ".mp4"
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.wm.", suffix=suffix, dir=dst.parent)
+    stem = short_stem(dst.stem, 13 + len(suffix.encode()))  # ".", ".wm.", 8 random, suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.wm.", suffix=suffix, dir=dst.parent)
     os.close(fd)
     try:
         facts = embed(Path(src), Path(tmp), payload)
