@@ -26,6 +26,7 @@ import numpy as np
 
 from provenant.errors import MediaError, MediaLimitError
 from provenant.media_write import check_output_path, sibling_temp
+from provenant.tempnames import naming
 
 __all__ = ["ANIMATION_FORMATS", "MAX_ANIMATION_PIXELS", "check_animation_size", "iter_rgba_frames",
            "loop_count", "write_animation"]
@@ -152,6 +153,9 @@ def write_animation(frames: Iterable[tuple[np.ndarray, float | None]],
                        duration=durations if len(images) > 1 else durations[0], loop=loop,
                        **options)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise naming(exc, path, tmp) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

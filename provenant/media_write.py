@@ -19,7 +19,7 @@ import numpy as np
 
 from provenant.captions import Captions
 from provenant.frameclock import FrameClock
-from provenant.tempnames import short_stem
+from provenant.tempnames import naming, short_stem
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.dolbyvision import check_dolby_vision
 from provenant.errors import InputError, MediaError, UnsupportedMediaError, notice
@@ -204,6 +204,9 @@ def write_video(
         if metadata_from is not None:
             carry_projection(metadata_from, tmp, shown_as=path)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise naming(exc, path, tmp) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -372,6 +375,9 @@ def _write_bytes(path: Path, ext: str, data: bytes) -> Path:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise naming(exc, path, tmp) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

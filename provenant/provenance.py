@@ -28,6 +28,7 @@ from provenant.plugins import evidence_providers, stampers
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
+from provenant.tempnames import naming
 from provenant.truncation import refuse_truncated, truncation
 
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
@@ -164,6 +165,8 @@ def stamp(
         opts = replace(options, watermarked=True,
                        soft_bindings=options.soft_bindings + (binding,))
         return _sign_and_register(tmp, dst, opts, parent, credentials, store, limits)
+    except OSError as exc:
+        raise naming(exc, dst, tmp) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

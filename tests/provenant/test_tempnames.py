@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import provenant.provenance as prov
 from provenant.media import probe, write_image
 from provenant.samples import render_clip
@@ -29,3 +31,36 @@ def test_outputs_named_near_the_limit_are_written_and_nothing_is_left_beside_the
                          store=ManifestStore(tmp_path / "s.db"))
     assert stamped.path.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_full_disk_names_the_output_and_leaves_nothing_beside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed write names no file (or the hidden temporary one): the error names the
+    output asked for, and the temporary file is gone."""
+    import errno
+
+    from provenant.animwrite import write_animation
+    from provenant.media import write_video
+
+    frames = list(render_clip(3, 64, 64, seed=3))
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_bytes", full)
+        with pytest.raises(OSError, match="No space left") as info:
+            write_image(frames[0], tmp_path / "still.png")
+    assert info.value.filename == str(tmp_path / "still.png")
+
+    def refused(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(src))
+
+    monkeypatch.setattr("os.replace", refused)
+    for name, write in (("clip.mp4", lambda p: write_video(frames, p, fps=10)),
+                        ("anim.gif", lambda p: write_animation(((f, None) for f in frames), p,
+                                                               fps=10))):
+        with pytest.raises(OSError, match="No space left") as info:
+            write(tmp_path / name)
+        assert info.value.filename == str(tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
