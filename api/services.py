@@ -32,7 +32,8 @@ SUFFIXES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm
             "video/x-matroska": ".mkv", "image/png": ".png", "image/jpeg": ".jpg",
             "image/webp": ".webp", "image/heic": ".heic", "image/avif": ".avif",
             "image/gif": ".gif", "video/x-msvideo": ".avi", "video/mp2t": ".ts",
-            "video/mpeg": ".mpg", "application/mxf": ".mxf", "image/tiff": ".tif"}
+            "video/mpeg": ".mpg", "application/mxf": ".mxf",
+            "video/x-flv": ".flv", "video/x-ms-asf": ".wmv", "image/tiff": ".tif"}
 #: The generator's public function that generates, watermarks, signs and registers a clip:
 #: ``generate_clip(prompt, dst, *, num_frames, seed, steps, guidance) -> SignResult``.
 _GENERATOR_FUNCTION = "generate_clip"

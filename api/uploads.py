@@ -55,8 +55,8 @@ def multipart_body(fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """OpenAPI ``requestBody`` for a multipart upload with ``file`` plus ``fields``."""
     props: dict[str, Any] = {FILE_FIELD: {
         "type": "string", "format": "binary",
-        "description": "the media file (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, PNG, JPEG, "
-                       "WebP, GIF, HEIC, AVIF, TIFF)"}}
+        "description": "the media file (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, FLV, WMV, PNG, "
+                       "JPEG, WebP, GIF, HEIC, AVIF, TIFF)"}}
     props.update(fields or {})
     required = [FILE_FIELD] + [k for k, v in (fields or {}).items() if v.pop("x-required", False)]
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {

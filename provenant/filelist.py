@@ -23,8 +23,9 @@ from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 __all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
 
 #: What a folder contributes: its files with these suffixes (every format the readers take).
-MEDIA_SUFFIXES = (MP4_SUFFIXES + (".mkv", ".webm", ".gif", ".avi", ".ts", ".mts", ".m2ts", ".mpg",
-                                  ".mpeg", ".vob", ".mxf", ".tif", ".tiff") + IMAGE_SUFFIXES)
+MEDIA_SUFFIXES = (MP4_SUFFIXES + (".3gp", ".3g2", ".mkv", ".webm", ".gif", ".avi", ".ts", ".mts",
+                                  ".m2ts", ".mpg", ".mpeg", ".vob", ".mxf", ".flv", ".wmv", ".asf",
+                                  ".tif", ".tiff") + IMAGE_SUFFIXES)
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

@@ -45,7 +45,8 @@ __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "i
            "IMAGE_MIMES"]
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska",
-               "video/x-msvideo", "video/mp2t", "video/mpeg", "application/mxf", "image/gif")
+               "video/x-msvideo", "video/mp2t", "video/mpeg", "application/mxf",
+               "video/x-flv", "video/x-ms-asf", "image/gif")
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/tiff", *HEIF_MIMES)
 
 

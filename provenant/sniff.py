@@ -3,8 +3,9 @@
 Recognised and read: PNG, JPEG, WebP, HEIC and AVIF (HEIF, :mod:`provenant.heif`), TIFF
 (:mod:`provenant.tiff`), GIF (an animated GIF, PNG, WebP or AVIF is a video), MP4/MOV (ISO
 BMFF), WebM/Matroska, AVI, and MPEG transport streams (broadcast captures, camcorders'
-``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``), and MXF
-(broadcast and news cameras, edit systems). Formats
+``.mts``/``.m2ts``, HLS segments) and program streams (``.mpg``, DVD ``.vob``), MXF
+(broadcast and news cameras, edit systems), and the older web and Windows formats that
+archives hold, Flash Video (``.flv``) and Windows Media (ASF: ``.wmv``). Formats
 that are recognised only to be refused by name (DNG, JPEG XL, WAV, MP3, FLAC, PDF) get an
 error that says what they are and what to convert them to; ``verify`` still reads their
 content credentials (:func:`credential_only_mime`). BMP, PSD, JPEG 2000 and OpenEXR images
@@ -66,6 +67,10 @@ def sniff_mime(path: Path) -> str:
         return "video/mpeg"
     if head.startswith(_MXF_PARTITION):
         return "application/mxf"
+    if head.startswith(b"FLV\x01"):
+        return "video/x-flv"
+    if head.startswith(_ASF_HEADER):
+        return "video/x-ms-asf"
     for mime, (name, known) in _CREDENTIAL_ONLY.items():
         if known(head):
             visual = mime.startswith(("image/", "video/"))
@@ -91,6 +96,8 @@ def credential_only_mime(path: Path) -> str | None:
     return next((mime for mime, (_, known) in _CREDENTIAL_ONLY.items() if known(head)), None)
 
 
+#: The GUID of an ASF file's header object (Windows Media: ``.wmv``, ``.asf``), which opens it.
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 #: The key of an MXF file's header partition pack (SMPTE 377M), with which it opens.
 _MXF_PARTITION = bytes.fromhex("060e2b34020501010d01020101")
 

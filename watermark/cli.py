@@ -38,8 +38,8 @@ def register(subparsers: Any) -> None:
     e = sub.add_parser("embed", help="watermark a video (H.264, audio kept; a 10-bit source as "
                                         "10-bit HEVC) or an image")
     e.add_argument("input", type=Path,
-                   help="video (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, animated GIF/PNG/WebP/AVIF) "
-                        "or image (PNG/JPEG/WebP/HEIC/AVIF/TIFF, still GIF)")
+                   help="video (MP4/MOV/WebM/MKV/AVI, MPEG-TS/PS, MXF, FLV, WMV, animated "
+                        "GIF/PNG/WebP/AVIF) or image (PNG/JPEG/WebP/HEIC/AVIF/TIFF, still GIF)")
     e.add_argument("-o", "--output", type=Path, required=True,
                    help="output file: .mp4, .mov or .mkv for a video; an image's kind "
                         "(.png, .jpg, .webp, .heic, .avif) for an image; for an animated GIF, "

@@ -1,6 +1,6 @@
 """AVI files, MPEG transport and program streams (broadcast captures, camcorders'
-``.mts``/``.m2ts``, HLS segments, ``.mpg``) and MXF (news cameras, edit systems) are read as
-videos; AVI is signed in place, the others are written as MP4. A re-encode keeps the sound in sync with the pictures whatever
+``.mts``/``.m2ts``, HLS segments, ``.mpg``), MXF (news cameras, edit systems), Flash Video and
+Windows Media (archives) are read as videos; AVI is signed in place, the others are written as MP4. A re-encode keeps the sound in sync with the pictures whatever
 clock the source's streams start on (a transport stream's rarely starts at 0)."""
 
 from __future__ import annotations
@@ -290,3 +290,42 @@ def test_a_cut_mxf_is_refused_by_stamp(workdir: Path) -> None:
     assert "footer partition" in (truncation(cut, "application/mxf") or "")
     with pytest.raises(MediaError, match="truncated"):
         stamp(cut, workdir / "stamped.mp4")
+
+
+def _archive_clip(path: Path, container: str, video: str, sound: str) -> Path:
+    """A clip as web archives (Flash Video) and Windows (Windows Media, ASF) hold them."""
+    with av.open(str(path), "w", format=container) as out:
+        pictures = out.add_stream(video, rate=25)
+        pictures.width, pictures.height, pictures.pix_fmt = 256, 192, "yuv420p"
+        audio = out.add_stream(sound, rate=44100, layout="stereo")
+        audio.bit_rate = 128000
+        for frame in render_clip(24, 192, 256, seed=8):
+            out.mux(pictures.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(pictures.encode())
+        size = audio.codec_context.frame_size or 1024
+        for i in range(0, 44100, size):
+            samples = np.zeros((2, size), np.float32)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = 44100, i
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    return path
+
+
+@pytest.mark.parametrize(("name", "container", "video", "sound", "mime"), [
+    ("archive.flv", "flv", "libx264", "aac", "video/x-flv"),
+    ("archive.wmv", "asf", "wmv2", "wmav2", "video/x-ms-asf"),
+])
+def test_flash_and_windows_media_are_read_and_stamped_as_an_mp4(
+        workdir: Path, name: str, container: str, video: str, sound: str, mime: str) -> None:
+    src = _archive_clip(workdir / name, container, video, sound)
+    info = media.probe(src)
+    assert (info.mime, info.kind, info.has_audio) == (mime, "video", True)
+    assert 24 <= info.frame_count <= 28  # estimated from the duration: neither counts frames
+    assert src in expand_files([str(workdir)])  # a folder's archive files are read too
+    with pytest.raises(UnsupportedMediaError, match="MP4, MOV, AVI"):
+        sign(src, workdir / f"signed{src.suffix}")
+    result = stamp(src, workdir / f"{src.stem}.mp4")
+    assert read_manifest(result.path).state == "Valid"
+    with av.open(str(result.path)) as copy:
+        assert len(copy.streams.audio) == 1 and copy.streams.video[0].frames == 24
