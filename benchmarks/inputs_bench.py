@@ -112,7 +112,8 @@ def base_media(folder: Path, quick: bool) -> list[Path]:
                              ("clip.mkv", "libx264", "matroska"),
                              ("capture.ts", "libx264", "mpegts"),
                              ("clip.mpg", "mpeg2video", "mpeg"),
-                             ("camera.avi", "mjpeg", "avi"), ("news.mxf", "mpeg2video", "mxf")):
+                             ("camera.avi", "mjpeg", "avi"), ("news.mxf", "mpeg2video", "mxf"),
+                             ("archive.flv", "libx264", "flv"), ("archive.wmv", "wmv2", "asf")):
         with av.open(str(folder / name), "w", format=fmt) as container:
             stream = container.add_stream(codec, rate=24)
             stream.width, stream.height = 160, 128
@@ -293,7 +294,7 @@ def _argv(command: str, path: Path, out: Path, animated: bool = False) -> list[s
     if command in ("sign", "stamp"):
         dst = out / f"{command}_{path.name}"
         if command == "stamp" and (animated or path.suffix in (".webm", ".mkv", ".ts", ".mpg",
-                                                               ".avi", ".mxf")):
+                                                               ".avi", ".mxf", ".flv", ".wmv")):
             dst = dst.with_suffix(".mp4")  # what stamp writes for a video
         elif command == "stamp" and path.suffix == ".tif":
             dst = dst.with_suffix(".png")  # a TIFF is read, not written

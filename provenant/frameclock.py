@@ -11,6 +11,10 @@ __all__ = ["FrameClock", "frame_clock"]
 _MPEG_TICKS = 90_000
 #: ...refined for a frame rate up to this many ticks per second (below MP4's 32-bit clock).
 _MAX_TICKS = 1_000_000
+#: The longest step between two frames, in ticks: an MP4 stores each frame's duration in 32
+#: bits. A frame time further on is a damaged timestamp (a damaged FLV put one frame 49 days
+#: in, and the MP4 muxer refused the copy), so that frame follows the one before instead.
+_MAX_STEP = 2**31
 
 
 def frame_clock(rate: Fraction) -> Fraction:
@@ -25,8 +29,9 @@ def frame_clock(rate: Fraction) -> Fraction:
 
 class FrameClock:
     """Presentation timestamps of the frames written, in ``time_base`` units
-    (:func:`frame_clock`): a frame's own time when it has one, else one frame period after
-    the previous frame; always increasing."""
+    (:func:`frame_clock`): a frame's own time when it has one, else (or when that time lies
+    implausibly far on, :data:`_MAX_STEP`) one frame period after the previous frame; always
+    increasing."""
 
     def __init__(self, rate: Fraction) -> None:
         self.time_base = frame_clock(rate)
@@ -35,7 +40,9 @@ class FrameClock:
         self.last: int | None = None
 
     def pts(self, seconds: float | None) -> int:
-        if seconds is not None:
+        far = seconds is not None and self.ticks is not None and \
+            seconds / self.time_base - self.ticks > _MAX_STEP
+        if seconds is not None and not far:
             self.ticks = seconds / self.time_base
         else:
             self.ticks = 0.0 if self.ticks is None else self.ticks + self.step

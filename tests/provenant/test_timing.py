@@ -95,3 +95,12 @@ def test_a_constant_rate_keeps_frames_of_equal_length(tmp_path: Path, rate: Frac
             pts = [f.pts for f in c.decode(stream)]
             assert len(set(np.diff(pts).tolist())) == 1  # every frame lasts the same
             assert stream.average_rate == rate
+
+
+def test_a_damaged_time_far_ahead_does_not_stop_the_copy(tmp_path: Path) -> None:
+    """A damaged FLV put one frame 49 days in; the MP4 muxer, which stores each frame's
+    length in 32 bits, refused the copy. That frame now follows the one before it."""
+    frames = list(render_clip(5, 64, 64))
+    times = [0.0, 1 / 24, 4291035.261, 3 / 24, 4 / 24]
+    out = write_video(list(zip(frames, times)), tmp_path / "damaged.mp4", fps=24)
+    assert np.allclose(_frame_times(out), [i / 24 for i in range(5)], atol=1e-3)
