@@ -36,6 +36,10 @@ ANIMATION_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEB
 #: Pixels (frames × width × height) an animation written as one may hold: 3 bytes each in
 #: memory while it is written (1.2 GB at the limit).
 MAX_ANIMATION_PIXELS = 400_000_000
+#: The longest frame each format stores (ms): a GIF's delay is 16 bits of 1/100 s; a WebP's
+#: frame duration 24 bits of milliseconds, and libwebp's running timestamps stop short of that
+#: (a 1000 s GIF frame was an OverflowError, a 20000 s WebP one a RuntimeError).
+_LONGEST_MS = {"GIF": 655_350, "WEBP": 1_000_000, "PNG": 65_535_000}
 #: A transparent GIF's clear colour: the last of its 256 (the others are its picture's).
 _CLEAR = 255
 #: What Pillow raises on a damaged animation.
@@ -140,7 +144,7 @@ def write_animation(frames: Iterable[tuple[np.ndarray, float | None]],
         images = [_paletted(a) for a in arrays]
     else:
         images = [Image.fromarray(a) for a in arrays]
-    durations = _durations(times, fps, end)
+    durations = [min(d, _LONGEST_MS[fmt]) for d in _durations(times, fps, end)]
     if fmt == "GIF":  # whole 1/100 s (0 stays 0: browsers play it as they played the source)
         durations = [round(d / 10) * 10 for d in durations]
     options: dict[str, object] = {"lossless": True} if fmt == "WEBP" and lossless else \

@@ -108,3 +108,13 @@ def test_a_marked_sticker_keeps_its_transparency(workdir: Path, suffix: str) -> 
     assert len(frames) == 8 and all(np.array_equal(f[..., 3], alpha) for f in frames)
     result = detect_file(out)
     assert result.detected and result.payload == PAYLOAD
+
+
+@pytest.mark.parametrize(("suffix", "longest"), [(".gif", 655.35), (".webp", 1000.0)])
+def test_a_frame_longer_than_the_format_stores_is_cut_to_its_longest(workdir: Path, suffix: str,
+                                                                     longest: float) -> None:
+    """A GIF's delay is 16 bits of 1/100 s: a 1,200 s frame was an OverflowError (a WebP's
+    a RuntimeError from libwebp); it is now shown as long as the format allows."""
+    frames = list(render_clip(3, 64, 64, seed=7))
+    out = write_animation(zip(frames, [0.0, 1200.0, 1200.1]), workdir / f"slow{suffix}", fps=10)
+    assert _durations(out)[0] == round(longest * 1000)
