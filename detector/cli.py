@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
     t = command_group(subparsers, "train", "train a model").add_parser(
         "detector", help="train the AI-video detector (real footage vs synthetic families)")
     t.add_argument("--real", action="append", default=[], metavar="DIR",
-                   help="folder of real videos (repeatable); each file is one source")
+                   help="folder of real videos, searched recursively (repeatable); each file "
+                        "is one source; a file that cannot be read is skipped with a warning")
     t.add_argument("--no-samples", action="store_true", help="leave out the registry's sample footage")
     t.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
                    help="synthetic families, comma-separated (default: %(default)s)")

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
 from provenant.demux import decord_rgb
-from provenant.errors import InputError
-from provenant.media import load_decord, read_image
+from provenant.errors import InputError, MediaError, ProvenanceError, notice
+from provenant.filelist import VIDEO_SUFFIXES
+from provenant.media import iter_frames, load_decord, probe, read_image
 from provenant.samples import sample_footage, sample_photos
 
 __all__ = ["Source", "real_sources", "segments", "source_group", "VIDEO_SUFFIXES"]
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm")
 
 
 @dataclass(frozen=True)
@@ -74,20 +75,59 @@ def _even(n: int) -> int:
 def _video_segments(src: Source, n: int, frames: int, size: int,
                     rng: np.random.Generator) -> Iterator[np.ndarray]:
     decord = load_decord()
-    readers = [decord.VideoReader(str(p), ctx=decord.cpu(0), num_threads=1) for p in src.paths]
-    for _ in range(n):
-        reader = readers[rng.integers(len(readers))]
-        total = len(reader)
-        h, w = reader[0].shape[:2]
-        s = _even(min(size, h, w))
-        start = int(rng.integers(0, max(total - frames, 0) + 1))
-        idx = [min(start + i, total - 1) for i in range(frames)]
-        y, x = _even(int(rng.integers(0, h - s + 1))), _even(int(rng.integers(0, w - s + 1)))
+    readers: dict[Path, Any] = {}  # None: read through PyAV (provenant.media)
+    for path in src.paths:
         try:
-            clip = reader.get_batch(idx).asnumpy()  # (T, H, W, 3)
-        except Exception:  # decord's batch refuses the widths whose rows it pads (72 px)
-            clip = np.stack([decord_rgb(reader[i].asnumpy()) for i in idx])
-        yield np.ascontiguousarray(clip[:, y:y + s, x:x + s])
+            readers[path] = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        except Exception:  # noqa: BLE001 - decord's own errors, on a file it cannot read
+            readers[path] = None
+    for _ in range(n):
+        if not readers:  # a user's folder can hold a damaged file: training goes on without it
+            return
+        path = list(readers)[rng.integers(len(readers))]
+        state = rng.bit_generator.state
+        try:
+            if readers[path] is not None:
+                try:
+                    yield _video_segment(readers[path], frames, size, rng)
+                    continue
+                except Exception:  # noqa: BLE001 - decord cannot seek a transport stream
+                    readers[path], rng.bit_generator.state = None, state
+            yield _pyav_segment(path, frames, size, rng)
+        except ProvenanceError as exc:  # damaged, or of a kind no reader here takes
+            notice(f"{path}: skipped, its frames cannot be read ({exc.message})")
+            del readers[path]
+
+
+def _pyav_segment(path: Path, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`_video_segment` for a file decord cannot read (MPEG transport and program
+    streams, damaged files): decoded in order from the start, one frame held at a time."""
+    info = probe(path)
+    s = _even(min(size, info.height, info.width))
+    start = int(rng.integers(0, max(info.frame_count - frames, 0) + 1))
+    y = _even(int(rng.integers(0, info.height - s + 1)))
+    x = _even(int(rng.integers(0, info.width - s + 1)))
+    clip = [f[y:y + s, x:x + s] for f in islice(iter_frames(path), start, start + frames)]
+    if not clip and start:  # the count was estimated from a duration the sound made longer
+        clip = [f[y:y + s, x:x + s] for f in islice(iter_frames(path), frames)]
+    if not clip:
+        raise MediaError(f"{path} has no frames that decode")
+    clip += [clip[-1]] * (frames - len(clip))  # the count was an estimate from the duration
+    return np.ascontiguousarray(np.stack(clip))
+
+
+def _video_segment(reader: Any, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    total = len(reader)
+    h, w = reader[0].shape[:2]
+    s = _even(min(size, h, w))
+    start = int(rng.integers(0, max(total - frames, 0) + 1))
+    idx = [min(start + i, total - 1) for i in range(frames)]
+    y, x = _even(int(rng.integers(0, h - s + 1))), _even(int(rng.integers(0, w - s + 1)))
+    try:
+        clip = reader.get_batch(idx).asnumpy()  # (T, H, W, 3)
+    except Exception:  # decord's batch refuses the widths whose rows it pads (72 px)
+        clip = np.stack([decord_rgb(reader[i].asnumpy()) for i in idx])
+    return np.ascontiguousarray(clip[:, y:y + s, x:x + s])
 
 
 def _photo_rgb(path: Path) -> np.ndarray:

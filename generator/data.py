@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from provenant.errors import InputError, ProvenanceError
+from provenant.filelist import VIDEO_SUFFIXES
 
 __all__ = ["TRAINING_MINING_LABELS", "AI_TRAINING_KEYS", "TrainingPermission",
            "training_permission", "training_mining_assertion", "UserVideoClips"]
@@ -27,8 +28,6 @@ __all__ = ["TRAINING_MINING_LABELS", "AI_TRAINING_KEYS", "TrainingPermission",
 TRAINING_MINING_LABELS = ("c2pa.training-mining", "cawg.training-mining")
 AI_TRAINING_KEYS = ("c2pa.ai_training", "c2pa.ai_generative_training",
                     "cawg.ai_training", "cawg.ai_generative_training")
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".webm", ".mkv", ".avi", ".ts", ".mts",
-                  ".m2ts", ".mpg", ".mpeg", ".vob", ".mxf", ".flv", ".wmv", ".asf"}
 _FORBIDDING = {"notallowed", "constrained"}
 
 

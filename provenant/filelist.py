@@ -20,12 +20,13 @@ from typing import Any
 from provenant.errors import InputError, ProvenanceError
 from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 
-__all__ = ["MEDIA_SUFFIXES", "expand_files", "report_each"]
+__all__ = ["MEDIA_SUFFIXES", "VIDEO_SUFFIXES", "expand_files", "report_each"]
 
+#: The usual names of the video files the readers take (a folder of footage: these).
+VIDEO_SUFFIXES = MP4_SUFFIXES + (".3gp", ".3g2", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts",
+                                 ".mpg", ".mpeg", ".vob", ".mxf", ".flv", ".wmv", ".asf")
 #: What a folder contributes: its files with these suffixes (every format the readers take).
-MEDIA_SUFFIXES = (MP4_SUFFIXES + (".3gp", ".3g2", ".mkv", ".webm", ".gif", ".avi", ".ts", ".mts",
-                                  ".m2ts", ".mpg", ".mpeg", ".vob", ".mxf", ".flv", ".wmv", ".asf",
-                                  ".tif", ".tiff") + IMAGE_SUFFIXES)
+MEDIA_SUFFIXES = VIDEO_SUFFIXES + (".gif", ".tif", ".tiff") + IMAGE_SUFFIXES
 
 #: One file's result: a JSON-able dict and the human-readable text.
 Result = tuple[dict[str, Any], str]

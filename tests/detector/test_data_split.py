@@ -65,6 +65,29 @@ def test_a_user_video_72_pixels_wide_gives_rgb_segments(tmp_path) -> None:
     assert clip.shape == (6, 72, 72, 3) and clip.std() > 5
 
 
+def test_a_user_folder_of_any_readable_video_trains_and_a_damaged_file_is_skipped(
+        tmp_path) -> None:
+    """A transport stream (which decord cannot seek) and a Flash Video are read through
+    PyAV; a damaged file is skipped with a warning rather than stopping the training (it
+    ended it with decord's error before, and such files were not listed at all)."""
+    from provenant.errors import ProvenanceWarning
+    from tests.conftest import encode_clip
+    from watermark.testing import procedural_clip
+
+    frames = procedural_clip(96, 128, 20, seed=5)
+    encode_clip(tmp_path / "capture.ts", frames, fmt="mpegts")
+    encode_clip(tmp_path / "archive.flv", frames, fmt="flv")
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 500)
+    sources = {s.id: s for s in real_sources([tmp_path], samples=False)}
+    assert set(sources) == {"user:capture.ts", "user:archive.flv", "user:broken.mp4"}
+    for name in ("user:capture.ts", "user:archive.flv"):
+        clips = list(segments(sources[name], 3, 6, 64, np.random.default_rng(0)))
+        assert len(clips) == 3 and all(c.shape == (6, 64, 64, 3) and c.std() > 5 for c in clips)
+    with pytest.warns(ProvenanceWarning, match="broken.mp4: skipped"):
+        assert list(segments(sources["user:broken.mp4"], 3, 6, 64,
+                             np.random.default_rng(0))) == []
+
+
 def test_patches_are_even_aligned_tubes_through_every_frame() -> None:
     frames = np.random.default_rng(1).integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
     p = sample_patches(frames, 4, 16, np.random.default_rng(0))
