@@ -274,14 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"provenant: error: {exc}", file=sys.stderr)
+        _json_error(args, exc, exc.code, str(exc))
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
     except OSError as exc:  # a path the user gave cannot be read or written
         if args.verbose:
             traceback.print_exc()
-        print(f"provenant: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        message = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        print(f"provenant: error: {message}", file=sys.stderr)
+        _json_error(args, exc, "unreadable", message)
         return 2
     except KeyboardInterrupt:
         print("provenant: interrupted", file=sys.stderr)
@@ -289,9 +291,19 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal failure: say so, keep the traceback for --verbose
         if args.verbose:
             traceback.print_exc()
-        print(f"provenant: internal error: {type(exc).__name__}: {exc} "
-              "(run with --verbose and report it)", file=sys.stderr)
+        message = f"{type(exc).__name__}: {exc}"
+        print(f"provenant: internal error: {message} (run with --verbose and report it)",
+              file=sys.stderr)
+        _json_error(args, exc, "internal", message)
         return 1
+
+
+def _json_error(args: argparse.Namespace, exc: BaseException, code: str, message: str) -> None:
+    """With ``--json``, the failure as ``{"error": {"code", "message"}}`` on stdout too (as
+    the HTTP API answers), so a script reading stdout always gets JSON; not again where the
+    command already printed the file's error object (:func:`provenant.filelist.report_each`)."""
+    if getattr(args, "json", False) and not getattr(exc, "reported", False):
+        print(json.dumps({"error": {"code": code, "message": message}}, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,6 +67,7 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
                 print(json.dumps({"file": str(files[0]), "error": {"code": code,
                                                                    "message": message}},
                                  indent=2))
+                exc.reported = True  # type: ignore[union-attr]  # main() prints no second one
             raise
         print(json.dumps(facts, indent=2, default=str) if as_json else text)
         return 0

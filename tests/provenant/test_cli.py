@@ -109,8 +109,8 @@ def test_bad_input_exits_2_with_one_line(capsys, workdir: Path, clip: Path, cont
 
 def test_one_unreadable_file_with_json_gets_its_error_object_on_stdout(capsys,
                                                                        workdir: Path) -> None:
-    """As with several files: a script reading ``--json`` gets ``{file, error}``, and the
-    exit status and the stderr line are as without ``--json``."""
+    """As with several files: a script reading ``--json`` gets ``{file, error}`` (once), and
+    the exit status and the stderr line are as without ``--json``."""
     bad = workdir / "bad.mp4"
     bad.write_bytes(b"not a video at all" * 50)
     for argv in (["verify", str(bad), "--json"], ["watermark", "detect", str(bad), "--json"],
@@ -120,6 +120,13 @@ def test_one_unreadable_file_with_json_gets_its_error_object_on_stdout(capsys,
         assert code == 2 and answer["file"] == argv[-2]
         assert answer["error"]["code"] in ("unsupported_media", "media")
         assert len(err.strip().splitlines()) == 1 and err.startswith("provenant: error:")
+    # the commands that write a file answer a failure with --json as the HTTP API does
+    for argv in (["stamp", str(bad), "-o", str(workdir / "o.mp4"), "--json"],
+                 ["sign", str(bad), "-o", str(workdir / "o.mp4"), "--json"],
+                 ["watermark", "embed", str(bad), "-o", str(workdir / "o.mp4"), "--payload",
+                  "0123456789abcdef", "--json"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and json.loads(out)["error"]["code"] == "unsupported_media"
 
 
 def test_a_damaged_png_gets_our_line_alone_not_opencvs(capfd, workdir: Path) -> None:
