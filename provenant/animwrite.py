@@ -26,6 +26,7 @@ import numpy as np
 
 from provenant.errors import MediaError, MediaLimitError
 from provenant.media_write import check_output_path, sibling_temp
+from provenant.pillowanim import PILLOW_DAMAGE
 from provenant.tempnames import naming
 
 __all__ = ["ANIMATION_FORMATS", "MAX_ANIMATION_PIXELS", "check_animation_size", "iter_rgba_frames",
@@ -42,8 +43,6 @@ MAX_ANIMATION_PIXELS = 400_000_000
 _LONGEST_MS = {"GIF": 655_350, "WEBP": 1_000_000, "PNG": 65_535_000}
 #: A transparent GIF's clear colour: the last of its 256 (the others are its picture's).
 _CLEAR = 255
-#: What Pillow raises on a damaged animation.
-_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 
 
 def check_animation_size(frames: int, width: int, height: int, path: str | os.PathLike[str]
@@ -65,7 +64,7 @@ def loop_count(path: str | os.PathLike[str]) -> int:
     try:
         with Image.open(path) as image:
             loop = image.info.get("loop", 0)
-    except (OSError, ValueError, SyntaxError):
+    except PILLOW_DAMAGE:
         return 0
     return int(loop) if isinstance(loop, int) and 0 <= loop <= 65535 else 0
 
@@ -82,7 +81,7 @@ def iter_rgba_frames(path: str | os.PathLike[str]) -> Iterator[tuple[np.ndarray,
                 rgba = np.asarray(frame.convert("RGBA"))  # loads it: its duration is now known
                 yield rgba, start
                 start += float(frame.info.get("duration") or 0) / 1000
-    except _DAMAGE as exc:
+    except PILLOW_DAMAGE as exc:
         raise MediaError(f"{path} cannot be read: it is a truncated or corrupt animation "
                          f"({exc})") from None
 

@@ -23,10 +23,10 @@ import numpy as np
 
 from provenant.errors import MediaError, MediaLimitError
 
-__all__ = ["PillowAnimation"]
+__all__ = ["PillowAnimation", "PILLOW_DAMAGE"]
 
 #: What Pillow and libwebp raise on a damaged file.
-_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError)
+PILLOW_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError)
 _MS = Fraction(1, 1000)
 
 
@@ -43,7 +43,7 @@ class PillowAnimation:
             self.image = Image.open(path)
         except Image.DecompressionBombError as exc:  # over Pillow's limit, if ours is higher
             raise MediaLimitError(f"{path}: {exc}") from None
-        except _DAMAGE as exc:
+        except PILLOW_DAMAGE as exc:
             raise MediaError(f"{path} cannot be read: it is a truncated or corrupt "
                              f"{codec.upper()} ({exc})") from None
         frames, (width, height) = int(getattr(self.image, "n_frames", 1)), self.image.size
@@ -67,7 +67,7 @@ class PillowAnimation:
                 self.image.seek(self.position)
                 self.image.load()
                 rgb = self.image.convert("RGB")
-            except _DAMAGE as exc:
+            except PILLOW_DAMAGE as exc:
                 raise MediaError(f"{self.path} cannot be decoded: frame {self.position} of "
                                  f"the {self.codec.upper()} is truncated or corrupt ({exc})"
                                  ) from None
