@@ -203,10 +203,11 @@ def _marked_suffix(src: Path, suffix: str, keep_animation: bool = False) -> str:
     if suffix == ".tif":
         return ".png"
     if suffix in IMAGE_SUFFIXES + (".gif",):
+        from provenant.animwrite import ANIMATION_SUFFIXES
         from provenant.media import probe
 
         if probe(src).kind == "video":
-            return suffix if keep_animation and suffix in (".gif", ".png", ".webp") else ".mp4"
+            return suffix if keep_animation and suffix in ANIMATION_SUFFIXES else ".mp4"
         return ".png" if suffix == ".gif" else suffix
     return ".mp4"
 

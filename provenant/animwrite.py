@@ -29,11 +29,14 @@ from provenant.media_write import check_output_path, sibling_temp
 from provenant.pillowanim import PILLOW_DAMAGE
 from provenant.tempnames import naming
 
-__all__ = ["ANIMATION_FORMATS", "MAX_ANIMATION_PIXELS", "check_animation_size", "iter_rgba_frames",
-           "loop_count", "write_animation"]
+__all__ = ["ANIMATION_FORMATS", "ANIMATION_SUFFIXES", "MAX_ANIMATION_PIXELS",
+           "check_animation_size", "iter_rgba_frames", "loop_count", "write_animation"]
 
 #: Output suffix -> Pillow's format for an animation written as an animation.
 ANIMATION_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
+#: The usual names of those files, which the signer and the HTTP service take (``.apng`` is
+#: written, but the C2PA SDK names PNGs ``.png``).
+ANIMATION_SUFFIXES = (".gif", ".png", ".webp")
 #: Pixels (frames × width × height) an animation written as one may hold: 3 bytes each in
 #: memory while it is written (1.2 GB at the limit).
 MAX_ANIMATION_PIXELS = 400_000_000

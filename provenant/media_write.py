@@ -18,18 +18,18 @@ from typing import Literal
 import numpy as np
 
 from provenant.captions import Captions
-from provenant.frameclock import FrameClock
-from provenant.tempnames import naming, short_stem
 from provenant.colour import ColourTags, output_tags, rgb_to_yuv420, tag, x265_hdr_params
 from provenant.dolbyvision import check_dolby_vision
 from provenant.errors import InputError, MediaError, UnsupportedMediaError, notice
 from provenant.filelevel import carry_file_level
+from provenant.frameclock import FrameClock
 from provenant.gainmap import GainMap, with_gain_map
 from provenant.heif import HEIF_SUFFIXES, encode_heif
 from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
 from provenant.motionphoto import with_motion_video
 from provenant.spherical import carry_projection
+from provenant.tempnames import naming, short_stem
 from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 

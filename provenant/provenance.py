@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provenant.animwrite import ANIMATION_SUFFIXES
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import (
@@ -32,10 +33,6 @@ from provenant.tempnames import naming
 from provenant.truncation import refuse_truncated, truncation
 
 __all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
-
-
-#: What an animation may be stamped into besides an MP4: an animation of one of these kinds.
-SIGNED_ANIMATIONS = (".gif", ".png", ".webp")
 
 
 def default_credentials() -> SigningCredentials:
@@ -134,7 +131,7 @@ def stamp(
     if info.kind == "image":
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     elif info.animation:
-        dst = check_output_suffix(dst, MP4_SUFFIXES + SIGNED_ANIMATIONS,
+        dst = check_output_suffix(dst, MP4_SUFFIXES + ANIMATION_SUFFIXES,
                                   "an H.264 MP4 video or an animated GIF, PNG or WebP")
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
@@ -154,7 +151,7 @@ def stamp(
         if options.source_type is None:
             options = replace(options, source_type=default_source_type)
     payload = secrets.token_bytes(8)
-    keeps_kind = info.kind == "image" or dst.suffix.lower() in SIGNED_ANIMATIONS
+    keeps_kind = info.kind == "image" or dst.suffix.lower() in ANIMATION_SUFFIXES
     suffix = dst.suffix.lower() if keeps_kind else ".mp4"
     stem = short_stem(dst.stem, 13 + len(suffix.encode()))  # ".", ".wm.", 8 random, suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.wm.", suffix=suffix, dir=dst.parent)
