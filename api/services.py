@@ -199,7 +199,7 @@ def _marked_suffix(src: Path, suffix: str, keep_animation: bool = False) -> str:
     """What a re-encoded (watermarked) copy is written as: an image keeps its format (a
     still GIF becomes a PNG: the watermark is not written into a palette; a TIFF too, which
     is read, not written), a video (an animated GIF, PNG, WebP or AVIF too) is MP4, but an
-    animated GIF, PNG or WebP stays one with ``keep_animation``."""
+    animated GIF, PNG, WebP or AVIF stays one with ``keep_animation``."""
     if suffix == ".tif":
         return ".png"
     if suffix in IMAGE_SUFFIXES + (".gif",):

@@ -33,17 +33,18 @@ __all__ = ["ANIMATION_FORMATS", "ANIMATION_SUFFIXES", "MAX_ANIMATION_PIXELS",
            "check_animation_size", "iter_rgba_frames", "loop_count", "write_animation"]
 
 #: Output suffix -> Pillow's format for an animation written as an animation.
-ANIMATION_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
+ANIMATION_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP",
+                     ".avif": "AVIF"}
 #: The usual names of those files, which the signer and the HTTP service take (``.apng`` is
 #: written, but the C2PA SDK names PNGs ``.png``).
-ANIMATION_SUFFIXES = (".gif", ".png", ".webp")
+ANIMATION_SUFFIXES = (".gif", ".png", ".webp", ".avif")
 #: Pixels (frames × width × height) an animation written as one may hold: 3 bytes each in
 #: memory while it is written (1.2 GB at the limit).
 MAX_ANIMATION_PIXELS = 400_000_000
 #: The longest frame each format stores (ms): a GIF's delay is 16 bits of 1/100 s; a WebP's
 #: frame duration 24 bits of milliseconds, and libwebp's running timestamps stop short of that
 #: (a 1000 s GIF frame was an OverflowError, a 20000 s WebP one a RuntimeError).
-_LONGEST_MS = {"GIF": 655_350, "WEBP": 1_000_000, "PNG": 65_535_000}
+_LONGEST_MS = {"GIF": 655_350, "WEBP": 1_000_000, "PNG": 65_535_000, "AVIF": 1_000_000}
 #: A transparent GIF's clear colour: the last of its 256 (the others are its picture's).
 _CLEAR = 255
 
@@ -61,7 +62,7 @@ def check_animation_size(frames: int, width: int, height: int, path: str | os.Pa
 
 def loop_count(path: str | os.PathLike[str]) -> int:
     """How many times an animated GIF, PNG or WebP asks to be played (0: forever, the
-    default when the file does not say)."""
+    default when the file does not say; Pillow reads no count from an AVIF: 0)."""
     from PIL import Image
 
     try:
@@ -150,7 +151,7 @@ def write_animation(frames: Iterable[tuple[np.ndarray, float | None]],
     if fmt == "GIF":  # whole 1/100 s (0 stays 0: browsers play it as they played the source)
         durations = [round(d / 10) * 10 for d in durations]
     options: dict[str, object] = {"lossless": True} if fmt == "WEBP" and lossless else \
-        {"quality": quality} if fmt == "WEBP" else {}
+        {"quality": quality} if fmt in ("WEBP", "AVIF") else {}
     if fmt == "GIF" and not opaque:  # each frame a whole canvas: clear it before the next
         options.update(transparency=_CLEAR, disposal=2)
     tmp = sibling_temp(path, path.suffix)

@@ -115,7 +115,7 @@ def stamp(
     An image stays an image (PNG, JPEG, WebP, HEIC or AVIF, chosen by ``dst``'s suffix; a still
     GIF becomes one of these); a video (an animated GIF, PNG, WebP or AVIF too) becomes an
     H.264 MP4 (``dst`` named .mp4, .mov or .m4v; a 10-bit source stays 10-bit, as HEVC), and
-    an animation stays an animated GIF, PNG or WebP when ``dst`` is named so.
+    an animation stays an animated GIF, PNG, WebP or AVIF when ``dst`` is named so.
 
     A source that carries a C2PA manifest (a camera's, another generator's, an earlier
     stamp's) becomes the new manifest's parent ingredient (``c2pa.opened``, its manifest
@@ -132,7 +132,7 @@ def stamp(
         dst = check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     elif info.animation:
         dst = check_output_suffix(dst, MP4_SUFFIXES + ANIMATION_SUFFIXES,
-                                  "an H.264 MP4 video or an animated GIF, PNG or WebP")
+                                  "an H.264 MP4 video or an animated GIF, PNG, WebP or AVIF")
     else:
         dst = check_output_suffix(dst, MP4_SUFFIXES, "an H.264 MP4 video")
     refuse_truncated(info.path, info.mime, "stamping")  # else: the frames that decode, signed

@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     e.add_argument("-o", "--output", type=Path, required=True,
                    help="output file: .mp4, .mov or .mkv for a video; an image's kind "
                         "(.png, .jpg, .webp, .heic, .avif) for an image; for an animated GIF, "
-                        "PNG or WebP also .gif, .png or .webp (it stays an animation)")
+                        "PNG, WebP or AVIF also .gif, .png, .webp or .avif (it stays an "
+                        "animation)")
     e.add_argument("--payload", required=True, help="64-bit payload as 16 hex digits")
     e.add_argument("--key", default=None, help=_KEY_HELP)
     e.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
@@ -111,7 +112,7 @@ def _check_output(src: Path, dst: Path) -> None:
         check_output_suffix(dst, IMAGE_SUFFIXES, IMAGE_KINDS)
     elif info.animation:
         check_output_suffix(dst, MP4_SUFFIXES + (".mkv", *ANIMATION_FORMATS),
-                            "an H.264 video or an animated GIF, PNG or WebP")
+                            "an H.264 video or an animated GIF, PNG, WebP or AVIF")
     else:
         check_output_suffix(dst, MP4_SUFFIXES + (".mkv",), "an H.264 video")
 
