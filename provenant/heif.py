@@ -159,8 +159,9 @@ def read_heif(path: Path | bytes, *, keep_alpha: bool = False) -> np.ndarray:
             picture = np.array(image.convert(mode))  # writable, owned
             return exif_upright(picture, _unapplied_orientation(image))
         # Pillow's AVIF decoder reports damaged data as SyntaxError ("Truncated data") or
-        # RuntimeError ("Decoding of color planes failed")
-        except (OSError, ValueError, SyntaxError, RuntimeError) as exc:
+        # RuntimeError ("Decoding of color planes failed"), and a damaged sequence header (a
+        # timescale of 0) as ZeroDivisionError
+        except (OSError, ValueError, SyntaxError, RuntimeError, ArithmeticError) as exc:
             raise MediaError(f"{name} cannot be decoded: it is truncated or corrupt "
                              f"({_one_line(exc)})",
                              hint="convert it to JPEG or PNG and try again") from None

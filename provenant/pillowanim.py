@@ -25,8 +25,10 @@ from provenant.errors import MediaError, MediaLimitError
 
 __all__ = ["PillowAnimation", "PILLOW_DAMAGE"]
 
-#: What Pillow and libwebp raise on a damaged file.
-PILLOW_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError)
+#: What Pillow and libwebp raise on a damaged file (an AVIF sequence whose header gives a
+#: timescale of 0: ZeroDivisionError).
+PILLOW_DAMAGE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError,
+                 ArithmeticError)
 _MS = Fraction(1, 1000)
 
 

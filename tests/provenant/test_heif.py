@@ -14,7 +14,7 @@ from provenant.heif import heif_mime
 from provenant.imagemeta import read_icc
 from provenant.jumbf import has_manifest_store
 from provenant.manifest import SignOptions, read_manifest, sign_file
-from provenant.media import probe, read_image, read_image_exact, write_image
+from provenant.media import iter_frames, probe, read_image, read_image_exact, write_image
 from provenant.samples import render_clip
 from watermark import detect, embed_file
 
@@ -162,3 +162,22 @@ def test_a_turned_avif_is_watermarked_upright(workdir: Path) -> None:
     out = embed_file(src, workdir / "marked.avif", "0123456789abcdef", key="k")
     after = read_image(out)
     assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() < 4
+
+
+def test_an_avif_sequence_with_a_zero_timescale_is_damaged_not_an_internal_error(
+        workdir: Path) -> None:
+    """Pillow's AVIF decoder divides by the sequence's timescale: a damaged header with 0
+    there raised ZeroDivisionError out of every command."""
+    import struct
+
+    images = [Image.fromarray(f) for f in render_clip(6, 96, 128)]
+    path = workdir / "seq.avif"
+    images[0].save(path, save_all=True, append_images=images[1:], duration=80, quality=80)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"mdhd") + 4
+    at += 4 + (16 if data[at] == 1 else 8)  # version and flags, then the two times
+    assert struct.unpack(">I", data[at:at + 4])[0] > 0
+    data[at:at + 4] = bytes(4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="truncated or corrupt"):
+        read_image(path) if probe(path).kind == "image" else list(iter_frames(path))
