@@ -1,11 +1,13 @@
-"""Writing an animation back as an animation: an animated GIF, PNG (APNG) or WebP, as Pillow
-writes them, with each frame's own duration, its transparency and the source's loop count.
+"""Writing an animation back as an animation: an animated GIF, PNG (APNG), WebP or AVIF, as
+Pillow writes them, with each frame's own duration, its transparency and the source's loop
+count (Pillow keeps none for an AVIF).
 
 A meme or a sticker that is marked should stay what it was: the same kind of file, playing
 in the same places (chat apps, image boards, browsers' ``<img>``), not an MP4 that needs a
 video player. The GIF's palettes (256 colours per frame, Pillow's adaptive palette) and the
 WebP's lossy coding are what the watermark benchmark's ``gif`` and ``webp_anim_75`` attacks
-measure; an APNG is lossless, and so is a WebP whose source was.
+measure; an APNG is lossless, and so is a WebP whose source was; an AVIF is coded at
+quality 90.
 
 A sticker is transparent around its subject. :func:`iter_rgba_frames` reads the source's
 frames through Pillow as RGBA canvases (composed as a viewer shows them), so the alpha can be
@@ -124,9 +126,9 @@ def write_animation(frames: Iterable[tuple[np.ndarray, float | None]],
     """Write RGB (or RGBA) frames with their times in seconds (as :func:`provenant.media.
     iter_timed_frames` yields them) to ``path`` as the animation its suffix names
     (:data:`ANIMATION_FORMATS`). ``end``: when the last frame ends (the source's duration;
-    None: one frame period after it starts). ``loop``: plays (0: forever). ``lossless``: a WebP coded
-    losslessly (else at ``quality``); GIF and PNG take no quality. The file appears whole
-    or not at all."""
+    None: one frame period after it starts). ``loop``: plays (0: forever). ``lossless``: a
+    WebP coded losslessly (else, and an AVIF, at ``quality``); GIF and PNG take no quality.
+    The file appears whole or not at all."""
     from PIL import Image
 
     path = check_output_path(path)

@@ -45,8 +45,8 @@ _FIELDS = {
 #: ``/v1/watermark/embed``).
 KEEP_ANIMATION = {"keep_animation": {
     "type": "boolean", "default": False,
-    "description": "a watermarked animated GIF, PNG, WebP or AVIF comes back as one of its kind, "
-                   "its frames' durations and transparency kept (default: as an MP4)"}}
+    "description": "a watermarked animated GIF, PNG, WebP or AVIF comes back as one of its "
+                   "kind, its frames' durations and transparency kept (default: as an MP4)"}}
 _FIELDS.update(KEEP_ANIMATION)
 _TRUE = ("1", "true", "yes", "on")
 

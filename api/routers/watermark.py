@@ -59,8 +59,8 @@ async def embed(request: Request, mode: Literal["sync", "job"] = Query("sync"),
                 settings: ApiSettings = Depends(get_api_settings),
                 principal: Principal = Depends(require_scope("sign"))) -> Any:
     """Watermark a video (H.264 out, 10-bit HEVC for a 10-bit source; audio kept) or an
-    image with the ``payload`` form field. An animated GIF, PNG, WebP or AVIF comes back as an MP4,
-    or with ``keep_animation=true`` as an animation of its kind.
+    image with the ``payload`` form field. An animated GIF, PNG, WebP or AVIF comes back as
+    an MP4, or with ``keep_animation=true`` as an animation of its kind.
 
     ``mode=sync`` answers with the file; ``mode=job`` answers 202 with a job whose result
     (``GET /v1/jobs/{id}/result``) is the file.
