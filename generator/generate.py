@@ -10,7 +10,6 @@ There is no way to skip any of it: without an installed watermark stamper this r
 from __future__ import annotations
 
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import cv2
 import numpy as np
 
 from provenant.manifest import SignOptions, SignResult
-from provenant.media import MP4_SUFFIXES, check_output_suffix, short_stem, write_video
+from provenant.media import MP4_SUFFIXES, check_output_suffix, sibling_temp, write_video
 
 from generator.data import training_mining_assertion
 from generator.grammar import describe, parse_prompt
@@ -99,9 +98,7 @@ def generate_clip(prompt: str, out_path: str | os.PathLike[str], *, num_frames: 
         software_agent={"name": model["name"], "version": model["version"]},
         extra_assertions=(generation_assertion(params), training_mining_assertion(training_mining)),
     )
-    stem = short_stem(out.stem, 18)  # ".", ".raw.", 8 random, ".mp4"
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.raw.", suffix=".mp4", dir=out.parent)
-    os.close(fd)
+    tmp = sibling_temp(out, ".mp4")  # the raw clip, stamped into out
     try:
         write_video(big, tmp, fps=params["fps"], crf=10, preset="medium")
         return stamp(tmp, out, options, credentials=credentials, store=store)

@@ -34,14 +34,15 @@ from provenant.sniff import sniff_mime
 from provenant.tiff import read_tiff_pillow, tiff_kind
 from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
                                    PixelFormat, check_not_the_input, check_output_path,
-                                   check_output_suffix, short_stem, sibling_temp, to_uint8,
-                                   write_image, write_video)
+                                   check_output_suffix, sibling_temp, to_uint8, write_image,
+                                   write_video)
 
 __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "iter_frames",
            "iter_keyed_frames", "iter_yuv420", "iter_timed_frames", "load_decord", "sample_frames",
            "read_frames", "poster_frame", "read_image", "read_image_exact", "write_video",
            "write_image", "check_output_path", "check_output_suffix", "check_not_the_input",
-           "short_stem", "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES", "VIDEO_MIMES",
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
+           "VIDEO_MIMES",
            "IMAGE_MIMES"]
 
 VIDEO_MIMES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from provenant.errors import (
     UnsupportedMediaError,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
-                             check_not_the_input, check_output_suffix, probe, short_stem)
+                             check_not_the_input, check_output_suffix, probe, sibling_temp)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
@@ -153,9 +152,7 @@ def stamp(
     payload = secrets.token_bytes(8)
     keeps_kind = info.kind == "image" or dst.suffix.lower() in ANIMATION_SUFFIXES
     suffix = dst.suffix.lower() if keeps_kind else ".mp4"
-    stem = short_stem(dst.stem, 13 + len(suffix.encode()))  # ".", ".wm.", 8 random, suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.wm.", suffix=suffix, dir=dst.parent)
-    os.close(fd)
+    tmp = sibling_temp(dst, suffix)  # the marked copy, signed into dst
     try:
         facts = embed(Path(src), Path(tmp), payload)
         binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
