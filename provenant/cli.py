@@ -65,7 +65,10 @@ def _credentials(args: argparse.Namespace):
     if args.cert or args.key:
         if not (args.cert and args.key):
             raise InputError("give both --cert and --key")
-        return load_credentials(Path(args.cert), Path(args.key), tsa_url=args.tsa_url)
+        from provenant.config import get_settings
+
+        return load_credentials(Path(args.cert), Path(args.key), tsa_url=args.tsa_url,
+                                password=get_settings().sign_key_passphrase)
     return default_credentials()
 
 
@@ -177,8 +180,10 @@ def _add_sign_args(p: argparse.ArgumentParser, default_source: str | None,
                    help=f"IPTC digitalSourceType (default: {default_help})")
     p.add_argument("--title", help="manifest title (default: the output file name)")
     p.add_argument("--assertions", help="extra assertions as JSON ([{label, data}, …]) or @file")
-    p.add_argument("--cert", help="your signing chain, PEM, leaf first (default: dev credentials)")
-    p.add_argument("--key", help="the private key for --cert, PEM")
+    p.add_argument("--cert", help="your signing chain, PEM, leaf first, or one DER certificate "
+                                  "(default: dev credentials)")
+    p.add_argument("--key", help="the private key for --cert: EC P-256/384/521, RSA or Ed25519, "
+                                 "PEM or DER (a protected key: set PROVENANT_SIGN_KEY_PASSWORD)")
     p.add_argument("--tsa-url", help="RFC 3161 timestamp authority URL")
     p.add_argument("--json", action="store_true", help="print a JSON result")
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "load_settings", "default_data_dir"]
@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     #: User's signing chain (PEM, leaf first) and key; the dev credentials are used otherwise.
     sign_cert: Path | None = None
     sign_key: Path | None = None
+    #: Passphrase of a protected ``sign_key`` (also used for ``sign --key``).
+    sign_key_password: SecretStr | None = None
+
+    @property
+    def sign_key_passphrase(self) -> bytes | None:
+        """``sign_key_password`` as the bytes a key loader takes (an empty one is none)."""
+        value = self.sign_key_password.get_secret_value() if self.sign_key_password else ""
+        return value.encode() or None
 
     @property
     def store_path(self) -> Path:

@@ -1,22 +1,23 @@
 """Signing credentials: a local development CA, user certificate chains, and callback signers.
 
 On first use Provenant creates, under ``<data dir>/dev-credentials``, a development root CA
-and an ES256 signing certificate issued by it. Every name in them says "Development": they
-prove nothing to anyone else and are trusted only where that CA is configured as a trust
-anchor. Production deployments give their own chain and key, or a callback signer whose
-``sign(data) -> signature`` runs in a KMS or HSM.
+and an ES256 signing certificate issued by it (renewed before it ends). Every name in them
+says "Development": they prove nothing to anyone else and are trusted only where that CA is
+configured as a trust anchor. Production deployments give their own chain and key (any key
+type C2PA signs with, in the forms :mod:`provenant.signingkeys` reads), or a callback signer
+whose ``sign(data) -> signature`` runs in a KMS or HSM.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,7 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from provenant.errors import CredentialError
+from provenant.errors import CredentialError, notice
+from provenant.signingkeys import (SigningAlg, check_validity, read_chain_pem, read_private_key,
+                                   signing_alg_for)
 
 __all__ = [
     "SigningCredentials",
@@ -36,7 +39,6 @@ __all__ = [
     "ec_p256_callback",
 ]
 
-SigningAlg = Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"]
 DEV_ORGANIZATION = "Provenant Development (not for production)"
 _DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 _ALLOWED_EKUS = {ExtendedKeyUsageOID.EMAIL_PROTECTION, _DOCUMENT_SIGNING}
@@ -122,7 +124,7 @@ def _dev_leaf(
         .subject_name(name).issuer_name(ca_cert.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=825))
+        .not_valid_after(min(now + dt.timedelta(days=825), ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False),
@@ -146,16 +148,101 @@ def ensure_dev_credentials(directory: Path) -> SigningCredentials:
     """Load the development credentials in ``directory``, creating them on first use.
 
     Files: ``ca.pem`` (the root, to configure as a trust anchor), ``ca.key``, ``signer.pem``
-    (leaf then root) and ``signer.key``; keys are written with mode 0600.
+    (leaf then root) and ``signer.key``; keys are written with mode 0600. The signing
+    certificate lives 825 days: within 30 days of its end a new one is issued by the same
+    root, so the configured trust anchor stays valid (without this, every ``stamp`` and
+    ``generate`` failed after 825 days with "the certificate was not valid at time of
+    signing"). A root near its own end (ten years) is replaced with a notice; the old
+    ``ca.pem`` is kept as ``ca-until-<date>.pem`` for the files it signed.
     """
     chain_path, key_path = directory / "signer.pem", directory / "signer.key"
     if not (chain_path.exists() and key_path.exists()):
         _create_dev_credentials(directory)
-    return SigningCredentials(
-        cert_chain_pem=chain_path.read_bytes(),
-        private_key_pem=key_path.read_bytes(),
-        development=True,
-    )
+    creds = _read_dev_files(directory)
+    if _needs_renewal(creds.leaf, dt.datetime.now(dt.timezone.utc)):
+        with _dev_lock(directory, exclusive=True):
+            now = dt.datetime.now(dt.timezone.utc)
+            if _needs_renewal(_read_dev_files(directory).leaf, now):
+                _renew_dev_signer(directory, now)
+        creds = _read_dev_files(directory)
+    return creds
+
+
+_RENEW_BEFORE = dt.timedelta(days=30)
+
+
+def _needs_renewal(leaf: x509.Certificate, now: dt.datetime) -> bool:
+    return leaf.not_valid_after_utc - now < _RENEW_BEFORE
+
+
+def _read_dev_files(directory: Path) -> SigningCredentials:
+    """The chain and key as one pair: a read between a renewal's two renames sees a new key
+    beside the old chain, and waits for the renewal to end."""
+    def read() -> SigningCredentials:
+        return SigningCredentials(cert_chain_pem=(directory / "signer.pem").read_bytes(),
+                                  private_key_pem=(directory / "signer.key").read_bytes(),
+                                  development=True)
+    creds = read()
+    if not _key_fits(creds):
+        with _dev_lock(directory, exclusive=False):
+            creds = read()
+    return creds
+
+
+def _key_fits(creds: SigningCredentials) -> bool:
+    try:
+        key = serialization.load_pem_private_key(creds.private_key_pem or b"", password=None)
+    except ValueError:
+        return False
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_key().public_bytes(*spki) == creds.leaf.public_key().public_bytes(*spki)
+
+
+@contextlib.contextmanager
+def _dev_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """An advisory lock beside ``directory`` (none where the OS has no ``fcntl``)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = directory.parent / f".{directory.name}.lock"
+    with open(lock, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _renew_dev_signer(directory: Path, now: dt.datetime) -> None:
+    """A new signing certificate from the same root; a new root too when it ends within the
+    leaf's renewal margin. Each file is replaced by a rename, the key before the chain."""
+    ca_cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+    ca_key_path = directory / "ca.key"
+    if ca_cert.not_valid_after_utc - now < 2 * _RENEW_BEFORE or not ca_key_path.exists():
+        shutil.copyfile(directory / "ca.pem",
+                        directory / f"ca-until-{ca_cert.not_valid_after_utc:%Y-%m-%d}.pem")
+        ca_key, ca_cert = _dev_ca(now)
+        _replace(directory / "ca.key", _pem_key(ca_key), private=True)
+        _replace(directory / "ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+        notice(f"the development CA in {directory} reached its end and was replaced: configure "
+               f"the new {directory / 'ca.pem'} as a trust anchor (the old one is kept beside it)")
+    else:
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    leaf_key, leaf_cert = _dev_leaf(ca_key, ca_cert, now)
+    _replace(directory / "signer.key", _pem_key(leaf_key), private=True)
+    _replace(directory / "signer.pem", leaf_cert.public_bytes(serialization.Encoding.PEM)
+             + ca_cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _replace(path: Path, data: bytes, *, private: bool = False) -> None:
+    tmp = path.with_name(f".{path.name}.new")
+    if private:
+        _write_private(tmp, data)
+    else:
+        tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _create_dev_credentials(directory: Path) -> None:
@@ -181,8 +268,8 @@ def _create_dev_credentials(directory: Path) -> None:
         _write_dev_files(directory)
 
 
-def _write_dev_files(directory: Path) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+def _write_dev_files(directory: Path, now: dt.datetime | None = None) -> None:
+    now = now or dt.datetime.now(dt.timezone.utc)
     ca_key, ca_cert = _dev_ca(now)
     leaf_key, leaf_cert = _dev_leaf(ca_key, ca_cert, now)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
@@ -218,45 +305,62 @@ def check_signing_certificate(chain_pem: bytes) -> x509.Certificate:
         problems.append("it has no AuthorityKeyIdentifier")
     if problems:
         raise CredentialError("the signing certificate cannot sign C2PA manifests: " + "; ".join(problems))
+    check_validity(certs)
     return leaf
 
 
 def load_credentials(
-    cert_chain: Path, private_key: Path, *, alg: SigningAlg = "es256", tsa_url: str | None = None
+    cert_chain: Path, private_key: Path, *, alg: SigningAlg | None = None,
+    tsa_url: str | None = None, password: bytes | None = None,
 ) -> SigningCredentials:
-    """A user's own chain (PEM, leaf first) and private key (PEM)."""
+    """A user's own chain (PEM, leaf first, or one DER certificate) and private key (PEM or
+    DER: PKCS#8, SEC1 or PKCS#1; ``password`` opens a protected one). The algorithm follows
+    from the certificate's key (EC P-256/384/521, RSA-PSS, Ed25519) unless ``alg`` names it."""
     for label, path in (("certificate chain", cert_chain), ("private key", private_key)):
         if not Path(path).is_file():
             raise CredentialError(f"the {label} file {path} does not exist")
-    chain_pem, key_pem = Path(cert_chain).read_bytes(), Path(private_key).read_bytes()
+    chain_pem = read_chain_pem(Path(cert_chain).read_bytes(), f"certificate chain {cert_chain}")
     leaf = check_signing_certificate(chain_pem)
-    try:
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise CredentialError(f"the private key {private_key} cannot be read: {exc}") from None
+    key, key_pem = read_private_key(Path(private_key).read_bytes(),
+                                    f"private key {private_key}", password)
     if key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ) != leaf.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ):
         raise CredentialError("the private key does not match the signing certificate")
-    return SigningCredentials(chain_pem, key_pem, alg=alg, tsa_url=tsa_url)
+    return SigningCredentials(chain_pem, key_pem, alg=_checked_alg(leaf, alg), tsa_url=tsa_url)
+
+
+def _checked_alg(leaf: x509.Certificate, alg: SigningAlg | None) -> SigningAlg:
+    """The algorithm for ``leaf``'s key; a given ``alg`` must fit that key."""
+    natural = signing_alg_for(leaf.public_key())
+    if alg is None:
+        return natural
+    family = {"es": "EC", "ps": "RSA", "ed": "Ed25519"}
+    if alg[:2] != natural[:2] or (natural.startswith("es") and alg != natural):
+        raise CredentialError(f"alg={alg!r} does not fit the certificate's "
+                              f"{family[natural[:2]]} key",
+                              hint=f"give alg={natural!r}, or leave it out")
+    return alg
 
 
 def callback_credentials(
     cert_chain_pem: bytes,
     sign: Callable[[bytes], bytes],
     *,
-    alg: SigningAlg = "es256",
+    alg: SigningAlg | None = None,
     tsa_url: str | None = None,
 ) -> SigningCredentials:
     """Credentials whose signature comes from ``sign(data) -> signature`` (a KMS or HSM hook).
 
-    For ECDSA algorithms the callback returns the raw ``r || s`` signature, as COSE requires;
+    The algorithm follows from the certificate's key unless ``alg`` names it. For ECDSA
+    algorithms the callback returns the raw ``r || s`` signature, as COSE requires;
     :func:`ec_p256_callback` shows how to produce it from a local key.
     """
-    check_signing_certificate(cert_chain_pem)
-    return SigningCredentials(cert_chain_pem, sign_callback=sign, alg=alg, tsa_url=tsa_url)
+    leaf = check_signing_certificate(cert_chain_pem)
+    return SigningCredentials(cert_chain_pem, sign_callback=sign, alg=_checked_alg(leaf, alg),
+                              tsa_url=tsa_url)
 
 
 def ec_p256_callback(private_key_pem: bytes) -> Callable[[bytes], bytes]:

@@ -40,7 +40,8 @@ def default_credentials() -> SigningCredentials:
     if s.sign_cert or s.sign_key:
         if not (s.sign_cert and s.sign_key):
             raise ConfigurationError("set both PROVENANT_SIGN_CERT and PROVENANT_SIGN_KEY")
-        return load_credentials(s.sign_cert, s.sign_key, tsa_url=s.tsa_url)
+        return load_credentials(s.sign_cert, s.sign_key, tsa_url=s.tsa_url,
+                                password=s.sign_key_passphrase)
     creds = ensure_dev_credentials(s.credentials_dir)
     if s.tsa_url:
         creds = replace(creds, tsa_url=s.tsa_url)
