@@ -46,12 +46,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from provenant.errors import InputError
+    from provenant.provenance import configured_trust_anchors
 
     from api.settings import get_api_settings
 
     if args.workers < 1:
         raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
     settings = get_api_settings()  # a bad PROVENANT_API_* value stops here, in one line
+    configured_trust_anchors()  # as does a damaged PROVENANT_TRUST_ANCHORS file
     host = settings.host if args.host is None else args.host
     port = settings.port if args.port is None else args.port
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port,

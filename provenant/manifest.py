@@ -34,6 +34,7 @@ from provenant.media import (
 from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
+from provenant.trustanchors import anchors_pem, read_anchors_file
 from provenant.truncation import refuse_truncated
 
 __all__ = [
@@ -125,20 +126,11 @@ def validation_context(trust_anchors: Path | bytes | None = None) -> c2pa.Contex
         "soft_binding": {"soft_binding_algorithms": list(SOFT_BINDING_ALGORITHMS)},
     }
     if trust_anchors is not None:
-        pem = trust_anchors if isinstance(trust_anchors, bytes) else _read_anchors(trust_anchors)
+        pem = (anchors_pem(trust_anchors, "the trust anchors") if isinstance(trust_anchors, bytes)
+               else read_anchors_file(trust_anchors))
         settings["trust"] = {"trust_anchors": pem.decode()}
         settings["verify"]["verify_trust"] = True
     return c2pa.Context.from_dict(settings)
-
-
-def _read_anchors(path: Path) -> bytes:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"trust anchors file {path} does not exist", hint="give a PEM file")
-    pem = path.read_bytes()
-    if b"-----BEGIN CERTIFICATE-----" not in pem:
-        raise InputError(f"trust anchors file {path} holds no PEM certificate")
-    return pem
 
 
 def _actions(options: SignOptions) -> list[dict[str, Any]]:

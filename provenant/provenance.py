@@ -17,6 +17,7 @@ from provenant.credentials import SigningCredentials, ensure_dev_credentials, lo
 from provenant.errors import (
     CapabilityUnavailableError,
     ConfigurationError,
+    InputError,
     MediaError,
     MediaLimitError,
     UnsupportedMediaError,
@@ -29,9 +30,10 @@ from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
 from provenant.tempnames import naming
+from provenant.trustanchors import read_anchors_file
 from provenant.truncation import refuse_truncated, truncation
 
-__all__ = ["default_credentials", "sign", "stamp", "verify", "recover_from_store"]
+__all__ = ["default_credentials", "configured_trust_anchors", "sign", "stamp", "verify", "recover_from_store"]
 
 
 def default_credentials() -> SigningCredentials:
@@ -46,6 +48,19 @@ def default_credentials() -> SigningCredentials:
     if s.tsa_url:
         creds = replace(creds, tsa_url=s.tsa_url)
     return creds
+
+
+def configured_trust_anchors() -> bytes | None:
+    """The certificates of ``PROVENANT_TRUST_ANCHORS``, checked (see
+    :mod:`provenant.trustanchors`), or None when it is not set."""
+    path = get_settings().trust_anchors
+    if path is None:
+        return None
+    try:
+        return read_anchors_file(path)
+    except InputError as exc:
+        raise ConfigurationError(f"PROVENANT_TRUST_ANCHORS: {exc.message}",
+                                 hint=exc.hint) from None
 
 
 def sign(
@@ -199,7 +214,7 @@ def verify(
     """All the evidence about ``path`` and a verdict: C2PA, then every installed evidence
     provider (watermark, classifier), with manifest recovery through the store."""
     path = Path(path)
-    anchors = trust_anchors if trust_anchors is not None else get_settings().trust_anchors
+    anchors = trust_anchors if trust_anchors is not None else configured_trust_anchors()
     report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors, limits=limits))
     opts = dict(options or {})
     if limits is not None:
