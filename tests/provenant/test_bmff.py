@@ -13,15 +13,9 @@ import pytest
 from provenant.bmff import C2PA_UUID, appendable_boxes, copy_and_hash
 from provenant.boxes import top_level_boxes
 from provenant.boxes import flip_media_byte
-from provenant.credentials import ensure_dev_credentials
 from provenant.manifest import SignOptions, _definition, _sign_rewriting, read_manifest, sign_file
 from provenant.media import probe
 from tests.conftest import make_clip_with_audio
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory):
-    return ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:

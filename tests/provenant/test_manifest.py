@@ -24,18 +24,6 @@ from provenant.manifest import SignOptions, read_manifest, sign_file
 from provenant.media import read_image
 
 
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory):
-    return ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
-
-
-@pytest.fixture(scope="module")
-def signed(creds, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("signed") / "s.mp4"
-    sign_file(clip, out, creds, SignOptions(source_type="trainedAlgorithmicMedia"))
-    return out
-
-
 def _anchor(creds) -> bytes:
     return x509.load_pem_x509_certificates(creds.cert_chain_pem)[-1].public_bytes(
         serialization.Encoding.PEM)

@@ -12,22 +12,9 @@ from cryptography.hazmat.primitives import serialization
 
 from provenant.cli import main
 from provenant.config import get_settings
-from provenant.credentials import ensure_dev_credentials
 from provenant.errors import ConfigurationError, InputError
-from provenant.manifest import read_manifest, sign_file
+from provenant.manifest import read_manifest
 from provenant.trustanchors import anchors_pem, read_anchors_file
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory):
-    return ensure_dev_credentials(tmp_path_factory.mktemp("creds"))
-
-
-@pytest.fixture(scope="module")
-def signed(creds, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("signed") / "s.mp4"
-    sign_file(clip, out, creds)
-    return out
 
 
 def _root(creds) -> x509.Certificate:
