@@ -34,6 +34,7 @@ _STATUS: tuple[tuple[type[pe.ProvenanceError], int], ...] = (
     (pe.StoreError, 503),
     (pe.CapabilityUnavailableError, 501),
     (pe.NotFittedError, 501),
+    (pe.TimestampError, 502),  # the server's timestamp authority, not the upload
     (pe.SigningError, 422),
     (pe.VerificationError, 422),
     (pe.CredentialError, 500),

@@ -69,6 +69,9 @@ class C2paOut(BaseModel):
     ai_ingredients: list[str] = []
     ingredient_sources: dict[str, list[str]] = {}
     altered_ingredients: dict[str, list[str]] = {}
+    #: The time an RFC 3161 timestamp authority vouches for (ISO 8601), when the signature
+    #: carries a valid timestamp.
+    signed_at: str | None = None
 
 
 class WatermarkEvidenceOut(BaseModel):

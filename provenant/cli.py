@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,9 @@ def _credentials(args: argparse.Namespace):
 
         return load_credentials(Path(args.cert), Path(args.key), tsa_url=args.tsa_url,
                                 password=get_settings().sign_key_passphrase)
-    return default_credentials()
+    creds = default_credentials()
+    # --tsa-url with the configured or development credentials (it was dropped here)
+    return replace(creds, tsa_url=args.tsa_url) if args.tsa_url else creds
 
 
 def _sign_options(args: argparse.Namespace):

@@ -55,6 +55,13 @@ class SigningCredentials:
     tsa_url: str | None = None
     development: bool = False
 
+    def __post_init__(self) -> None:
+        if self.tsa_url is not None and not self.tsa_url.startswith(("http://", "https://")):
+            raise CredentialError(f"the timestamp authority URL {self.tsa_url!r} is not an "
+                                  "http:// or https:// URL",
+                                  hint="give an RFC 3161 timestamp authority's URL "
+                                       "(--tsa-url, PROVENANT_TSA_URL)")
+
     @property
     def leaf(self) -> x509.Certificate:
         return x509.load_pem_x509_certificates(self.cert_chain_pem)[0]

@@ -13,6 +13,7 @@ so ``except ValueError`` keeps working for library users::
     │   └── ConfigurationError                  a setting or option with a bad value
     ├── CredentialError (ValueError)            a certificate or key that cannot sign: exit 2
     ├── SigningError (RuntimeError)             the C2PA SDK refused to sign
+    │   └── TimestampError                      the timestamp authority gave none: exit 2
     ├── VerificationError (RuntimeError)        the C2PA SDK could not read a manifest store
     ├── StoreError (RuntimeError)               the manifest store failed
     │   └── NotFoundError (KeyError)            no such manifest, job or key
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigurationError",
     "CredentialError",
     "SigningError",
+    "TimestampError",
     "VerificationError",
     "StoreError",
     "NotFoundError",
@@ -120,6 +122,14 @@ class CredentialError(ProvenanceError, ValueError):
 
 class SigningError(ProvenanceError, RuntimeError):
     default_hint = "check the certificate and the input file; run with --verbose for details"
+
+
+class TimestampError(SigningError):
+    """The RFC 3161 timestamp authority gave no timestamp, so nothing was signed."""
+
+    exit_code = 2
+    default_hint = ("check the timestamp authority URL (--tsa-url, PROVENANT_TSA_URL) and that "
+                    "it is reachable, or sign without a timestamp")
 
 
 class VerificationError(ProvenanceError, RuntimeError):

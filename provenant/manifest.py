@@ -18,7 +18,7 @@ from provenant.bmff import (C2PA_UUID, MANIFEST_BOX_PREFIX, appendable_boxes, co
 from provenant.boxes import TopLevelBox
 from provenant.credentials import SigningCredentials
 from provenant.errors import (CredentialError, InputError, MediaError, SigningError,
-                             UnsupportedMediaError)
+                             TimestampError, UnsupportedMediaError)
 from provenant.jumbf import active_manifest_label, has_manifest_store
 from provenant.manifest_evidence import evidence_from_store
 from provenant.media import (
@@ -298,6 +298,9 @@ def sign_file(
         if "could not be parsed" in str(exc):  # the input's structure, not the credentials
             raise MediaError(f"{src} cannot be signed: it is truncated or corrupt ({exc})",
                              hint="re-export or re-encode it from the original") from None
+        if credentials.tsa_url and _timestamp_failed(str(exc)):
+            raise TimestampError(f"the timestamp authority {credentials.tsa_url} gave no usable "
+                                 f"timestamp, so {src} was not signed ({exc})") from None
         raise SigningError(f"signing {src} failed: {exc}") from None
     except OSError as exc:  # reading the source or writing the copy (disk full, file changed)
         raise SigningError(f"signing {src} failed: {exc}",
@@ -306,6 +309,14 @@ def sign_file(
         Path(tmp).unlink(missing_ok=True)
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,
                       credentials.development, options.soft_bindings, options.declared_source)
+
+
+def _timestamp_failed(message: str) -> bool:
+    """Whether the SDK's signing error came from the RFC 3161 round trip: the request (its
+    HTTP resolver: refused, unreachable, an HTTP error status) or the reply (not a DER
+    TimeStampResp, a rejected request)."""
+    text = message.lower()
+    return any(word in text for word in ("http", "decode error", "timestamp", "time stamp"))
 
 
 def read_manifest(

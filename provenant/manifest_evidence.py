@@ -105,6 +105,7 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
     ingredients = [{k: i.get(k) for k in ("title", "format", "relationship", "active_manifest")}
                    for i in manifest.get("ingredients", [])]
     issuer = sig.get("issuer")
+    timestamp_failed = any(f.code.lower().startswith("timestamp.") for f in failures)
     return C2paEvidence(
         present=True,
         state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",
@@ -121,4 +122,5 @@ def evidence_from_store(store: dict[str, Any], state: str | None) -> C2paEvidenc
         soft_bindings=bindings,
         manifest_id=label,
         development_credentials=issuer == DEV_ORGANIZATION,
+        signed_at=None if timestamp_failed else sig.get("time"),
     )

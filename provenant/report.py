@@ -73,6 +73,10 @@ class C2paEvidence:
     #: whose validation failed when they were used (changed after they were signed), title ->
     #: failure codes; what their manifests declare is not relied on.
     altered_ingredients: dict[str, list[str]] = field(default_factory=dict)
+    #: When the signature carries an RFC 3161 timestamp that validated: the time the
+    #: timestamp authority vouches for (ISO 8601), else None. It keeps a signature
+    #: checkable after the signing certificate expires.
+    signed_at: str | None = None
 
 
 @dataclass
@@ -294,6 +298,8 @@ def render_text(report: VerificationReport) -> str:
             dev = " [development credentials]" if c2pa.development_credentials else ""
             signer = f"signed by {c2pa.signer}" if c2pa.signer else "signer unknown"
             lines.append(f"Content credentials: {c2pa.state} — {signer}{dev}")
+            if c2pa.signed_at:
+                lines.append(f"  Timestamped by a timestamp authority: {c2pa.signed_at}")
             if c2pa.ai_generated is not None:
                 by = f" (through its ingredient {_titles(c2pa.ai_ingredients)})" \
                     if c2pa.ai_generated and _ai_through_ingredients(c2pa) else ""

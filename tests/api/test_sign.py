@@ -347,3 +347,28 @@ def test_keep_animation_answers_a_marked_animation_of_its_kind(client: TestClien
     r = client.post("/v1/verify", files={"file": ("s.gif", r.content)})
     body = r.json()
     assert body["c2pa"]["state"] == "Valid" and body["watermark"]["detected"]
+
+
+@pytest.mark.parametrize("reply", ["token", "http-500"])
+def test_sign_through_the_configured_timestamp_authority(
+        reply: str, client: TestClient, settings: ApiSettings, clip: Path,
+        sign_headers: dict[str, str], workdir: Path, monkeypatch) -> None:
+    from provenant.config import get_settings
+    from tests.provenant.localtsa import local_tsa
+
+    with local_tsa(reply) as tsa:
+        monkeypatch.setenv("PROVENANT_TSA_URL", tsa.url)
+        get_settings.cache_clear()
+        r = client.post("/v1/sign", files=upload(clip), headers=sign_headers)
+        assert tsa.requests == 1
+    if reply == "token":
+        assert r.status_code == 200, r.text
+        out = workdir / "signed.mp4"
+        out.write_bytes(r.content)
+        assert verify(out).c2pa.signed_at is not None
+        body = client.post("/v1/verify", files=upload(out)).json()
+        assert body["c2pa"]["signed_at"] == verify(out).c2pa.signed_at
+    else:  # the server's authority failed, not the upload
+        assert r.status_code == 502 and r.json()["error"]["code"] == "timestamp"
+        assert "timestamp authority" in r.json()["error"]["message"]
+    assert leftovers(settings) == []
