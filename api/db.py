@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from provenant.errors import NotFoundError, StoreError
-from provenant.sqlite import SqliteDatabase
+from provenant.sqlite import SqliteDatabase, failure_hint
 
 __all__ = ["JobRecord", "KeyRecord", "Database", "open_database"]
 
@@ -103,7 +103,8 @@ class Database(SqliteDatabase):
             with self.connect() as conn:
                 yield conn
         except sqlite3.Error as exc:
-            raise StoreError(f"the {self.label} at {self.path} failed: {exc}") from None
+            raise StoreError(f"the {self.label} at {self.path} failed: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
 
     # -- jobs ---------------------------------------------------------------------------
     def insert_job(self, job: JobRecord) -> JobRecord:

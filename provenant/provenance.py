@@ -20,7 +20,9 @@ from provenant.errors import (
     InputError,
     MediaError,
     MediaLimitError,
+    StoreError,
     UnsupportedMediaError,
+    notice,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
                              check_not_the_input, check_output_suffix, probe, sibling_temp)
@@ -91,21 +93,34 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                        options: SignOptions, parent: C2paEvidence | None,
                        credentials: SigningCredentials | None, store: ManifestStore | None,
                        limits: MediaLimits | None) -> SignResult:
-    """:func:`sign` once ``parent`` (the manifest of ``options.parent``, read) is known."""
+    """:func:`sign` once ``parent`` (the manifest of ``options.parent``, read) is known.
+
+    The store is opened first, so a damaged or unwritable one stops the work before it is
+    done; a signed copy whose manifest then cannot be registered is removed (a new file: one
+    signed in place stays), since its watermark would resolve to nothing. Before, the copy
+    was left beside an error."""
+    store = store or open_store()
+    existed = Path(dst).exists()
     result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
     ai_generated = result.source_type in AI_SOURCE_TYPES or bool(
         parent is not None and parent.ai_generated)
-    (store or open_store()).register(ManifestRecord(
-        manifest_id=result.manifest_id,
-        signer=result.signer,
-        source_type=result.source_type,
-        ai_generated=ai_generated,
-        title=options.title or Path(dst).name,
-        development=result.development_credentials,
-        soft_bindings=result.soft_bindings,
-        details={"assertions": [a.get("label") for a in options.extra_assertions],
-                 "parent": str(options.parent) if options.parent else None},
-    ))
+    try:
+        store.register(ManifestRecord(
+            manifest_id=result.manifest_id,
+            signer=result.signer,
+            source_type=result.source_type,
+            ai_generated=ai_generated,
+            title=options.title or Path(dst).name,
+            development=result.development_credentials,
+            soft_bindings=result.soft_bindings,
+            details={"assertions": [a.get("label") for a in options.extra_assertions],
+                     "parent": str(options.parent) if options.parent else None},
+        ))
+    except StoreError as exc:
+        if not existed:
+            Path(dst).unlink(missing_ok=True)
+            exc.message += f"; the signed copy {dst} was removed"
+        raise
     return result
 
 
@@ -157,6 +172,7 @@ def stamp(
             f"no {stamper!r} stamper is installed (found: {sorted(available) or 'none'})"
         )
     embed = available[stamper]
+    store = store or open_store()  # a damaged store stops the work before it starts
     # read once: the copy's signature takes it as the parent's (the copy itself has none)
     parent = read_manifest(options.parent or info.path, limits=limits)
     if options.parent is None and parent.present:
@@ -192,15 +208,42 @@ def recover_from_store(report: VerificationReport, store: ManifestStore) -> None
 
 
 class _StoreRecovery:
-    """The built-in evidence step between the watermark (10) and the classifier (30)."""
+    """The built-in evidence step between the watermark (10) and the classifier (30). A
+    store that cannot be read (damaged, locked) costs the recovery alone: ``problem`` says
+    why, and the rest of the report stands."""
 
     name, order = "recovered", 20
 
-    def __init__(self, store: ManifestStore) -> None:
-        self.store = store
+    def __init__(self, store: ManifestStore | None, problem: StoreError | None = None) -> None:
+        self.store, self.problem = store, problem
+
+    @classmethod
+    def open(cls, store: ManifestStore | None) -> _StoreRecovery:
+        try:
+            return cls(store or open_store())
+        except StoreError as exc:
+            return cls(None, exc)
 
     def __call__(self, path: Path, report: VerificationReport, options: dict[str, Any]) -> None:
-        recover_from_store(report, self.store)
+        if self.store is None:
+            return
+        try:
+            recover_from_store(report, self.store)
+        except StoreError as exc:
+            self.problem = exc
+
+    def explain(self, report: VerificationReport) -> None:
+        """A notice with the details; the verdict (no server paths) says what was missed: a
+        found watermark was not looked up (see :func:`decide_verdict`), a missing one was
+        sought without the store's payloads, a test that finds fainter watermarks."""
+        if self.problem is None:
+            return
+        notice(str(self.problem))
+        wm = report.watermark
+        if report.verdict is not None and wm is not None and not wm.detected:
+            report.verdict.reasons.append(
+                "The manifest store could not be read, so the watermark was sought without the "
+                "payloads it has issued, a test that finds fainter watermarks.")
 
 
 def verify(
@@ -219,8 +262,9 @@ def verify(
     opts = dict(options or {})
     if limits is not None:
         opts.setdefault("limits", limits)
-    recovery = _StoreRecovery(store or open_store())
-    opts.setdefault("store", recovery.store)  # its issued payloads: a store-aided watermark test
+    recovery = _StoreRecovery.open(store)
+    if recovery.store is not None:  # its issued payloads: a store-aided watermark test
+        opts.setdefault("store", recovery.store)
     # A signed file whose pictures no longer decode still gets its report: the manifest's
     # finding (tampered, as a rule) stands, and the reasons say what could not be read.
     # Without a manifest the error is the answer; a limit the user set is never reported around.
@@ -242,7 +286,7 @@ def verify(
         if not report.c2pa.present:
             raise
         undecodable = exc
-    report.verdict = decide_verdict(report)
+    report.verdict = decide_verdict(report, store_readable=recovery.problem is None)
     if undecodable is not None:
         detail = undecodable.message.replace(str(path), "the file")  # no server paths
         report.verdict.reasons.append(
@@ -255,4 +299,5 @@ def verify(
         report.verdict.reasons.append(
             f"The file is cut short ({cut}): what is missing was not examined, and content "
             "credentials kept at the end of a file are lost with it.")
+    recovery.explain(report)
     return report

@@ -193,9 +193,12 @@ def _lookup_note(wm: WatermarkEvidence) -> str:
     return f", matched among the {wm.candidates:,} payloads the manifest store has issued"
 
 
-def _unresolved_watermark_reason(report: VerificationReport) -> str | None:
+def _unresolved_watermark_reason(report: VerificationReport, store_readable: bool) -> str | None:
     """What a found watermark says when it does not lead to an AI declaration."""
     rec = report.recovered
+    if rec is None and not store_readable:
+        return ("The manifest store could not be read, so its payload was not looked up and "
+                "who embedded it cannot be told here.")
     if rec is None:
         return ("Its payload matches no manifest in this installation's manifest store, so "
                 "who embedded it cannot be told here.")
@@ -210,8 +213,10 @@ def _unresolved_watermark_reason(report: VerificationReport) -> str | None:
             "pictures are unaltered.")
 
 
-def decide_verdict(report: VerificationReport) -> Verdict:
-    """Fuse the evidence into one label with plain-sentence reasons citing that evidence.
+def decide_verdict(report: VerificationReport, *, store_readable: bool = True) -> Verdict:
+    """Fuse the evidence into one label with plain-sentence reasons citing that evidence
+    (``store_readable=False``: the manifest store could not be read, so a found watermark
+    was not looked up there).
 
     Order of precedence: an invalid signature (tampered) outranks everything; then a valid
     manifest (or one recovered through the watermark) that declares AI; then a valid manifest
@@ -261,7 +266,7 @@ def decide_verdict(report: VerificationReport) -> Verdict:
         )
         return Verdict("verified-ai-generated", reasons)
     if wm and wm.detected:
-        unresolved = _unresolved_watermark_reason(report)
+        unresolved = _unresolved_watermark_reason(report, store_readable)
         reasons += [unresolved] if unresolved else []
     if clf is not None:
         cmp = "above" if clf.score >= clf.threshold else "below"

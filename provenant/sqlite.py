@@ -14,7 +14,22 @@ from pathlib import Path
 
 from provenant.errors import StoreError
 
-__all__ = ["SqliteDatabase"]
+__all__ = ["SqliteDatabase", "failure_hint"]
+
+_DAMAGED = ("malformed", "not a database", "corrupt", "file is encrypted")
+
+
+def failure_hint(exc: BaseException, path: Path) -> str | None:
+    """What to do about ``exc`` on the database at ``path``: a damaged file is not a
+    permission problem (None: the error class's own hint)."""
+    text = str(exc).lower()
+    if any(word in text for word in _DAMAGED):
+        return (f"the file is damaged: restore it from a backup, or move it aside (for "
+                f"example to {path.name}.damaged) and a new, empty one is made; what it held "
+                "is then no longer found")
+    if "locked" in text or "busy" in text:
+        return "another process holds it locked for longer than the busy timeout; try again"
+    return None
 
 
 class SqliteDatabase:
@@ -30,7 +45,8 @@ class SqliteDatabase:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(schema)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the {label} at {self.path}: {exc}") from None
+            raise StoreError(f"cannot open the {label} at {self.path}: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -38,7 +54,8 @@ class SqliteDatabase:
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the {self.label} at {self.path}: {exc}") from None
+            raise StoreError(f"cannot open the {self.label} at {self.path}: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
         try:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provenant.errors import NotFoundError, StoreError
-from provenant.sqlite import SqliteDatabase
+from provenant.sqlite import SqliteDatabase, failure_hint
 
 __all__ = ["ManifestRecord", "ManifestStore", "open_store"]
 
@@ -83,7 +83,8 @@ class ManifestStore(SqliteDatabase):
                     [(a, v, record.manifest_id) for a, v in record.soft_bindings],
                 )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot register manifest {record.manifest_id}: {exc}") from None
+            raise StoreError(f"cannot register manifest {record.manifest_id}: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
         return ManifestRecord(**{**asdict(record), "created_at": created,
                                  "soft_bindings": record.soft_bindings})
 
@@ -103,7 +104,8 @@ class ManifestStore(SqliteDatabase):
                     (manifest_id,),
                 ).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read manifest {manifest_id}: {exc}") from None
+            raise StoreError(f"cannot read manifest {manifest_id}: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
         mid, created, signer, source, ai, title, dev, details = row
         return ManifestRecord(mid, signer, source, bool(ai), title, bool(dev),
                               tuple((a, v) for a, v in bindings), json.loads(details), created)
@@ -119,7 +121,8 @@ class ManifestStore(SqliteDatabase):
                     (alg, value),
                 )]
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot search the store: {exc}") from None
+            raise StoreError(f"cannot search the store: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
         return [self.get(i) for i in ids]
 
     def binding_values(self, alg: str, limit: int) -> list[str]:
@@ -134,7 +137,8 @@ class ManifestStore(SqliteDatabase):
                     (alg, int(limit)),
                 ).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot search the store: {exc}") from None
+            raise StoreError(f"cannot search the store: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
         return [r[0] for r in rows]
 
     def count(self) -> int:

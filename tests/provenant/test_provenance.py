@@ -300,3 +300,61 @@ def test_a_truncated_video_is_not_stamped(clip: Path, workdir: Path) -> None:
     with pytest.raises(MediaError, match="truncated: its 'mdat' box"):
         prov.stamp(cut, workdir / "stamped.mp4", store=ManifestStore(workdir / "s.db"))
     assert not (workdir / "stamped.mp4").exists()
+
+
+def _damage_store(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> None:
+    """Point the configured store at a file that is no SQLite database."""
+    from provenant.config import get_settings
+
+    (workdir / "data").mkdir()
+    (workdir / "data" / "store.sqlite3").write_bytes(b"not a database " * 100)
+    monkeypatch.setenv("PROVENANT_DATA_DIR", str(workdir / "data"))
+    get_settings.cache_clear()
+
+
+def test_a_damaged_store_costs_verify_only_the_recovery(clip: Path, workdir: Path,
+                                                        monkeypatch) -> None:
+    signed = prov.sign(clip, workdir / "s.mp4", SignOptions(source_type="trainedAlgorithmicMedia"),
+                       store=ManifestStore(workdir / "s.db"))
+    _damage_store(monkeypatch, workdir)
+    monkeypatch.setattr(prov, "evidence_providers", lambda: (PayloadProvider("00" * 8),))
+    with pytest.warns(UserWarning, match="file is damaged: restore it from a backup"):
+        report = prov.verify(signed.path)
+    assert report.c2pa.state == "Valid" and report.verdict.label == "verified-ai-generated"
+    stripped = write_video(iter_frames(signed.path), workdir / "stripped.mp4", fps=24)
+    with pytest.warns(UserWarning):
+        report = prov.verify(stripped)
+    assert report.verdict.label == "no-evidence" and report.recovered is None
+    assert any("store could not be read, so its payload was not looked up" in r
+               for r in report.verdict.reasons)
+    assert not any("matches no manifest" in r for r in report.verdict.reasons)
+    assert not any(str(workdir) in r for r in report.verdict.reasons)  # no server paths
+
+
+def test_a_damaged_store_stops_sign_and_stamp_before_any_output(clip: Path, workdir: Path,
+                                                                monkeypatch) -> None:
+    from provenant.errors import StoreError
+
+    stamper = CopyStamper()
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": stamper})
+    _damage_store(monkeypatch, workdir)
+    with pytest.raises(StoreError, match="not a database") as err:
+        prov.stamp(clip, workdir / "stamped.mp4", stamper="copy")
+    assert "damaged" in err.value.hint and stamper.payloads == []  # nothing was embedded
+    with pytest.raises(StoreError):
+        prov.sign(clip, workdir / "signed.mp4")
+    assert not (workdir / "stamped.mp4").exists() and not (workdir / "signed.mp4").exists()
+
+
+def test_a_copy_whose_manifest_cannot_be_registered_is_removed(clip: Path, workdir: Path,
+                                                               monkeypatch) -> None:
+    from provenant.errors import StoreError
+
+    store = ManifestStore(workdir / "s.db")
+
+    def full(record):
+        raise StoreError("cannot register manifest: database or disk is full")
+    monkeypatch.setattr(store, "register", full)
+    with pytest.raises(StoreError, match="the signed copy .*signed.mp4 was removed"):
+        prov.sign(clip, workdir / "signed.mp4", store=store)
+    assert not list(workdir.glob("*signed*"))  # neither the copy nor a temporary file
