@@ -47,13 +47,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from provenant.errors import InputError
     from provenant.provenance import configured_trust_anchors
+    from provenant.store import open_store
 
+    from api.db import open_database
     from api.settings import get_api_settings
 
     if args.workers < 1:
         raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
     settings = get_api_settings()  # a bad PROVENANT_API_* value stops here, in one line
-    configured_trust_anchors()  # as does a damaged PROVENANT_TRUST_ANCHORS file
+    configured_trust_anchors()  # as does a damaged PROVENANT_TRUST_ANCHORS file,
+    open_store(), open_database()  # or a damaged store (not a traceback from each worker)
     host = settings.host if args.host is None else args.host
     port = settings.port if args.port is None else args.port
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,17 @@ def test_commands_other_than_serve_do_not_load_fastapi(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=120, check=True).stdout
     assert "--scope" in out and out.split()[-1] == "False"
+
+
+def test_serve_refuses_a_damaged_store_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    import uvicorn
+
+    from provenant.config import get_settings
+
+    (tmp_path / "store.sqlite3").write_bytes(b"not a database " * 100)
+    monkeypatch.setenv("PROVENANT_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    assert main(["serve", "--port", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "file is damaged" in err and "Traceback" not in err
