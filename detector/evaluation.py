@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from provenant.errors import ConfigurationError
+from provenant.errors import ConfigurationError, InputError
 from provenant.samples import sample_footage
 
 from detector.calibration import expected_calibration_error
@@ -135,6 +135,9 @@ def evaluate(weights: str | Path | None = None, *, lofo: bool = True, crf: int |
     With ``scores``, the report also holds ``scores``: per condition (``in_domain``,
     ``crf<crf>``, ``left_out_<family>``) the clip labels ``y`` and probabilities ``p`` as lists.
     """
+    if crf is not None and (isinstance(crf, bool) or not 0 <= crf <= 51):
+        raise InputError(f"crf={crf!r} is invalid; allowed: 0 to 51 (H.264), or None to skip "
+                         "the re-encoding test")
     folder = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     det, split = load_detector(folder), load_split(folder)
     spec = DataSpec(**split["data_spec"])

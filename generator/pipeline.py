@@ -169,7 +169,7 @@ class TextToVideoPipeline:
             raise InputError(str(exc)) from None
         cond = self.encode_prompt(prompt)  # (B, S)
         if generator is None:
-            generator = torch.Generator("cpu").manual_seed(0 if seed is None else int(seed))
+            generator = torch.Generator("cpu").manual_seed(_checked_seed(seed))
         shape = (cond.shape[0], c.in_channels, num_frames, height, width)
         if c.sampling == "autoregressive":
             x = self._autoregressive(cond, shape, steps, guidance, generator, interval)
@@ -181,6 +181,17 @@ class TextToVideoPipeline:
             return x if cond.shape[0] > 1 else x[0]
         frames = ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
         return frames if cond.shape[0] > 1 else frames[0]  # (B?, T, H, W, 3)
+
+
+def _checked_seed(seed: int | None) -> int:
+    """``seed`` for torch's generator, which takes 0 to 2**64 - 1 (a larger one ended in an
+    internal OverflowError; a negative one wrapped onto a large one, two seeds for one clip)."""
+    if seed is None:
+        return 0
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= int(seed) < 2**64:
+        raise InputError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**64 - 1")
+    return int(seed)
 
 
 def _check_call(frames: int, height: int, width: int, steps: int, guidance: float,

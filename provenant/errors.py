@@ -17,7 +17,7 @@ so ``except ValueError`` keeps working for library users::
     ├── VerificationError (RuntimeError)        the C2PA SDK could not read a manifest store
     ├── StoreError (RuntimeError)               the manifest store failed
     │   └── NotFoundError (KeyError)            no such manifest, job or key
-    ├── NotFittedError (AttributeError)         a model used before fit or load
+    ├── NotFittedError (AttributeError)         a model used before fit or load: exit 2
     └── CapabilityUnavailableError (RuntimeError) a component that is not installed
 
 Something the work went on without (a subtitle track an MP4 cannot hold) is said by
@@ -149,6 +149,7 @@ class NotFoundError(StoreError, KeyError):
 
 
 class NotFittedError(ProvenanceError, AttributeError):
+    exit_code = 2  # a folder without trained weights was given, or none were trained yet
     default_hint = "call fit() first or load trained weights with from_pretrained()"
 
 

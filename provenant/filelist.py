@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from provenant.errors import InputError, ProvenanceError
+from provenant.errors import ConfigurationError, InputError, ProvenanceError
 from provenant.media import IMAGE_SUFFIXES, MP4_SUFFIXES
 
 __all__ = ["MEDIA_SUFFIXES", "VIDEO_SUFFIXES", "expand_files", "report_each"]
@@ -52,6 +52,15 @@ def _failure(path: Path, exc: Exception) -> tuple[str, str]:
     return "unreadable", f"{getattr(exc, 'strerror', None) or exc}: {path}"
 
 
+def _the_files_fault(exc: Exception) -> bool:
+    """Whether ``exc`` concerns the file at hand (unreadable, damaged, refused), not the
+    command's setup (a model folder without weights, a damaged setting) or an internal
+    failure, which would only repeat for every file and so stop the list."""
+    if isinstance(exc, ConfigurationError):
+        return False
+    return isinstance(exc, (InputError, OSError))
+
+
 def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
                 suffixes: tuple[str, ...] = MEDIA_SUFFIXES) -> int:
     """Run ``one`` on every file ``names`` stands for (a folder: its files with one of
@@ -61,7 +70,7 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
         try:
             facts, text = one(files[0])
         except (ProvenanceError, OSError) as exc:
-            if as_json and not (isinstance(exc, ProvenanceError) and exc.exit_code != 2):
+            if as_json and _the_files_fault(exc):
                 # a script reading --json gets the file's error as with several files
                 code, message = _failure(files[0], exc)
                 print(json.dumps({"file": str(files[0]), "error": {"code": code,
@@ -80,8 +89,8 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
         try:
             facts, text = one(path)
         except (ProvenanceError, OSError) as exc:
-            if isinstance(exc, ProvenanceError) and exc.exit_code != 2:
-                raise  # an internal failure is not the file's fault: stop, as for one file
+            if not _the_files_fault(exc):
+                raise  # not the file's: stop, as for one file
             failed += 1
             code, message = _failure(path, exc)
             print(f"provenant: error: {message}", file=sys.stderr)

@@ -35,3 +35,11 @@ def test_unchanged_twins_are_reported_apart(monkeypatch: pytest.MonkeyPatch) -> 
     assert report["components"] == {"network": {"all": 1.0, "interpolate": 1.0}}
     table = evaluation.render_table(report)
     assert "unchanged twins kept" in table and "| network | 1.000 | 1.000 |" in table
+
+
+def test_an_impossible_crf_is_refused_before_any_work(tmp_path) -> None:
+    from provenant.errors import InputError
+
+    # before: the data build ran for minutes, and the encoder failed at the end
+    with pytest.raises(InputError, match="crf=-1 is invalid"):
+        evaluation.evaluate(tmp_path, crf=-1)

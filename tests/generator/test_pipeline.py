@@ -104,6 +104,10 @@ def test_bad_arguments(tiny_weights):
             pipe(PROMPT, num_inference_steps=steps)
     with pytest.raises(InputError, match="guidance_scale"):
         pipe(PROMPT, guidance_scale=MAX_GUIDANCE + 1)
+    for seed in (-1, 2**64, 2.5, True):  # an overflow ended in an internal error; -1 wrapped
+        with pytest.raises(InputError, match="seed"):
+            pipe(PROMPT, seed=seed)
+    assert pipe(PROMPT, seed=2**64 - 1).shape == (4, 16, 16, 3)
 
 
 def test_save_load_round_trip(tiny_weights, tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provenant.errors import InputError, MediaError, ProvenanceError
+from provenant.errors import (ConfigurationError, InputError, MediaError, NotFittedError,
+                              ProvenanceError)
 from provenant.filelist import expand_files, report_each
 
 
@@ -53,5 +54,12 @@ def test_several_files_keep_going_past_bad_input_but_not_internal_failures(
 
     with pytest.raises(ProvenanceError):
         report_each(names, internal, True)
+    for setup in (ConfigurationError("PROVENANT_TRUST_ANCHORS: certificate 1 of 1 is damaged"),
+                  NotFittedError("/models holds no trained detector")):  # exit 2, not the file's
+        def failing(path: Path, exc=setup):
+            raise exc
+        with pytest.raises(type(setup)):
+            report_each(names, failing, False)
+        assert capsys.readouterr().out == ""  # stopped at once, not one error per file
     with pytest.raises(InputError, match="no media files"):
         report_each([str(workdir)], one, True)
