@@ -17,7 +17,7 @@ from provenant.errors import ConfigurationError
 from detector.config import DetectorConfig
 from detector.features import ForensicFeatures, in_chans
 
-__all__ = ["RECOMMENDED_BACKBONES", "build_backbone", "DetectorNet"]
+__all__ = ["RECOMMENDED_BACKBONES", "check_backbone", "build_backbone", "DetectorNet"]
 
 #: Small backbones that train on CPU in minutes (any timm name works).
 RECOMMENDED_BACKBONES = ("resnet10t", "mobilenetv3_small_100", "mobilenetv3_small_050",
@@ -25,8 +25,6 @@ RECOMMENDED_BACKBONES = ("resnet10t", "mobilenetv3_small_100", "mobilenetv3_smal
 
 
 def _load_user_weights(model: nn.Module, path: Path) -> None:
-    if not path.exists():
-        raise ConfigurationError(f"pretrained_path={str(path)!r} does not exist")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -39,17 +37,25 @@ def _load_user_weights(model: nn.Module, path: Path) -> None:
     model.load_state_dict(state, strict=False)
 
 
-def build_backbone(config: DetectorConfig) -> nn.Module:
-    """A timm model by ``config.backbone`` with the front end's channels in and one logit out."""
+def check_backbone(config: DetectorConfig) -> None:
+    """Refuse an unknown timm name or missing pretrained weights (training calls this before
+    building its data, which takes minutes)."""
     if config.backbone not in timm.list_models():
         raise ConfigurationError(
             f"backbone={config.backbone!r} is not a timm model; try one of {RECOMMENDED_BACKBONES}")
+    if config.pretrained and not config.pretrained_path:
+        raise ConfigurationError(
+            "pretrained=True needs pretrained_path (weights are never downloaded here)")
+    if config.pretrained and not Path(config.pretrained_path).exists():
+        raise ConfigurationError(f"pretrained_path={str(config.pretrained_path)!r} does not exist")
+
+
+def build_backbone(config: DetectorConfig) -> nn.Module:
+    """A timm model by ``config.backbone`` with the front end's channels in and one logit out."""
+    check_backbone(config)
     model = timm.create_model(config.backbone, pretrained=False,
                               in_chans=in_chans(config.temporal_window), num_classes=1)
     if config.pretrained:
-        if not config.pretrained_path:
-            raise ConfigurationError(
-                "pretrained=True needs pretrained_path (weights are never downloaded here)")
         _load_user_weights(model, Path(config.pretrained_path))
     return model
 

@@ -66,6 +66,7 @@ class DetectorConfig:
             ("tube_size", self.tube_size >= self.patch_size and self.tube_size % 2 == 0,
              "an even number >= patch_size"),
             ("epochs", self.epochs >= 1, ">= 1"),
+            ("seed", 0 <= self.seed < 2**32, "an integer from 0 to 2**32 - 1"),
             ("batch_size", self.batch_size >= 2, ">= 2"),
             ("learning_rate", self.learning_rate > 0, "> 0"),
             ("calibration_fraction", 0.0 < self.calibration_fraction < 1.0, "in (0, 1)"),

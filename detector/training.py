@@ -19,6 +19,7 @@ import numpy as np
 
 from provenant.errors import ConfigurationError
 
+from detector.backbones import check_backbone
 from detector.classifier import VideoDetector
 from detector.config import DetectorConfig
 from detector.data import DEFAULT_CACHE, DataSpec, Dataset, load_or_build, split_groups
@@ -50,6 +51,7 @@ def train_detector(config: DetectorConfig, out: str | Path, *, real_dirs: Iterab
     """Train on the non-test source groups and save the model with its split to ``out``."""
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigurationError(f"test_fraction={test_fraction} must be in [0, 1)")
+    check_backbone(config)  # before the data build, not after it
     spec = spec or DataSpec()
     if spec.patch_size < config.patch_size:  # cached patches may be larger: fit crops them
         spec = replace(spec, patch_size=config.patch_size)

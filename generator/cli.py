@@ -149,6 +149,8 @@ def _p_prefix(args: argparse.Namespace) -> float:
         raise ConfigurationError(f"--prefix-noise={args.prefix_noise} must lie in [0, 1]")
     if not 0.0 <= getattr(args, "prefix_self", 0.0) <= 1.0:
         raise ConfigurationError(f"--prefix-self={args.prefix_self} must lie in [0, 1]")
+    if not 0.0 <= getattr(args, "user_fraction", 0.0) <= 1.0:  # with or without --data-dir
+        raise ConfigurationError(f"--user-fraction={args.user_fraction} must lie in [0, 1]")
     if args.sampling == "autoregressive" and p == 0.0:
         raise ConfigurationError("--sampling autoregressive needs --p-prefix > 0: the model "
                                  "must learn to continue from clean frames")

@@ -129,6 +129,7 @@ class TrainConfig:
         check(0.0 <= self.ema_decay < 1.0, "ema_decay", "in [0, 1)")
         check(self.prefix_noise >= 0, "prefix_noise", ">= 0")
         check(self.max_minutes >= 0, "max_minutes", ">= 0 (0: no time limit)")
+        check(0 <= self.seed < 2**32, "seed", "an integer from 0 to 2**32 - 1")
 
 
 def from_dict(cls: type, data: dict[str, Any]):

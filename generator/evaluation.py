@@ -260,6 +260,10 @@ def evaluate(*, weights: str | None = None, num_prompts: int = 120, steps: int |
         raise ConfigurationError(f"judges={judges} is invalid; allowed: an integer >= 1")
     if num_prompts < 1:  # checked before the judges train (minutes)
         raise ConfigurationError(f"num_prompts={num_prompts} is invalid; allowed: an integer >= 1")
+    for name, value in (("seed", seed), ("judge_seed", judge_seed)):
+        if value is not None and not 0 <= value < 2**32:
+            raise ConfigurationError(f"{name}={value} is invalid; allowed: an integer from 0 to "
+                                     "2**32 - 1")
     pipe = pipeline or TextToVideoPipeline.from_pretrained(weights, scheduler=scheduler)
     c = pipe.config
     t0 = time.perf_counter()

@@ -104,7 +104,7 @@ def test_bad_labels_are_refused(toy_data) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"patch_size": 15}, {"target_fpr": 0.0}, {"calibration": "magic"},
-                                    {"epochs": 0}, {"face_mode": "maybe"}])
+                                    {"epochs": 0}, {"face_mode": "maybe"}, {"seed": -1}])
 def test_config_validation_names_the_argument(kwargs) -> None:
     with pytest.raises(ConfigurationError, match=next(iter(kwargs))):
         DetectorConfig(**kwargs)

@@ -43,3 +43,13 @@ def test_an_impossible_crf_is_refused_before_any_work(tmp_path) -> None:
     # before: the data build ran for minutes, and the encoder failed at the end
     with pytest.raises(InputError, match="crf=-1 is invalid"):
         evaluation.evaluate(tmp_path, crf=-1)
+
+
+def test_an_unknown_backbone_is_refused_before_the_data_build(tmp_path, monkeypatch) -> None:
+    from detector import training
+    from detector.config import DetectorConfig
+    from provenant.errors import ConfigurationError
+
+    monkeypatch.setattr(training, "load_or_build", lambda *a, **k: pytest.fail("data built"))
+    with pytest.raises(ConfigurationError, match="not a timm model"):
+        training.train_detector(DetectorConfig(backbone="no_such_net"), tmp_path / "out")

@@ -132,3 +132,14 @@ def test_judges_are_cached_and_a_damaged_entry_is_retrained(tmp_path, monkeypatc
     assert len(calls) == 1
     ev.cached_classifier(**{**kw, "seed": 5})  # another seed is another judge
     assert len(calls) == 2
+
+
+def test_a_bad_seed_is_refused_before_the_judges_train() -> None:
+    import pytest
+
+    from generator.evaluation import evaluate
+    from provenant.errors import ConfigurationError
+
+    for kwargs in ({"seed": -1}, {"judge_seed": -5}):
+        with pytest.raises(ConfigurationError, match=next(iter(kwargs))):
+            evaluate(num_prompts=1, **kwargs)

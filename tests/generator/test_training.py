@@ -127,12 +127,16 @@ def test_autoregressive_training_via_cli_records_the_sampling(tmp_path):
     import argparse
     import pytest
 
-    args = argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=0.1)
+    args = argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=0.1,
+                              user_fraction=0.25)
     assert _p_prefix(args) == 0.75
     with pytest.raises(ConfigurationError, match="p-prefix"):
         _p_prefix(argparse.Namespace(p_prefix=0.0, sampling="autoregressive", prefix_noise=0.1))
     with pytest.raises(ConfigurationError, match="prefix-noise"):
         _p_prefix(argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=-1))
+    with pytest.raises(ConfigurationError, match="user-fraction"):  # also without --data-dir
+        _p_prefix(argparse.Namespace(p_prefix=None, sampling="autoregressive", prefix_noise=0.1,
+                                     user_fraction=2.0))
     cfg = TrainConfig(steps=4, batch_size=2, warmup=1, checkpoint_every=4, threads=1,
                       p_prefix=0.75)
     from dataclasses import replace
@@ -177,7 +181,8 @@ def test_bad_worker_options_are_refused_before_anything_is_written(tmp_path):
     from provenant.errors import ConfigurationError
 
     bad = ({"workers": -1}, {"pool_clips": 0}, {"steps": 0}, {"batch_size": 0}, {"lr": 0.0},
-           {"p_prefix": 1.5}, {"ema_decay": 1.0}, {"max_minutes": -1.0})
+           {"p_prefix": 1.5}, {"ema_decay": 1.0}, {"max_minutes": -1.0},
+           {"seed": -1}, {"seed": 2**32})  # a negative seed ended in an internal error
     for kwargs in bad:  # refused where the config is made, naming the field
         with pytest.raises(ConfigurationError, match=f"TrainConfig.{next(iter(kwargs))}="):
             TrainConfig(**kwargs)
