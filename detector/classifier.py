@@ -37,6 +37,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from provenant.errors import ConfigurationError, InputError, NotFittedError
+from provenant.tempnames import write_whole
 
 from detector.backbones import DetectorNet
 from detector.calibration import Calibrator, threshold_at_fpr
@@ -267,7 +268,7 @@ class VideoDetector(ClassifierMixin, BaseEstimator):
         folder.mkdir(parents=True, exist_ok=True)
         self._cfg.save(folder / "config.json")
         state = {k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"))
+        write_whole(folder / "model.safetensors", lambda tmp: save_file(state, str(tmp)))
         stats = getattr(self, "statistics_", None)
         meta = {"calibrator": self.calibrator_.to_dict(), "threshold": self.threshold_,
                 "fusion": self.fusion_, "statistics": stats.to_dict() if stats else None,

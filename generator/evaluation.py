@@ -30,6 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from provenant.errors import ConfigurationError
+from provenant.tempnames import write_whole
 
 from generator.consistency import object_consistency
 from generator.grammar import (
@@ -160,7 +161,7 @@ def cached_classifier(*, frames: int, size: int, steps: int, train_clips: int, s
     model, acc = train_classifier(frames=frames, size=size, steps=steps,
                                   train_clips=train_clips, seed=seed, progress=progress)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file(model.state_dict(), str(weights))
+    write_whole(weights, lambda tmp: save_file(model.state_dict(), str(tmp)))
     meta.write_text(json.dumps(acc))
     return model, acc
 

@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from provenant.errors import ConfigurationError, InputError, NotFoundError
+from provenant.tempnames import write_whole
 
 from generator.config import UNetConfig, check_guidance_interval, from_dict
 from generator.grammar import null_condition, condition_ids, parse_prompt
@@ -216,5 +217,5 @@ def save_model(model: UNet3D, directory: str | os.PathLike[str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / CONFIG_NAME).write_text(json.dumps(asdict(model.config), indent=2) + "\n")
     state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS_NAME))
+    write_whole(directory / WEIGHTS_NAME, lambda tmp: save_file(state, str(tmp)))
     return directory

@@ -4,11 +4,14 @@ input (one line, no traceback), 1 internal failure."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -268,6 +271,34 @@ def _tolerant_output() -> None:
             stream.reconfigure(errors="replace")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so its clean-up runs as for Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM (``kill``, a job scheduler's time limit, ``docker
+    stop``) unwinds it like Ctrl-C: temporary files are removed (a killed ``watermark
+    embed`` left its partial ``.out.<hex>.mp4`` beside the output) and the exit status is
+    143. A handler someone else installed is left alone."""
+    installed = False
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+            installed = True
+    except ValueError:  # not the main thread (main() called from a worker thread)
+        pass
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     parser = build_parser()
@@ -275,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         _quiet_opencv()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _terminate_like_interrupt():
             warnings.showwarning = _show_warning
             return int(args.handler(args) or 0)
     except ProvenanceError as exc:
@@ -293,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"provenant: error: {message}", file=sys.stderr)
         _json_error(args, exc, "unreadable", message)
         return 2
+    except _Terminated:
+        print("provenant: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("provenant: interrupted", file=sys.stderr)
         return 130

@@ -8,7 +8,6 @@ atomically: a file is written beside its destination and renamed when complete.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from fractions import Fraction
 from itertools import chain, islice
@@ -29,13 +28,13 @@ from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
 from provenant.motionphoto import with_motion_video
 from provenant.spherical import carry_projection
-from provenant.tempnames import naming, short_stem
+from provenant.tempnames import naming, sibling_temp, write_whole
 from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "check_encodable", "HEVC_MIN_SIDE",
-           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
+           "sibling_temp", "write_whole", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
            "PLANAR_FORMATS", "PixelFormat"]
 
 #: What :func:`write_video` takes: RGB frames, or planar YUV 4:2:0 at 8 bits (``uint8``) or
@@ -79,23 +78,6 @@ def to_uint8(samples: np.ndarray) -> np.ndarray:
     if samples.dtype == np.uint8:
         return samples
     return ((samples.astype(np.uint32) + 128) // 257).astype(np.uint8)
-
-
-def sibling_temp(path: Path, suffix: str) -> Path:
-    """A new, empty file beside ``path``, for an output to be written into and then renamed
-    over ``path`` (so the output appears whole or not at all). It is created with the mode a
-    plain ``open()`` gives (0666 less the umask), so the finished output is as readable as
-    any other file its user writes: ``tempfile.mkstemp`` would make it private (0600)."""
-    for _ in range(100):
-        stem = short_stem(path.stem, 14 + len(suffix.encode()))
-        tmp = path.parent / f".{stem}.{secrets.token_hex(6)}{suffix}"
-        try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        except FileExistsError:
-            continue
-        return tmp
-    raise MediaError(f"could not create a temporary file beside {path}",
-                     hint=f"check the folder {path.parent}")
 
 
 def check_not_the_input(src: str | os.PathLike[str], dst: str | os.PathLike[str],

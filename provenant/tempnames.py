@@ -1,11 +1,18 @@
 """Temporary files written beside an output: their names, kept within the file system's
-limit, and the output's name on an error writing them."""
+limit, the output's name on an error writing them, and writing a file whole. Light on
+purpose (no media libraries): the generator's training imports it on hosts that have only
+torch and its friends."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["NAME_MAX", "short_stem", "naming"]
+from provenant.errors import MediaError
+
+__all__ = ["NAME_MAX", "short_stem", "naming", "sibling_temp", "write_whole"]
 
 #: The longest file name most file systems take, in bytes.
 NAME_MAX = 255
@@ -29,3 +36,38 @@ def naming(exc: OSError, path: str | os.PathLike[str],
             tmp is not None and str(exc.filename) == str(tmp))):
         return OSError(exc.errno, exc.strerror or str(exc), str(path))
     return exc
+
+
+def sibling_temp(path: Path, suffix: str) -> Path:
+    """A new, empty file beside ``path``, for an output to be written into and then renamed
+    over ``path`` (so the output appears whole or not at all). It is created with the mode a
+    plain ``open()`` gives (0666 less the umask), so the finished output is as readable as
+    any other file its user writes: ``tempfile.mkstemp`` would make it private (0600)."""
+    for _ in range(100):
+        stem = short_stem(path.stem, 14 + len(suffix.encode()))
+        tmp = path.parent / f".{stem}.{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise MediaError(f"could not create a temporary file beside {path}",
+                     hint=f"check the folder {path.parent}")
+
+
+def write_whole(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Run ``write(tmp)`` on a :func:`sibling_temp` of ``path``, then rename it over ``path``
+    with the mode a plain ``open()`` gives: the file appears whole or not at all (a trainer
+    stopped while saving left half a ``model.safetensors``), and as readable as the user's
+    other files (safetensors writes 0600, so weights trained by one account could not be
+    loaded by the service account that serves them)."""
+    path = Path(path)
+    tmp = sibling_temp(path, path.suffix)
+    mode = tmp.stat().st_mode & 0o777
+    try:
+        write(tmp)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

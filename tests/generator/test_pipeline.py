@@ -190,3 +190,17 @@ def test_autoregressive_sampling_keeps_made_frames_and_is_deterministic(tiny_wei
 def test_autoregressive_config_is_validated():
     with pytest.raises(ConfigurationError, match="sampling"):
         UNetConfig(sampling="sideways")
+
+
+def test_saved_weights_are_readable_by_other_accounts(tmp_path) -> None:
+    import os
+    import stat
+
+    from generator.pipeline import save_model
+
+    old = os.umask(0o022)
+    try:
+        save_model(UNet3D(UNetConfig(channels=(8, 16), groups=4, size=16, frames=4)), tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "model.safetensors").stat().st_mode) == 0o644

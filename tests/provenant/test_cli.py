@@ -287,3 +287,32 @@ def test_a_terminal_that_cannot_show_a_character_gets_a_question_mark(
     _tolerant_output()
     print("before \u2014 after")
     assert raw.getvalue() == b"before ? after\n"
+
+
+
+_SIGTERM_MIDWAY = """
+import os, signal, sys
+import provenant.manifest as manifest
+from provenant.cli import main
+real = manifest.copy_and_hash
+def killed_midway(src, tmp, boxes):
+    real(src, tmp, boxes)  # the temporary copy is written, then the process is told to stop
+    os.kill(os.getpid(), signal.SIGTERM)
+manifest.copy_and_hash = killed_midway
+code = main(["sign", sys.argv[1], "-o", sys.argv[2]])
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored after the command
+sys.exit(code)
+"""
+
+
+def test_sigterm_unwinds_a_command_like_ctrl_c(clip: Path, workdir: Path) -> None:
+    import subprocess
+    import sys
+
+    out = workdir / "out" / "signed.mp4"
+    out.parent.mkdir()
+    run = subprocess.run([sys.executable, "-c", _SIGTERM_MIDWAY, str(clip), str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 143, run.stderr  # before: killed (-15), the temporary copy left
+    assert "provenant: terminated" in run.stderr
+    assert list(out.parent.iterdir()) == []  # neither the output nor its temporary copy

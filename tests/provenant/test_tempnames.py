@@ -3,6 +3,7 @@ named within the limit too."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,29 @@ def test_a_full_disk_names_the_output_and_leaves_nothing_beside_it(
             write(tmp_path / name)
         assert info.value.filename == str(tmp_path / name)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_write_whole_gives_a_whole_file_as_readable_as_others(tmp_path: Path) -> None:
+    import stat
+
+    import torch
+    from safetensors.torch import save_file
+
+    from provenant.tempnames import write_whole
+
+    old = os.umask(0o022)
+    try:
+        out = write_whole(tmp_path / "model.safetensors",
+                          lambda tmp: save_file({"w": torch.zeros(2)}, str(tmp)))
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644  # safetensors alone writes 0600
+
+        def interrupted(tmp: Path) -> None:
+            tmp.write_bytes(b"half a model")
+            raise KeyboardInterrupt
+        with pytest.raises(KeyboardInterrupt):
+            write_whole(tmp_path / "model.safetensors", interrupted)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.safetensors").read_bytes() == out.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
