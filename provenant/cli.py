@@ -145,7 +145,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_store(args: argparse.Namespace) -> int:
     from provenant.store import open_store
 
-    store = open_store()
+    store = open_store(read_only_ok=True)
     if args.store_command == "get":
         _print_json(store.get(args.manifest_id).to_dict())
     else:

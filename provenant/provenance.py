@@ -220,7 +220,7 @@ class _StoreRecovery:
     @classmethod
     def open(cls, store: ManifestStore | None) -> _StoreRecovery:
         try:
-            return cls(store or open_store())
+            return cls(store or open_store(read_only_ok=True))  # lookups alone
         except StoreError as exc:
             return cls(None, exc)
 

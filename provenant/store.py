@@ -64,8 +64,10 @@ class ManifestRecord:
 class ManifestStore(SqliteDatabase):
     """register / get / find_by_binding / binding_values over one SQLite file."""
 
-    def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
-        super().__init__(path, _SCHEMA, label="manifest store", timeout_s=timeout_s)
+    def __init__(self, path: str | Path, *, timeout_s: float = 30.0,
+                 read_only_ok: bool = False) -> None:
+        super().__init__(path, _SCHEMA, label="manifest store", timeout_s=timeout_s,
+                         read_only_ok=read_only_ok)
 
     def register(self, record: ManifestRecord) -> ManifestRecord:
         """Insert (or replace) ``record`` and its soft bindings in one transaction."""
@@ -146,10 +148,12 @@ class ManifestStore(SqliteDatabase):
             return int(conn.execute("SELECT COUNT(*) FROM manifests").fetchone()[0])
 
 
-def open_store(path: str | Path | None = None) -> ManifestStore:
-    """The store at ``path``, or at the configured data directory's ``store.sqlite3``."""
+def open_store(path: str | Path | None = None, *, read_only_ok: bool = False) -> ManifestStore:
+    """The store at ``path``, or at the configured data directory's ``store.sqlite3``.
+    ``read_only_ok``: for lookups alone, a store that can only be read here (a verifier's
+    read-only replica) is opened read-only instead of refused."""
     if path is None:
         from provenant.config import get_settings
 
         path = get_settings().store_path
-    return ManifestStore(path)
+    return ManifestStore(path, read_only_ok=read_only_ok)

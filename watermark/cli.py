@@ -143,7 +143,7 @@ def _store_candidates(store: str | None) -> Any:
         raise InputError(f"there is no manifest store at {store}",
                          hint="give the path of an existing store, or --store alone "
                               "for the configured one")
-    return store_candidates(open_store(store or None))
+    return store_candidates(open_store(store or None, read_only_ok=True))
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

@@ -100,3 +100,30 @@ def test_binding_values_newest_first_by_algorithm(tmp_path: Path) -> None:
     assert store.binding_values(alg, 2) == [f"{4:016x}", f"{3:016x}"]
     assert store.binding_values("other.alg", 10) == ["abc"]
     assert store.binding_values("missing.alg", 10) == []
+
+
+def test_a_store_that_can_only_be_read_here_serves_lookups(tmp_path: Path, monkeypatch) -> None:
+    """A verifier's replica on a read-only mount: opening it normally writes (WAL mode, the
+    schema); lookups fall back to reading it as it is, and writing says why it cannot."""
+    path = tmp_path / "store.sqlite3"
+    ManifestStore(path).register(_record(1, "v1"))
+    real = sqlite3.connect
+
+    def read_only_mount(database, *args, **kwargs):
+        if not kwargs.get("uri"):  # a read-write open, as on a read-only file system
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_mount)
+    with pytest.raises(StoreError, match="readonly") as err:
+        ManifestStore(path)  # signing needs to write: refused, with what to do
+    assert "verifying works" in err.value.hint
+    store = ManifestStore(path, read_only_ok=True)
+    assert store.read_only and store.find_by_binding("io.provenant.watermark.v2", "v1")
+    with pytest.raises(StoreError):
+        store.register(_record(2, "v2"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite3"]  # no -wal, -shm
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: (_ for _ in ()).throw(
+        sqlite3.DatabaseError("database is locked")))
+    with pytest.raises(StoreError, match="locked"):  # a locked store is not read around
+        ManifestStore(path, read_only_ok=True)
