@@ -72,6 +72,10 @@ class C2paOut(BaseModel):
     #: The time an RFC 3161 timestamp authority vouches for (ISO 8601), when the signature
     #: carries a valid timestamp.
     signed_at: str | None = None
+    #: The URL the file gives for content credentials kept elsewhere (never fetched).
+    remote_url: str | None = None
+    #: Where the manifest came from when not embedded in the file (a sidecar's name).
+    manifest_source: str | None = None
 
 
 class WatermarkEvidenceOut(BaseModel):

@@ -133,9 +133,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     options = {"key": args.key} if args.key else {}
     anchors = Path(args.trust_anchors) if args.trust_anchors else None
+    if args.manifest and (len(args.file) > 1 or Path(args.file[0]).is_dir()):
+        raise InputError("--manifest belongs to one file: give that file alone")
 
     def one(path: Path) -> tuple[dict[str, Any], str]:
-        report = verify(path, trust_anchors=anchors, options=options)
+        report = verify(path, trust_anchors=anchors, options=options, manifest=args.manifest)
         return report.to_dict(), render_text(report)
 
     # a folder's files whose content credentials alone are read count too (a camera's DNGs)
@@ -219,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON report")
     p.add_argument("--trust-anchors", help="PEM file of trusted root certificates")
     p.add_argument("--key", help="watermark key (default: PROVENANT_WATERMARK_KEY)")
+    p.add_argument("--manifest", help="the file's C2PA manifest kept outside it (a .c2pa "
+                                      "fetched from the URL the file gives); a sidecar "
+                                      "<name>.c2pa beside the file is read without this")
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("store", help="look up issued manifests")

@@ -31,6 +31,7 @@ from provenant.media import (
     probe,
     sibling_temp,
 )
+from provenant.remotemanifest import manifest_bytes, remote_url_in, sidecar_of
 from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
@@ -324,13 +325,20 @@ def read_manifest(
     trust_anchors: Path | bytes | None = None,
     *,
     limits: MediaLimits | None = None,
+    manifest: str | os.PathLike[str] | bytes | None = None,
 ) -> C2paEvidence:
     """Read and validate the manifest store embedded in ``path``.
 
     Only the file's type is checked first, not its pictures: a signed file whose pictures no
     longer decode still has its manifest read, which then reports the damage. Formats this
     toolkit does not examine but the SDK reads (DNG, JPEG XL, WAV, MP3, FLAC, PDF) have
-    their manifest read too; any other file raises ``UnsupportedMediaError``."""
+    their manifest read too; any other file raises ``UnsupportedMediaError``.
+
+    A manifest kept outside the file (see :mod:`provenant.remotemanifest`): ``manifest`` (a
+    ``.c2pa`` file or its bytes, e.g. fetched from the file's remote URL) is validated
+    against the file instead of what it embeds; without it, a file that embeds none is
+    validated against a sidecar ``<name>.c2pa`` beside it, and a remote link it carries is
+    reported as ``remote_url`` (this reader fetches nothing)."""
     try:
         mime = checked_mime(path, limits)
     except UnsupportedMediaError:
@@ -339,19 +347,40 @@ def read_manifest(
             raise
     if mime not in _SIGNABLE and mime not in _sdk_readable():
         return C2paEvidence(present=False)
+    if manifest is not None:
+        name = "given" if isinstance(manifest, bytes) else Path(manifest).name
+        return _read_store(path, mime, trust_anchors, manifest_bytes(manifest), name)
+    evidence = _read_store(path, mime, trust_anchors)
+    sidecar = None if evidence.present else sidecar_of(path)
+    if sidecar is None:
+        return evidence
+    found = _read_store(path, mime, trust_anchors, manifest_bytes(sidecar), sidecar.name)
+    found.remote_url = evidence.remote_url
+    return found
+
+
+def _read_store(path: str | os.PathLike[str], mime: str, trust_anchors: Path | bytes | None,
+                data: bytes | None = None, source: str | None = None) -> C2paEvidence:
+    """The evidence of the store ``path`` embeds, or of ``data`` (from ``source``) for it."""
     try:
         with open(path, "rb", buffering=_IO_BUFFER) as fh:
-            reader = c2pa.Reader(mime, fh, context=validation_context(trust_anchors))
+            reader = c2pa.Reader(mime, fh, manifest_data=data,
+                                 context=validation_context(trust_anchors))
             store, state = json.loads(reader.json()), reader.get_validation_state()
     except c2pa.C2paError as exc:
-        if "ManifestNotFound" in type(exc).__name__ or "ManifestNotFound" in str(exc) \
-                or not has_manifest_store(path):  # unparsable, but it never held a manifest
-            return C2paEvidence(present=False)
-        return C2paEvidence(present=True, state="Invalid", failures=[Failure(
-            "manifest.unreadable",
-            f"The file has a manifest store that cannot be read ({exc}); it was damaged or forged.",
-        )])
-    return evidence_from_store(store, state)
+        remote = remote_url_in(str(exc))
+        if data is None and (remote or "ManifestNotFound" in type(exc).__name__
+                             or "ManifestNotFound" in str(exc) or not has_manifest_store(path)):
+            return C2paEvidence(present=False, remote_url=remote)  # none here to read
+        where = f"the manifest {source}" if source else "The file has a manifest store that"
+        return C2paEvidence(present=True, state="Invalid", manifest_source=source, failures=[
+            Failure("manifest.unreadable",
+                    f"{where} cannot be read ({exc}); it was damaged or forged."
+                    if not source else f"{where.capitalize()} cannot be read for this file "
+                    f"({exc}); it was damaged or forged, or belongs to another file.")])
+    evidence = evidence_from_store(store, state)
+    evidence.manifest_source = source
+    return evidence
 
 
 @cache

@@ -253,12 +253,16 @@ def verify(
     options: dict[str, Any] | None = None,
     store: ManifestStore | None = None,
     limits: MediaLimits | None = None,
+    manifest: str | os.PathLike[str] | bytes | None = None,
 ) -> VerificationReport:
     """All the evidence about ``path`` and a verdict: C2PA, then every installed evidence
-    provider (watermark, classifier), with manifest recovery through the store."""
+    provider (watermark, classifier), with manifest recovery through the store.
+    ``manifest``: a ``.c2pa`` manifest kept outside the file (fetched from its remote URL) to
+    validate against it, see :func:`provenant.manifest.read_manifest`."""
     path = Path(path)
     anchors = trust_anchors if trust_anchors is not None else configured_trust_anchors()
-    report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors, limits=limits))
+    report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors, limits=limits,
+                                                                   manifest=manifest))
     opts = dict(options or {})
     if limits is not None:
         opts.setdefault("limits", limits)

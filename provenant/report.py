@@ -77,6 +77,11 @@ class C2paEvidence:
     #: timestamp authority vouches for (ISO 8601), else None. It keeps a signature
     #: checkable after the signing certificate expires.
     signed_at: str | None = None
+    #: The URL the file gives for content credentials kept elsewhere (not fetched here).
+    remote_url: str | None = None
+    #: Where the manifest read came from when the file does not embed it: the name of the
+    #: sidecar or given ``.c2pa`` file ("given" for bytes); None for an embedded one.
+    manifest_source: str | None = None
 
 
 @dataclass
@@ -214,6 +219,22 @@ def _unresolved_watermark_reason(report: VerificationReport, store_readable: boo
 
 
 def decide_verdict(report: VerificationReport, *, store_readable: bool = True) -> Verdict:
+    """:func:`_decide`, with where the manifest was, when not in the file, said last."""
+    verdict = _decide(report, store_readable)
+    c2pa = report.c2pa
+    if c2pa is not None and not c2pa.present and c2pa.remote_url:
+        verdict.reasons.append(
+            f"The file links to content credentials kept elsewhere ({c2pa.remote_url}); this "
+            "verification works offline and did not fetch them. Download that manifest and "
+            "verify again with it (--manifest) to have it checked against the file.")
+    elif c2pa is not None and c2pa.present and c2pa.manifest_source:
+        verdict.reasons.append(
+            f"The manifest was read from {c2pa.manifest_source}, not from the file itself, and "
+            "checked against the file's content.")
+    return verdict
+
+
+def _decide(report: VerificationReport, store_readable: bool) -> Verdict:
     """Fuse the evidence into one label with plain-sentence reasons citing that evidence
     (``store_readable=False``: the manifest store could not be read, so a found watermark
     was not looked up there).
@@ -278,7 +299,7 @@ def decide_verdict(report: VerificationReport, *, store_readable: bool = True) -
             reasons.append("No provenance declares it AI-generated, so this label rests on the "
                            "classifier alone.")
             return Verdict("likely-ai-generated", reasons)
-    if not (c2pa and c2pa.present):
+    if not (c2pa and (c2pa.present or c2pa.remote_url)):
         reasons.append("The file carries no C2PA manifest.")
     if wm is not None and not wm.detected:
         reasons.append(f"No Provenant watermark was found (p-value {wm.p_value:.2g}).")
@@ -298,11 +319,13 @@ def render_text(report: VerificationReport) -> str:
     c2pa = report.c2pa
     if c2pa is not None:
         if not c2pa.present:
-            lines.append("Content credentials: none")
+            lines.append(f"Content credentials: kept elsewhere, at {c2pa.remote_url} (not "
+                         "fetched)" if c2pa.remote_url else "Content credentials: none")
         else:
             dev = " [development credentials]" if c2pa.development_credentials else ""
             signer = f"signed by {c2pa.signer}" if c2pa.signer else "signer unknown"
-            lines.append(f"Content credentials: {c2pa.state} — {signer}{dev}")
+            source = f" (manifest from {c2pa.manifest_source})" if c2pa.manifest_source else ""
+            lines.append(f"Content credentials: {c2pa.state} — {signer}{dev}{source}")
             if c2pa.signed_at:
                 lines.append(f"  Timestamped by a timestamp authority: {c2pa.signed_at}")
             if c2pa.ai_generated is not None:

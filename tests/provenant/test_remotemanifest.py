@@ -1,0 +1,81 @@
+"""Content credentials kept outside the file: a remote link is reported (never fetched), and
+a manifest given with --manifest or found as a sidecar is checked against the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import c2pa
+import pytest
+
+from provenant.cli import main
+from provenant.errors import InputError
+from provenant.manifest import read_manifest
+from provenant.provenance import verify
+from provenant.report import render_text
+
+URL = "https://credentials.example.com/manifests/abc.c2pa"
+CREATED = {"label": "c2pa.actions.v2", "data": {"actions": [{
+    "action": "c2pa.created",
+    "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}
+
+
+@pytest.fixture(scope="module")
+def remote(creds, png: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """A PNG that carries only a link to its manifest (as cloud services sign), and the
+    manifest store that link would serve."""
+    out = tmp_path_factory.mktemp("remote") / "linked.png"
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(
+        b"es256", creds.cert_chain_pem, creds.private_key_pem, None))
+    builder = c2pa.Builder.from_json(json.dumps({"claim_generator_info": [{"name": "test"}],
+                                                 "assertions": [CREATED]}))
+    builder.set_no_embed()
+    builder.set_remote_url(URL)
+    with open(png, "rb") as src, open(out, "w+b") as dst:
+        manifest = builder.sign(signer, "image/png", src, dst)
+    return out, manifest
+
+
+def test_a_remote_link_is_reported_not_taken_for_no_manifest(remote) -> None:
+    path, _ = remote
+    report = verify(path)
+    assert report.c2pa.present is False and report.c2pa.remote_url == URL
+    reasons = " ".join(report.verdict.reasons)
+    assert "kept elsewhere" in reasons and "carries no C2PA manifest" not in reasons
+    assert f"kept elsewhere, at {URL} (not fetched)" in render_text(report)
+
+
+def test_the_fetched_manifest_or_a_sidecar_is_checked_against_the_file(
+        remote, workdir: Path, capsys) -> None:
+    path, manifest = remote
+    fetched = workdir / "fetched.c2pa"
+    fetched.write_bytes(manifest)
+    assert main(["verify", str(path), "--manifest", str(fetched), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["c2pa"]["state"] == "Valid" and out["c2pa"]["manifest_source"] == "fetched.c2pa"
+    assert out["verdict"]["label"] == "signed-capture"
+    copy = workdir / "linked.png"  # with its sidecar beside it, the manifest is found
+    copy.write_bytes(path.read_bytes())
+    (workdir / "linked.c2pa").write_bytes(manifest)
+    ev = read_manifest(copy)
+    assert ev.state == "Valid" and ev.manifest_source == "linked.c2pa" and ev.remote_url == URL
+
+
+def test_a_manifest_that_is_not_the_files_reads_as_not_matching(remote, jpeg: Path,
+                                                                workdir: Path) -> None:
+    _, manifest = remote
+    report = verify(jpeg, manifest=manifest)
+    assert report.c2pa.state == "Invalid" and report.verdict.label == "tampered"
+    assert report.c2pa.manifest_source == "given"
+
+
+def test_bad_manifest_arguments(remote, workdir: Path, png: Path, capsys) -> None:
+    path, _ = remote
+    (workdir / "not.c2pa").write_bytes(png.read_bytes())
+    with pytest.raises(InputError, match="not a C2PA manifest store"):
+        read_manifest(path, manifest=workdir / "not.c2pa")
+    with pytest.raises(InputError, match="does not exist"):
+        read_manifest(path, manifest=workdir / "missing.c2pa")
+    assert main(["verify", str(path), str(png), "--manifest", str(workdir / "not.c2pa")]) == 2
+    assert "belongs to one file" in capsys.readouterr().err
