@@ -24,7 +24,10 @@ _GLOSSARY: dict[str, str] = {
     "anchor: the content is intact, but nobody vouches for who signed it.",
     "signingCredential.invalid": "The signer's certificate is not valid for signing content.",
     "signingCredential.revoked": "The signer's certificate has been revoked.",
-    "signingCredential.expired": "The signer's certificate had expired when it signed.",
+    "signingCredential.expired": "The signer's certificate is outside its validity period at "
+    "the time checked: the signing time a trusted timestamp vouches for, else now. Without a "
+    "trusted timestamp, a file signed while the certificate was valid reads so once it "
+    "expires: the content is intact, but when it was signed cannot be shown.",
     "timeStamp.mismatch": "The trusted timestamp does not match the signature.",
     "timeStamp.untrusted": "The timestamp authority is not trusted.",
     "manifest.multipleParents": "The manifest lists more than one parent ingredient.",

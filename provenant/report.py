@@ -40,6 +40,18 @@ AI_SOURCE_TYPES = frozenset({
 
 #: Codes about who signed, not about what was signed: they never make a manifest "tampered".
 TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeStamp.untrusted")
+#: A certificate checked outside its validity: the SDK makes the manifest Invalid, yet the
+#: content and the claims are as signed (a file signed before its certificate expired, with
+#: no trusted timestamp). Not "tampered" either: the verdict says what cannot be shown.
+EXPIRED_CODES = ("signingCredential.expired",)
+
+
+def credential_expired_only(c2pa: C2paEvidence) -> bool:
+    """Whether ``c2pa`` is Invalid only because its signer's certificate has expired."""
+    codes = [f.code for f in c2pa.failures]
+    return c2pa.present and c2pa.state == "Invalid" and any(
+        c.startswith(EXPIRED_CODES) for c in codes) and all(
+        c.startswith(TRUST_CODES + EXPIRED_CODES) for c in codes)
 
 
 @dataclass
@@ -245,7 +257,8 @@ def _decide(report: VerificationReport, store_readable: bool) -> Verdict:
     """
     c2pa, wm, clf = report.c2pa, report.watermark, report.classifier
     reasons: list[str] = []
-    if c2pa and c2pa.present and c2pa.state == "Invalid":
+    expired = c2pa is not None and credential_expired_only(c2pa)
+    if c2pa and c2pa.present and c2pa.state == "Invalid" and not expired:
         codes = ", ".join(f.code for f in c2pa.failures if not f.code.startswith(TRUST_CODES))
         codes = codes or "unknown failure"
         if any(f.code == "manifest.unreadable" for f in c2pa.failures):
@@ -265,9 +278,17 @@ def _decide(report: VerificationReport, store_readable: bool) -> Verdict:
             f"A Provenant watermark was found (payload {wm.payload}, p-value {wm.p_value:.2e} "
             f"over {_frames(wm.frames_used)}{_lookup_note(wm)}{_transform_note(wm)})."
         )
-    if c2pa and c2pa.present and c2pa.state in ("Valid", "Trusted"):
+    if c2pa and c2pa.present and (c2pa.state in ("Valid", "Trusted") or expired):
         trust = "a trusted" if c2pa.state == "Trusted" else "a valid (but not trust-listed)"
         signed = f"It has {trust} C2PA manifest signed by {_signer_phrase(c2pa)}"
+        if expired:
+            signed = (f"It has a C2PA manifest, signed by {_signer_phrase(c2pa)} with a "
+                      "certificate that has expired since,")
+            reasons.append("No trusted timestamp shows it was signed while the certificate "
+                           "was valid, so who signed it is not confirmed; the content is as "
+                           "it was signed, and an expired certificate is no sign of "
+                           "tampering (a timestamp added when signing, --tsa-url, keeps a "
+                           "signature checkable after its certificate expires).")
         if c2pa.ai_generated:
             reasons.insert(0, f"{signed} that declares the content AI-generated."
                            if not _ai_through_ingredients(c2pa) else

@@ -4,6 +4,7 @@ the development certificate's renewal."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,28 @@ def test_an_ending_dev_root_is_replaced_with_a_notice_and_kept(clip: Path,
     out = tmp_path / "signed.mp4"
     sign_file(clip, out, creds)
     assert read_manifest(out, folder / "ca.pem").state == "Trusted"
+
+
+def test_a_certificate_that_expires_after_signing_is_no_sign_of_tampering(
+        png: Path, workdir: Path) -> None:
+    import time
+
+    from provenant.provenance import verify
+    from tests.provenant.localtsa import local_tsa
+
+    chain, key, ca_pem = _files(workdir, KEYS["ec-p256"][0](), end_days=3 / 86400)  # 3 s
+    creds = load_credentials(chain, key)
+    plain, stamped = workdir / "plain.png", workdir / "stamped.png"
+    sign_file(png, plain, creds)
+    with local_tsa() as tsa:
+        sign_file(png, stamped, replace(creds, tsa_url=tsa.url))
+        anchors = ca_pem + tsa.ca_pem
+    time.sleep(max(0.0, (creds.leaf.not_valid_after_utc - dt.datetime.now(
+        dt.timezone.utc)).total_seconds()) + 1.5)
+    report = verify(plain, trust_anchors=anchors)
+    assert report.c2pa.state == "Invalid"  # as the SDK validates: no time shown for the signing
+    assert "signingCredential.expired" in [f.code for f in report.c2pa.failures]
+    assert report.verdict.label == "signed-capture"  # before: "tampered", a false accusation
+    assert any("no sign of tampering" in r for r in report.verdict.reasons)
+    stamped_report = verify(stamped, trust_anchors=anchors)  # the timestamp keeps it valid
+    assert stamped_report.c2pa.state == "Trusted" and stamped_report.c2pa.signed_at

@@ -46,6 +46,17 @@ def test_verdicts_cite_their_evidence(report: VerificationReport, label: str, ci
     assert any(cites in r for r in verdict.reasons), verdict.reasons
 
 
+def test_an_expired_certificate_alone_is_not_tampering() -> None:
+    expired = C2paEvidence(present=True, state="Invalid", signer="Camera Co", ai_generated=False,
+                           failures=[Failure("signingCredential.untrusted", "x"),
+                                     Failure("signingCredential.expired", "y")])
+    verdict = decide_verdict(VerificationReport("f", c2pa=expired))
+    assert verdict.label == "signed-capture" and "no sign of tampering" in verdict.reasons[1]
+    changed = C2paEvidence(present=True, state="Invalid", signer="Camera Co", ai_generated=False,
+                           failures=[*expired.failures, Failure("assertion.dataHash.mismatch", "z")])
+    assert decide_verdict(VerificationReport("f", c2pa=changed)).label == "tampered"
+
+
 def test_tampered_reason_names_integrity_codes_not_trust_codes() -> None:
     reasons = decide_verdict(VerificationReport("f", c2pa=INVALID)).reasons
     assert "signingCredential.untrusted" not in reasons[0]
