@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from provenant.remotemanifest import manifest_bytes, remote_url_in, sidecar_of
 from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
+from provenant.tempnames import file_title
 from provenant.trustanchors import anchors_pem, read_anchors_file
 from provenant.truncation import refuse_truncated
 
@@ -205,7 +206,7 @@ def _add_parent(builder: c2pa.Builder, parent: Path, limits: MediaLimits | None)
     pinfo = probe(parent, limits)
     if pinfo.mime not in _SIGNABLE:
         raise UnsupportedMediaError(f"parent {parent} is {pinfo.mime}, which C2PA cannot read")
-    ingredient = {"title": parent.name, "relationship": "parentOf", "label": "parent",
+    ingredient = {"title": file_title(parent), "relationship": "parentOf", "label": "parent",
                   "instance_id": "parent"}
     with open(parent, "rb") as fh:
         builder.add_ingredient(json.dumps(ingredient), pinfo.mime, fh)
@@ -284,7 +285,8 @@ def sign_file(
     dst = check_output_suffix(dst, _SIGNED_SUFFIXES.get(info.mime, MP4_SUFFIXES),
                               f"a signed copy of the {info.mime.split('/')[1].upper()} input")
     refuse_truncated(info.path, info.mime, "signing")
-    definition = _definition(info, options)
+    # the copy's own name (not a temporary one's, nor the source's, as manifests said)
+    definition = _definition(info, replace(options, title=options.title or file_title(dst)))
     boxes = appendable_boxes(info.path) if info.mime in _BMFF else None
     tmp = sibling_temp(dst, dst.suffix)
     try:

@@ -31,7 +31,7 @@ from provenant.plugins import evidence_providers, stampers
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
-from provenant.tempnames import naming
+from provenant.tempnames import file_title, naming
 from provenant.trustanchors import read_anchors_file
 from provenant.truncation import refuse_truncated, truncation
 
@@ -110,7 +110,7 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             signer=result.signer,
             source_type=result.source_type,
             ai_generated=ai_generated,
-            title=options.title or Path(dst).name,
+            title=options.title or file_title(dst),
             development=result.development_credentials,
             soft_bindings=result.soft_bindings,
             details={"assertions": [a.get("label") for a in options.extra_assertions],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from provenant.errors import MediaError
 
-__all__ = ["NAME_MAX", "short_stem", "naming", "sibling_temp", "write_whole"]
+__all__ = ["NAME_MAX", "short_stem", "naming", "sibling_temp", "write_whole", "file_title"]
 
 #: The longest file name most file systems take, in bytes.
 NAME_MAX = 255
@@ -71,3 +71,15 @@ def write_whole(path: str | os.PathLike[str], write: Callable[[Path], object]) -
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def file_title(path: str | os.PathLike[str]) -> str:
+    """A file's name as a manifest title: text the JSON of a manifest (and the store) takes.
+    A name that is not UTF-8 (a Latin-1 ``caf\xe9.png`` from an old camera or archive) holds
+    lone surrogates in Python, which the SDK refused ("lone leading surrogate"): its bytes
+    are read as Latin-1 instead, which gives ``café``."""
+    raw = os.fsencode(Path(path).name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -28,12 +28,14 @@ def _name(cn: str) -> x509.Name:
 
 
 def _chain(leaf_key, *, start_days: int = -1, end_days: int = 30):
-    """A CA (P-256) and a C2PA-fit leaf for ``leaf_key``; returns (ca_cert, leaf_cert)."""
+    """A CA (P-256) and a C2PA-fit leaf for ``leaf_key``, dated from now (not from import:
+    a leaf of seconds would be over before it is used); returns (ca_cert, leaf_cert)."""
+    now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("CA")).issuer_name(_name("CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(NOW - dt.timedelta(days=400))
-          .not_valid_after(NOW + dt.timedelta(days=400))
+          .not_valid_before(now - dt.timedelta(days=400))
+          .not_valid_after(now + dt.timedelta(days=400))
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
                                        False), critical=True)
@@ -42,8 +44,8 @@ def _chain(leaf_key, *, start_days: int = -1, end_days: int = 30):
           .sign(ca_key, hashes.SHA256()))
     leaf = (x509.CertificateBuilder().subject_name(_name("Signer")).issuer_name(ca.subject)
             .public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(NOW + dt.timedelta(days=start_days))
-            .not_valid_after(NOW + dt.timedelta(days=end_days))
+            .not_valid_before(now + dt.timedelta(days=start_days))
+            .not_valid_after(now + dt.timedelta(days=end_days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
                                          False), critical=True)

@@ -358,3 +358,29 @@ def test_a_copy_whose_manifest_cannot_be_registered_is_removed(clip: Path, workd
     with pytest.raises(StoreError, match="the signed copy .*signed.mp4 was removed"):
         prov.sign(clip, workdir / "signed.mp4", store=store)
     assert not list(workdir.glob("*signed*"))  # neither the copy nor a temporary file
+
+
+def _title(path: Path) -> str:
+    import json
+
+    import c2pa
+
+    store = json.loads(c2pa.Reader(str(path)).json())
+    return store["manifests"][store["active_manifest"]]["title"]
+
+
+def test_manifests_are_titled_with_the_output_name_in_any_encoding(
+        png: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(prov, "stampers", lambda: {"copy": ImageCopyStamper()})
+    store = ManifestStore(workdir / "s.db")
+    out = prov.stamp(png, workdir / "holiday.png", store=store, stamper="copy")
+    assert _title(out.path) == "holiday.png"  # before: the hidden temporary file's name
+    latin1 = workdir / os.fsdecode(b"caf\xe9.png")  # a name that is not UTF-8
+    latin1.write_bytes(png.read_bytes())
+    signed = prov.sign(latin1, workdir / os.fsdecode(b"caf\xe9-signed.png"), store=store)
+    assert _title(signed.path) == "café-signed.png"  # before: the SDK refused the JSON
+    assert store.get(signed.manifest_id).title == "café-signed.png"
+    stamped = prov.stamp(latin1, workdir / "stamped.png", store=store, stamper="copy")
+    assert _title(stamped.path) == "stamped.png"
