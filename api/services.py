@@ -212,16 +212,26 @@ def _marked_suffix(src: Path, suffix: str, keep_animation: bool = False) -> str:
     return ".mp4"
 
 
+def download_name(filename: str | None, stem: str, suffix: str) -> str:
+    """The name a result is downloaded as: ``holiday.mp4`` signed is ``holiday-signed.mp4``."""
+    base = Path(filename or "upload").stem[:100] or "upload"
+    return f"{base}-{stem}{suffix}"
+
+
 def run_sign(ctx: JobContext) -> JobOutput:
     from provenant.manifest import SignOptions
     from provenant.provenance import sign, stamp
 
     src = _input(ctx)
     dst = ctx.workdir / f"signed{ctx.params.get('suffix', src.suffix)}"
-    options = SignOptions(source_type=ctx.params["source_type"], title=ctx.params.get("title"))
     if ctx.params.get("watermark"):
         dst = dst.with_suffix(_marked_suffix(src, dst.suffix, ctx.params.get("keep_animation",
                                                                              False)))
+    # titled as the client receives the copy, not as the server's work file is named
+    title = ctx.params.get("title") or download_name(ctx.params.get("filename"), "signed",
+                                                     dst.suffix)
+    options = SignOptions(source_type=ctx.params["source_type"], title=title)
+    if ctx.params.get("watermark"):
         with collect_notices() as notes:  # what the copy goes without, as warnings
             result = stamp(src, dst, options, default_source_type="digitalCapture")
         return JobOutput({**_signed(result), **_warnings(notes)}, dst)

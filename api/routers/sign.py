@@ -21,7 +21,7 @@ from api.jobs import JobContext
 from api.keys import Principal, require_scope
 from api.routers.jobs import job_view
 from api.schemas import ERROR_RESPONSES, JobOut
-from api.services import JOB_RUNNERS, SUFFIXES
+from api.services import JOB_RUNNERS, SUFFIXES, download_name
 from api.settings import ApiSettings, get_api_settings
 from api.uploads import Upload, multipart_body, receive_upload
 from provenant.errors import CapabilityUnavailableError
@@ -90,8 +90,7 @@ def _sign_params(upload: Upload) -> dict[str, Any]:
 
 
 def _download_name(upload: Upload, stem: str, suffix: str) -> str:
-    base = Path(upload.filename or "upload").stem[:100] or "upload"
-    return f"{base}-{stem}{suffix}"
+    return download_name(upload.filename, stem, suffix)
 
 
 async def file_or_job(request: Request, settings: ApiSettings, principal: Principal, kind: str,
@@ -120,7 +119,7 @@ async def _now(request: Request, settings: ApiSettings, kind: str,
     pool = pool_of(request)
     async with pool.admit() as ticket, receive_upload(request, settings) as upload:
         suffix = SUFFIXES[upload.info.mime] if upload.info else ""
-        params = {**params_of(upload), "suffix": suffix}
+        params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
         workdir = Path(tempfile.mkdtemp(dir=settings.resolved_upload_dir(), prefix="work-"))
 
         def abandon() -> None:

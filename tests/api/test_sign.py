@@ -39,6 +39,9 @@ def test_sign_answers_the_signed_file(client: TestClient, settings: ApiSettings,
     assert report.c2pa.manifest_id == manifest_id
     assert open_store().get(manifest_id).title == "Holiday"
     assert leftovers(settings) == []
+    r = client.post("/v1/sign", files=upload(clip, "beach.mp4"), headers=sign_headers)
+    untitled = open_store().get(r.headers["x-provenant-manifest-id"])
+    assert untitled.title == "beach-signed.mp4"  # as downloaded, not the server's work file
 
 
 @pytest.mark.parametrize("fixture, mime", [("jpeg", "image/jpeg"), ("webp", "image/webp"),
