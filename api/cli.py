@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 from typing import Any
 
 __all__ = ["register", "cmd_serve", "cmd_keys"]
@@ -26,6 +27,9 @@ def register(subparsers: Any) -> None:
                    help="server processes (default 1); each has its own bounded pools")
     p.add_argument("--log-level", default="info",
                    choices=("critical", "error", "warning", "info", "debug"))
+    p.add_argument("--root-path", default=None,
+                   help="path prefix a reverse proxy serves the API under, e.g. /provenant "
+                        "(default PROVENANT_API_ROOT_PATH, else none)")
     p.set_defaults(handler=cmd_serve)
 
     k = subparsers.add_parser("keys", help="manage API keys of the HTTP API")
@@ -54,12 +58,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise InputError(f"--workers={args.workers} is invalid; allowed: an integer >= 1")
+    if args.root_path is not None:  # the workers read it from their settings, as the rest
+        os.environ["PROVENANT_API_ROOT_PATH"] = args.root_path
+        get_api_settings.cache_clear()
     settings = get_api_settings()  # a bad PROVENANT_API_* value stops here, in one line
     configured_trust_anchors()  # as does a damaged PROVENANT_TRUST_ANCHORS file,
     open_store(), open_database()  # or a damaged store (not a traceback from each worker)
     host = settings.host if args.host is None else args.host
     port = settings.port if args.port is None else args.port
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                root_path=settings.root_path,
                 workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=30)
     return 0
 

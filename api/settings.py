@@ -49,6 +49,9 @@ class ApiSettings(BaseSettings):
     job_ttl_s: float = Field(default=24 * 3600.0, gt=0)
     #: Value of the Retry-After header on 503 answers.
     retry_after_s: int = Field(default=2, ge=1, le=3600)
+    #: The path prefix a reverse proxy serves the API under (e.g. ``/provenant``), given to
+    #: the ASGI server by ``provenant serve``. Job URLs and the OpenAPI page carry it.
+    root_path: str = Field(default="", pattern=r"^(/[^/\s?#]+)*$")
     #: Whether verify/detect/watermark-detect and the soft-binding lookups work without a key.
     #: When false they need a key with the ``verify`` scope.
     allow_anonymous_read: bool = True

@@ -245,6 +245,14 @@ class _BodyTooLarge(StarletteHTTPException):
                               "for this endpoint")
 
 
+def _route_path(scope: dict[str, Any]) -> str:
+    """The path the routes see: behind a proxy that forwards its prefix (``/provenant``,
+    the ``root_path``) the request path still holds it, and uploads there were taken for
+    small JSON bodies (413 on every file)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
 class BodyLimitMiddleware:
     """Pure ASGI: caps the body of every request that is not a streamed upload (JSON bodies,
     stray bodies on GET …) at ``limit`` bytes, from Content-Length or while it is read."""
@@ -253,7 +261,7 @@ class BodyLimitMiddleware:
         self.app, self.upload_paths, self.limit = app, upload_paths, limit
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.upload_paths:
+        if scope["type"] != "http" or _route_path(scope) in self.upload_paths:
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length", b"")

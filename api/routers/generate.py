@@ -29,5 +29,5 @@ def generate(body: GenerateIn, request: Request,
     services.require_generator()
     services.check_prompt(body.prompt)
     job = jobs_of(request).submit("generate", body.model_dump(), principal.key_id)
-    view = job_view(job)
+    view = job_view(job, request)
     return JSONResponse(view.model_dump(), status_code=202, headers={"Location": view.status_url})

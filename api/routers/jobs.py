@@ -23,8 +23,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _NAMES = {"sign": "signed", "watermark_embed": "watermarked", "generate": "generated"}
 
 
-def job_view(job: JobRecord) -> JobOut:
-    status_url = f"/v1/jobs/{job.job_id}"
+def job_view(job: JobRecord, request: Request) -> JobOut:
+    """The job as answered, its URLs under the prefix a reverse proxy serves the API at."""
+    status_url = f"{request.scope.get('root_path', '')}/v1/jobs/{job.job_id}"
     error = JobErrorOut(code=job.error_code or "failed", message=job.error_message or "") \
         if job.state == "failed" else None
     return JobOut(id=job.job_id, kind=job.kind, state=job.state,  # type: ignore[arg-type]
@@ -46,7 +47,7 @@ def _owned(request: Request, job_id: str, principal: Principal) -> JobRecord:
 @router.get("/{job_id}", response_model=JobOut, responses=ERROR_RESPONSES["job"],
             summary="A job's state")
 def get_job(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> JobOut:
-    return job_view(_owned(request, job_id, principal))
+    return job_view(_owned(request, job_id, principal), request)
 
 
 @router.get("/{job_id}/result", responses={200: {"content": {"video/mp4": {}, "image/png": {},

@@ -110,7 +110,7 @@ async def _as_job(request: Request, settings: ApiSettings, principal: Principal,
         suffix = SUFFIXES[upload.info.mime] if upload.info else ""
         params = {**params_of(upload), "suffix": suffix, "filename": upload.filename}
         job = jobs.submit(kind, params, principal.key_id, upload.path, suffix)
-    view = job_view(job)
+    view = job_view(job, request)
     return JSONResponse(view.model_dump(), status_code=202, headers={"Location": view.status_url})
 
 

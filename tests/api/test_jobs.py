@@ -111,3 +111,26 @@ def test_expired_jobs_are_purged(clip: Path, sign_headers: dict[str, str]) -> No
         assert c.app.state.jobs.purge_expired() >= 1
         assert c.get(f"/v1/jobs/{job['id']}", headers=sign_headers).status_code == 404
     assert not (settings.resolved_jobs_dir() / job["id"]).exists()
+
+
+@pytest.mark.parametrize("prefix_kept", [False, True])
+def test_behind_a_reverse_proxy_under_a_path_prefix(prefix_kept: bool, tmp_path: Path,
+                                                    sign_headers: dict[str, str]) -> None:
+    """Served at https://host/provenant/ (``serve --root-path /provenant``): job URLs carry
+    the prefix, and uploads work whether the request path holds it or not (uvicorn puts the
+    root path in front of the path the proxy forwards; before, every such upload was held
+    to the 64 KiB limit of JSON bodies: 413)."""
+    from tests.conftest import make_clip
+
+    big = tmp_path / "big.mp4"  # over 64 KiB
+    make_clip(big, frames=48, h=240, w=320)
+    assert big.stat().st_size > 64 * 1024
+    base = "/provenant" if prefix_kept else ""
+    with TestClient(create_app(small_settings()), root_path="/provenant",
+                    raise_server_exceptions=False) as c:
+        r = c.post(f"{base}/v1/sign?mode=job", files=upload(big), headers=sign_headers)
+        assert r.status_code == 202, r.text
+        assert r.headers["location"] == r.json()["status_url"]
+        assert r.json()["status_url"].startswith("/provenant/v1/jobs/")
+        assert c.post(f"{base}/v1/verify", files=upload(big)).status_code == 200
+        assert c.get("/openapi.json").json()["servers"] == [{"url": "/provenant"}]
