@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.db import open_database
 from api.errors import install_error_handlers
@@ -79,7 +80,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, upload_paths=_upload_paths(app))
     app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    origins = [o for o in resolved.cors_origins.split(",") if o]
+    if origins:  # outermost, so that error answers (413, 503) carry the headers too
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"],
+                           expose_headers=_EXPOSED_HEADERS, max_age=600)
     return app
+
+
+#: What a browser page may read of an answer beyond the safelisted headers.
+_EXPOSED_HEADERS = ["Location", "Retry-After", "Content-Disposition", "X-Provenant-Manifest-Id",
+                    "X-Provenant-Signer", "X-Provenant-Payload", "X-Provenant-Algorithm",
+                    "X-Provenant-Warning"]
 
 
 def _warm_up(state: Any) -> None:

@@ -52,6 +52,9 @@ class ApiSettings(BaseSettings):
     #: The path prefix a reverse proxy serves the API under (e.g. ``/provenant``), given to
     #: the ASGI server by ``provenant serve``. Job URLs and the OpenAPI page carry it.
     root_path: str = Field(default="", pattern=r"^(/[^/\s?#]+)*$")
+    #: Web origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    #: ``https://desk.example.org``; none by default.
+    cors_origins: str = Field(default="", pattern=r"^[^\s]*$")
     #: Whether verify/detect/watermark-detect and the soft-binding lookups work without a key.
     #: When false they need a key with the ``verify`` scope.
     allow_anonymous_read: bool = True

@@ -72,3 +72,22 @@ def test_hostile_uploads_over_http(live_server: str, clip: Path) -> None:
             assert r.status_code == status, (name, r.text)
             assert set(r.json()["error"]) >= {"code", "message"}
     assert leftovers(small_settings()) == []
+
+
+def test_browser_pages_of_the_configured_origins_may_call_the_api(clip: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    desk = "https://desk.example.org"
+    with TestClient(create_app(small_settings(cors_origins=desk))) as c:
+        pre = c.options("/v1/verify", headers={"Origin": desk,
+                                               "Access-Control-Request-Method": "POST"})
+        assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == desk
+        r = c.post("/v1/verify", files=upload(clip), headers={"Origin": desk})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == desk
+        other = c.post("/v1/verify", files=upload(clip), headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    with TestClient(create_app(small_settings())) as c:  # none by default
+        r = c.get("/healthz", headers={"Origin": desk})
+        assert "access-control-allow-origin" not in r.headers
