@@ -40,18 +40,16 @@ AI_SOURCE_TYPES = frozenset({
 
 #: Codes about who signed, not about what was signed: they never make a manifest "tampered".
 TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeStamp.untrusted")
-#: A certificate checked outside its validity: the SDK makes the manifest Invalid, yet the
-#: content and the claims are as signed (a file signed before its certificate expired, with
-#: no trusted timestamp). Not "tampered" either: the verdict says what cannot be shown.
+#: A certificate checked outside its validity (signed before it expired, no trusted
+#: timestamp): the SDK says Invalid, yet content and claims are as signed; not "tampered".
 EXPIRED_CODES = ("signingCredential.expired",)
 
 
 def credential_expired_only(c2pa: C2paEvidence) -> bool:
     """Whether ``c2pa`` is Invalid only because its signer's certificate has expired."""
     codes = [f.code for f in c2pa.failures]
-    return c2pa.present and c2pa.state == "Invalid" and any(
-        c.startswith(EXPIRED_CODES) for c in codes) and all(
-        c.startswith(TRUST_CODES + EXPIRED_CODES) for c in codes)
+    return (c2pa.present and c2pa.state == "Invalid" and any(c in EXPIRED_CODES for c in codes)
+            and all(c.startswith(TRUST_CODES + EXPIRED_CODES) for c in codes))
 
 
 @dataclass
@@ -85,14 +83,11 @@ class C2paEvidence:
     #: whose validation failed when they were used (changed after they were signed), title ->
     #: failure codes; what their manifests declare is not relied on.
     altered_ingredients: dict[str, list[str]] = field(default_factory=dict)
-    #: When the signature carries an RFC 3161 timestamp that validated: the time the
-    #: timestamp authority vouches for (ISO 8601), else None. It keeps a signature
-    #: checkable after the signing certificate expires.
+    #: The time a validated RFC 3161 timestamp vouches for (ISO 8601), else None.
     signed_at: str | None = None
     #: The URL the file gives for content credentials kept elsewhere (not fetched here).
     remote_url: str | None = None
-    #: Where the manifest read came from when the file does not embed it: the name of the
-    #: sidecar or given ``.c2pa`` file ("given" for bytes); None for an embedded one.
+    #: The sidecar or given ``.c2pa`` read when the file embeds none ("given": bytes).
     manifest_source: str | None = None
 
 
@@ -225,9 +220,8 @@ def _unresolved_watermark_reason(report: VerificationReport, store_readable: boo
                 else "does not declare the content AI-generated")
     return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
             f"store, issued by {rec.get('signer') or 'an unnamed signer'}, which {declares}; "
-            "the file's own metadata was stripped. A watermark "
-            "survives edits, so this links the file to that manifest but does not show the "
-            "pictures are unaltered.")
+            "the file's own metadata was stripped. A watermark survives edits, so this links "
+            "the file to that manifest but does not show the pictures are unaltered.")
 
 
 def decide_verdict(report: VerificationReport, *, store_readable: bool = True) -> Verdict:
