@@ -35,13 +35,13 @@ from provenant.tiff import read_tiff_pillow, tiff_kind
 from provenant.media_write import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, PLANAR_FORMATS,
                                    PixelFormat, check_not_the_input, check_output_path,
                                    check_output_suffix, sibling_temp, to_uint8, write_image,
-                                   write_video, write_whole)
+                                   write_video)
 
 __all__ = ["MediaLimits", "MediaInfo", "sniff_mime", "checked_mime", "probe", "iter_frames",
            "iter_keyed_frames", "iter_yuv420", "iter_timed_frames", "load_decord", "sample_frames",
            "read_frames", "poster_frame", "read_image", "read_image_exact", "write_video",
            "write_image", "check_output_path", "check_output_suffix", "check_not_the_input",
-           "sibling_temp", "write_whole", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
            "VIDEO_MIMES",
            "IMAGE_MIMES"]
 

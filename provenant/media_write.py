@@ -28,13 +28,13 @@ from provenant.imagemeta import icc_fits, with_exif, with_icc
 from provenant.mediainfo import FieldOrder
 from provenant.motionphoto import with_motion_video
 from provenant.spherical import carry_projection
-from provenant.tempnames import naming, sibling_temp, write_whole
+from provenant.tempnames import naming, sibling_temp
 from provenant.trackcopy import TrackCopy
 from provenant.xmpmeta import with_iptc, with_xmp
 
 __all__ = ["write_video", "write_image", "check_output_path", "check_output_suffix",
            "check_encodable", "HEVC_MIN_SIDE",
-           "sibling_temp", "write_whole", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
+           "sibling_temp", "to_uint8", "IMAGE_SUFFIXES", "IMAGE_KINDS", "MP4_SUFFIXES",
            "PLANAR_FORMATS", "PixelFormat"]
 
 #: What :func:`write_video` takes: RGB frames, or planar YUV 4:2:0 at 8 bits (``uint8``) or

@@ -35,7 +35,8 @@ from provenant.tempnames import file_title, naming
 from provenant.trustanchors import read_anchors_file
 from provenant.truncation import refuse_truncated, truncation
 
-__all__ = ["default_credentials", "configured_trust_anchors", "sign", "stamp", "verify", "recover_from_store"]
+__all__ = ["default_credentials", "configured_trust_anchors", "sign", "stamp", "verify",
+           "recover_from_store"]
 
 
 def default_credentials() -> SigningCredentials:

@@ -19,7 +19,8 @@ from provenant.errors import CredentialError, ProvenanceWarning
 from provenant.manifest import read_manifest, sign_file
 
 NOW = dt.datetime.now(dt.timezone.utc)
-PKCS8, TRADITIONAL = serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL
+PKCS8 = serialization.PrivateFormat.PKCS8
+TRADITIONAL = serialization.PrivateFormat.TraditionalOpenSSL
 
 
 def _name(cn: str) -> x509.Name:

@@ -53,7 +53,8 @@ def test_an_expired_certificate_alone_is_not_tampering() -> None:
     verdict = decide_verdict(VerificationReport("f", c2pa=expired))
     assert verdict.label == "signed-capture" and "no sign of tampering" in verdict.reasons[1]
     changed = C2paEvidence(present=True, state="Invalid", signer="Camera Co", ai_generated=False,
-                           failures=[*expired.failures, Failure("assertion.dataHash.mismatch", "z")])
+                           failures=[*expired.failures,
+                                     Failure("assertion.dataHash.mismatch", "z")])
     assert decide_verdict(VerificationReport("f", c2pa=changed)).label == "tampered"
 
 
