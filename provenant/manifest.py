@@ -374,12 +374,12 @@ def _read_store(path: str | os.PathLike[str], mime: str, trust_anchors: Path | b
         if data is None and (remote or "ManifestNotFound" in type(exc).__name__
                              or "ManifestNotFound" in str(exc) or not has_manifest_store(path)):
             return C2paEvidence(present=False, remote_url=remote)  # none here to read
-        where = f"the manifest {source}" if source else "The file has a manifest store that"
-        return C2paEvidence(present=True, state="Invalid", manifest_source=source, failures=[
-            Failure("manifest.unreadable",
-                    f"{where} cannot be read ({exc}); it was damaged or forged."
-                    if not source else f"{where.capitalize()} cannot be read for this file "
-                    f"({exc}); it was damaged or forged, or belongs to another file.")])
+        why = (f"The manifest {source} cannot be read for this file ({exc}); it was damaged "
+               "or forged, or belongs to another file." if source else
+               f"The file has a manifest store that cannot be read ({exc}); it was damaged or "
+               "forged.")
+        return C2paEvidence(present=True, state="Invalid", manifest_source=source,
+                            failures=[Failure("manifest.unreadable", why)])
     evidence = evidence_from_store(store, state)
     evidence.manifest_source = source
     return evidence

@@ -77,5 +77,12 @@ def test_bad_manifest_arguments(remote, workdir: Path, png: Path, capsys) -> Non
         read_manifest(path, manifest=workdir / "not.c2pa")
     with pytest.raises(InputError, match="does not exist"):
         read_manifest(path, manifest=workdir / "missing.c2pa")
+    _, manifest = remote
+    damaged = bytearray(manifest)
+    damaged[200:260] = bytes(60)
+    (workdir / "Fetched.C2PA").write_bytes(bytes(damaged))
+    ev = read_manifest(path, manifest=workdir / "Fetched.C2PA")
+    assert ev.state == "Invalid" and ev.failures[0].code == "manifest.unreadable"
+    assert ev.failures[0].explanation.startswith("The manifest Fetched.C2PA cannot be read")
     assert main(["verify", str(path), str(png), "--manifest", str(workdir / "not.c2pa")]) == 2
     assert "belongs to one file" in capsys.readouterr().err
