@@ -125,10 +125,11 @@ def capabilities() -> dict[str, bool]:
 
 # -- synchronous work (request pool) ---------------------------------------------------------
 def verify_file(path: Path, name: str | None, store: ManifestStore,
-                limits: MediaLimits | None = None) -> dict[str, Any]:
+                limits: MediaLimits | None = None, manifest: bytes | None = None
+                ) -> dict[str, Any]:
     from provenant.provenance import verify
 
-    report = verify(path, store=store, limits=limits).to_dict()
+    report = verify(path, store=store, limits=limits, manifest=manifest).to_dict()
     report["file"] = name or "upload"
     return report
 

@@ -26,11 +26,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import ApiError, error_response
 from api.settings import ApiSettings
 from provenant.media import MediaInfo, MediaLimits, probe
+from provenant.remotemanifest import MAX_MANIFEST_BYTES
 
-__all__ = ["Upload", "receive_upload", "FILE_FIELD", "multipart_body", "BodyLimitMiddleware",
+__all__ = ["Upload", "receive_upload", "FILE_FIELD", "MANIFEST_FIELD", "multipart_body", "BodyLimitMiddleware",
            "sweep_stale_uploads"]
 
 FILE_FIELD = "file"
+#: The optional part that carries the file's C2PA manifest kept outside it (``/v1/verify``).
+MANIFEST_FIELD = "manifest"
 _MAX_FIELDS = 16
 _MAX_FIELD_BYTES = 8 * 1024
 _OVERHEAD_BYTES = _MAX_FIELDS * (_MAX_FIELD_BYTES + 512) + 4096  # fields, headers, boundaries
@@ -46,6 +49,8 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
     info: MediaInfo | None = None
     deferred: bool = False
+    #: The bytes of a ``manifest`` part: the file's C2PA manifest kept outside it.
+    manifest: bytes | None = None
 
     def cleanup(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -78,6 +83,7 @@ class _FormReader:
         self._name: str | None = None
         self._is_file = False
         self._buffer = bytearray()
+        self.manifest: bytearray | None = None
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {"on_part_begin": self._part_begin, "on_part_data": self._part_data,
@@ -113,6 +119,10 @@ class _FormReader:
             raw = options.get(b"filename")
             self.filename = os.path.basename(raw.decode("utf-8", "replace"))[:255] if raw else None
             self.file = self.make_file()
+        elif self._name == MANIFEST_FIELD:
+            if self.manifest is not None:
+                raise ApiError(422, "validation_error", "give at most one 'manifest' part")
+            self.manifest = bytearray()
         elif len(self.fields) >= _MAX_FIELDS:
             raise ApiError(422, "validation_error", f"at most {_MAX_FIELDS} form fields")
 
@@ -125,13 +135,20 @@ class _FormReader:
             if self.file is not None:  # always set in _headers_finished
                 self.file.write(data[start:end])
             return
+        if self._name == MANIFEST_FIELD and self.manifest is not None:
+            self.manifest += data[start:end]
+            self.size += end - start  # within the upload's limit, with the file
+            if len(self.manifest) > MAX_MANIFEST_BYTES or self.size > self.limit:
+                raise ApiError(413, "upload_too_large", "the 'manifest' part is larger than "
+                               f"{min(MAX_MANIFEST_BYTES, self.limit)} bytes")
+            return
         self._buffer += data[start:end]
         if len(self._buffer) > _MAX_FIELD_BYTES:
             raise ApiError(422, "validation_error",
                            f"form field {self._name!r} is longer than {_MAX_FIELD_BYTES} bytes")
 
     def _part_end(self) -> None:
-        if not self._is_file and self._name is not None:
+        if not self._is_file and self._name is not None and self._name != MANIFEST_FIELD:
             self.fields[self._name] = self._buffer.decode("utf-8", "replace")
 
 
@@ -225,7 +242,8 @@ async def receive_upload(request: Request, settings: ApiSettings, *,
             fh.close()
         if reader.file is None:
             raise ApiError(422, "validation_error", "file: a 'file' part is required")
-        upload = Upload(Path(reader.file.name), reader.filename, reader.size, reader.fields)
+        upload = Upload(Path(reader.file.name), reader.filename, reader.size, reader.fields,
+                        manifest=bytes(reader.manifest) if reader.manifest is not None else None)
         request.state.upload_names = {str(upload.path): upload.filename}
         if upload.size == 0:
             raise ApiError(422, "empty_file", "the uploaded file is empty (0 bytes)")

@@ -187,3 +187,24 @@ def avif(media_dir: Path) -> Path:
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def sign_with_remote_link(src: Path, dst: Path, creds, url: str) -> bytes:
+    """Sign the PNG ``src`` into ``dst`` as cloud services do: the file carries only a link
+    to its manifest (``url``, in its XMP); returns the manifest store that link would serve."""
+    import json
+
+    import c2pa
+
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(
+        b"es256", creds.cert_chain_pem, creds.private_key_pem, None))
+    created = {"action": "c2pa.created",
+               "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/"
+                                    "digitalCapture"}
+    builder = c2pa.Builder.from_json(json.dumps({
+        "claim_generator_info": [{"name": "test"}],
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [created]}}]}))
+    builder.set_no_embed()
+    builder.set_remote_url(url)
+    with open(src, "rb") as fh, open(dst, "w+b") as out:
+        return builder.sign(signer, "image/png", fh, out)

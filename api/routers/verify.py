@@ -11,7 +11,7 @@ from api.keys import Principal, optional_read
 from api.schemas import ERROR_RESPONSES, DetectOut, ReportOut
 from api.services import detect_file, require_classifier, verify_file
 from api.settings import ApiSettings, get_api_settings
-from api.uploads import Upload, media_limits, multipart_body
+from api.uploads import MANIFEST_FIELD, Upload, media_limits, multipart_body
 from provenant.media import MediaLimits
 
 __all__ = ["router"]
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["verify"])
 
 
 def _verify(upload: Upload, store: Any, limits: MediaLimits) -> dict[str, Any]:
-    return verify_file(upload.path, upload.filename, store, limits)
+    return verify_file(upload.path, upload.filename, store, limits, manifest=upload.manifest)
 
 
 def _detect(upload: Upload) -> dict[str, Any]:
@@ -28,12 +28,17 @@ def _detect(upload: Upload) -> dict[str, Any]:
 
 
 @router.post("/verify", response_model=ReportOut, responses=ERROR_RESPONSES["upload"],
-             openapi_extra=multipart_body(), summary="Verify a file's provenance")
+             openapi_extra=multipart_body({MANIFEST_FIELD: {
+                 "type": "string", "format": "binary",
+                 "description": "optional: the file's C2PA manifest kept outside it (a .c2pa "
+                                "fetched from the URL the report's c2pa.remote_url gives)"}}),
+             summary="Verify a file's provenance")
 async def verify(request: Request, settings: ApiSettings = Depends(get_api_settings),
                  principal: Principal = Depends(optional_read)) -> Any:
     """C2PA manifest, watermark, manifest recovery through the store, classifier, verdict.
 
-    Send the file as the multipart part ``file``. The answer has the schema of
+    Send the file as the multipart part ``file`` (and, for a file whose credentials are kept
+    elsewhere, the fetched ``.c2pa`` as ``manifest``). The answer has the schema of
     ``provenant verify --json``; ``file`` is the uploaded file's name. A signed file whose
     pictures no longer decode, or a format whose content credentials alone are read (DNG,
     JPEG XL, WAV, MP3, FLAC, PDF), still gets a report.

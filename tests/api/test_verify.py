@@ -227,3 +227,24 @@ def test_verify_reports_what_the_library_reports_when_pictures_cannot_be_read(
     assert r.status_code == 200
     assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"] is None
     assert leftovers(settings) == []
+
+
+def test_a_fetched_manifest_is_checked_against_the_upload(client: TestClient, png: Path,
+                                                          tmp_path: Path) -> None:
+    from provenant.config import get_settings
+    from provenant.credentials import ensure_dev_credentials
+    from tests.conftest import sign_with_remote_link
+
+    url = "https://credentials.example.com/m/1.c2pa"
+    linked = tmp_path / "linked.png"
+    manifest = sign_with_remote_link(png, linked, ensure_dev_credentials(
+        get_settings().credentials_dir), url)
+    alone = client.post("/v1/verify", files=upload(linked)).json()
+    assert alone["c2pa"]["present"] is False and alone["c2pa"]["remote_url"] == url
+    both = client.post("/v1/verify", files=[("file", ("linked.png", linked.read_bytes())),
+                                             ("manifest", ("m.c2pa", manifest))])
+    assert both.status_code == 200 and both.json()["c2pa"]["state"] == "Valid"
+    assert both.json()["verdict"]["label"] == "signed-capture"
+    bad = client.post("/v1/verify", files=[("file", ("linked.png", linked.read_bytes())),
+                                            ("manifest", ("m.c2pa", b"not a manifest"))])
+    assert bad.status_code == 422 and "not a C2PA manifest" in bad.json()["error"]["message"]

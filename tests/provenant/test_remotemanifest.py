@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import c2pa
 import pytest
 
 from provenant.cli import main
@@ -14,27 +13,16 @@ from provenant.errors import InputError
 from provenant.manifest import read_manifest
 from provenant.provenance import verify
 from provenant.report import render_text
+from tests.conftest import sign_with_remote_link
 
 URL = "https://credentials.example.com/manifests/abc.c2pa"
-CREATED = {"label": "c2pa.actions.v2", "data": {"actions": [{
-    "action": "c2pa.created",
-    "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}
 
 
 @pytest.fixture(scope="module")
 def remote(creds, png: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
-    """A PNG that carries only a link to its manifest (as cloud services sign), and the
-    manifest store that link would serve."""
+    """A PNG that carries only a link to its manifest, and the manifest that link serves."""
     out = tmp_path_factory.mktemp("remote") / "linked.png"
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(
-        b"es256", creds.cert_chain_pem, creds.private_key_pem, None))
-    builder = c2pa.Builder.from_json(json.dumps({"claim_generator_info": [{"name": "test"}],
-                                                 "assertions": [CREATED]}))
-    builder.set_no_embed()
-    builder.set_remote_url(URL)
-    with open(png, "rb") as src, open(out, "w+b") as dst:
-        manifest = builder.sign(signer, "image/png", src, dst)
-    return out, manifest
+    return out, sign_with_remote_link(png, out, creds, URL)
 
 
 def test_a_remote_link_is_reported_not_taken_for_no_manifest(remote) -> None:
