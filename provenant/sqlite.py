@@ -54,9 +54,11 @@ class SqliteDatabase:
         self.path = Path(path)
         self.label = label
         self.timeout_s = timeout_s
-        #: True when opened read-only: ``read_only_ok`` and a file that cannot be written here
-        #: (a read-only mount, another account's file), as a verifier's replica may be.
-        self.read_only = False
+        #: How a file that cannot be written here (``read_only_ok``) is read: "" (it can
+        #: be written), "ro" (read-only, with SQLite's locks: another account's store that
+        #: is still written) or "immutable" (no locks and no -wal/-shm files: a read-only
+        #: mount, a verifier's replica).
+        self.read_only = ""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.connect() as conn:
@@ -72,23 +74,28 @@ class SqliteDatabase:
                              hint=failure_hint(exc, self.path)) from None
 
     def _readable_as_is(self) -> bool:
-        """Whether the file reads without writing anything (no WAL or lock files)."""
-        self.read_only = True
-        try:
-            with self.connect() as conn:
-                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return True
-        except (sqlite3.Error, StoreError):
-            self.read_only = False
-            return False
+        """Whether the file reads read-only: with locks where SQLite can keep them, else as
+        immutable (where it cannot even make its -shm file)."""
+        for mode in ("ro", "immutable"):
+            self.read_only = mode
+            try:
+                with self.connect() as conn:
+                    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return True
+            except (sqlite3.Error, StoreError):
+                continue
+        self.read_only = ""
+        return False
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection in autocommit mode, with foreign keys on and a busy timeout."""
         try:
-            if self.read_only:  # immutable: SQLite takes no locks and writes no -wal/-shm
-                uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            if self.read_only:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro" + (
+                    "&immutable=1" if self.read_only == "immutable" else "")
+                conn = sqlite3.connect(uri, uri=True, timeout=self.timeout_s,
+                                       isolation_level=None)
             else:
                 conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         except sqlite3.Error as exc:

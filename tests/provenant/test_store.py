@@ -110,7 +110,7 @@ def test_a_store_that_can_only_be_read_here_serves_lookups(tmp_path: Path, monke
     real = sqlite3.connect
 
     def read_only_mount(database, *args, **kwargs):
-        if not kwargs.get("uri"):  # a read-write open, as on a read-only file system
+        if "immutable=1" not in str(database):  # nothing can be written, not even -shm
             raise sqlite3.OperationalError("attempt to write a readonly database")
         return real(database, *args, **kwargs)
 
@@ -119,10 +119,20 @@ def test_a_store_that_can_only_be_read_here_serves_lookups(tmp_path: Path, monke
         ManifestStore(path)  # signing needs to write: refused, with what to do
     assert "verifying works" in err.value.hint
     store = ManifestStore(path, read_only_ok=True)
-    assert store.read_only and store.find_by_binding("io.provenant.watermark.v2", "v1")
+    assert store.read_only == "immutable"
+    assert store.find_by_binding("io.provenant.watermark.v2", "v1")
     with pytest.raises(StoreError):
         store.register(_record(2, "v2"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite3"]  # no -wal, -shm
+
+    def other_accounts_file(database, *args, **kwargs):  # read-only, but SQLite may lock
+        if not kwargs.get("uri"):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", other_accounts_file)
+    store = ManifestStore(path, read_only_ok=True)
+    assert store.read_only == "ro" and store.find_by_binding("io.provenant.watermark.v2", "v1")
     monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: (_ for _ in ()).throw(
         sqlite3.DatabaseError("database is locked")))
     with pytest.raises(StoreError, match="locked"):  # a locked store is not read around
