@@ -18,7 +18,7 @@ from tests.api.conftest import leftovers, small_settings, upload
 def test_requests_beyond_the_queue_get_503(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gate, started = threading.Event(), threading.Event()
 
-    def slow(*args: object) -> dict:
+    def slow(*args: object, **kwargs: object) -> dict:
         started.set()
         gate.wait(30)
         raise RuntimeError("released")
@@ -45,7 +45,7 @@ def test_slow_work_times_out_with_504_and_still_cleans_up(clip: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     done = threading.Event()
 
-    def slow(*args: object) -> dict:
+    def slow(*args: object, **kwargs: object) -> dict:
         time.sleep(1.0)
         done.set()
         return {}

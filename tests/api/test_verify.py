@@ -172,7 +172,7 @@ def test_unexpected_errors_are_json_500_without_traceback(client: TestClient, cl
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import api.routers.verify as route
 
-    def boom(*args: object) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(route, "verify_file", boom)
