@@ -129,16 +129,16 @@ class _FormReader:
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
             self.size += end - start
-            if self.size > self.limit:
+            if self.size + len(self.manifest or b"") > self.limit:
                 raise ApiError(413, "upload_too_large",
                                f"the upload is larger than the limit of {self.limit} bytes")
             if self.file is not None:  # always set in _headers_finished
                 self.file.write(data[start:end])
             return
         if self._name == MANIFEST_FIELD and self.manifest is not None:
-            self.manifest += data[start:end]
-            self.size += end - start  # within the upload's limit, with the file
-            if len(self.manifest) > MAX_MANIFEST_BYTES or self.size > self.limit:
+            self.manifest += data[start:end]  # within the upload's limit, with the file
+            if len(self.manifest) > MAX_MANIFEST_BYTES or \
+                    self.size + len(self.manifest) > self.limit:
                 raise ApiError(413, "upload_too_large", "the 'manifest' part is larger than "
                                f"{min(MAX_MANIFEST_BYTES, self.limit)} bytes")
             return

@@ -248,3 +248,6 @@ def test_a_fetched_manifest_is_checked_against_the_upload(client: TestClient, pn
     bad = client.post("/v1/verify", files=[("file", ("linked.png", linked.read_bytes())),
                                             ("manifest", ("m.c2pa", b"not a manifest"))])
     assert bad.status_code == 422 and "not a C2PA manifest" in bad.json()["error"]["message"]
+    empty = client.post("/v1/verify", files=[("file", ("linked.png", b"")),
+                                              ("manifest", ("m.c2pa", manifest))])
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_file"
