@@ -35,7 +35,7 @@ from provenant.remotemanifest import manifest_bytes, remote_url_in, sidecar_of
 from provenant.report import AI_SOURCE_TYPES, C2paEvidence, Failure
 from provenant.sdkffi import embeddable_signing_available, sign_embeddable
 from provenant.sniff import credential_only_mime
-from provenant.tempnames import file_title
+from provenant.tempnames import file_title, naming
 from provenant.trustanchors import anchors_pem, read_anchors_file
 from provenant.truncation import refuse_truncated
 
@@ -305,9 +305,8 @@ def sign_file(
             raise TimestampError(f"the timestamp authority {credentials.tsa_url} gave no usable "
                                  f"timestamp, so {src} was not signed ({exc})") from None
         raise SigningError(f"signing {src} failed: {exc}") from None
-    except OSError as exc:  # reading the source or writing the copy (disk full, file changed)
-        raise SigningError(f"signing {src} failed: {exc}",
-                           hint=f"check the free space and permissions of {dst.parent}") from None
+    except OSError as exc:  # reading the source or writing the copy: as every command says
+        raise naming(exc, dst, tmp) from None  # it (exit 2, naming the output), not exit 1
     finally:
         Path(tmp).unlink(missing_ok=True)
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,

@@ -147,10 +147,11 @@ def test_odd_but_valid_layouts_sign(clip: Path, creds, tmp_path: Path) -> None:
     assert read_manifest(tmp_path / "t.mp4").state == "Invalid"
 
 
-def test_a_failed_copy_is_a_signing_error_and_leaves_nothing(clip: Path, creds, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_copy_names_the_output_and_leaves_nothing(clip: Path, creds, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys) -> None:
     import provenant.bmff as bmff
-    from provenant.errors import SigningError
+    from provenant.cli import main
 
     def full_disk(src, dst):
         raise OSError(28, "No space left on device")
@@ -158,6 +159,10 @@ def test_a_failed_copy_is_a_signing_error_and_leaves_nothing(clip: Path, creds, 
     monkeypatch.setattr(bmff.shutil, "copyfile", full_disk)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    with pytest.raises(SigningError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as info:
         sign_file(clip, out_dir / "s.mp4", creds)
+    assert info.value.filename == str(out_dir / "s.mp4")
     assert list(out_dir.iterdir()) == []
+    # as every other command that fills the disk: exit 2 naming the output (sign said 1)
+    assert main(["sign", str(clip), "-o", str(out_dir / "s.mp4")]) == 2
+    assert f"No space left on device: {out_dir / 's.mp4'}" in capsys.readouterr().err
