@@ -22,6 +22,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
@@ -201,8 +202,13 @@ def _key_fits(creds: SigningCredentials) -> bool:
         key = serialization.load_pem_private_key(creds.private_key_pem or b"", password=None)
     except ValueError:
         return False
+    return _key_matches(key, creds.leaf)
+
+
+def _key_matches(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
+    """Whether ``key`` is the private half of ``cert``'s public key."""
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(*spki) == creds.leaf.public_key().public_bytes(*spki)
+    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
 
 
 @contextlib.contextmanager
@@ -330,11 +336,7 @@ def load_credentials(
     leaf = check_signing_certificate(chain_pem)
     key, key_pem = read_private_key(Path(private_key).read_bytes(),
                                     f"private key {private_key}", password)
-    if key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) != leaf.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ):
+    if not _key_matches(key, leaf):
         raise CredentialError("the private key does not match the signing certificate")
     return SigningCredentials(chain_pem, key_pem, alg=_checked_alg(leaf, alg), tsa_url=tsa_url)
 
