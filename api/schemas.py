@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "ErrorBody", "ErrorOut", "HealthOut", "FailureOut", "C2paOut", "WatermarkEvidenceOut",
     "ClassifierOut", "VerdictOut", "ReportOut", "DetectOut", "WatermarkDetectOut",
-    "SoftBindingOut", "ManifestOut", "MatchOut", "MatchesOut", "JobErrorOut", "JobOut",
+    "SoftBindingOut", "ManifestOut", "MatchOut", "MatchesOut", "AlgorithmOut",
+    "SupportedAlgorithmsOut", "JobErrorOut", "JobOut",
     "GenerateIn", "SignedOut", "ERROR_RESPONSES",
 ]
 
@@ -169,6 +170,17 @@ class MatchOut(BaseModel):
 
 class MatchesOut(BaseModel):
     matches: list[MatchOut]
+
+
+class AlgorithmOut(BaseModel):
+    alg: str
+
+
+class SupportedAlgorithmsOut(BaseModel):
+    """The soft-binding algorithms this service resolves, by kind."""
+
+    watermarks: list[AlgorithmOut]
+    fingerprints: list[AlgorithmOut] = []
 
 
 class JobErrorOut(BaseModel):

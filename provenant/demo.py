@@ -104,8 +104,9 @@ def run_demo(out: Path) -> int:
     if "watermark" in stampers():
         stripped = write_video(iter_frames(ai), out / "stripped.mp4", fps=probe(ai).fps, crf=23)
         steps.append(_say(_Step("Re-encoded as a platform would (CRF 23), metadata gone: the "
-                                "manifest is recovered through the watermark", stripped,
-                                "verified-ai-generated")))
+                                "manifest is recovered through the watermark, and the copy "
+                                "the store kept as signed is checked (dev CA as trust anchor)",
+                                stripped, "verified-ai-generated"), anchor))
     classifier = any(p.name == "classifier" for p in evidence_providers())
     synthetic, title = _synthetic_clip(out)
     steps.append(_say(_Step(title, synthetic,

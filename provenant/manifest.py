@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,9 @@ class SignResult:
     development_credentials: bool
     soft_bindings: tuple[tuple[str, str], ...]
     source_type: str | None  # None: an edit that declares no source of its own
+    #: The signed manifest store (JUMBF, what a ``.c2pa`` file holds), kept by the store so
+    #: that a stripped copy's recovered manifest can still have its signature checked.
+    manifest_store: bytes = field(default=b"", repr=False)
 
 
 def validation_context(trust_anchors: Path | bytes | None = None) -> c2pa.Context:
@@ -310,7 +313,8 @@ def sign_file(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return SignResult(dst, active_manifest_label(manifest_bytes), credentials.signer_name,
-                      credentials.development, options.soft_bindings, options.declared_source)
+                      credentials.development, options.soft_bindings, options.declared_source,
+                      manifest_bytes)
 
 
 def _timestamp_failed(message: str) -> bool:

@@ -22,12 +22,12 @@ from provenant.errors import (
     MediaLimitError,
     StoreError,
     UnsupportedMediaError,
-    notice,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
                              check_not_the_input, check_output_suffix, probe, sibling_temp)
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
+from provenant.recovery import StoreRecovery, recover_from_store
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
@@ -116,7 +116,7 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             soft_bindings=result.soft_bindings,
             details={"assertions": [a.get("label") for a in options.extra_assertions],
                      "parent": str(options.parent) if options.parent else None},
-        ))
+        ), signed=result.manifest_store)
     except StoreError as exc:
         if not existed:
             Path(dst).unlink(missing_ok=True)
@@ -198,55 +198,6 @@ def stamp(
         Path(tmp).unlink(missing_ok=True)
 
 
-def recover_from_store(report: VerificationReport, store: ManifestStore) -> None:
-    """Fill ``report.recovered`` from the store through the watermark's payload."""
-    wm = report.watermark
-    if wm is None or not wm.detected or not wm.payload:
-        return
-    matches = store.find_by_binding(wm.algorithm, wm.payload)
-    if matches:
-        report.recovered = matches[0].to_dict()
-
-
-class _StoreRecovery:
-    """The built-in evidence step between the watermark (10) and the classifier (30). A
-    store that cannot be read (damaged, locked) costs the recovery alone: ``problem`` says
-    why, and the rest of the report stands."""
-
-    name, order = "recovered", 20
-
-    def __init__(self, store: ManifestStore | None, problem: StoreError | None = None) -> None:
-        self.store, self.problem = store, problem
-
-    @classmethod
-    def open(cls, store: ManifestStore | None) -> _StoreRecovery:
-        try:
-            return cls(store or open_store(read_only_ok=True))  # lookups alone
-        except StoreError as exc:
-            return cls(None, exc)
-
-    def __call__(self, path: Path, report: VerificationReport, options: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        try:
-            recover_from_store(report, self.store)
-        except StoreError as exc:
-            self.problem = exc
-
-    def explain(self, report: VerificationReport) -> None:
-        """A notice with the details; the verdict (no server paths) says what was missed: a
-        found watermark was not looked up (see :func:`decide_verdict`), a missing one was
-        sought without the store's payloads, a test that finds fainter watermarks."""
-        if self.problem is None:
-            return
-        notice(str(self.problem))
-        wm = report.watermark
-        if report.verdict is not None and wm is not None and not wm.detected:
-            report.verdict.reasons.append(
-                "The manifest store could not be read, so the watermark was sought without the "
-                "payloads it has issued, a test that finds fainter watermarks.")
-
-
 def verify(
     path: str | os.PathLike[str],
     *,
@@ -267,7 +218,7 @@ def verify(
     opts = dict(options or {})
     if limits is not None:
         opts.setdefault("limits", limits)
-    recovery = _StoreRecovery.open(store)
+    recovery = StoreRecovery.open(store, trust_anchors=anchors, limits=limits)
     if recovery.store is not None:  # its issued payloads: a store-aided watermark test
         opts.setdefault("store", recovery.store)
     # A signed file whose pictures no longer decode still gets its report: the manifest's

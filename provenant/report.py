@@ -11,20 +11,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = [
-    "AI_SOURCE_TYPES",
-    "Failure",
-    "C2paEvidence",
-    "WatermarkEvidence",
-    "ClassifierEvidence",
-    "Verdict",
-    "VerificationReport",
-    "decide_verdict",
-    "declared_sources",
-    "render_json",
-    "render_text",
-    "render_html",
-]
+__all__ = ["AI_SOURCE_TYPES", "Failure", "C2paEvidence", "WatermarkEvidence",
+           "ClassifierEvidence", "Verdict", "VerificationReport", "decide_verdict",
+           "declared_sources", "render_json", "render_text", "render_html"]
 
 ValidationState = Literal["Trusted", "Valid", "Invalid"]
 VerdictLabel = Literal[
@@ -147,6 +136,11 @@ def _signer_phrase(c2pa: C2paEvidence) -> str:
 
 
 def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
+    """A recovered record's AI declaration: its signed copy's where the store keeps one
+    (none where that copy fails its check), else the record's."""
+    copy = (manifest or {}).get("signed_manifest")
+    if copy is not None:
+        return copy.get("state") != "Invalid" and bool(copy.get("ai_generated"))
     return bool(manifest and manifest.get("ai_generated"))
 
 
@@ -216,6 +210,11 @@ def _unresolved_watermark_reason(report: VerificationReport, store_readable: boo
                 "who embedded it cannot be told here.")
     if _manifest_declares_ai(rec):
         return None
+    copy = rec.get("signed_manifest") or {}
+    if copy.get("state") == "Invalid":
+        return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
+                "store, but the signed copy the store keeps of it fails its check: the store "
+                "was altered, so what it says of the file is not relied on.")
     declares = (f"declares a non-AI source ({rec['source_type']})" if rec.get("source_type")
                 else "does not declare the content AI-generated")
     return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
@@ -370,6 +369,8 @@ def render_text(report: VerificationReport) -> str:
         facts = [f"signed by {rec['signer']}" if rec.get("signer") else "signer unknown"]
         facts += [rec["source_type"]] if rec.get("source_type") else []
         lines.append(f"Recovered manifest: {rec.get('manifest_id')} ({', '.join(facts)})")
+        if rec.get("signed_manifest"):
+            lines.append(f"  its signed copy: {rec['signed_manifest'].get('summary')}")
     if report.classifier is not None:
         clf = report.classifier
         lines.append(f"Classifier: {clf.score:.3f} (threshold {clf.threshold:.3f}, {clf.model})")

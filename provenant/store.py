@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS soft_bindings (
     PRIMARY KEY (alg, value, manifest_id)
 );
 CREATE INDEX IF NOT EXISTS soft_bindings_manifest ON soft_bindings(manifest_id);
+CREATE TABLE IF NOT EXISTS signed_manifests (
+    manifest_id   TEXT PRIMARY KEY REFERENCES manifests(manifest_id) ON DELETE CASCADE,
+    data          BLOB NOT NULL
+);
 """
 
 
@@ -62,15 +66,19 @@ class ManifestRecord:
 
 
 class ManifestStore(SqliteDatabase):
-    """register / get / find_by_binding / binding_values over one SQLite file."""
+    """register / get / signed_manifest / find_by_binding / binding_values over one SQLite
+    file. Besides each record's facts it keeps the manifest store as signed (JUMBF bytes, in
+    a table of their own so lookups never load them): the facts are this installation's
+    word, the signed copy anyone's to check."""
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0,
                  read_only_ok: bool = False) -> None:
         super().__init__(path, _SCHEMA, label="manifest store", timeout_s=timeout_s,
                          read_only_ok=read_only_ok)
 
-    def register(self, record: ManifestRecord) -> ManifestRecord:
-        """Insert (or replace) ``record`` and its soft bindings in one transaction."""
+    def register(self, record: ManifestRecord, signed: bytes | None = None) -> ManifestRecord:
+        """Insert (or replace) ``record``, its soft bindings and ``signed`` (the manifest
+        store as signed, see :meth:`signed_manifest`) in one transaction."""
         created = record.created_at or time.time()
         row = (record.manifest_id, created, record.signer, record.source_type,
                int(record.ai_generated), record.title, int(record.development),
@@ -84,6 +92,11 @@ class ManifestStore(SqliteDatabase):
                     "INSERT OR IGNORE INTO soft_bindings VALUES (?,?,?)",
                     [(a, v, record.manifest_id) for a, v in record.soft_bindings],
                 )
+                conn.execute("DELETE FROM signed_manifests WHERE manifest_id = ?",
+                             (record.manifest_id,))
+                if signed:
+                    conn.execute("INSERT INTO signed_manifests VALUES (?,?)",
+                                 (record.manifest_id, sqlite3.Binary(signed)))
         except sqlite3.Error as exc:
             raise StoreError(f"cannot register manifest {record.manifest_id}: {exc}",
                              hint=failure_hint(exc, self.path)) from None
@@ -111,6 +124,21 @@ class ManifestStore(SqliteDatabase):
         mid, created, signer, source, ai, title, dev, details = row
         return ManifestRecord(mid, signer, source, bool(ai), title, bool(dev),
                               tuple((a, v) for a, v in bindings), json.loads(details), created)
+
+    def signed_manifest(self, manifest_id: str) -> bytes | None:
+        """The manifest store of ``manifest_id`` as it was signed (what a ``.c2pa`` file
+        holds), or None where the store keeps none: a manifest registered before signed
+        copies were kept, or a store made then and read where it cannot be upgraded."""
+        try:
+            with self.connect() as conn:
+                row = conn.execute("SELECT data FROM signed_manifests WHERE manifest_id = ?",
+                                   (manifest_id,)).fetchone()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):  # an older store, opened read-only
+                return None
+            raise StoreError(f"cannot read manifest {manifest_id}: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
+        return bytes(row[0]) if row is not None else None
 
     def find_by_binding(self, alg: str, value: str) -> list[ManifestRecord]:
         """Every manifest registered under soft binding ``(alg, value)``, newest first."""

@@ -198,6 +198,7 @@ def test_verify_recovers_a_stripped_manifest_through_the_watermark(
     assert report["c2pa"]["present"] is False
     assert report["watermark"]["detected"] is True
     assert report["recovered"]["manifest_id"] == stamped.manifest_id
+    assert report["recovered"]["signed_manifest"]["state"] == "Valid"  # its signature checked
     assert report["verdict"]["label"] == "verified-ai-generated"
 
 

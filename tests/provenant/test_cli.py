@@ -91,6 +91,28 @@ def test_store_lookup(capsys, clip: Path, workdir: Path) -> None:
     assert code == 2 and "no manifest" in err
 
 
+def test_store_export_writes_the_signed_manifest(capsys, clip: Path, workdir: Path) -> None:
+    """The manifest as signed, as a .c2pa file that `verify --manifest` checks."""
+    code, out, _ = run(capsys, "sign", str(clip), "-o", str(workdir / "s.mp4"), "--json")
+    mid = json.loads(out)["manifest_id"]
+    code, out, _ = run(capsys, "store", "export", mid, "-o", str(workdir / "m.c2pa"))
+    assert code == 0 and "--manifest" in out
+    assert (workdir / "m.c2pa").read_bytes()[4:8] == b"jumb"
+    stripped = workdir / "bare.mp4"  # the signed bytes, with no manifest of its own
+    stripped.write_bytes(clip.read_bytes())
+    code, out, _ = run(capsys, "verify", str(stripped), "--manifest", str(workdir / "m.c2pa"),
+                       "--json")
+    report = json.loads(out)
+    assert code == 0 and report["c2pa"]["manifest_id"] == mid
+    assert report["c2pa"]["manifest_source"] == "m.c2pa"
+    assert report["c2pa"]["state"] == "Valid"  # the bytes it was signed over
+    for argv, words in ((("urn:c2pa:nope", "-o", str(workdir / "x.c2pa")), "no manifest"),
+                        ((mid, "-o", str(workdir / "x.json")), ".c2pa"),
+                        ((mid, "-o", str(workdir / "nowhere" / "x.c2pa")), "does not exist")):
+        code, _, err = run(capsys, "store", "export", *argv)
+        assert code == 2 and words in err
+
+
 @pytest.mark.parametrize("content", [b"", b"not a video at all" * 50, None, "truncated", "dir"])
 def test_bad_input_exits_2_with_one_line(capsys, workdir: Path, clip: Path, content) -> None:
     path = workdir / "bad.mp4"

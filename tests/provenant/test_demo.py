@@ -12,3 +12,6 @@ def test_demo_meets_every_expectation(tmp_path: Path, capsys) -> None:
     for label in ("verified-ai-generated", "tampered", "no-evidence", "signed-capture"):
         assert label in out
     assert "Trusted" in out and "Invalid" in out
+    if "== Re-encoded as a platform would" in out:  # the watermark is installed
+        stripped = out.split("== Re-encoded as a platform would")[1].split("\n== ")[0]
+        assert "its signed copy: Trusted" in stripped  # recovered, and its signature checked

@@ -352,7 +352,7 @@ def test_a_copy_whose_manifest_cannot_be_registered_is_removed(clip: Path, workd
 
     store = ManifestStore(workdir / "s.db")
 
-    def full(record):
+    def full(record, signed=None):
         raise StoreError("cannot register manifest: database or disk is full")
     monkeypatch.setattr(store, "register", full)
     with pytest.raises(StoreError, match="the signed copy .*signed.mp4 was removed"):
