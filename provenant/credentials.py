@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from provenant.certchain import signing_order
 from provenant.errors import CredentialError, notice
 from provenant.signingkeys import (SigningAlg, check_validity, read_chain_pem, read_private_key,
                                    signing_alg_for)
@@ -332,10 +333,12 @@ def load_credentials(
     for label, path in (("certificate chain", cert_chain), ("private key", private_key)):
         if not Path(path).is_file():
             raise CredentialError(f"the {label} file {path} does not exist")
-    chain_pem = read_chain_pem(Path(cert_chain).read_bytes(), f"certificate chain {cert_chain}")
-    leaf = check_signing_certificate(chain_pem)
     key, key_pem = read_private_key(Path(private_key).read_bytes(),
                                     f"private key {private_key}", password)
+    label = f"certificate chain {cert_chain}"
+    chain_pem = signing_order(read_chain_pem(Path(cert_chain).read_bytes(), label),
+                              key.public_key(), label)
+    leaf = check_signing_certificate(chain_pem)
     if not _key_matches(key, leaf):
         raise CredentialError("the private key does not match the signing certificate")
     return SigningCredentials(chain_pem, key_pem, alg=_checked_alg(leaf, alg), tsa_url=tsa_url)
@@ -367,6 +370,7 @@ def callback_credentials(
     algorithms the callback returns the raw ``r || s`` signature, as COSE requires;
     :func:`ec_p256_callback` shows how to produce it from a local key.
     """
+    cert_chain_pem = signing_order(cert_chain_pem, None, "certificate chain")
     leaf = check_signing_certificate(cert_chain_pem)
     return SigningCredentials(cert_chain_pem, sign_callback=sign, alg=_checked_alg(leaf, alg),
                               tsa_url=tsa_url)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from provenant.animwrite import ANIMATION_SUFFIXES
+from provenant.certchain import reaches_anchor
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import (
@@ -22,6 +23,7 @@ from provenant.errors import (
     MediaLimitError,
     StoreError,
     UnsupportedMediaError,
+    notice,
 )
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLimits,
                              check_not_the_input, check_output_suffix, probe, sibling_temp)
@@ -102,7 +104,9 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     was left beside an error."""
     store = store or open_store()
     existed = Path(dst).exists()
-    result = sign_file(src, dst, credentials or default_credentials(), options, limits=limits)
+    credentials = credentials or default_credentials()
+    _say_if_untrusted(credentials)
+    result = sign_file(src, dst, credentials, options, limits=limits)
     ai_generated = result.source_type in AI_SOURCE_TYPES or bool(
         parent is not None and parent.ai_generated)
     try:
@@ -123,6 +127,23 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             exc.message += f"; the signed copy {dst} was removed"
         raise
     return result
+
+
+def _say_if_untrusted(credentials: SigningCredentials) -> None:
+    """A notice when a chain of one's own does not lead to ``PROVENANT_TRUST_ANCHORS``
+    (where set): what it signs reads as untrusted to verifiers that trust those, as a rule
+    for want of an intermediate certificate. (Anchors that cannot be read are left to
+    verification to report.)"""
+    if credentials.development:
+        return
+    try:
+        anchors = configured_trust_anchors()
+    except ConfigurationError:
+        return
+    if anchors is not None and not reaches_anchor(credentials.cert_chain_pem, anchors):
+        notice("the signing chain does not lead to any certificate in PROVENANT_TRUST_ANCHORS, "
+               "so verifiers that trust those will read what it signs as untrusted; as a rule "
+               "an intermediate certificate is missing: add it to the chain, after the signer's")
 
 
 #: What ``stamp`` declares for a source that has no manifest of its own.

@@ -214,7 +214,7 @@ def test_bad_certificates_give_clear_errors(workdir: Path, creds) -> None:
         load_credentials(workdir / "nope.pem", kp)
     chain = workdir / "chain.pem"
     chain.write_bytes(creds.cert_chain_pem)
-    with pytest.raises(CredentialError, match="does not match"):
+    with pytest.raises(CredentialError, match="matches none of the 2 certificates"):
         load_credentials(chain, kp)
     good_key = workdir / "good.key"
     good_key.write_bytes(creds.private_key_pem)
