@@ -141,7 +141,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return report.to_dict(), render_text(report)
 
     # a folder's files whose content credentials alone are read count too (a camera's DNGs)
-    return report_each(args.file, one, args.json, MEDIA_SUFFIXES + CREDENTIAL_ONLY_SUFFIXES)
+    return report_each(args.file, one, args.json, MEDIA_SUFFIXES + CREDENTIAL_ONLY_SUFFIXES,
+                       outcome=lambda facts: facts["verdict"]["label"])
 
 
 def cmd_store(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,11 @@ def _the_files_fault(exc: Exception) -> bool:
 
 
 def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
-                suffixes: tuple[str, ...] = MEDIA_SUFFIXES) -> int:
+                suffixes: tuple[str, ...] = MEDIA_SUFFIXES,
+                outcome: Callable[[dict[str, Any]], str] | None = None) -> int:
     """Run ``one`` on every file ``names`` stands for (a folder: its files with one of
-    ``suffixes``) and print the results; the exit status."""
+    ``suffixes``) and print the results; the exit status. ``outcome`` names a result's
+    outcome (a verdict label): several files end, in text, with the count of each."""
     files = expand_files(names, suffixes)
     if len(names) == 1 and files == [Path(names[0])]:  # one file: as the command always did
         try:
@@ -83,7 +86,7 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
     if not files:
         raise InputError(f"no media files in {', '.join(names)}",
                          hint="give video or image files, or folders that hold them")
-    failed = 0
+    failed, outcomes = 0, Counter[str]()
     for i, path in enumerate(files):
         sep = "\n" if i else ""
         try:
@@ -97,6 +100,11 @@ def report_each(names: list[str], one: Callable[[Path], Result], as_json: bool,
             facts, text = {"file": str(path), "error": {"code": code, "message": message}}, \
                 f"File: {path}\nError: {message}"
         print(json.dumps(facts, default=str) if as_json else sep + text, flush=True)
+        outcomes["could not be read" if "error" in facts else
+                 outcome(facts) if outcome else "done"] += 1
+    if outcome is not None and not as_json:
+        print(f"\n{len(files)} files: " + ", ".join(f"{n} {label}"
+                                                   for label, n in outcomes.most_common()))
     if failed:
         print(f"provenant: {failed} of {len(files)} files could not be read", file=sys.stderr)
     return 2 if failed else 0

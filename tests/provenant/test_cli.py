@@ -238,6 +238,10 @@ def test_verify_of_several_files_and_a_folder_gives_one_report_each(
     assert code == 2 and "1 of 3 files could not be read" in err
     code, out, _ = run(capsys, "verify", str(inbox / "a-signed.mp4"), str(png))
     assert code == 0 and out.count("Verdict:") == 2
+    assert out.rstrip().endswith("2 files: 1 signed-capture, 1 no-evidence")  # a desk's tally
+    code, out, _ = run(capsys, "verify", str(inbox))
+    assert out.rstrip().endswith("3 files: 1 signed-capture, 1 no-evidence, "
+                                 "1 could not be read")
     assert run(capsys, "verify", str(workdir / "inbox" / "missing"), str(png))[0] == 2
 
 
