@@ -44,12 +44,14 @@ def _state_apart_from_binding(evidence: C2paEvidence, binding: bool) -> str:
 
 
 def check_signed_copy(path: str | Path, data: bytes, manifest_id: str,
-                      binding: tuple[str, str], trust_anchors: Path | bytes | None = None,
+                      binding: tuple[str, str] | None, trust_anchors: Path | bytes | None = None,
                       limits: MediaLimits | None = None) -> dict[str, Any]:
     """The report's ``recovered.signed_manifest``: the signed copy ``data`` of manifest
     ``manifest_id``, which the watermark found through ``binding`` (alg, value), validated
     against the file at ``path``. A copy of another manifest, or of one that does not carry
-    that binding, is Invalid: a store could otherwise answer with any signed manifest."""
+    that binding, is Invalid: a store could otherwise answer with any signed manifest.
+    ``binding`` None (another installation's watermark, whose value cannot be read here):
+    the copy must carry a soft binding of some value."""
     try:
         evidence = read_manifest(path, trust_anchors, limits=limits, manifest=data)
     except InputError as exc:  # not a manifest store at all: the store's copy was damaged
@@ -58,17 +60,19 @@ def check_signed_copy(path: str | Path, data: bytes, manifest_id: str,
                 "summary": f"Invalid ({exc.message})"}
     binding_failed = any(f.code in BINDING_CODES for f in evidence.failures)
     state = _state_apart_from_binding(evidence, binding_failed)
-    alg, value = binding
+    alg, value = binding or ("", "")
     own = evidence.manifest_id == manifest_id and any(
-        b.get("alg") == alg and b.get("value") == value for b in evidence.soft_bindings)
+        binding is None or (b.get("alg") == alg and b.get("value") == value)
+        for b in evidence.soft_bindings)
     matches = False
     if state == "Invalid":
         codes = sorted({f.code for f in evidence.failures if f.code not in BINDING_CODES})
         summary = f"Invalid ({', '.join(codes) or 'not valid'})"
     elif not own:
+        carries = f"the watermark's binding {value}" if binding else "a soft binding"
         state, summary = "Invalid", (f"Invalid (it is the signed copy of manifest "
-                                     f"{evidence.manifest_id}, which does not carry the "
-                                     f"watermark's binding {value})")
+                                     f"{evidence.manifest_id}, which does not carry "
+                                     f"{carries})")
     else:
         matches = not binding_failed
         signer = f", signed by {evidence.signer}" if evidence.signer else ""
@@ -100,8 +104,12 @@ def recover_from_store(report: VerificationReport, store: ManifestStore, *,
 
 
 def _reason(recovered: dict[str, Any]) -> str:
-    """What the signed copy adds to a verdict that went through the store."""
+    """What the signed copy adds to a verdict that went through the store (or through
+    another installation's resolution service: ``via``)."""
     copy = recovered.get("signed_manifest")
+    via = recovered.get("via")
+    if via is not None:
+        return _remote_reason(recovered, via)
     if copy is None:
         return ("The manifest store keeps no signed copy of that manifest (it was registered "
                 "before copies were kept), so its facts rest on the store's word alone.")
@@ -116,6 +124,19 @@ def _reason(recovered: dict[str, Any]) -> str:
                "it shows who declared what, not that these pictures are unaltered")
     return (f"The store keeps that manifest as it was signed, and its signature checks out "
             f"under {trust}{who}; {content}.")
+
+
+def _remote_reason(recovered: dict[str, Any], via: str) -> str:
+    copy = recovered["signed_manifest"]
+    link = (f"{via[0].upper()}{via[1:]} says the file's watermark leads to manifest "
+            f"{recovered['manifest_id']}; that link rests on its word.")
+    if copy["state"] == "Invalid":
+        return f"{link} The manifest it sent fails its check here: {copy['summary']}."
+    trust = "a trusted signer" if copy["state"] == "Trusted" else \
+        "a signer that is not on the trust list here"
+    declares = "declares" if copy.get("ai_generated") else "does not declare"
+    return (f"{link} The manifest, as signed, was checked here: its signature checks out "
+            f"under {trust}, and it {declares} the content AI-generated.")
 
 
 class StoreRecovery:

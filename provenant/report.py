@@ -294,11 +294,11 @@ def _decide(report: VerificationReport, store_readable: bool) -> Verdict:
         return Verdict("signed-capture", reasons)
     if _manifest_declares_ai(report.recovered):
         rec = report.recovered or {}
+        who = rec.get("signer") or "an unnamed signer"
         reasons.append(
-            f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest store, "
-            f"issued by {rec.get('signer') or 'an unnamed signer'}, which declares the content "
-            "AI-generated; the file's own metadata was stripped."
-        )
+            f"The watermark resolves to manifest {rec.get('manifest_id')} in "
+            f"{rec.get('via', 'the manifest store')}, issued by {who}, which declares the "
+            "content AI-generated; the file's own metadata was stripped.")
         return Verdict("verified-ai-generated", reasons)
     if wm and wm.detected:
         unresolved = _unresolved_watermark_reason(report, store_readable)

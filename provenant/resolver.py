@@ -1,0 +1,136 @@
+"""Recovery through another installation's soft-binding resolution service.
+
+A watermark is read with its deployment's secret key, so a newsroom cannot read another
+platform's watermark itself. What it can do is what the C2PA soft-binding resolution API is
+for: send the file to that platform's service (``POST /matches/byContent``), which reads its
+own watermark and names the manifests registered under it, then fetch each manifest as it
+was signed (``GET /manifests/{id}``, ``Accept: application/c2pa``) and validate it here,
+against the file and under this side's trust anchors (:func:`check_signed_copy`). So what
+the manifest says, and who signed it, rests on its signature, not on the service; only the
+link between the file and that manifest rests on the service's word, and the report says so.
+
+The file is uploaded to the service: :func:`recover_remote` runs only when asked to
+(``verify --resolver URL``). Nothing here is fetched otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlsplit
+from urllib.request import Request, urlopen
+
+from provenant import __version__
+from provenant.errors import InputError
+from provenant.media import MediaLimits
+from provenant.recovery import check_signed_copy
+from provenant.remotemanifest import MAX_MANIFEST_BYTES
+
+__all__ = ["check_resolver_url", "recover_remote"]
+
+_MAX_JSON_BYTES = 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class _ServiceFailed(Exception):
+    """The service could not be asked, or answered with something else than the API's."""
+
+
+def check_resolver_url(url: str) -> str:
+    """``url`` without a trailing slash; an InputError unless it is http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"the resolution service URL {url!r} is not an http(s) URL",
+                         hint="give the service's base URL, e.g. https://provenance.example.org")
+    return url.rstrip("/")
+
+
+def _multipart(path: Path, boundary: str) -> tuple[Iterator[bytes], int]:
+    """The file as the multipart part ``file``, streamed: (chunks, total length)."""
+    name = path.name.replace('"', "").replace("\r", "").replace("\n", "")
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        with open(path, "rb") as fh:
+            while block := fh.read(_CHUNK):
+                yield block
+        yield tail
+
+    return chunks(), len(head) + os.path.getsize(path) + len(tail)
+
+
+def _read(response: Any, limit: int, what: str) -> bytes:
+    data = response.read(limit + 1)
+    if len(data) > limit:
+        raise _ServiceFailed(f"its {what} is larger than {limit:,} bytes")
+    return bytes(data)
+
+
+def _ask(request: Request, timeout_s: float, limit: int, what: str) -> bytes:
+    try:
+        with urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (http(s) only)
+            return _read(response, limit, what)
+    except HTTPError as exc:
+        detail = ""
+        try:
+            detail = json.loads(exc.read(_MAX_JSON_BYTES))["error"]["message"]
+        except (ValueError, KeyError, TypeError, OSError):
+            pass
+        raise _ServiceFailed(f"HTTP {exc.code} for {what}" + (f": {detail}" if detail else ""))
+    except (URLError, OSError) as exc:
+        raise _ServiceFailed(str(getattr(exc, "reason", exc)))
+
+
+def _matches(path: Path, base: str, max_results: int, timeout_s: float) -> list[str]:
+    boundary = uuid.uuid4().hex
+    body, length = _multipart(path, boundary)
+    request = Request(f"{base}/matches/byContent?maxResults={max_results}", data=body,
+                      method="POST", headers={
+                          "Content-Type": f"multipart/form-data; boundary={boundary}",
+                          "Content-Length": str(length), "Accept": "application/json",
+                          "User-Agent": f"provenant/{__version__}"})
+    try:
+        answer = json.loads(_ask(request, timeout_s, _MAX_JSON_BYTES, "matches"))
+        ids = [str(m["manifestId"]) for m in answer["matches"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _ServiceFailed(f"its answer is not a list of matches ({exc})") from None
+    return ids[:max_results]
+
+
+def _signed_manifest(base: str, manifest_id: str, timeout_s: float) -> bytes:
+    request = Request(f"{base}/manifests/{quote(manifest_id, safe='')}", headers={
+        "Accept": "application/c2pa", "User-Agent": f"provenant/{__version__}"})
+    return _ask(request, timeout_s, MAX_MANIFEST_BYTES, f"manifest {manifest_id}")
+
+
+def recover_remote(path: str | os.PathLike[str], base_url: str,
+                   trust_anchors: Path | bytes | None = None, limits: MediaLimits | None = None,
+                   *, max_results: int = 5, timeout_s: float = 60.0
+                   ) -> tuple[dict[str, Any] | None, str | None]:
+    """Ask the service at ``base_url`` which manifests the file's watermark leads to, and
+    check each as signed against the file: ``(recovered, problem)``. ``recovered`` is the
+    report's part (the first manifest whose copy holds, else the first; None for no match),
+    ``problem`` what went wrong with the service (the report stands without it)."""
+    base = check_resolver_url(base_url)
+    try:
+        ids = _matches(Path(path), base, max_results, timeout_s)
+        found = []
+        for manifest_id in ids:
+            copy = check_signed_copy(path, _signed_manifest(base, manifest_id, timeout_s),
+                                     manifest_id, None, trust_anchors, limits)
+            found.append({"manifest_id": manifest_id, "signer": copy["signer"],
+                          "ai_generated": bool(copy["ai_generated"]),
+                          "via": f"the resolution service {base}", "signed_manifest": copy})
+            if copy["state"] != "Invalid":
+                return found[-1], None
+    except _ServiceFailed as exc:
+        return None, f"the resolution service {base} could not be asked ({exc})"
+    return (found[0] if found else None), None
