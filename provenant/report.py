@@ -368,6 +368,7 @@ def render_text(report: VerificationReport) -> str:
         rec = report.recovered
         facts = [f"signed by {rec['signer']}" if rec.get("signer") else "signer unknown"]
         facts += [rec["source_type"]] if rec.get("source_type") else []
+        facts += [f"through {rec['via']}"] if rec.get("via") else []
         lines.append(f"Recovered manifest: {rec.get('manifest_id')} ({', '.join(facts)})")
         if rec.get("signed_manifest"):
             lines.append(f"  its signed copy: {rec['signed_manifest'].get('summary')}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from provenant.remotemanifest import MAX_MANIFEST_BYTES
 __all__ = ["check_resolver_url", "recover_remote"]
 
 _MAX_JSON_BYTES = 1024 * 1024
+_MANIFEST_ID = re.compile(r"[!-~]{1,512}")
 _CHUNK = 1024 * 1024
 
 
@@ -102,6 +104,9 @@ def _matches(path: Path, base: str, max_results: int, timeout_s: float) -> list[
         ids = [str(m["manifestId"]) for m in answer["matches"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise _ServiceFailed(f"its answer is not a list of matches ({exc})") from None
+    if not all(_MANIFEST_ID.fullmatch(i) for i in ids):  # printed in the report: no escapes
+        raise _ServiceFailed("its answer names a manifest id that is not one (printable "
+                             "ASCII, at most 512 characters)")
     return ids[:max_results]
 
 

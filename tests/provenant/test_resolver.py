@@ -50,6 +50,8 @@ def _serve(answers: dict[str, tuple[int, str, bytes]]):
     ({"/matches": (200, "application/json", b'{"matches": [{"manifestId": "urn:x"}]}'),
       "/manifests": (404, "application/json", b"{}")}, "HTTP 404 for manifest urn:x"),
     ({"/": (200, "application/json", b" " * (2 * 1024 * 1024))}, "larger than"),
+    ({"/": (200, "application/json", b'{"matches": [{"manifestId": "urn:\\u001b[31mx"}]}')},
+     "not one"),
 ])
 def test_a_failing_service_leaves_the_report_standing(answers, words, clip: Path,
                                                       workdir: Path, monkeypatch) -> None:
