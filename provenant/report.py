@@ -210,15 +210,15 @@ def _unresolved_watermark_reason(report: VerificationReport, store_readable: boo
                 "who embedded it cannot be told here.")
     if _manifest_declares_ai(rec):
         return None
-    copy = rec.get("signed_manifest") or {}
-    if copy.get("state") == "Invalid":
-        return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
-                "store, but the signed copy the store keeps of it fails its check: the store "
-                "was altered, so what it says of the file is not relied on.")
+    where = rec.get("via", "the manifest store")
+    if (rec.get("signed_manifest") or {}).get("state") == "Invalid":
+        return (f"The watermark resolves to manifest {rec.get('manifest_id')} in {where}, but "
+                "the signed copy of it fails its check, so what it says of the file is not "
+                "relied on.")
     declares = (f"declares a non-AI source ({rec['source_type']})" if rec.get("source_type")
                 else "does not declare the content AI-generated")
-    return (f"The watermark resolves to manifest {rec.get('manifest_id')} in the manifest "
-            f"store, issued by {rec.get('signer') or 'an unnamed signer'}, which {declares}; "
+    return (f"The watermark resolves to manifest {rec.get('manifest_id')} in {where}, "
+            f"issued by {rec.get('signer') or 'an unnamed signer'}, which {declares}; "
             "the file's own metadata was stripped. A watermark survives edits, so this links "
             "the file to that manifest but does not show the pictures are unaltered.")
 
