@@ -155,7 +155,9 @@ def cmd_store(args: argparse.Namespace) -> int:
 
     store = open_store(read_only_ok=True)
     if args.store_command == "get":
-        _print_json(store.get(args.manifest_id).to_dict())
+        record = store.get(args.manifest_id).to_dict()
+        copy = store.signed_manifest(args.manifest_id)  # what `store export` would write
+        _print_json({**record, "signed_copy_bytes": None if copy is None else len(copy)})
     elif args.store_command == "export":
         return _export_manifest(store, args.manifest_id, Path(args.output))
     else:

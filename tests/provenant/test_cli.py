@@ -87,6 +87,7 @@ def test_store_lookup(capsys, clip: Path, workdir: Path) -> None:
     mid = json.loads(out)["manifest_id"]
     code, out, _ = run(capsys, "store", "get", mid)
     assert code == 0 and json.loads(out)["manifest_id"] == mid
+    assert json.loads(out)["signed_copy_bytes"] > 1000  # the manifest as signed is kept
     code, _, err = run(capsys, "store", "get", "urn:c2pa:nope")
     assert code == 2 and "no manifest" in err
 
