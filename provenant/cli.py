@@ -136,9 +136,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.manifest and (len(args.file) > 1 or Path(args.file[0]).is_dir()):
         raise InputError("--manifest belongs to one file: give that file alone")
     if args.resolver:
-        from provenant.resolver import check_resolver_url
+        from provenant.resolver import resolver_urls
 
-        check_resolver_url(args.resolver)  # before any file is read
+        resolver_urls(args.resolver)  # before any file is read
 
     def one(path: Path) -> tuple[dict[str, Any], str]:
         report = verify(path, trust_anchors=anchors, options=options, manifest=args.manifest,
@@ -252,10 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="the file's C2PA manifest kept outside it (a .c2pa "
                                       "fetched from the URL the file gives); a sidecar "
                                       "<name>.c2pa beside the file is read without this")
-    p.add_argument("--resolver", metavar="URL",
+    p.add_argument("--resolver", metavar="URL", action="append",
                    help="another installation's C2PA soft-binding resolution service, asked "
                         "for a file without a manifest that nothing here recovers: the file is "
-                        "UPLOADED to it, its manifest fetched and checked here")
+                        "UPLOADED to it, its manifest fetched and checked here (repeat it to "
+                        "ask several in turn)")
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("store", help="look up issued manifests")

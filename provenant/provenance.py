@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, MediaLim
 from provenant.manifest import AI_SOURCE_TYPES, SignOptions, SignResult, read_manifest, sign_file
 from provenant.plugins import evidence_providers, stampers
 from provenant.recovery import StoreRecovery, recover_from_store
-from provenant.resolver import check_resolver_url, recover_remote
+from provenant.resolver import recover_from_services, resolver_urls
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestRecord, ManifestStore, open_store
@@ -228,17 +229,17 @@ def verify(
     store: ManifestStore | None = None,
     limits: MediaLimits | None = None,
     manifest: str | os.PathLike[str] | bytes | None = None,
-    resolver: str | None = None,
+    resolver: str | Sequence[str] | None = None,
 ) -> VerificationReport:
     """All the evidence about ``path`` and a verdict: C2PA, then every installed evidence
     provider (watermark, classifier), with manifest recovery through the store.
     ``manifest``: a ``.c2pa`` manifest kept outside the file (fetched from its remote URL) to
     validate against it, see :func:`provenant.manifest.read_manifest`. ``resolver``: the
-    base URL of another installation's soft-binding resolution service, asked (the file is
-    uploaded to it) when the file carries no manifest and nothing was recovered here, see
-    :mod:`provenant.resolver`."""
+    base URL of another installation's soft-binding resolution service (or several, asked in
+    turn), asked (the file is uploaded to it) when the file carries no manifest and nothing
+    was recovered here, see :mod:`provenant.resolver`."""
     path = Path(path)
-    resolver = check_resolver_url(resolver) if resolver is not None else None
+    services = resolver_urls(resolver)
     anchors = trust_anchors if trust_anchors is not None else configured_trust_anchors()
     report = VerificationReport(file=str(path), c2pa=read_manifest(path, anchors, limits=limits,
                                                                    manifest=manifest))
@@ -269,9 +270,10 @@ def verify(
         if not report.c2pa.present:
             raise
         undecodable = exc
-    remote_problem = None
-    if resolver is not None and report.recovered is None and not report.c2pa.present:
-        report.recovered, remote_problem = recover_remote(path, resolver, anchors, limits)
+    remote_problems: list[str] = []
+    if services and report.recovered is None and not report.c2pa.present:
+        report.recovered, remote_problems = recover_from_services(path, services, anchors,
+                                                                  limits)
     report.verdict = decide_verdict(report, store_readable=recovery.problem is None)
     if undecodable is not None:
         detail = undecodable.message.replace(str(path), "the file")  # no server paths
@@ -286,8 +288,8 @@ def verify(
             f"The file is cut short ({cut}): what is missing was not examined, and content "
             "credentials kept at the end of a file are lost with it.")
     recovery.explain(report)
-    if remote_problem is not None:
-        notice(remote_problem)
-        report.verdict.reasons.append(f"{remote_problem[0].upper()}{remote_problem[1:]}, so "
-                                      "what it knows of the file is missing here.")
+    for problem in remote_problems:
+        notice(problem)
+        report.verdict.reasons.append(f"{problem[0].upper()}{problem[1:]}, so what it knows "
+                                      "of the file is missing here.")
     return report

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -32,7 +32,7 @@ from provenant.media import MediaLimits
 from provenant.recovery import check_signed_copy
 from provenant.remotemanifest import MAX_MANIFEST_BYTES
 
-__all__ = ["check_resolver_url", "recover_remote"]
+__all__ = ["check_resolver_url", "resolver_urls", "recover_remote", "recover_from_services"]
 
 _MAX_JSON_BYTES = 1024 * 1024
 _MANIFEST_ID = re.compile(r"[!-~]{1,512}")
@@ -50,6 +50,13 @@ def check_resolver_url(url: str) -> str:
         raise InputError(f"the resolution service URL {url!r} is not an http(s) URL",
                          hint="give the service's base URL, e.g. https://provenance.example.org")
     return url.rstrip("/")
+
+
+def resolver_urls(resolver: str | Sequence[str] | None) -> list[str]:
+    """One service URL or several, checked (:func:`check_resolver_url`)."""
+    if resolver is None:
+        return []
+    return [check_resolver_url(u) for u in ([resolver] if isinstance(resolver, str) else resolver)]
 
 
 def _multipart(path: Path, boundary: str) -> tuple[Iterator[bytes], int]:
@@ -139,3 +146,21 @@ def recover_remote(path: str | os.PathLike[str], base_url: str,
     except _ServiceFailed as exc:
         return None, f"the resolution service {base} could not be asked ({exc})"
     return (found[0] if found else None), None
+
+
+def recover_from_services(path: str | os.PathLike[str], urls: Sequence[str],
+                          trust_anchors: Path | bytes | None = None,
+                          limits: MediaLimits | None = None
+                          ) -> tuple[dict[str, Any] | None, list[str]]:
+    """:func:`recover_remote` with each service in turn (a newsroom asks every platform it
+    knows of), until one names a manifest whose signed copy holds; else the first manifest
+    found. Returns it (or None) and what went wrong with each service that failed."""
+    found, problems = None, []
+    for url in urls:
+        recovered, problem = recover_remote(path, url, trust_anchors, limits)
+        if problem is not None:
+            problems.append(problem)
+        if recovered is not None and recovered["signed_manifest"]["state"] != "Invalid":
+            return recovered, problems
+        found = found or recovered
+    return found, problems

@@ -9,6 +9,7 @@ import pytest
 
 import provenant.provenance as prov
 from provenant.cli import main
+from provenant.errors import ProvenanceWarning
 from provenant.media import iter_frames, write_video
 from provenant.store import ManifestStore
 
@@ -36,7 +37,16 @@ def test_a_stripped_copy_is_resolved_by_the_platform_that_marked_it(
     assert report.verdict.label == "verified-ai-generated"
     assert any("rests on its word" in r for r in report.verdict.reasons)
 
+    # several services, asked in turn: one that is down costs its part alone
+    down = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    with pytest.warns(ProvenanceWarning, match="127.0.0.1:9 could not be asked"):
+        both = prov.verify(stripped, store=newsroom, resolver=[down, live_server])
+    assert both.recovered["manifest_id"] == stamped.manifest_id
+    assert both.verdict.label == "verified-ai-generated"
+    assert any("127.0.0.1:9 could not be asked" in r for r in both.verdict.reasons)
+
     nothing = prov.verify(clip2s, store=newsroom, resolver=live_server)  # no mark: no match
     assert nothing.recovered is None and nothing.verdict.label == "no-evidence"
-    assert main(["verify", str(stripped), "--resolver", live_server, "--json"]) == 0
+    assert main(["verify", str(stripped), "--resolver", down, "--resolver", live_server,
+                 "--json"]) == 0
     assert stamped.manifest_id in capsys.readouterr().out
