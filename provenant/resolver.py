@@ -132,20 +132,27 @@ def recover_remote(path: str | os.PathLike[str], base_url: str,
     report's part (the first manifest whose copy holds, else the first; None for no match),
     ``problem`` what went wrong with the service (the report stands without it)."""
     base = check_resolver_url(base_url)
+    shown = _shown(base)
+    found: list[dict[str, Any]] = []
     try:
-        ids = _matches(Path(path), base, max_results, timeout_s)
-        found = []
-        for manifest_id in ids:
+        for manifest_id in _matches(Path(path), base, max_results, timeout_s):
             copy = check_signed_copy(path, _signed_manifest(base, manifest_id, timeout_s),
                                      manifest_id, None, trust_anchors, limits)
             found.append({"manifest_id": manifest_id, "signer": copy["signer"],
                           "ai_generated": bool(copy["ai_generated"]),
-                          "via": f"the resolution service {base}", "signed_manifest": copy})
+                          "via": f"the resolution service {shown}", "signed_manifest": copy})
             if copy["state"] != "Invalid":
                 return found[-1], None
     except _ServiceFailed as exc:
-        return None, f"the resolution service {base} could not be asked ({exc})"
+        return (found[0] if found else None), \
+            f"the resolution service {shown} could not be asked ({exc})"
     return (found[0] if found else None), None
+
+
+def _shown(url: str) -> str:
+    """``url`` as reports may show it: without a user name or password in it."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def recover_from_services(path: str | os.PathLike[str], urls: Sequence[str],

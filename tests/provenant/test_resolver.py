@@ -80,6 +80,15 @@ def test_a_manifest_that_is_not_one_is_invalid_not_an_error(clip: Path) -> None:
     assert recovered["ai_generated"] is False
 
 
+def test_credentials_in_the_url_are_not_shown(clip: Path) -> None:
+    server, url, _ = _serve({"/": (500, "application/json", b"{}")})
+    try:
+        _, problem = recover_remote(clip, url.replace("http://", "http://desk:s3cret@"))
+    finally:
+        server.shutdown()
+    assert problem is not None and "s3cret" not in problem and url in problem
+
+
 @pytest.mark.parametrize("url", ["ftp://example.org", "example.org", "http://", "file:///etc"])
 def test_only_http_urls_are_taken(url: str, clip: Path) -> None:
     with pytest.raises(InputError, match="not an http"):
