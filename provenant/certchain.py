@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from provenant.errors import CredentialError, notice
 
-__all__ = ["signing_order", "reaches_anchor"]
+__all__ = ["signing_order", "reaches_anchor", "same_key"]
 
 
 def _name(cert: x509.Certificate) -> str:
@@ -50,15 +50,16 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _spki(key: PublicKeyTypes) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+def same_key(a: PublicKeyTypes, b: PublicKeyTypes) -> bool:
+    """Whether two public keys are one (their SubjectPublicKeyInfo, DER)."""
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return a.public_bytes(*spki) == b.public_bytes(*spki)
 
 
 def _signer(certs: list[x509.Certificate], public_key: PublicKeyTypes | None,
             label: str) -> x509.Certificate:
     if public_key is not None:
-        own = [c for c in certs if _spki(c.public_key()) == _spki(public_key)]
+        own = [c for c in certs if same_key(c.public_key(), public_key)]
         if not own:
             raise CredentialError(f"the private key matches none of the {len(certs)} "
                                   f"certificate{'' if len(certs) == 1 else 's'} in the {label}",

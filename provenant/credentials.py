@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from provenant.certchain import signing_order
+from provenant.certchain import same_key, signing_order
 from provenant.errors import CredentialError, notice
 from provenant.signingkeys import (SigningAlg, check_validity, read_chain_pem, read_private_key,
                                    signing_alg_for)
@@ -208,8 +208,7 @@ def _key_fits(creds: SigningCredentials) -> bool:
 
 def _key_matches(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
     """Whether ``key`` is the private half of ``cert``'s public key."""
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
+    return same_key(key.public_key(), cert.public_key())
 
 
 @contextlib.contextmanager
@@ -338,9 +337,7 @@ def load_credentials(
     label = f"certificate chain {cert_chain}"
     chain_pem = signing_order(read_chain_pem(Path(cert_chain).read_bytes(), label),
                               key.public_key(), label)
-    leaf = check_signing_certificate(chain_pem)
-    if not _key_matches(key, leaf):
-        raise CredentialError("the private key does not match the signing certificate")
+    leaf = check_signing_certificate(chain_pem)  # signing_order put the key's own first
     return SigningCredentials(chain_pem, key_pem, alg=_checked_alg(leaf, alg), tsa_url=tsa_url)
 
 
