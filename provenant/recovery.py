@@ -103,6 +103,12 @@ def recover_from_store(report: VerificationReport, store: ManifestStore, *,
     report.recovered = recovered
 
 
+def _signer_trust(copy: dict[str, Any]) -> str:
+    """Who a signed copy that holds was signed by, as the trust anchors here see it."""
+    return ("a trusted signer" if copy["state"] == "Trusted" else
+            "a signer that is not on the trust list here")
+
+
 def _reason(recovered: dict[str, Any]) -> str:
     """What the signed copy adds to a verdict that went through the store (or through
     another installation's resolution service: ``via``)."""
@@ -116,14 +122,12 @@ def _reason(recovered: dict[str, Any]) -> str:
     if copy["state"] == "Invalid":
         return f"What the check of the store's signed copy found: {copy['summary']}."
     who = f" (signed by {copy['signer']})" if copy.get("signer") else ""
-    trust = "a trusted signer" if copy["state"] == "Trusted" else \
-        "a signer that is not on the trust list here"
     content = ("its hash still matches this file's content, so only the metadata that "
                "carried it was removed" if copy["content_matches"] else
                "it was signed over other bytes than this file's, as after any re-encode, so "
                "it shows who declared what, not that these pictures are unaltered")
     return (f"The store keeps that manifest as it was signed, and its signature checks out "
-            f"under {trust}{who}; {content}.")
+            f"under {_signer_trust(copy)}{who}; {content}.")
 
 
 def _remote_reason(recovered: dict[str, Any], via: str) -> str:
@@ -132,11 +136,9 @@ def _remote_reason(recovered: dict[str, Any], via: str) -> str:
             f"{recovered['manifest_id']}; that link rests on its word.")
     if copy["state"] == "Invalid":
         return f"{link} The manifest it sent fails its check here: {copy['summary']}."
-    trust = "a trusted signer" if copy["state"] == "Trusted" else \
-        "a signer that is not on the trust list here"
     declares = "declares" if copy.get("ai_generated") else "does not declare"
     return (f"{link} The manifest, as signed, was checked here: its signature checks out "
-            f"under {trust}, and it {declares} the content AI-generated.")
+            f"under {_signer_trust(copy)}, and it {declares} the content AI-generated.")
 
 
 class StoreRecovery:
