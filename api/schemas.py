@@ -93,6 +93,11 @@ class WatermarkEvidenceOut(BaseModel):
                                   "change undone, e.g. 'mirrored', 'rotated 90° clockwise', "
                                   "or where it was shown, 'shown in the bottom-right quarter "
                                   "of the frame'")
+    key_id: str | None = Field(None, description="public name of the server's watermark key "
+                               "that found it (not the key); null when not found")
+    key_retired: bool = Field(False, description="found with a key the server has retired "
+                              "(PROVENANT_WATERMARK_RETIRED_KEYS): marked before the key was "
+                              "rotated, or by someone who still holds it")
 
 
 class ClassifierOut(BaseModel):
@@ -140,6 +145,11 @@ class WatermarkDetectOut(BaseModel):
                                   "change undone, e.g. 'mirrored', 'rotated 90° clockwise', "
                                   "or where it was shown, 'shown in the bottom-right quarter "
                                   "of the frame'")
+    key_id: str | None = Field(None, description="public name of the server's watermark key "
+                               "that found it (not the key); null when not found")
+    key_retired: bool = Field(False, description="found with a key the server has retired "
+                              "(PROVENANT_WATERMARK_RETIRED_KEYS): marked before the key was "
+                              "rotated, or by someone who still holds it")
 
 
 class SoftBindingOut(BaseModel):

@@ -167,7 +167,9 @@ def watermark_detect_file(path: Path, name: str | None,
             "false_positive_rate": _default_fpr(wm), "bit_confidences": confidences,
             "method": getattr(result, "method", "decode"),
             "candidates": int(getattr(result, "candidates", 0)),
-            "transform": getattr(result, "transform", None)}
+            "transform": getattr(result, "transform", None),
+            "key_id": getattr(result, "key_id", None),
+            "key_retired": bool(getattr(result, "key_retired", False))}
 
 
 def _default_fpr(wm: ModuleType) -> float | None:

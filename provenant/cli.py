@@ -248,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="+", help=FILES_HELP)
     p.add_argument("--json", action="store_true", help="print the JSON report")
     p.add_argument("--trust-anchors", help="PEM file of trusted root certificates")
-    p.add_argument("--key", help="watermark key (default: PROVENANT_WATERMARK_KEY)")
+    p.add_argument("--key", action="append", help="watermark key; repeat it to test several, "
+                   "the current one first (default: PROVENANT_WATERMARK_KEY, then "
+                   "PROVENANT_WATERMARK_RETIRED_KEYS)")
     p.add_argument("--manifest", help="the file's C2PA manifest kept outside it (a .c2pa "
                                       "fetched from the URL the file gives); a sidecar "
                                       "<name>.c2pa beside the file is read without this")

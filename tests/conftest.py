@@ -24,7 +24,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _isolated_settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """Every test uses a private data dir (credentials, store) and default limits."""
     for name in ("TRUST_ANCHORS", "SIGN_CERT", "SIGN_KEY", "SIGN_KEY_PASSWORD", "TSA_URL",
-                 "MAX_FILE_BYTES", "MAX_PIXELS", "MAX_FRAMES", "MAX_DURATION_S"):
+                 "MAX_FILE_BYTES", "MAX_PIXELS", "MAX_FRAMES", "MAX_DURATION_S",
+                 "WATERMARK_KEY", "WATERMARK_RETIRED_KEYS"):
         monkeypatch.delenv(f"PROVENANT_{name}", raising=False)
     monkeypatch.setenv("PROVENANT_DATA_DIR", str(data_dir))
     get_settings.cache_clear()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,22 +11,23 @@ import numpy as np
 
 from provenant.errors import MediaError
 from provenant.prefetch import prefetch
-from watermark.config import WatermarkConfig, parse_payload, resolve_key
-from watermark.detection import (
-    ResidualAccumulator, WatermarkResult, analyse_residual, luma_of, working_luma,
-)
+from watermark.config import WatermarkConfig, detection_keys, parse_payload, resolve_key
+from watermark.detection import WatermarkResult
 from watermark.embedding import embed_frame, embed_frames, embed_image, embed_yuv420
 from watermark.lookup import Codebook
+from watermark.looks import Looks
 from watermark.reader import sample_luma
-from watermark.windows import WINDOW_FRAMES, WINDOW_SCALE
 
 if TYPE_CHECKING:
     from watermark.attacks import Clip
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
-           "detect_looks", "detect_clip", "Looks", "Source", "Candidates", "as_codebook"]
+           "detect_looks", "detect_clip", "Looks", "Source", "Keys", "Candidates", "as_codebook"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
+#: The key a detection tests, or several (the current one first, then retired ones); None:
+#: the environment's (:func:`watermark.config.detection_keys`).
+Keys = str | bytes | Sequence[str | bytes] | None
 #: Payloads for the store-aided test: a :class:`Codebook`, or 8-byte / hex / int payloads.
 Candidates = Codebook | Iterable[bytes | str | int] | None
 
@@ -70,11 +69,15 @@ def embed(source: Source, payload: bytes | str | int, key: str | bytes | None = 
     return embed_frames(source, payload, key, cfg)
 
 
-def detect(source: Source, key: str | bytes | None = None,
+def detect(source: Source, key: Keys = None,
            config: WatermarkConfig | None = None,
            keyframes: Sequence[int] | None = None,
            candidates: Candidates = None) -> WatermarkResult:
     """Test ``source`` for a watermark under ``key`` at false-positive rate ``config.fpr``.
+    Several keys (a deployment's current one first, then the ones it retired; by default
+    ``$PROVENANT_WATERMARK_KEY`` and ``$PROVENANT_WATERMARK_RETIRED_KEYS``) are each tested
+    at ``fpr / len(keys)``, the p-value multiplied back (a union bound), and the result
+    names the key that found the mark (``key_id``, ``key_retired``).
 
     A file path is sampled (see :func:`detect_file`). An ``H×W``, ``H×W×3`` or ``H×W×4``
     array is a still image, as :func:`embed` takes it (:meth:`WatermarkConfig.for_still`;
@@ -89,10 +92,10 @@ def detect(source: Source, key: str | bytes | None = None,
     own (``watermark.lookup``), which finds far weaker watermarks than a blind decode.
     """
     cfg = config or WatermarkConfig()
-    kbytes = resolve_key(key)
+    keys = detection_keys(key)
     codebook = as_codebook(candidates)
     if isinstance(source, (str, os.PathLike)):
-        return detect_file(source, kbytes, cfg, codebook)
+        return detect_file(source, keys, cfg, codebook)
     if isinstance(source, np.ndarray):
         if not (source.ndim == 2 or (source.ndim in (3, 4) and source.shape[-1] in (3, 4))):
             raise MediaError(f"array of shape {source.shape} is invalid; allowed: an image "
@@ -103,7 +106,7 @@ def detect(source: Source, key: str | bytes | None = None,
     looks = Looks(cfg, len(source) if isinstance(source, (np.ndarray, Sequence)) else None)
     for i, frame in enumerate(source):
         looks.add(_samples(np.asarray(frame)), even=True, key=i in keyset)
-    return looks.analyse(kbytes, codebook)
+    return looks.analyse(keys, codebook)
 
 
 def _samples(frame: np.ndarray) -> np.ndarray:
@@ -124,84 +127,6 @@ def as_codebook(candidates: Candidates) -> Codebook | None:
     return Codebook(candidates)
 
 
-class Looks:
-    """The accumulations a detection decides on, each one a Bonferroni factor:
-
-    * every evenly sampled frame (the bilateral content prediction, cheap);
-    * the codec's key frames on their own: few frames (at most a quarter of the sample), and
-      after a low-bitrate re-encode the ones that carry most of the pattern, so they get the
-      costlier non-local-means prediction when ``cfg.key_frame_filter`` says so;
-    * the *fine* look: the evenly sampled frames again, through non-local means, where
-      ``cfg.fine_look_pixels`` pays for at least every other one of the ``n_even`` frames
-      (small videos; unknown ``n_even``: never). On `carphone` (176×144) after H.264 CRF 23
-      it gave z = 14.6 where the bilateral look gave 10.9;
-    * the *median* look (``cfg.median_look``): the evenly sampled frames through a 5×5
-      median prediction. On sharp two-tone content (`pan_horse`, a silhouette) the bilateral
-      prediction keeps each edge pixel to itself, cancelling its pattern: after contrast 1.3
-      the true codeword's z was 7.7 through it and 15.4 through the median.
-    """
-
-    def __init__(self, cfg: WatermarkConfig, n_even: int | None) -> None:
-        self.cfg, self.n_even = cfg, n_even
-        self.every = ResidualAccumulator(cfg)
-        self.keyed = ResidualAccumulator(cfg, cfg.key_frame_filter)
-        self.fine: ResidualAccumulator | None = None
-        self.median = ResidualAccumulator(cfg, "median") if cfg.median_look else None
-        self.wide: ResidualAccumulator | None = None  # the window search's, for large frames
-
-    def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
-        gray = luma_of(frame)
-        shape, g = working_luma(gray, self.cfg.work_side)  # shared by every look
-        if even:
-            if self.every.frames == 0:
-                self.fine = _fine_look(self.cfg, shape[0], shape[1], self.n_even)
-                self.wide = _wide_look(self.cfg, shape[0], shape[1], self.n_even)
-            if self.wide is not None and len(self.wide.pending or ()) < WINDOW_FRAMES:
-                self.wide.add(gray)
-            for look in (self.every, self.fine, self.median):
-                if look is not None:
-                    look.add_working(shape, g)
-        if key:
-            self.keyed.add_working(shape, g)
-
-    def analyse(self, key: bytes, codebook: Codebook | None = None) -> WatermarkResult:
-        """Decide. The fine look's frames are only kept while reading: the other looks are
-        tested first, with the fine look counted, so each hypothesis has the weight it has
-        in the full test; when they detect, that is the answer (the full test would detect
-        too, with a p-value at most as large), and only otherwise is the fine look computed
-        and everything tested with it."""
-        cheap = [a for a in (self.keyed, self.median) if a is not None and a.frames]
-        if self.fine is not None and self.fine.pending:
-            first = analyse_residual([self.every, *cheap], key, codebook,
-                                     counted_looks=2 + len(cheap), search=False)
-            if first.detected:
-                return first
-            self.fine.settle()
-        extra = [a for a in (self.keyed, self.fine, self.median) if a is not None and a.frames]
-        return analyse_residual([self.every, *extra], key, codebook, windows=self.wide)
-
-
-def _fine_look(cfg: WatermarkConfig, height: int, width: int,
-               n_even: int | None) -> ResidualAccumulator | None:
-    if not n_even or cfg.fine_look_pixels <= 0:
-        return None
-    stride = math.ceil(n_even * cfg.working_pixels(height, width) / cfg.fine_look_pixels)
-    return ResidualAccumulator(cfg, "nlm", stride, deferred=True) if stride <= 2 else None
-
-
-def _wide_look(cfg: WatermarkConfig, height: int, width: int,
-               n_even: int | None) -> ResidualAccumulator | None:
-    """The window search's residuals for a frame whose shorter side is above the working
-    side: at :data:`~watermark.windows.WINDOW_SCALE` times it, of at most
-    :data:`~watermark.windows.WINDOW_FRAMES` evenly spread sampled frames, made only if the
-    search runs (the windows of a smaller frame are cut from the evenly sampled look)."""
-    if not cfg.window_search or min(height, width) <= cfg.work_side:
-        return None
-    stride = math.ceil(n_even / WINDOW_FRAMES) if n_even else 1
-    wide = replace(cfg, work_side=min(4096, round(WINDOW_SCALE * cfg.work_side)))
-    return ResidualAccumulator(wide, stride=stride, deferred=True)
-
-
 def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int], list[int]]:
     """Frame indices to read: ``n`` evenly spaced ones, and up to ``n/4`` key frames."""
     even = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int)).tolist()
@@ -213,7 +138,7 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
 
 
 def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
-                 key: str | bytes | None, cfg: WatermarkConfig,
+                 key: Keys, cfg: WatermarkConfig,
                  candidates: Candidates = None) -> WatermarkResult:
     """Decide on the :class:`Looks` of evenly sampled frames and key frames."""
     looks = Looks(cfg, len(even))
@@ -221,10 +146,10 @@ def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
         looks.add(frame, even=True, key=False)
     for frame in keyed:
         looks.add(frame, even=False, key=True)
-    return looks.analyse(resolve_key(key), as_codebook(candidates))
+    return looks.analyse(detection_keys(key), as_codebook(candidates))
 
 
-def detect_clip(clip: Clip, key: str | bytes | None = None,
+def detect_clip(clip: Clip, key: Keys = None,
                 config: WatermarkConfig | None = None,
                 candidates: Candidates = None) -> WatermarkResult:
     """Detect on an in-memory clip exactly as :func:`watermark.detect_file` samples a file:
@@ -236,7 +161,7 @@ def detect_clip(clip: Clip, key: str | bytes | None = None,
                         candidates)
 
 
-def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
+def detect_file(path: str | os.PathLike[str], key: Keys = None,
                 config: WatermarkConfig | None = None,
                 candidates: Candidates = None) -> WatermarkResult:
     """Detect in a video or image file: evenly sampled frames plus the key frames
@@ -244,11 +169,11 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
     from provenant.media import probe, read_image
 
     cfg = config or WatermarkConfig()
-    kbytes = resolve_key(key)
+    keys = detection_keys(key)
     codebook = as_codebook(candidates)
     info = probe(Path(path))
     if info.kind == "image":
-        return detect(read_image(info.path), kbytes, cfg, candidates=codebook)
+        return detect(read_image(info.path), keys, cfg, candidates=codebook)
     n = frames_to_sample(info.height, info.width, cfg)
     looks = Looks(cfg, min(n, max(info.frame_count, 1)))
     # Decoding (PyAV) runs a few frames ahead of the residuals (OpenCV): both release the GIL.
@@ -256,7 +181,7 @@ def detect_file(path: str | os.PathLike[str], key: str | bytes | None = None,
         looks.add(sample.luma, even=sample.even, key=sample.key)
     if looks.every.frames == 0:
         raise MediaError(f"{path} has no decodable video frames")
-    return looks.analyse(kbytes, codebook)
+    return looks.analyse(keys, codebook)
 
 
 def embed_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],

@@ -1,4 +1,4 @@
-"""``provenant watermark embed|detect|audit|attack``: registered into the core CLI via entry point.
+"""``provenant watermark embed|detect|audit|attack|keys``: registered into the core CLI via entry point.
 
 Exit codes (set by the core CLI): 0 done, including "not detected"; 2 bad usage or input
 (one line, no traceback); 1 internal failure.
@@ -21,9 +21,10 @@ from provenant.filelist import report_each
 from provenant.media import (IMAGE_KINDS, IMAGE_SUFFIXES, MP4_SUFFIXES, check_not_the_input,
                              check_output_suffix, probe)
 from watermark.api import detect_file, embed_file
-from watermark.config import ALGORITHM, WatermarkConfig, parse_payload, resolve_key
+from watermark.config import (ALGORITHM, DEFAULT_KEY, RETIRED_KEYS_ENV, WatermarkConfig,
+                              detection_keys, key_id, parse_payload, resolve_key)
 
-__all__ = ["register", "cmd_embed", "cmd_detect", "cmd_audit", "cmd_attack"]
+__all__ = ["register", "cmd_embed", "cmd_detect", "cmd_audit", "cmd_attack", "cmd_keys"]
 
 _STORE_HELP = ("also test the payloads issued in a manifest store (the configured one, or "
                "PATH): finds far weaker watermarks than a blind decode")
@@ -52,14 +53,30 @@ def register(subparsers: Any) -> None:
     e.set_defaults(handler=cmd_embed)
     d = sub.add_parser("detect", help="test a file for the watermark")
     d.add_argument("file", nargs="+", help=FILES_HELP)
-    _add_test_options(d, "false-positive rate per file (default 1e-6)")
+    _add_test_options(d, "false-positive rate per file (default 1e-6)", several_keys=True)
     d.set_defaults(handler=cmd_detect)
     _register_audit(sub)
+    k = sub.add_parser("keys", help="the public names of the keys detection tests: the "
+                                    "current one and the retired ones")
+    k.add_argument("--key", action="append", default=None, help=SEVERAL_KEYS_HELP)
+    k.add_argument("--json", action="store_true", help="print a JSON result")
+    k.set_defaults(handler=cmd_keys)
 
 
-def _add_test_options(p: argparse.ArgumentParser, fpr_help: str) -> None:
+#: ``--key`` of a command that detects: several keys may be tested.
+SEVERAL_KEYS_HELP = (f"secret key; repeat it to test several, the current one first (default: "
+                     f"$PROVENANT_WATERMARK_KEY, then the retired keys of ${RETIRED_KEYS_ENV}, "
+                     f"comma-separated; each key tested costs a share of the false-positive "
+                     f"rate)")
+
+
+def _add_test_options(p: argparse.ArgumentParser, fpr_help: str,
+                      several_keys: bool = False) -> None:
     """The options of a command that tests for the watermark: --key, --fpr, --store, --json."""
-    p.add_argument("--key", default=None, help=_KEY_HELP)
+    if several_keys:
+        p.add_argument("--key", action="append", default=None, help=SEVERAL_KEYS_HELP)
+    else:
+        p.add_argument("--key", default=None, help=_KEY_HELP)
     p.add_argument("--fpr", type=float, default=None, help=fpr_help)
     p.add_argument("--store", nargs="?", const="", default=None, metavar="PATH",
                    help=_STORE_HELP)
@@ -157,12 +174,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
                  "frames_used": result.frames_used, "algorithm": ALGORITHM,
                  "method": result.method, "candidates": result.candidates,
                  "blind_p_value": result.blind_p_value, "lookup_p_value": result.lookup_p_value,
-                 "transform": result.transform}
+                 "transform": result.transform, "key_id": result.key_id,
+                 "key_retired": result.key_retired}
         frames = f"{result.frames_used} frame{'' if result.frames_used == 1 else 's'}"
         if result.detected:
             how = (f", matched among {result.candidates:,} issued payloads"
                    if result.method == "lookup" else "")
             how += f"; this copy had been {result.transform}" if result.transform else ""
+            how += f"; with the retired key {result.key_id}" if result.key_retired else ""
             text = (f"{path}: watermark found: payload {result.payload} "
                     f"(p={result.p_value:.2e}, {frames}{how})")
         else:
@@ -170,6 +189,21 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return facts, text
 
     return report_each(args.file, one, args.json)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """List the keys detection tests, by their public names, never the keys themselves."""
+    keys = detection_keys(args.key)
+    rows = [{"key_id": key_id(k), "role": "current" if i == 0 else "retired",
+             "public_default": k == DEFAULT_KEY.encode()} for i, k in enumerate(keys)]
+    if args.json:
+        print(json.dumps({"keys": rows}, indent=2))
+        return 0
+    for row in rows:
+        note = " (the public default key: anyone can read or forge its marks)" \
+            if row["public_default"] else ""
+        print(f"{row['key_id']}  {row['role']}{note}")
+    return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

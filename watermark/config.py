@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -18,8 +19,11 @@ __all__ = [
     "DEFAULT_KEY",
     "KEY_ENV",
     "PAYLOAD_BITS",
+    "RETIRED_KEYS_ENV",
     "WatermarkConfig",
     "derive_rng",
+    "detection_keys",
+    "key_id",
     "parse_payload",
     "resolve_key",
 ]
@@ -30,6 +34,11 @@ ALGORITHM = "io.provenant.watermark.v2"
 #: key (``--key`` or the ``PROVENANT_WATERMARK_KEY`` environment variable).
 DEFAULT_KEY = "provenant-default-key"
 KEY_ENV = "PROVENANT_WATERMARK_KEY"
+#: Keys a deployment has stopped marking with (comma-separated): detection still tests them,
+#: so what was marked before a key was rotated is still found (see :func:`detection_keys`).
+RETIRED_KEYS_ENV = "PROVENANT_WATERMARK_RETIRED_KEYS"
+#: The most keys one detection tests: each costs a share of the false-positive rate.
+MAX_KEYS = 8
 PAYLOAD_BITS = 64
 
 ChipPolicy = Literal["auto", "fixed"]
@@ -190,6 +199,35 @@ def resolve_key(key: str | bytes | None) -> bytes:
         raise PayloadError(f"key={key!r} is invalid; give a non-empty string",
                            hint="pass --key or set PROVENANT_WATERMARK_KEY")
     return key
+
+
+def detection_keys(key: str | bytes | Sequence[str | bytes] | None) -> tuple[bytes, ...]:
+    """The keys a detection tests, the current one first: ``key`` (one, or a sequence of
+    them, the current one first), else ``$PROVENANT_WATERMARK_KEY`` (or the default)
+    followed by the retired keys of ``$PROVENANT_WATERMARK_RETIRED_KEYS``. Repeats are
+    dropped; each key tested costs the test a share of its false-positive rate."""
+    if key is None:
+        retired = [k.strip() for k in os.environ.get(RETIRED_KEYS_ENV, "").split(",")]
+        keys = [resolve_key(None), *(resolve_key(k) for k in retired if k)]
+    elif isinstance(key, (str, bytes)):
+        keys = [resolve_key(key)]
+    else:
+        keys = [resolve_key(k) for k in key]
+        if not keys:
+            raise PayloadError("no watermark key was given; give at least one",
+                               hint="pass --key or set PROVENANT_WATERMARK_KEY")
+    unique = tuple(dict.fromkeys(keys))
+    if len(unique) > MAX_KEYS:
+        raise PayloadError(f"{len(unique)} watermark keys were given; at most {MAX_KEYS} are "
+                           "allowed (each one tested lowers how weak a mark can be found)",
+                           hint=f"drop the oldest keys from {RETIRED_KEYS_ENV}")
+    return unique
+
+
+def key_id(key: bytes) -> str:
+    """A public name for a secret key (8 hex digits of an HMAC of a fixed label under it):
+    it tells keys apart in reports and logs without revealing them."""
+    return hmac.new(key, b"provenant.watermark.key-id", hashlib.sha256).hexdigest()[:8]
 
 
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]{16}$")

@@ -21,11 +21,11 @@
    ``p = K · 2^64 · min(exp(-z²/2), C·Q(z))``, or with the canonical share (the embedder's
    own period at phase 0, one per look, holding ``cfg.canonical_share`` of the rate) the
    weighted bound ``2^64 · tail(z) / w`` (:class:`watermark.decision.Allocation`), the
-   weights summing to 1. When nothing is found, the first look is
-   also searched for a rotation (``watermark.rotation``), every look for a mirroring or
-   a quarter turn (``watermark.orientation``), and five windows of the frame for a
-   picture shown inside another (``watermark.windows``); their decoded groups of phases
-   (one, one per look, and two) are counted in ``K`` whether the searches run or not.
+   weights summing to 1. When nothing is found, the first look is also searched for a
+   rotation (``watermark.rotation``), every look for a mirroring or a quarter turn
+   (``watermark.orientation``), and five windows of the frame for a picture shown inside
+   another (``watermark.windows``); their groups of phases count in ``K`` whether they run
+   or not. Several keys (``watermark.looks``) are each tested at a share of the rate.
 5. Store-aided (optional, ``watermark.lookup``): given the N payloads a manifest store has
    issued, the same z is computed for each of their codewords on every hypothesis, with
    ``p = K · N · tail(z)``. With both tests the decision is on ``2 · min(p_blind, p_lookup)``
@@ -34,18 +34,17 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.decision import Allocation, log10_p_value, log10_tail, z_to_detect
+from watermark.decision import Allocation, log10_p_value, z_to_detect
 from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
                            viterbi_decode)
-from watermark.lookup import Codebook
+from watermark.lookup import Codebook, lookup_test
 from watermark.folding import align, fold, pilot_sync
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
@@ -77,10 +76,11 @@ class WatermarkResult:
     lookup_p_value: float | None = None  # the store-aided test alone (None: no candidates)
     candidates: int = 0  # payloads the store-aided test tried
     method: str = "decode"  # the test whose p-value decided: "decode" or "lookup"
-    #: When detected through the rotation, orientation or window search: the change the
-    #: frames had undergone, as "mirrored", "rotated 90° clockwise", "rotated 5°
-    #: anticlockwise"..., or "shown in the bottom-right quarter of the frame"
+    #: When detected through the rotation, orientation or window search: the change undone
+    #: ("mirrored", "rotated 5° anticlockwise", "shown in the centre of the frame"...)
     transform: str | None = None
+    key_id: str | None = None  # the public name of the key that found it (config.key_id)
+    key_retired: bool = False  # found with a key other than the first (current) one tested
 
 
 class ResidualAccumulator:
@@ -102,6 +102,7 @@ class ResidualAccumulator:
         self.frames = 0
         self.shape: tuple[int, int] | None = None
         self.expected: float | None = None  # tile period (working px) if never rescaled
+        self._folded: tuple[int, list, list] | None = None  # see folded()
 
     def add(self, frame: np.ndarray) -> None:
         if (self.offered % self.stride) == 0:
@@ -136,6 +137,17 @@ class ResidualAccumulator:
             self.expected = self.cfg.tile_chips * self.cfg.chip_size(h, w) * res.shape[0] / h
         self.total = res if self.total is None else self.total + res
         self.frames += 1
+        self._folded = None
+
+    def folded(self, n: int) -> tuple[list[tuple[tuple[float, float], np.ndarray]], list]:
+        """``(period, folded tile)`` of the expected periods and of the pool's (see
+        ``watermark.periods``): they do not depend on the key, so a detection that tests
+        several keys folds once."""
+        if self._folded is None or self._folded[0] != n:
+            hyp = period_hypotheses(self.total, self.cfg, self.expected, self.shape)
+            self._folded = (n, [(p, fold(self.total, p, n)) for p in hyp.expected],
+                            [(p, fold(self.total, p, n)) for p in hyp.pool])
+        return self._folded[1], self._folded[2]
 
 
 def luma_of(frame: np.ndarray) -> np.ndarray:
@@ -223,11 +235,12 @@ def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: floa
 def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                      key: bytes, codebook: Codebook | None = None,
                      counted_looks: int = 0, search: bool = True,
-                     windows: ResidualAccumulator | None = None) -> WatermarkResult:
+                     windows: ResidualAccumulator | None = None,
+                     fpr: float | None = None) -> WatermarkResult:
     """Run steps 2-5 on one or more accumulations ("looks", e.g. all sampled frames and
-    the codec's key frames) and decide at ``cfg.fpr``; each look is a Bonferroni factor.
-    When nothing is found, the first look is searched for a rotation (``watermark.rotation``;
-    one more group of phases in the count). ``codebook``: candidate payloads for the
+    the codec's key frames) and decide at ``fpr`` (default ``cfg.fpr``); each look is a
+    Bonferroni factor. When nothing is found, the first look is searched for a rotation
+    (one more group of phases in the count). ``codebook``: candidate payloads for the
     store-aided test (step 5), or None. ``counted_looks``: count that many looks in the test
     even if fewer are given (a first pass before a costly look, whose hypotheses then keep
     the weights of the full test); ``search=False`` skips the rotation, orientation
@@ -236,6 +249,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     look's); a deferred one is settled only then."""
     looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
     cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
+    cfg = cfg if fpr is None else replace(cfg, fpr=fpr)
     frames = max((a.frames for a in looks), default=0)
     lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
     counted = max(1, len(looks), counted_looks)
@@ -254,7 +268,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
         for period, tile, expected in _periods_to_decode(acc, lay, folded[-1]):
             trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
                           acc.frames, canonical_first=expected)
-    lookup = _lookup(codebook, trials.tried, hypotheses)
+    lookup = lookup_test(codebook, trials.tried, hypotheses)
 
     def missed() -> bool:
         return min(trials.blind_p(), lookup[0] if lookup else 1.0) > cfg.fpr
@@ -267,7 +281,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
             trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
                           transform=f"rotated {abs(degrees):g}° "
                                     f"{'clockwise' if degrees > 0 else 'anticlockwise'}")
-            lookup = _lookup(codebook, trials.tried, hypotheses)
+            lookup = lookup_test(codebook, trials.tried, hypotheses)
     if search and cfg.orientation_search and looks and missed():
         for acc, tiles in zip(looks, folded):
             turned = orientation_candidate(tiles, lay)
@@ -275,7 +289,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
                 name, period, tile = turned
                 trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
                               transform=name)
-        lookup = _lookup(codebook, trials.tried, hypotheses)
+        lookup = lookup_test(codebook, trials.tried, hypotheses)
     source = windows if windows is not None else (looks[0] if looks else None)
     if search and cfg.window_search and source is not None and missed():
         source.settle()
@@ -283,7 +297,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
             for name, period, tile in window_candidates(source.total, cfg, lay):
                 trials.decode(align(tile, lay, cfg.phase_candidates), period, source.frames,
                               transform=f"shown in the {name} of the frame")
-            lookup = _lookup(codebook, trials.tried, hypotheses)
+            lookup = lookup_test(codebook, trials.tried, hypotheses)
     return _result(trials, lookup, hypotheses, codebook, cfg, frames)
 
 
@@ -360,18 +374,6 @@ def _result(trials: _Trials, lookup: tuple | None, hypotheses: int,
                            candidates=n_cand, transform=transform if detected else None, **blind)
 
 
-def _lookup(codebook: Codebook | None, tried: list, hypotheses: int
-            ) -> tuple[float, float, int, str] | None:
-    """The store-aided test over every decoded hypothesis: ``(p, z, hypothesis, payload)``,
-    or None without candidates. ``p = K · N · tail(z)`` (a union bound over both)."""
-    if codebook is None or len(codebook) == 0 or not tried:
-        return None
-    z, k, c = codebook.best(np.stack([t[0] for t in tried]), np.array([t[1] for t in tried]))
-    log10_p = (math.log10(hypotheses) + math.log10(len(codebook)) + log10_tail(z)
-               if z > 0 else 0.0)
-    return 10.0 ** min(0.0, log10_p), z, k, codebook.payloads[c]
-
-
 def _periods_to_decode(acc: ResidualAccumulator, lay: Layout,
                        folded: list[tuple[tuple[float, float], np.ndarray]] | None = None,
                        ) -> list[tuple[tuple[float, float], np.ndarray, bool]]:
@@ -379,18 +381,14 @@ def _periods_to_decode(acc: ResidualAccumulator, lay: Layout,
     correlation, ``cfg.period_candidates`` in all. The pilot is independent of the message
     chips, so choosing by it leaves the message test (and the Bonferroni count) as it was.
     ``folded``: receives every ``(period, tile)`` folded, the pool's included."""
-    cfg = acc.cfg
-    hyp = period_hypotheses(acc.total, cfg, acc.expected, acc.shape)
-    chosen = [(p, fold(acc.total, p, lay.n), True) for p in hyp.expected]
-    ranked = []
-    for p in hyp.pool:
-        tile = fold(acc.total, p, lay.n)
-        ranked.append((pilot_sync(tile, lay), p, tile))
+    expected, pool = acc.folded(lay.n)
+    ranked = [(pilot_sync(tile, lay), p, tile) for p, tile in pool]
     if folded is not None:
-        folded.extend([(p, tile) for p, tile, _ in chosen] + [(p, t) for _, p, t in ranked])
+        folded.extend(expected + pool)
     ranked.sort(key=lambda r: -r[0])
-    room = max(0, cfg.period_candidates - len(chosen))
-    return chosen + [(p, tile, False) for _, p, tile in ranked[:room]]
+    room = max(0, acc.cfg.period_candidates - len(expected))
+    return [(p, tile, True) for p, tile in expected] + [(p, tile, False)
+                                                      for _, p, tile in ranked[:room]]
 
 
 def _hex(message: np.ndarray) -> str:

@@ -35,7 +35,8 @@ class WatermarkProvider:
         report.watermark = WatermarkEvidence(
             detected=result.detected, payload=result.payload, p_value=result.p_value,
             frames_used=result.frames_used, algorithm=ALGORITHM, false_positive_rate=cfg.fpr,
-            method=result.method, candidates=result.candidates, transform=result.transform)
+            method=result.method, candidates=result.candidates, transform=result.transform,
+            key_id=result.key_id, key_retired=result.key_retired)
 
 
 def store_candidates(store: Any, limit: int = MAX_CANDIDATES) -> Codebook | None:

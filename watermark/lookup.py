@@ -14,6 +14,7 @@ codewords of many payloads come from one 64×N_code basis: ``code(b) = code(0) �
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -21,9 +22,10 @@ import numpy as np
 
 from provenant.errors import PayloadError
 from watermark.config import PAYLOAD_BITS, parse_payload
+from watermark.decision import log10_tail
 from watermark.ecc import encode, protect
 
-__all__ = ["Codebook", "codewords", "MAX_CANDIDATES"]
+__all__ = ["Codebook", "codewords", "lookup_test", "MAX_CANDIDATES"]
 
 #: The largest candidate list a detection accepts (its sign matrix is N × 258 bytes: 52 MB).
 MAX_CANDIDATES = 200_000
@@ -95,3 +97,16 @@ class Codebook:
             if z[k, c] > best[0]:
                 best = (float(z[k, c]), int(k), start + int(c))
         return best
+
+
+def lookup_test(codebook: Codebook | None, tried: list, hypotheses: int
+                ) -> tuple[float, float, int, str] | None:
+    """The store-aided test over every decoded hypothesis (``tried``: detection's soft code
+    values and norms first in each entry): ``(p, z, hypothesis, payload)``, or None without
+    candidates. ``p = K · N · tail(z)`` (a union bound over both)."""
+    if codebook is None or len(codebook) == 0 or not tried:
+        return None
+    z, k, c = codebook.best(np.stack([t[0] for t in tried]), np.array([t[1] for t in tried]))
+    log10_p = (math.log10(hypotheses) + math.log10(len(codebook)) + log10_tail(z)
+               if z > 0 else 0.0)
+    return 10.0 ** min(0.0, log10_p), z, k, codebook.payloads[c]

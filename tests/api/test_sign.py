@@ -12,6 +12,7 @@ from api.settings import ApiSettings
 from provenant.provenance import verify
 from provenant.store import open_store
 from tests.api.conftest import leftovers, upload
+from watermark.config import KEY_ENV, RETIRED_KEYS_ENV, key_id, resolve_key
 
 
 def wait_for(client: TestClient, job_id: str, headers: dict[str, str], timeout: float = 60) -> dict:
@@ -124,8 +125,25 @@ def test_watermark_embed_then_detect(client: TestClient, clip2s: Path,
                     data={"payload": "0xa1b2c3d4e5f60718"})
     assert r.status_code == 200, r.text
     assert r.headers["x-provenant-payload"] == "a1b2c3d4e5f60718"
-    r = client.post("/v1/watermark/detect", files={"file": ("w.mp4", r.content)})
+    marked = r.content
+    r = client.post("/v1/watermark/detect", files={"file": ("w.mp4", marked)})
     assert r.json()["detected"] is True and r.json()["payload"] == "a1b2c3d4e5f60718"
+    assert r.json()["key_id"] == key_id(resolve_key(None)) and not r.json()["key_retired"]
+
+
+def test_watermark_detect_tests_the_server_s_retired_keys(
+        client: TestClient, clip2s: Path, sign_headers: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    r = client.post("/v1/watermark/embed", files=upload(clip2s), headers=sign_headers,
+                    data={"payload": "0xa1b2c3d4e5f60718"})
+    old = resolve_key(None)
+    monkeypatch.setenv(KEY_ENV, "the-rotated-key")
+    monkeypatch.setenv(RETIRED_KEYS_ENV, old.decode())
+    found = client.post("/v1/watermark/detect", files={"file": ("w.mp4", r.content)}).json()
+    assert found["detected"] and found["key_retired"] and found["key_id"] == key_id(old)
+    report = client.post("/v1/verify", files={"file": ("w.mp4", r.content)}).json()
+    assert report["watermark"]["key_retired"] and "retired key" in " ".join(
+        report["verdict"]["reasons"])
 
 
 def _encoded(src: Path, dst: Path, fmt: str) -> Path:

@@ -49,7 +49,7 @@ def test_a_miss_reports_every_frame_examined(small_clip: np.ndarray,
         k = max(i for i, t in enumerate(tried) if t[4] == 1)
         return 0.5, 1.0, k, codebook.payloads[0]
 
-    monkeypatch.setattr(detection, "_lookup", weak_lookup)
+    monkeypatch.setattr(detection, "lookup_test", weak_lookup)
     even, _ = sample_plan(24, (0,), frames_to_sample(192, 256))
     r = detect_clip(Clip(list(small_clip), 24.0, keyframes=(0,)), KEY, candidates=[PAYLOAD])
     assert not r.detected and r.method == "lookup" and r.p_value == 1.0

@@ -8,7 +8,7 @@ import pytest
 import watermark.detection as detection
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import WatermarkConfig, detect
-from watermark.api import Looks, _fine_look
+from watermark.looks import Looks, _fine_look
 from watermark.decision import Allocation
 from watermark.windows import WINDOW_GROUPS
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import WatermarkConfig, detect, embed
-from watermark.api import Looks, _wide_look
+from watermark.looks import Looks, _wide_look
 from watermark.attacks import Clip, make_attack
 from watermark.testing import procedural_clip
 from watermark.windows import WINDOW_FRAMES, windows
