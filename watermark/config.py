@@ -18,6 +18,7 @@ __all__ = [
     "ALGORITHM",
     "DEFAULT_KEY",
     "KEY_ENV",
+    "MAX_KEYS",
     "PAYLOAD_BITS",
     "RETIRED_KEYS_ENV",
     "WatermarkConfig",

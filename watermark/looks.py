@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from watermark.config import WatermarkConfig, key_id
+from watermark.config import WatermarkConfig, detection_keys, key_id
 from watermark.detection import (
     ResidualAccumulator, WatermarkResult, analyse_residual, luma_of, working_luma,
 )
@@ -67,7 +67,7 @@ class Looks:
         test; when they detect, that is the answer (the full test would detect too, with a
         p-value at most as large), and only otherwise is the fine look computed and
         everything tested with it."""
-        keys = [keys] if isinstance(keys, bytes) else list(keys)
+        keys = list(detection_keys(keys))  # checked: at least one, at most MAX_KEYS
         cheap = [a for a in (self.keyed, self.median) if a is not None and a.frames]
         if self.fine is not None and self.fine.pending:
             first = _over_keys(keys, self.cfg.fpr, lambda key, fpr: analyse_residual(

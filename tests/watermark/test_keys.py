@@ -35,6 +35,18 @@ def test_bad_key_lists_are_refused_with_what_to_do(keys: list[str]) -> None:
     assert err.value.hint
 
 
+def test_looks_refuse_an_empty_key_list(small_marked: np.ndarray) -> None:
+    from watermark.config import WatermarkConfig
+    from watermark.looks import Looks
+
+    looks = Looks(WatermarkConfig(), len(small_marked))
+    for frame in small_marked:
+        looks.add(frame, even=True, key=False)
+    with pytest.raises(PayloadError):
+        looks.analyse([])
+    assert looks.analyse(KEY.encode()).detected  # one key as bytes is still taken
+
+
 def test_a_key_id_names_a_key_without_revealing_it() -> None:
     ids = {key_id(k) for k in (b"alpha", b"beta", b"gamma")}
     assert len(ids) == 3 and all(len(i) == 8 and int(i, 16) >= 0 for i in ids)
