@@ -8,6 +8,7 @@ so ``except ValueError`` keeps working for library users::
     ├── InputError (ValueError)                 bad usage or input: CLI exit 2
     │   ├── MediaError                          unreadable, corrupt or unsupported media
     │   │   ├── UnsupportedMediaError           not a video or image we can read
+    │   │   │   └── AudioOnlyError              a sound recording (an M4A): no pictures
     │   │   └── MediaLimitError                 beyond the configured size limits
     │   ├── PayloadError                        a watermark payload of the wrong form
     │   └── ConfigurationError                  a setting or option with a bad value
@@ -39,6 +40,7 @@ __all__ = [
     "InputError",
     "MediaError",
     "UnsupportedMediaError",
+    "AudioOnlyError",
     "MediaLimitError",
     "PayloadError",
     "ConfigurationError",
@@ -97,6 +99,15 @@ class MediaError(InputError):
 
 class UnsupportedMediaError(MediaError):
     pass
+
+
+class AudioOnlyError(UnsupportedMediaError):
+    """A container that holds sound and no pictures (an M4A voice memo, a podcast): the
+    watermark and the classifier have nothing to read, and ``verify`` reads its content
+    credentials alone."""
+
+    default_hint = ("the watermark and the classifier read pictures: give the video the sound "
+                    "belongs to; `provenant verify` still reads a recording's content credentials")
 
 
 class MediaLimitError(MediaError):

@@ -6,7 +6,7 @@ recursive), it prints one result per file in turn: JSON Lines with ``--json``, b
 separated text otherwise. Models load once for the whole list. A file that cannot be read gets
 an error in its place (``{"file", "error": {"code", "message"}}``), the others still run, and
 the exit status is then 2. ``verify`` also takes a folder's files of the formats it reads for
-their content credentials alone (DNG, JPEG XL, WAV, MP3, FLAC, PDF).
+their content credentials alone (DNG, JPEG XL, WAV, MP3, FLAC, M4A, PDF).
 """
 
 from __future__ import annotations

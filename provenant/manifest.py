@@ -336,7 +336,7 @@ def read_manifest(
 
     Only the file's type is checked first, not its pictures: a signed file whose pictures no
     longer decode still has its manifest read, which then reports the damage. Formats this
-    toolkit does not examine but the SDK reads (DNG, JPEG XL, WAV, MP3, FLAC, PDF) have
+    toolkit does not examine but the SDK reads (DNG, JPEG XL, WAV, MP3, FLAC, M4A, PDF) have
     their manifest read too; any other file raises ``UnsupportedMediaError``.
 
     A manifest kept outside the file (see :mod:`provenant.remotemanifest`): ``manifest`` (a

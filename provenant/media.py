@@ -23,7 +23,8 @@ import numpy as np
 from provenant.captions import Captions
 from provenant.colour import ColourTags, frame_colour
 from provenant.demux import decord_reader, decord_upright, load_decord, open_container
-from provenant.errors import InputError, MediaError, MediaLimitError, UnsupportedMediaError
+from provenant.errors import (AudioOnlyError, InputError, MediaError, MediaLimitError,
+                              UnsupportedMediaError)
 from provenant.heif import HEIF_MIMES, read_heif
 from provenant.imageheaders import animation, image_size
 from provenant.mediainfo import (MediaInfo, MediaLimits, frame_field_order, pixel_aspect,
@@ -112,7 +113,7 @@ def _probe_video(path: Path, mime: str, limits: MediaLimits,
             raise MediaError(f"{path} cannot be read: it is truncated or corrupt (it holds "
                              "no video or audio stream)")
         if not container.streams.video:
-            raise UnsupportedMediaError(f"{path} has no video stream")
+            raise AudioOnlyError(f"{path} is a sound recording: it has audio but no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         if ctx is None:  # no decoder for what the header names (a damaged sample entry, as a rule)

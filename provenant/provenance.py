@@ -17,6 +17,7 @@ from provenant.certchain import reaches_anchor
 from provenant.config import get_settings
 from provenant.credentials import SigningCredentials, ensure_dev_credentials, load_credentials
 from provenant.errors import (
+    AudioOnlyError,
     CapabilityUnavailableError,
     ConfigurationError,
     InputError,
@@ -262,11 +263,14 @@ def verify(
         raise
     except MediaError as exc:
         if not report.c2pa.present and isinstance(exc, UnsupportedMediaError) \
-                and credential_only_mime(path):
+                and (isinstance(exc, AudioOnlyError) or credential_only_mime(path)):
             raise UnsupportedMediaError(
                 f"{exc.message}, and it carries no C2PA manifest, so there is nothing to verify",
-                hint="convert a picture or video to PNG, JPEG, WebP, HEIC, AVIF or MP4 to have "
-                     "its watermark and the classifier examine it") from None
+                hint="a sound recording is checked by its content credentials alone: ask its "
+                     "source for a signed copy, or for the video it belongs to"
+                if isinstance(exc, AudioOnlyError) else
+                "convert a picture or video to PNG, JPEG, WebP, HEIC, AVIF or MP4 to have "
+                "its watermark and the classifier examine it") from None
         if not report.c2pa.present:
             raise
         undecodable = exc

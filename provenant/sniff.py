@@ -23,8 +23,9 @@ from provenant.tiff import TIFF_MAGIC, is_dng
 
 __all__ = ["sniff_mime", "credential_only_mime", "CREDENTIAL_ONLY_SUFFIXES"]
 
-#: The usual names of the files of the formats read for their content credentials alone.
-CREDENTIAL_ONLY_SUFFIXES = (".dng", ".jxl", ".wav", ".mp3", ".flac", ".pdf")
+#: The usual names of the files of the formats read for their content credentials alone (an
+#: M4A is an MP4 that holds sound only: see ``errors.AudioOnlyError``).
+CREDENTIAL_ONLY_SUFFIXES = (".dng", ".jxl", ".wav", ".mp3", ".flac", ".m4a", ".pdf")
 
 
 def _head(path: Path) -> bytes:

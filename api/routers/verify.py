@@ -41,7 +41,7 @@ async def verify(request: Request, settings: ApiSettings = Depends(get_api_setti
     elsewhere, the fetched ``.c2pa`` as ``manifest``). The answer has the schema of
     ``provenant verify --json``; ``file`` is the uploaded file's name. A signed file whose
     pictures no longer decode, or a format whose content credentials alone are read (DNG,
-    JPEG XL, WAV, MP3, FLAC, PDF), still gets a report.
+    JPEG XL, WAV, MP3, FLAC, M4A, PDF), still gets a report.
     """
     # verify() probes the file itself, after reading its manifest: a signed file whose
     # pictures no longer decode, or a format read for its credentials alone, gets a report.

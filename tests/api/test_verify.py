@@ -227,6 +227,14 @@ def test_verify_reports_what_the_library_reports_when_pictures_cannot_be_read(
                                                          creds)))
     assert r.status_code == 200
     assert r.json()["c2pa"]["state"] == "Valid" and r.json()["watermark"] is None
+    from tests.provenant.test_credential_only import _write_m4a
+
+    memo = _write_m4a(workdir / "memo.m4a")  # sound alone, in an MP4
+    r = client.post("/v1/verify", files=upload(memo))
+    assert r.status_code == 415 and "sound recording" in r.json()["error"]["message"]
+    r = client.post("/v1/verify", files=upload(_sdk_sign(memo, workdir / "s.m4a", "audio/mp4",
+                                                         creds)))
+    assert r.status_code == 200 and r.json()["c2pa"]["state"] == "Valid"
     assert leftovers(settings) == []
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from provenant import provenance as prov
 from provenant.credentials import ensure_dev_credentials
-from provenant.errors import UnsupportedMediaError
+from provenant.errors import AudioOnlyError, UnsupportedMediaError
 from provenant.manifest import read_manifest
 from provenant.sniff import credential_only_mime
 from provenant.store import ManifestStore
@@ -85,7 +85,27 @@ def unsigned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with wave.open(str(folder / "a.wav"), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
         w.writeframes(np.zeros(800, np.int16).tobytes())
-    return {"image/tiff": folder / "a.dng", "audio/wav": folder / "a.wav"}
+    return {"image/tiff": folder / "a.dng", "audio/wav": folder / "a.wav",
+            "audio/mp4": _write_m4a(folder / "a.m4a")}
+
+
+def _write_m4a(path: Path) -> Path:
+    """A voice memo: AAC sound in an MP4 (brand ``M4A``) with no video stream."""
+    import av
+
+    with av.open(str(path), "w", format="ipod") as container:
+        stream = container.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        for i in range(8):
+            samples = 0.2 * np.sin(np.arange(i * 1024, (i + 1) * 1024) / 16000 * 2 * np.pi * 440)
+            frame = av.AudioFrame.from_ndarray(samples.astype(np.float32)[None], format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +115,7 @@ def signed(unsigned: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
             for mime, path in unsigned.items()}
 
 
-@pytest.mark.parametrize("mime", ["image/tiff", "audio/wav"])
+@pytest.mark.parametrize("mime", ["image/tiff", "audio/wav", "audio/mp4"])
 def test_verify_reports_the_credentials_of_a_format_it_does_not_examine(
         signed: dict[str, Path], workdir: Path, mime: str) -> None:
     report = prov.verify(signed[mime], store=ManifestStore(workdir / "s.db"))
@@ -115,12 +135,38 @@ def test_tampering_with_such_a_file_is_reported(signed: dict[str, Path], workdir
     assert report.c2pa.state == "Invalid" and report.verdict.label == "tampered"
 
 
-@pytest.mark.parametrize("mime", ["image/tiff", "audio/wav"])
+@pytest.mark.parametrize("mime", ["image/tiff", "audio/wav", "audio/mp4"])
 def test_without_credentials_such_a_file_is_an_error(unsigned: dict[str, Path], workdir: Path,
                                                      mime: str) -> None:
     assert read_manifest(unsigned[mime]).present is False
-    with pytest.raises(UnsupportedMediaError, match="carries no C2PA manifest"):
+    with pytest.raises(UnsupportedMediaError, match="carries no C2PA manifest") as caught:
         prov.verify(unsigned[mime], store=ManifestStore(workdir / "s.db"))
+    assert ("sound recording" in caught.value.hint) == (mime == "audio/mp4")
+
+
+def test_a_sound_recording_in_an_mp4_is_named_as_such(unsigned: dict[str, Path]) -> None:
+    """An M4A is an MP4 (sniffed as one): the probe finds sound and no pictures, and says so,
+    for the watermark too, with a hint that names what can be done."""
+    from provenant.media import probe
+    from watermark import detect_file
+
+    for read in (probe, detect_file):
+        with pytest.raises(AudioOnlyError, match="sound recording: it has audio but no video") \
+                as caught:
+            read(unsigned["audio/mp4"])
+        assert "content credentials" in caught.value.hint
+
+
+def test_a_folder_verify_reads_m4a_files(signed: dict[str, Path], workdir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from provenant.cli import main
+
+    folder = workdir / "memos"
+    folder.mkdir()
+    (folder / "memo.m4a").write_bytes(signed["audio/mp4"].read_bytes())
+    main(["verify", str(folder), "--json"])
+    out = capsys.readouterr().out
+    assert "memo.m4a" in out and "signed-capture" in out
 
 
 def test_unrecognised_content_is_still_refused(workdir: Path) -> None:
