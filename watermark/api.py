@@ -105,7 +105,7 @@ def detect(source: Source, key: Keys = None,
     keyset = set(keyframes or ())
     looks = Looks(cfg, len(source) if isinstance(source, (np.ndarray, Sequence)) else None)
     for i, frame in enumerate(source):
-        looks.add(_samples(np.asarray(frame)), even=True, key=i in keyset)
+        looks.add(_samples(np.asarray(frame)), even=True, key=i in keyset, index=i)
     return looks.analyse(keys, codebook)
 
 
@@ -139,11 +139,13 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
 
 def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
                  key: Keys, cfg: WatermarkConfig,
-                 candidates: Candidates = None) -> WatermarkResult:
-    """Decide on the :class:`Looks` of evenly sampled frames and key frames."""
+                 candidates: Candidates = None,
+                 indices: Sequence[int] | None = None) -> WatermarkResult:
+    """Decide on the :class:`Looks` of evenly sampled frames (``indices``: their frame
+    numbers; None: consecutive) and key frames."""
     looks = Looks(cfg, len(even))
-    for frame in even:
-        looks.add(frame, even=True, key=False)
+    for i, frame in enumerate(even):
+        looks.add(frame, even=True, key=False, index=None if indices is None else indices[i])
     for frame in keyed:
         looks.add(frame, even=False, key=True)
     return looks.analyse(detection_keys(key), as_codebook(candidates))
@@ -158,7 +160,7 @@ def detect_clip(clip: Clip, key: Keys = None,
     h, w = clip.shape
     even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
     return detect_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), key, cfg,
-                        candidates)
+                        candidates, even)
 
 
 def detect_file(path: str | os.PathLike[str], key: Keys = None,
@@ -178,7 +180,7 @@ def detect_file(path: str | os.PathLike[str], key: Keys = None,
     looks = Looks(cfg, min(n, max(info.frame_count, 1)))
     # Decoding (PyAV) runs a few frames ahead of the residuals (OpenCV): both release the GIL.
     for sample in prefetch(sample_luma(info.path, info.frame_count, n, max(1, n // 4))):
-        looks.add(sample.luma, even=sample.even, key=sample.key)
+        looks.add(sample.luma, even=sample.even, key=sample.key, index=sample.index)
     if looks.every.frames == 0:
         raise MediaError(f"{path} has no decodable video frames")
     return looks.analyse(keys, codebook)

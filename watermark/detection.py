@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import cv2
 import numpy as np
 
 from provenant.errors import MediaError
@@ -48,6 +47,7 @@ from watermark.lookup import Codebook, lookup_test
 from watermark.folding import align, fold, pilot_sync
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
+from watermark.residuals import predict_residual, working_luma
 from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
 from watermark.windows import WINDOW_GROUPS, window_candidates
@@ -110,9 +110,11 @@ class ResidualAccumulator:
         else:
             self.offered += 1
 
-    def add_working(self, shape: tuple[int, int], g: np.ndarray) -> None:
+    def add_working(self, shape: tuple[int, int], g: np.ndarray,
+                    residual: np.ndarray | None = None) -> None:
         """Add a frame already at the working scale (:func:`working_luma`), so several
-        looks share one conversion; ``shape`` is the frame's original ``(H, W)``."""
+        looks share one conversion; ``shape`` is the frame's original ``(H, W)``.
+        ``residual``: its residual by this look's method, where another look made it."""
         self.offered += 1
         if (self.offered - 1) % self.stride:
             return
@@ -123,7 +125,8 @@ class ResidualAccumulator:
         if self.pending is not None:
             self.pending.append(g)
         else:
-            self._accumulate(shape, predict_residual(g, self.method))
+            self._accumulate(shape, predict_residual(g, self.method) if residual is None
+                             else residual)
 
     def settle(self) -> None:
         """Compute the residuals of the frames a deferred look has kept."""
@@ -148,62 +151,6 @@ class ResidualAccumulator:
             self._folded = (n, [(p, fold(self.total, p, n)) for p in hyp.expected],
                             [(p, fold(self.total, p, n)) for p in hyp.pool])
         return self._folded[1], self._folded[2]
-
-
-def luma_of(frame: np.ndarray) -> np.ndarray:
-    """An RGB ``(H, W, 3)``, RGBA ``(H, W, 4)`` (alpha ignored) or luma ``(H, W)`` frame ->
-    its ``(H, W)`` luma on the 8-bit scale the embedder works at: 16-bit samples are
-    divided by 257 (to float32), as :func:`watermark.embedding.embed_image` sees them."""
-    if frame.ndim == 3 and frame.shape[2] in (3, 4):
-        gray = cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
-    elif frame.ndim == 2:
-        gray = frame
-    else:
-        raise MediaError(f"frame of shape {frame.shape} is invalid; "
-                         "allowed: H×W×3 RGB, H×W×4 RGBA or H×W")
-    return gray.astype(np.float32) / 257.0 if gray.dtype == np.uint16 else gray
-
-
-def working_luma(frame: np.ndarray, work_side: int) -> tuple[tuple[int, int], np.ndarray]:
-    """An RGB ``(H, W, 3)`` or luma ``(H, W)`` frame -> ``((H, W), (h, w) float32 luma)``
-    downscaled so the shorter side is at most ``work_side``."""
-    gray = luma_of(frame)
-    h, w = gray.shape
-    scale = min(1.0, work_side / min(h, w))
-    g = gray.astype(np.float32)
-    if scale < 1.0:
-        g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)
-    return (h, w), g
-
-
-def residual(gray: np.ndarray, work_side: int, method: str = "bilateral") -> np.ndarray:
-    """``(H, W)`` luma -> ``(h, w)`` float32 high-pass residual with unit local energy.
-
-    The residual is the frame minus a prediction of its content. The bilateral prediction
-    keeps edges (contrast well above the pattern's few levels), so they cancel instead of
-    dominating the residual; on decoded I-frames of the benchmark's clips after H.264
-    CRF 28-35 it gave z-scores up to 40 % higher than a Gaussian low-pass (the gain is
-    smallest on clips with few strong edges). ``"nlm"`` (non-local means) goes further at
-    about 20× the cost; see watermark/README.md.
-    """
-    return predict_residual(working_luma(gray, work_side)[1], method)
-
-
-def predict_residual(g: np.ndarray, method: str = "bilateral") -> np.ndarray:
-    """Working-scale ``(h, w)`` float32 luma -> its normalised residual (see :func:`residual`)."""
-    if method == "bilateral":
-        r = g - cv2.bilateralFilter(g, 9, 20.0, 3.0)
-    elif method == "nlm":  # non-local means: slower (~50 ms per 400×711 frame), sharper
-        u = np.clip(g + 0.5, 0, 255).astype(np.uint8)
-        r = g - cv2.fastNlMeansDenoising(u, None, 10.0, 5, 11).astype(np.float32)
-    elif method == "median":  # restores sharp two-tone edges, not the pattern on them
-        r = g - cv2.medianBlur(g, 5)
-    else:
-        r = g - cv2.GaussianBlur(g, (0, 0), 2.0)
-    energy = cv2.GaussianBlur(r * r, (0, 0), 6.0)
-    r /= np.sqrt(energy) + 1.0
-    return np.clip(r, -3.0, 3.0, out=r)
 
 
 def decode(chips: np.ndarray, lay: Layout, list_size: int = 1, list_from_z: float = 0.0

@@ -10,10 +10,10 @@ from dataclasses import replace
 import numpy as np
 
 from watermark.config import WatermarkConfig, detection_keys, key_id
-from watermark.detection import (
-    ResidualAccumulator, WatermarkResult, analyse_residual, luma_of, working_luma,
-)
+from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
 from watermark.lookup import Codebook
+from watermark.motion import MotionAccumulator
+from watermark.residuals import luma_of, predict_residual, working_luma
 from watermark.windows import WINDOW_FRAMES, WINDOW_SCALE
 
 __all__ = ["Looks"]
@@ -33,7 +33,11 @@ class Looks:
     * the *median* look (``cfg.median_look``): the evenly sampled frames through a 5×5
       median prediction. On sharp two-tone content (`pan_horse`, a silhouette) the bilateral
       prediction keeps each edge pixel to itself, cancelling its pattern: after contrast 1.3
-      the true codeword's z was 7.7 through it and 15.4 through the median.
+      the true codeword's z was 7.7 through it and 15.4 through the median;
+    * the *motion* look (``cfg.motion_look_pixels``, :mod:`watermark.motion`): the evenly sampled
+      frames, their content predicted from neighbouring samples aligned by optical flow,
+      where the picture moves. On `pan_horse` after H.264 CRF 28 the codeword's z was 8.1
+      through the bilateral prediction and 14.4 through it. A video of one frame has none.
     """
 
     def __init__(self, cfg: WatermarkConfig, n_even: int | None) -> None:
@@ -43,19 +47,29 @@ class Looks:
         self.fine: ResidualAccumulator | None = None
         self.median = ResidualAccumulator(cfg, "median") if cfg.median_look else None
         self.wide: ResidualAccumulator | None = None  # the window search's, for large frames
+        self.motion: MotionAccumulator | None = None  # made at the first frame (its size)
 
-    def add(self, frame: np.ndarray, *, even: bool, key: bool) -> None:
+    def add(self, frame: np.ndarray, *, even: bool, key: bool, index: int | None = None) -> None:
+        """Add a frame (``index``: its number in the video, which spaces the motion look's
+        neighbours; None: the even samples are consecutive frames)."""
         gray = luma_of(frame)
         shape, g = working_luma(gray, self.cfg.work_side)  # shared by every look
         if even:
             if self.every.frames == 0:
                 self.fine = _fine_look(self.cfg, shape[0], shape[1], self.n_even)
                 self.wide = _wide_look(self.cfg, shape[0], shape[1], self.n_even)
+                self.motion = _motion_look(self.cfg, shape[0], shape[1], self.n_even)
             if self.wide is not None and len(self.wide.pending or ()) < WINDOW_FRAMES:
                 self.wide.add(gray)
-            for look in (self.every, self.fine, self.median):
+            # the motion look mixes in the bilateral residual: made once for both
+            spatial = (predict_residual(g, "bilateral") if self.motion is not None
+                       and self.every.method == "bilateral" else None)
+            self.every.add_working(shape, g, spatial)
+            for look in (self.fine, self.median):
                 if look is not None:
                     look.add_working(shape, g)
+            if self.motion is not None:
+                self.motion.add_frame(shape, g, index, spatial)
         if key:
             self.keyed.add_working(shape, g)
 
@@ -68,7 +82,9 @@ class Looks:
         p-value at most as large), and only otherwise is the fine look computed and
         everything tested with it."""
         keys = list(detection_keys(keys))  # checked: at least one, at most MAX_KEYS
-        cheap = [a for a in (self.keyed, self.median) if a is not None and a.frames]
+        if self.motion is not None:
+            self.motion.settle()
+        cheap = [a for a in (self.keyed, self.median, self.motion) if a is not None and a.frames]
         if self.fine is not None and self.fine.pending:
             first = _over_keys(keys, self.cfg.fpr, lambda key, fpr: analyse_residual(
                 [self.every, *cheap], key, codebook, counted_looks=2 + len(cheap),
@@ -76,7 +92,8 @@ class Looks:
             if first.detected:
                 return first
             self.fine.settle()
-        extra = [a for a in (self.keyed, self.fine, self.median) if a is not None and a.frames]
+        extra = [a for a in (self.keyed, self.fine, self.median, self.motion)
+                 if a is not None and a.frames]
         return _over_keys(keys, self.cfg.fpr, lambda key, fpr: analyse_residual(
             [self.every, *extra], key, codebook, windows=self.wide, fpr=fpr))
 
@@ -123,3 +140,14 @@ def _wide_look(cfg: WatermarkConfig, height: int, width: int,
     stride = math.ceil(n_even / WINDOW_FRAMES) if n_even else 1
     wide = replace(cfg, work_side=min(4096, round(WINDOW_SCALE * cfg.work_side)))
     return ResidualAccumulator(wide, stride=stride, deferred=True)
+
+
+def _motion_look(cfg: WatermarkConfig, height: int, width: int,
+                 n_even: int | None) -> MotionAccumulator | None:
+    """The motion look, predicting every sampled frame or, where ``cfg.motion_look_pixels``
+    does not cover them all, evenly spread ones (every sampled frame still serves as a
+    neighbour)."""
+    if cfg.motion_look_pixels <= 0:
+        return None
+    need = (n_even or 1) * cfg.working_pixels(height, width)
+    return MotionAccumulator(cfg, max(1, math.ceil(need / cfg.motion_look_pixels)))

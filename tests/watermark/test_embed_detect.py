@@ -189,7 +189,7 @@ def test_a_10_bit_frame_gets_the_same_mark_at_10_bit_precision(small_clip: np.nd
 
 def test_edge_preserving_residual_leaves_edges_out_and_both_filters_detect(
         small_clip: np.ndarray, small_marked: np.ndarray) -> None:
-    from watermark.detection import residual
+    from watermark.residuals import residual
 
     step = np.zeros((128, 128), np.uint8)
     step[:, 64:] = 200  # one strong edge and nothing else
@@ -213,7 +213,10 @@ def test_key_frames_get_their_own_content_prediction(
         used.append(method)
         return real(g, method)
 
+    import watermark.looks as looks
+
     monkeypatch.setattr(detection, "predict_residual", spy)
+    monkeypatch.setattr(looks, "predict_residual", spy)  # the bilateral one, made for two looks
     cfg = WatermarkConfig(key_frame_filter="nlm", fine_look_pixels=0)  # no fine look
     result = detect(small_marked, KEY, cfg, keyframes=[0])
     assert result.payload == PAYLOAD

@@ -60,29 +60,33 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     # the fine look keeps its frames; their residuals wait until the test needs them
     assert looks.fine is not None and len(looks.fine.pending) == len(small_marked)
     r = looks.analyse(KEY.encode())
-    # every, key frames, fine, median: the fine look is counted though the others found the
-    # mark without it (it was not computed)
-    assert r.payload == PAYLOAD and seen[-1] == 4 * per_look + searches(4)
-    assert canonical[-1] == 4  # one canonical hypothesis (own period, phase 0) per look
+    # every, key frames, fine, median, motion: the fine look is counted though the others
+    # found the mark without it (it was not computed)
+    assert r.payload == PAYLOAD and seen[-1] == 5 * per_look + searches(5)
+    assert canonical[-1] == 5  # one canonical hypothesis (own period, phase 0) per look
     assert looks.fine.frames == 0
     other = Looks(cfg, len(small_marked))
     for i, frame in enumerate(small_marked):
         other.add(frame, even=True, key=i == 0)
     assert not other.analyse(b"another key").detected  # nothing found: the fine look is made
-    assert other.fine.frames == len(small_marked) and seen[-1] == 4 * per_look + searches(4)
-    assert canonical[-1] == 4
+    assert other.fine.frames == len(small_marked) and seen[-1] == 5 * per_look + searches(5)
+    assert canonical[-1] == 5
+    assert other.motion.frames == len(small_marked)
     detect(iter(list(small_marked)), KEY)  # a stream of unknown length: no fine look
-    assert seen[-1] == 2 * per_look + searches(2)
-    detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
     assert seen[-1] == 3 * per_look + searches(3)
+    detect(small_marked, KEY)  # an array: its length is known, so the fine look is made
+    assert seen[-1] == 4 * per_look + searches(4)
     detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False))
-    assert seen[-1] == 2 * per_look + (2 + WINDOW_GROUPS) * cfg.phase_candidates
+    assert seen[-1] == 3 * per_look + (3 + WINDOW_GROUPS) * cfg.phase_candidates
     detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False,
                                               orientation_search=False))
-    assert seen[-1] == 2 * per_look + WINDOW_GROUPS * cfg.phase_candidates
-    detect(small_marked, KEY, WatermarkConfig(median_look=False, rotation_search=False,
-                                              orientation_search=False, window_search=False))
+    assert seen[-1] == 3 * per_look + WINDOW_GROUPS * cfg.phase_candidates
+    detect(small_marked, KEY, WatermarkConfig(median_look=False, motion_look_pixels=0,
+                                              rotation_search=False, orientation_search=False,
+                                              window_search=False))
     assert seen[-1] == 2 * per_look
+    detect(small_marked[0], KEY)  # a still: one frame, no neighbours, so no motion look
+    assert seen[-1] == 3 * per_look + searches(3)  # every, fine, median
 
 
 def test_the_median_look_keeps_the_pattern_on_sharp_two_tone_edges() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -35,14 +37,20 @@ def test_the_windows_are_the_quarters_and_the_centre() -> None:
 def test_a_picture_in_picture_is_found_in_its_window(marked_720p: Clip, corner: int,
                                                      place: str) -> None:
     """At a third of its size in a corner of another (generated, unmarked) video: the whole
-    frame misses it, the window that holds it finds the payload and says where it was."""
+    frame misses it, the window that holds it finds the payload and says where it was.
+    (The motion look is off here: it removes enough of the moving host that the whole
+    frame sometimes finds the picture as a rescaled pattern, before any window is cut.)"""
     shown = make_attack("picture_in_picture")(marked_720p, {"corner": corner, "host_seed": 3})
     frames = np.stack(shown.frames)
-    found = detect(frames, KEY)
+    still_host = WatermarkConfig(motion_look_pixels=0)
+    found = detect(frames, KEY, still_host)
     assert found.detected and found.payload == PAYLOAD and found.p_value <= 1e-6
     assert found.transform == f"shown in the {place} of the frame"
-    assert not detect(frames, KEY, WatermarkConfig(window_search=False)).detected
+    assert not detect(frames, KEY, replace(still_host, window_search=False)).detected
     assert not detect(frames, "not-the-key").detected
+    default = detect(frames, KEY)
+    assert default.payload == PAYLOAD and default.p_value <= 1e-6
+    assert default.transform in (None, f"shown in the {place} of the frame")
 
 
 def test_an_unwindowed_detection_names_no_window(marked_720p: Clip) -> None:
