@@ -138,7 +138,8 @@ class ResidualAccumulator:
         if self.total is None:
             h, w = shape
             self.expected = self.cfg.tile_chips * self.cfg.chip_size(h, w) * res.shape[0] / h
-        self.total = res if self.total is None else self.total + res
+        # a copy: two looks may be given one residual (the bilateral one, see Looks.add)
+        self.total = res.copy() if self.total is None else self.total + res
         self.frames += 1
         self._folded = None
 

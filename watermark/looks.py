@@ -37,7 +37,7 @@ class Looks:
     * the *motion* look (``cfg.motion_look_pixels``, :mod:`watermark.motion`): the evenly sampled
       frames, their content predicted from neighbouring samples aligned by optical flow,
       where the picture moves. On `pan_horse` after H.264 CRF 28 the codeword's z was 8.1
-      through the bilateral prediction and 14.4 through it. A video of one frame has none.
+      through the bilateral prediction and 14.6 through it. A video of one frame has none.
     """
 
     def __init__(self, cfg: WatermarkConfig, n_even: int | None) -> None:
