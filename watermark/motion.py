@@ -57,7 +57,6 @@ class MotionAccumulator(ResidualAccumulator):
     def __init__(self, cfg: WatermarkConfig, stride: int = 1) -> None:
         super().__init__(cfg, "motion", stride)
         self._window: deque[tuple[np.ndarray, np.ndarray | None]] = deque()
-        self._shape: tuple[int, int] | None = None
         self._first: int | None = None
         self._step: int | None = None  # neighbours are this many samples apart
         self._done = 0  # frames of the window already predicted (or skipped)
@@ -74,10 +73,10 @@ class MotionAccumulator(ResidualAccumulator):
         """Add the next frame at the working scale (``index``: its frame number in the
         video, from which the spacing of the samples is read; None: consecutive frames;
         ``spatial``: its bilateral residual, where another look made it)."""
-        if self._shape is None:
-            self._shape = shape
-        elif shape != self._shape:
-            raise MediaError(f"frame size {shape} differs from the first frame's {self._shape}")
+        if self.shape is None:  # the base class's: the period hypotheses read it
+            self.shape = shape
+        elif shape != self.shape:
+            raise MediaError(f"frame size {shape} differs from the first frame's {self.shape}")
         if self._step is None:
             if self._first is None:
                 self._first = index if index is not None else 0
@@ -106,7 +105,7 @@ class MotionAccumulator(ResidualAccumulator):
             if (self._position + t) % self.stride == 0:
                 near = [window[j][0] for j in (t - 2 * k, t - k, t + k, t + 2 * k)
                         if 0 <= j < len(window)]
-                self._accumulate(self._shape, self._residual(*window[t], near))
+                self._accumulate(self.shape, self._residual(*window[t], near))
             self._done += 1
             while self._done > 2 * k:  # the oldest frame is no one's neighbour any more
                 self._window.popleft()
@@ -115,7 +114,7 @@ class MotionAccumulator(ResidualAccumulator):
 
     def _residual(self, g: np.ndarray, spatial: np.ndarray | None,
                   near: list[np.ndarray]) -> np.ndarray:
-        chip = self.cfg.chip_size(*self._shape) * g.shape[0] / self._shape[0]
+        chip = self.cfg.chip_size(*self.shape) * g.shape[0] / self.shape[0]
         return motion_residual(g, near, chip, self._flow, spatial)
 
 

@@ -46,6 +46,7 @@ def test_on_a_moving_camera_the_motion_look_keeps_more_of_the_pattern_than_a_fil
         motion.add_frame(shape, g, i)
     motion.settle()
     assert motion.frames == bilateral.frames == len(frames)
+    assert motion.shape == bilateral.shape == (240, 320)  # read by the period hypotheses
     z_bilateral, z_motion = _codeword_z(bilateral, cfg), _codeword_z(motion, cfg)
     assert z_motion > 1.3 * z_bilateral
 
