@@ -44,7 +44,7 @@ from watermark.decision import Allocation, log10_p_value, z_to_detect
 from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
                            viterbi_decode)
 from watermark.lookup import Codebook, lookup_test
-from watermark.folding import align, fold, pilot_sync
+from watermark.folding import FoldMemo, align, fold, pilot_sync
 from watermark.pattern import Layout, layout
 from watermark.periods import period_hypotheses
 from watermark.residuals import predict_residual, working_luma
@@ -103,6 +103,7 @@ class ResidualAccumulator:
         self.shape: tuple[int, int] | None = None
         self.expected: float | None = None  # tile period (working px) if never rescaled
         self._folded: tuple[int, list, list] | None = None  # see folded()
+        self.memo = FoldMemo()  # the searches' folded tiles, shared by the keys tested
 
     def add(self, frame: np.ndarray) -> None:
         if (self.offered % self.stride) == 0:
@@ -142,6 +143,7 @@ class ResidualAccumulator:
         self.total = res.copy() if self.total is None else self.total + res
         self.frames += 1
         self._folded = None
+        self.memo = FoldMemo()
 
     def folded(self, n: int) -> tuple[list[tuple[tuple[float, float], np.ndarray]], list]:
         """``(period, folded tile)`` of the expected periods and of the pool's (see
@@ -223,7 +225,7 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
 
     if search and cfg.rotation_search and looks and missed():
         acc = looks[0]
-        found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay)
+        found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay, acc.memo)
         if found is not None:
             degrees, period, tile = found  # degrees: the anticlockwise turn that undid them
             trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
@@ -242,7 +244,8 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     if search and cfg.window_search and source is not None and missed():
         source.settle()
         if source.total is not None:
-            for name, period, tile in window_candidates(source.total, cfg, lay):
+            for name, period, tile in window_candidates(source.total, cfg, lay,
+                                                        memo=source.memo):
                 trials.decode(align(tile, lay, cfg.phase_candidates), period, source.frames,
                               transform=f"shown in the {name} of the frame")
             lookup = lookup_test(codebook, trials.tried, hypotheses)

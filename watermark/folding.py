@@ -7,12 +7,15 @@ which only change what is folded (a turned residual) or the folded tile (a mirro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 import cv2
 import numpy as np
 
 from watermark.pattern import SAMPLES_PER_CHIP, Layout
 
-__all__ = ["fold", "align", "pilot_sync"]
+__all__ = ["fold", "align", "pilot_sync", "FoldMemo"]
 
 _SPC = SAMPLES_PER_CHIP
 
@@ -34,6 +37,32 @@ def fold(res: np.ndarray, period: tuple[float, float], n: int) -> np.ndarray:
     tile = buf.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
     counts = cnt.reshape(ph // t, t, pw // t, t).sum(axis=(0, 2))
     return _whiten(tile / np.sqrt(np.maximum(counts, 1.0)))  # (T, T)
+
+
+class FoldMemo:
+    """Folded tiles of views of one summed residual (its rotations, its windows), kept by
+    view and period, and other key-independent values of those views.
+
+    Folding never sees the key, so a detection that tests several keys (a deployment's
+    current key and its retired ones) folds each view once; only the pilot scoring and the
+    decoding are repeated per key. Tiles handed out are shared: callers must not change
+    them in place."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+
+    def value(self, name: Hashable, make: Callable[[], Any]) -> Any:
+        """The value kept under ``name``, made by ``make()`` the first time."""
+        if name not in self._values:
+            self._values[name] = make()
+        return self._values[name]
+
+    def tile(self, view: Hashable, period: tuple[float, float], n: int,
+             source: Callable[[], np.ndarray]) -> np.ndarray:
+        """:func:`fold` of the view ``source()`` (called only when this view has not been
+        folded at ``period`` before)."""
+        name = ("tile", view, round(float(period[0]), 9), round(float(period[1]), 9), n)
+        return self.value(name, lambda: fold(source(), period, n))
 
 
 def _whiten(tile: np.ndarray) -> np.ndarray:

@@ -103,7 +103,9 @@ def _over_keys(keys: list[bytes], fpr: float,
     """The test under each key in turn at ``fpr / len(keys)``, stopping at the first that
     detects (else the smallest p-value), its p-values multiplied by ``len(keys)``: a union
     bound over the keys, so the false-positive rate is still ``fpr`` whichever key did it.
-    The residuals do not depend on the key, so only the decoding is repeated."""
+    The residuals and their folds do not depend on the key (each look keeps what its
+    searches folded, ``ResidualAccumulator.memo``), so only the pilot ranking and the
+    decoding are repeated."""
     best = None
     for i, key in enumerate(keys):
         result = test(key, fpr / len(keys))

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from watermark.config import WatermarkConfig
-from watermark.folding import fold, pilot_sync
+from watermark.folding import FoldMemo, pilot_sync
 from watermark.pattern import Layout
 from watermark.periods import fits_frame, native_periods
 
@@ -54,10 +54,14 @@ def rotate(res: np.ndarray, degrees: float) -> np.ndarray:
 
 def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float | None,
                        frame_shape: tuple[int, int] | None, lay: Layout,
+                       memo: FoldMemo | None = None,
                        ) -> tuple[float, tuple[float, float], np.ndarray] | None:
     """``(degrees, period, folded tile)`` of the best pilot correlation, or None when no
     period fits the frame: every (angle, period) of the coarse grid is scored by its pilot,
-    the ``REFINE_TOP`` best are refined in halving steps, and the best refined one wins."""
+    the ``REFINE_TOP`` best are refined in halving steps, and the best refined one wins.
+    ``memo``: the folded rotations of ``total`` kept from another key's search (and for
+    the next one)."""
+    memo = memo if memo is not None else FoldMemo()
 
     periods = [(expected, expected)] if expected else []
     if frame_shape is not None:
@@ -67,10 +71,16 @@ def rotation_candidate(total: np.ndarray, cfg: WatermarkConfig, expected: float 
         return None
 
     def scored_at(degrees: float, choices: list[tuple[float, float]]) -> list[Scored]:
-        turned = rotate(total, degrees)  # one warp per angle, whatever the periods
+        turned: list[np.ndarray] = []  # one warp per angle, whatever the periods, if any
+
+        def view() -> np.ndarray:
+            if not turned:
+                turned.append(rotate(total, degrees))
+            return turned[0]
+
         out = []
         for period in choices:
-            tile = fold(turned, period, lay.n)
+            tile = memo.tile(("rotated", round(degrees, 9)), period, lay.n, view)
             out.append((pilot_sync(tile, lay), degrees, period, tile))
         return out
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from watermark.config import WatermarkConfig
-from watermark.folding import fold, pilot_sync
+from watermark.folding import FoldMemo, pilot_sync
 from watermark.pattern import Layout
 from watermark.periods import period_hypotheses
 
@@ -78,21 +78,25 @@ def windows(shape: tuple[int, int]) -> list[tuple[str, tuple[slice, slice]]]:
 
 
 def window_candidates(total: np.ndarray, cfg: WatermarkConfig, lay: Layout,
-                      top: int = WINDOW_GROUPS,
+                      top: int = WINDOW_GROUPS, memo: FoldMemo | None = None,
                       ) -> list[tuple[str, tuple[float, float], np.ndarray]]:
     """The ``top`` best ``(window, period, folded tile)`` by pilot correlation over every
-    period hypothesis of every window of the summed residual ``total``."""
+    period hypothesis of every window of the summed residual ``total``. ``memo``: the
+    windows' periods and folded tiles kept from another key's search (and for the next)."""
+    memo = memo if memo is not None else FoldMemo()
     scored: list[Scored] = []
     subs: dict[str, np.ndarray] = {}
     for name, (rows, cols) in windows(total.shape):
         sub = subs[name] = np.ascontiguousarray(total[rows, cols])
         if min(sub.shape) < cfg.tile_chips:  # not one tile of 1-pixel chips: a tiny picture
             continue
-        for period in _isotropic(period_hypotheses(sub, cfg).pool):
-            tile = fold(sub, period, lay.n)
+        pool = memo.value(("window periods", name),
+                          lambda sub=sub: _isotropic(period_hypotheses(sub, cfg).pool))
+        for period in pool:
+            tile = memo.tile(("window", name), period, lay.n, lambda sub=sub: sub)
             scored.append((pilot_sync(tile, lay), name, period, tile))
     scored.sort(key=lambda s: -s[0])
-    refined = [_refined(s, subs[s[1]], lay) for s in scored[:REFINE_TOP]]
+    refined = [_refined(s, subs[s[1]], lay, memo) for s in scored[:REFINE_TOP]]
     refined.sort(key=lambda s: -s[0])
     return [(name, period, tile) for _, name, period, tile in refined[:top]]
 
@@ -111,7 +115,7 @@ def _isotropic(pool: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-def _refined(best: Scored, sub: np.ndarray, lay: Layout) -> Scored:
+def _refined(best: Scored, sub: np.ndarray, lay: Layout, memo: FoldMemo) -> Scored:
     """``best`` (folded from its window ``sub``) at the period of the strongest pilot
     correlation near it: square periods within :data:`ISO_SPAN` of its mean side, then each
     side moved by :data:`FINE_STEPS` while the pilot grows. A window's autocorrelation sees
@@ -120,7 +124,7 @@ def _refined(best: Scored, sub: np.ndarray, lay: Layout) -> Scored:
     mid = 0.5 * (best[2][0] + best[2][1])
     for d in np.arange(-ISO_SPAN, ISO_SPAN + 1e-9, ISO_STEP):
         period = (mid + d, mid + d)
-        tile = fold(sub, period, lay.n)
+        tile = memo.tile(("window", best[1]), period, lay.n, lambda: sub)
         sync = pilot_sync(tile, lay)
         if sync > best[0]:
             best = (sync, best[1], period, tile)
@@ -129,7 +133,8 @@ def _refined(best: Scored, sub: np.ndarray, lay: Layout) -> Scored:
             py, px = best[2]
             moves = ((py + step, px), (py - step, px), (py, px + step), (py, px - step))
             tries = [(pilot_sync(tile, lay), best[1], period, tile)
-                     for period in moves for tile in (fold(sub, period, lay.n),)]
+                     for period in moves
+                     for tile in (memo.tile(("window", best[1]), period, lay.n, lambda: sub),)]
             moved = max(tries, key=lambda s: s[0])
             if moved[0] <= best[0]:
                 break
