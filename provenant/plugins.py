@@ -48,7 +48,10 @@ class EvidenceProvider(Protocol):
 
 @runtime_checkable
 class Stamper(Protocol):
-    """Embeds ``payload`` (bytes) invisibly into ``src``, writing ``dst``; returns facts for the manifest."""
+    """Embeds ``payload`` (bytes) invisibly into ``src``, writing ``dst``; returns facts for the
+    manifest: the soft binding's ``alg`` and ``value``, and optionally ``key_id``, the public
+    name of the key that made the mark, which the manifest store records (see
+    :func:`provenant.recovery.recover_from_store`)."""
 
     name: str
     soft_binding_alg: str

@@ -35,7 +35,7 @@ from provenant.recovery import StoreRecovery, recover_from_store
 from provenant.resolver import recover_from_services, resolver_urls
 from provenant.report import C2paEvidence, VerificationReport, decide_verdict
 from provenant.sniff import credential_only_mime
-from provenant.store import ManifestRecord, ManifestStore, open_store
+from provenant.store import WATERMARK_KEY_FIELD, ManifestRecord, ManifestStore, open_store
 from provenant.tempnames import file_title, naming
 from provenant.trustanchors import read_anchors_file
 from provenant.truncation import refuse_truncated, truncation
@@ -98,8 +98,10 @@ def sign(
 def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                        options: SignOptions, parent: C2paEvidence | None,
                        credentials: SigningCredentials | None, store: ManifestStore | None,
-                       limits: MediaLimits | None) -> SignResult:
+                       limits: MediaLimits | None,
+                       recorded: dict[str, Any] | None = None) -> SignResult:
     """:func:`sign` once ``parent`` (the manifest of ``options.parent``, read) is known.
+    ``recorded``: more facts for the store's record (the key a stamp's mark was made with).
 
     The store is opened first, so a damaged or unwritable one stops the work before it is
     done; a signed copy whose manifest then cannot be registered is removed (a new file: one
@@ -122,7 +124,8 @@ def _sign_and_register(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             development=result.development_credentials,
             soft_bindings=result.soft_bindings,
             details={"assertions": [a.get("label") for a in options.extra_assertions],
-                     "parent": str(options.parent) if options.parent else None},
+                     "parent": str(options.parent) if options.parent else None,
+                     **(recorded or {})},
         ), signed=result.manifest_store)
     except StoreError as exc:
         if not existed:
@@ -215,7 +218,9 @@ def stamp(
         binding = (facts.get("alg", embed.soft_binding_alg), facts.get("value", payload.hex()))
         opts = replace(options, watermarked=True,
                        soft_bindings=options.soft_bindings + (binding,))
-        return _sign_and_register(tmp, dst, opts, parent, credentials, store, limits)
+        # the key's public name, so a mark found with another key is not taken for this one
+        recorded = {WATERMARK_KEY_FIELD: str(facts["key_id"])} if facts.get("key_id") else {}
+        return _sign_and_register(tmp, dst, opts, parent, credentials, store, limits, recorded)
     except OSError as exc:
         raise naming(exc, dst, tmp) from None
     finally:

@@ -11,6 +11,11 @@ A re-encode changes every byte, so the hash of a stripped copy no longer matches
 expected and says nothing against the manifest, which is judged on the rest (``state``).
 A copy that fails on the rest (a broken signature, a damaged manifest) shows the store was
 altered, and its record is not relied on (:func:`provenant.report.decide_verdict`).
+
+Nor is a record whose mark was made with another watermark key than the one that found the
+mark here (the store records the key's public id, ``WATERMARK_KEY_FIELD``, for what
+``stamp`` marks): anyone who holds a key can write any payload, so a leaked retired key
+could copy a real stamp's payload onto other pictures and have them read as that manifest's.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from typing import Any
 from provenant.errors import InputError, StoreError, notice
 from provenant.manifest import read_manifest
 from provenant.media import MediaLimits
-from provenant.report import EXPIRED_CODES, TRUST_CODES, C2paEvidence, VerificationReport
-from provenant.store import ManifestStore, open_store
+from provenant.report import (EXPIRED_CODES, KEY_MISMATCH_FIELD, TRUST_CODES, C2paEvidence,
+                              VerificationReport)
+from provenant.store import WATERMARK_KEY_FIELD, ManifestRecord, ManifestStore, open_store
 
-__all__ = ["BINDING_CODES", "check_signed_copy", "recover_from_store", "StoreRecovery"]
+__all__ = ["BINDING_CODES", "check_signed_copy", "recover_from_store", "issued_with_another_key",
+           "StoreRecovery"]
 
 #: Validation codes of a hash binding that no longer matches the file's bytes.
 BINDING_CODES = ("assertion.dataHash.mismatch", "assertion.bmffHash.mismatch",
@@ -95,12 +102,27 @@ def recover_from_store(report: VerificationReport, store: ManifestStore, *,
     matches = store.find_by_binding(wm.algorithm, wm.payload)
     if not matches:
         return
-    recovered = matches[0].to_dict()
-    data = store.signed_manifest(matches[0].manifest_id)
+    # a record made with the key that found the mark (or that names none) before one that
+    # names another key
+    match = min(matches, key=lambda m: issued_with_another_key(m, wm.key_id) is not None)
+    recovered = match.to_dict()
+    other = issued_with_another_key(match, wm.key_id)
+    if other is not None:
+        recovered[KEY_MISMATCH_FIELD] = {"issued_with": other, "found_with": wm.key_id}
+    data = store.signed_manifest(match.manifest_id)
     recovered["signed_manifest"] = None if data is None else check_signed_copy(
-        report.file, data, matches[0].manifest_id, (wm.algorithm, wm.payload), trust_anchors,
+        report.file, data, match.manifest_id, (wm.algorithm, wm.payload), trust_anchors,
         limits)
     report.recovered = recovered
+
+
+def issued_with_another_key(record: ManifestRecord, found_with: str | None) -> str | None:
+    """The key a record says its mark was made with, where that is not ``found_with`` (the
+    key that found the mark): the payload was then written by whoever holds
+    ``found_with`` (a leaked retired key, say), not by the stamp that issued the manifest.
+    None where they agree or either is unknown (a record from before keys were recorded)."""
+    issued = record.details.get(WATERMARK_KEY_FIELD) if isinstance(record.details, dict) else None
+    return str(issued) if issued and found_with and str(issued) != found_with else None
 
 
 def _signer_trust(copy: dict[str, Any]) -> str:
@@ -179,7 +201,8 @@ class StoreRecovery:
         :func:`provenant.report.decide_verdict`), a missing one was sought without the
         store's payloads, a test that finds fainter watermarks."""
         stripped = report.c2pa is None or not report.c2pa.present
-        if report.recovered is not None and report.verdict is not None and stripped:
+        if report.recovered is not None and report.verdict is not None and stripped \
+                and not report.recovered.get(KEY_MISMATCH_FIELD):
             report.verdict.reasons.append(_reason(report.recovered))
         if self.problem is None:
             return

@@ -17,7 +17,7 @@ from provenant.report_schema import (C2paEvidence, ClassifierEvidence, Failure, 
 
 __all__ = ["AI_SOURCE_TYPES", "Failure", "C2paEvidence", "WatermarkEvidence",
            "ClassifierEvidence", "Verdict", "VerificationReport", "decide_verdict",
-           "declared_sources", "render_json", "render_text", "render_html"]
+           "declared_sources", "render_json", "render_text", "render_html", "KEY_MISMATCH_FIELD"]
 
 #: IPTC digitalSourceType terms that declare AI-generated content (wholly or in part).
 AI_SOURCE_TYPES = frozenset({
@@ -30,6 +30,11 @@ TRUST_CODES = ("signingCredential.untrusted", "signingCredential.ocsp", "timeSta
 #: A certificate checked outside its validity (signed before it expired, no trusted
 #: timestamp): the SDK says Invalid, yet content and claims are as signed; not "tampered".
 EXPIRED_CODES = ("signingCredential.expired",)
+#: A recovered record's field, set where the store says its mark was made with another
+#: watermark key than the one that found the mark here: ``{"issued_with", "found_with"}``
+#: (key ids). The payload was then written by whoever holds the finding key, and the
+#: record is not relied on (see :func:`provenant.recovery.recover_from_store`).
+KEY_MISMATCH_FIELD = "watermark_key_mismatch"
 
 
 def credential_expired_only(c2pa: C2paEvidence) -> bool:
@@ -65,6 +70,8 @@ def _signer_phrase(c2pa: C2paEvidence) -> str:
 def _manifest_declares_ai(manifest: dict[str, Any] | None) -> bool:
     """A recovered record's AI declaration: its signed copy's where the store keeps one
     (none where that copy fails its check), else the record's."""
+    if (manifest or {}).get(KEY_MISMATCH_FIELD):
+        return False  # the mark is not the stamp's: the record says nothing of this file
     copy = (manifest or {}).get("signed_manifest")
     if copy is not None:
         return copy.get("state") != "Invalid" and bool(copy.get("ai_generated"))
@@ -140,6 +147,13 @@ def _unresolved_watermark_reason(report: VerificationReport, store_readable: boo
     if rec is None:
         return ("Its payload matches no manifest in this installation's manifest store, so "
                 "who embedded it cannot be told here.")
+    mismatch = rec.get(KEY_MISMATCH_FIELD)
+    if mismatch:
+        return (f"Its payload names manifest {rec.get('manifest_id')} in the manifest store, "
+                f"but that manifest's mark was made with the watermark key "
+                f"{mismatch.get('issued_with')} and this one with the key "
+                f"{mismatch.get('found_with')}: whoever holds that key copied the payload onto "
+                "these pictures, so the manifest says nothing of where they came from.")
     if _manifest_declares_ai(rec):
         return None
     where = rec.get("via", "the manifest store")
@@ -304,6 +318,10 @@ def render_text(report: VerificationReport) -> str:
         facts += [rec["source_type"]] if rec.get("source_type") else []
         facts += [f"through {rec['via']}"] if rec.get("via") else []
         lines.append(f"Recovered manifest: {rec.get('manifest_id')} ({', '.join(facts)})")
+        if rec.get(KEY_MISMATCH_FIELD):
+            keys = rec[KEY_MISMATCH_FIELD]
+            lines.append(f"  ! its mark was made with the key {keys.get('issued_with')}, this "
+                         f"one with {keys.get('found_with')}: not relied on")
         if rec.get("signed_manifest"):
             lines.append(f"  its signed copy: {rec['signed_manifest'].get('summary')}")
     if report.classifier is not None:

@@ -18,7 +18,11 @@ from typing import Any
 from provenant.errors import NotFoundError, StoreError
 from provenant.sqlite import SqliteDatabase, failure_hint
 
-__all__ = ["ManifestRecord", "ManifestStore", "open_store"]
+__all__ = ["ManifestRecord", "ManifestStore", "open_store", "WATERMARK_KEY_FIELD"]
+
+#: The ``details`` field of a record that names the watermark key its mark was made with (its
+#: public ``key_id``), where the stamper said.
+WATERMARK_KEY_FIELD = "watermark_key_id"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifests (

@@ -9,7 +9,7 @@ from typing import Any
 from provenant.errors import StoreError, notice
 from provenant.report import VerificationReport, WatermarkEvidence
 from watermark.api import detect_file, embed_file
-from watermark.config import ALGORITHM, WatermarkConfig
+from watermark.config import ALGORITHM, WatermarkConfig, key_id, resolve_key
 from watermark.lookup import MAX_CANDIDATES, Codebook
 
 __all__ = ["WatermarkProvider", "WatermarkStamper", "provider", "stamper", "store_candidates"]
@@ -63,7 +63,8 @@ class WatermarkStamper:
     def __call__(self, src: Path, dst: Path, payload: bytes,
                  key: str | bytes | None = None) -> dict[str, Any]:
         embed_file(src, dst, payload, key)
-        return {"alg": ALGORITHM, "value": bytes(payload).hex()}
+        return {"alg": ALGORITHM, "value": bytes(payload).hex(),
+                "key_id": key_id(resolve_key(key))}
 
 
 provider = WatermarkProvider()

@@ -26,6 +26,7 @@ from api.schemas import (ERROR_RESPONSES, ManifestOut, MatchesOut, MatchOut,
 from api.services import require_watermark, watermark_detect_file
 from api.settings import ApiSettings, get_api_settings
 from api.uploads import Upload, multipart_body
+from provenant.recovery import issued_with_another_key
 
 __all__ = ["router", "C2PA_MEDIA_TYPE"]
 
@@ -35,8 +36,13 @@ router = APIRouter(tags=["soft-binding resolution"])
 C2PA_MEDIA_TYPE = "application/c2pa"
 
 
-def _matches(request: Request, alg: str, value: str, max_results: int) -> MatchesOut:
-    records = request.app.state.store.find_by_binding(alg, value)[:max_results]
+def _matches(request: Request, alg: str, value: str, max_results: int,
+             found_with: str | None = None) -> MatchesOut:
+    """The records under ``(alg, value)``; ``found_with``: the key id that found the mark in
+    an upload, which leaves out records whose mark the store says another key made (their
+    payload was copied onto the upload by whoever holds that key)."""
+    records = [r for r in request.app.state.store.find_by_binding(alg, value)
+               if issued_with_another_key(r, found_with) is None][:max_results]
     return MatchesOut(matches=[MatchOut(manifestId=r.manifest_id, similarityScore=100)
                                for r in records])
 
@@ -69,7 +75,8 @@ async def by_content(request: Request,
                      principal: Principal = Depends(optional_read)) -> MatchesOut:
     """Read the upload's watermark (false-positive rate 1e-6 per file; the store's issued
     payloads are tested too) and answer the manifests registered under its payload: none
-    when no watermark is found."""
+    when no watermark is found, and none whose mark the store says another key made than
+    the one that found it here."""
     wm = require_watermark()
     if alg is not None and alg != wm.ALGORITHM:
         raise ApiError(422, "validation_error",
@@ -78,7 +85,8 @@ async def by_content(request: Request,
     request.app.state.metrics.watermarks.labels(str(result["detected"]).lower()).inc()
     if not result["detected"] or not result["payload"]:
         return MatchesOut(matches=[])
-    return _matches(request, result["algorithm"], result["payload"], max_results)
+    return _matches(request, result["algorithm"], result["payload"], max_results,
+                    result.get("key_id"))
 
 
 @router.get("/manifests/{manifest_id}", response_model=ManifestOut,

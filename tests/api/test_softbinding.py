@@ -80,6 +80,16 @@ def test_by_content_and_the_signed_manifest(client: TestClient, clip2s: Path, wo
     r = client.post("/matches/byContent", files=upload(stripped))
     assert r.status_code == 200
     assert r.json()["matches"] == [{"manifestId": stamped.manifest_id, "similarityScore": 100}]
+    # a record of the same payload whose mark another key made is not this upload's match
+    payload = dict(open_store().get(stamped.manifest_id).soft_bindings)[ALG]
+    open_store().register(ManifestRecord("urn:c2pa:sb-other-key", ai_generated=True,
+                                         soft_bindings=((ALG, payload),),
+                                         details={"watermark_key_id": "0badc0de"}))
+    r = client.post("/matches/byContent", files=upload(stripped))
+    assert r.json()["matches"] == [{"manifestId": stamped.manifest_id, "similarityScore": 100}]
+    by_value = client.get("/matches/byBinding", params={"alg": ALG, "value": payload}).json()
+    assert {m["manifestId"] for m in by_value["matches"]} == {stamped.manifest_id,
+                                                               "urn:c2pa:sb-other-key"}
     assert client.post("/matches/byContent", files=upload(clip2s)).json() == {"matches": []}
     r = client.post("/matches/byContent", params={"alg": "com.example.other"},
                     files=upload(stripped))

@@ -15,6 +15,7 @@ from provenant.report import VerificationReport, WatermarkEvidence
 from tests.watermark.conftest import KEY, PAYLOAD
 from watermark import ALGORITHM, detect_file, embed_file
 from watermark.evidence import provider, stamper
+from watermark.config import key_id, resolve_key
 
 
 def test_file_round_trip_keeps_audio_and_tags(video_with_audio: Path, tmp_path: Path) -> None:
@@ -128,11 +129,15 @@ def test_evidence_provider_and_stamper(video_with_audio: Path, tmp_path: Path) -
     assert stamper.soft_binding_alg == ALGORITHM
     dst = tmp_path / "stamped.mp4"
     facts = stamper(video_with_audio, dst, bytes.fromhex(PAYLOAD))
-    assert facts == {"alg": ALGORITHM, "value": PAYLOAD} and probe(dst).has_audio
+    # the key's public name, which the store records for the stamp's manifest
+    current = key_id(resolve_key(None))
+    assert facts == {"alg": ALGORITHM, "value": PAYLOAD, "key_id": current}
+    assert probe(dst).has_audio
     report = VerificationReport(file=str(dst))
     provider(dst, report, {})  # the default key, as the stamper used
     assert isinstance(report.watermark, WatermarkEvidence)
     assert report.watermark.detected and report.watermark.payload == PAYLOAD
+    assert report.watermark.key_id == current
     assert report.watermark.algorithm == ALGORITHM
     assert report.watermark.false_positive_rate == 1e-6
     other = VerificationReport(file=str(dst))
