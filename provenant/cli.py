@@ -18,6 +18,7 @@ from typing import Any
 
 from provenant import __version__
 from provenant.errors import InputError, ProvenanceError, ProvenanceWarning
+from provenant.storecli import add_store_parser
 
 __all__ = ["main", "build_parser", "command_group", "FILES_HELP"]
 
@@ -150,39 +151,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
                        outcome=lambda facts: facts["verdict"]["label"])
 
 
-def cmd_store(args: argparse.Namespace) -> int:
-    from provenant.store import open_store
-
-    store = open_store(read_only_ok=True)
-    if args.store_command == "get":
-        record = store.get(args.manifest_id).to_dict()
-        copy = store.signed_manifest(args.manifest_id)  # what `store export` would write
-        _print_json({**record, "signed_copy_bytes": None if copy is None else len(copy)})
-    elif args.store_command == "export":
-        return _export_manifest(store, args.manifest_id, Path(args.output))
-    else:
-        _print_json({"matches": [r.to_dict() for r in store.find_by_binding(args.alg, args.value)]})
-    return 0
-
-
-def _export_manifest(store: Any, manifest_id: str, output: Path) -> int:
-    from provenant.errors import NotFoundError
-    from provenant.media import check_output_path, check_output_suffix
-    from provenant.tempnames import write_whole
-
-    check_output_suffix(check_output_path(output), (".c2pa",), "a C2PA manifest store")
-    store.get(manifest_id)  # NotFoundError names an unknown id
-    data = store.signed_manifest(manifest_id)
-    if data is None:
-        raise NotFoundError(f"the manifest store keeps no signed copy of {manifest_id}",
-                            hint="manifests registered before signed copies were kept have "
-                                 "their facts alone (`provenant store get`)")
-    write_whole(output, lambda tmp: tmp.write_bytes(data))
-    print(f"Wrote {output} ({len(data):,} bytes); check it against the file it was issued for with "
-          f"`provenant verify FILE --manifest {output}`")
-    return 0
-
-
 def cmd_credentials(args: argparse.Namespace) -> int:
     from provenant.config import get_settings
     from provenant.provenance import default_credentials
@@ -261,17 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "ask several in turn)")
     p.set_defaults(handler=cmd_verify)
 
-    p = sub.add_parser("store", help="look up issued manifests")
-    ssub = p.add_subparsers(dest="store_command", required=True)
-    g = ssub.add_parser("get", help="a manifest by id")
-    g.add_argument("manifest_id")
-    e = ssub.add_parser("export", help="a manifest as it was signed, as a .c2pa file")
-    e.add_argument("manifest_id")
-    e.add_argument("-o", "--output", required=True, help="where to write it (NAME.c2pa)")
-    f = ssub.add_parser("find", help="manifests by soft binding")
-    f.add_argument("--alg", required=True)
-    f.add_argument("--value", required=True)
-    p.set_defaults(handler=cmd_store)
+    add_store_parser(sub)
 
     p = sub.add_parser("credentials", help="show the signing identity and the dev trust anchor")
     p.add_argument("--json", action="store_true")

@@ -23,8 +23,12 @@ __all__ = ["ManifestRecord", "ManifestStore", "open_store", "WATERMARK_KEY_FIELD
 #: The ``details`` field of a record that names the watermark key its mark was made with (its
 #: public ``key_id``), where the stamper said.
 WATERMARK_KEY_FIELD = "watermark_key_id"
+#: The SQL of a record's watermark key id (indexed, ``manifests_watermark_key``); NULL for a
+#: record whose details are not JSON (a damaged row must not stop the store from opening).
+_KEY_EXPR = (f"(CASE WHEN json_valid(details) THEN json_extract(details, "
+             f"'$.{WATERMARK_KEY_FIELD}') END)")
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS manifests (
     manifest_id   TEXT PRIMARY KEY,
     created_at    REAL NOT NULL,
@@ -42,6 +46,8 @@ CREATE TABLE IF NOT EXISTS soft_bindings (
     PRIMARY KEY (alg, value, manifest_id)
 );
 CREATE INDEX IF NOT EXISTS soft_bindings_manifest ON soft_bindings(manifest_id);
+CREATE INDEX IF NOT EXISTS manifests_watermark_key
+    ON manifests({_KEY_EXPR});
 CREATE TABLE IF NOT EXISTS signed_manifests (
     manifest_id   TEXT PRIMARY KEY REFERENCES manifests(manifest_id) ON DELETE CASCADE,
     data          BLOB NOT NULL
@@ -174,6 +180,32 @@ class ManifestStore(SqliteDatabase):
             raise StoreError(f"cannot search the store: {exc}",
                              hint=failure_hint(exc, self.path)) from None
         return [r[0] for r in rows]
+
+    def find_by_watermark_key(self, key_id: str, limit: int) -> list[ManifestRecord]:
+        """The manifests whose marks the watermark key named ``key_id`` made (as ``stamp``
+        recorded it, :data:`WATERMARK_KEY_FIELD`), newest first, at most ``limit``: what to
+        re-mark or tell its owners about when that key has leaked."""
+        try:
+            with self.connect() as conn:
+                ids = [r[0] for r in conn.execute(
+                    f"SELECT manifest_id FROM manifests WHERE {_KEY_EXPR} = ?"
+                    " ORDER BY created_at DESC LIMIT ?", (key_id, int(limit)))]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the store: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
+        return [self.get(i) for i in ids]
+
+    def count_by_watermark_key(self) -> dict[str, int]:
+        """How many manifests each watermark key marked, by key id (records that name no
+        key, made before keys were recorded or signed after a plain embed, left out)."""
+        try:
+            with self.connect() as conn:
+                rows = conn.execute(f"SELECT {_KEY_EXPR} AS k, COUNT(*) FROM manifests"
+                                    " WHERE k IS NOT NULL GROUP BY k").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the store: {exc}",
+                             hint=failure_hint(exc, self.path)) from None
+        return {str(k): int(n) for k, n in rows}
 
     def count(self) -> int:
         with self.connect() as conn:

@@ -192,18 +192,43 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    """List the keys detection tests, by their public names, never the keys themselves."""
+    """List the keys detection tests, by their public names, never the keys themselves, with
+    how many manifests in the configured store each one marked (None: no store to read)."""
     keys = detection_keys(args.key)
+    marked = _marks_per_key()
     rows = [{"key_id": key_id(k), "role": "current" if i == 0 else "retired",
-             "public_default": k == DEFAULT_KEY.encode()} for i, k in enumerate(keys)]
+             "public_default": k == DEFAULT_KEY.encode(),
+             "manifests_marked": None if marked is None else marked.get(key_id(k), 0)}
+            for i, k in enumerate(keys)]
     if args.json:
         print(json.dumps({"keys": rows}, indent=2))
         return 0
     for row in rows:
         note = " (the public default key: anyone can read or forge its marks)" \
             if row["public_default"] else ""
-        print(f"{row['key_id']}  {row['role']}{note}")
+        n = row["manifests_marked"]
+        count = "" if n is None else f"; marked {n:,} manifest{'' if n == 1 else 's'} in the store"
+        print(f"{row['key_id']}  {row['role']}{count}{note}")
+    if marked:
+        print("(`provenant store find --key-id ID` lists a key's manifests)")
     return 0
+
+
+def _marks_per_key() -> dict[str, int] | None:
+    """Manifests per watermark key id in the configured store; None where there is no store
+    yet (none is made here) or it cannot be read (a notice says why)."""
+    from provenant.config import get_settings
+    from provenant.errors import StoreError, notice
+    from provenant.store import open_store
+
+    path = get_settings().store_path
+    if not path.exists():
+        return None
+    try:
+        return open_store(path, read_only_ok=True).count_by_watermark_key()
+    except StoreError as exc:
+        notice(f"{exc}; the keys are listed without their counts")
+        return None
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

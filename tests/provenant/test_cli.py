@@ -92,6 +92,28 @@ def test_store_lookup(capsys, clip: Path, workdir: Path) -> None:
     assert code == 2 and "no manifest" in err
 
 
+def test_store_find_by_binding_or_by_watermark_key(capsys, workdir: Path) -> None:
+    from provenant.store import ManifestRecord, open_store
+
+    store = open_store()
+    for i, key in enumerate(["aaaa1111", "aaaa1111", "bbbb2222"]):
+        store.register(ManifestRecord(f"urn:c2pa:k{i}", created_at=10.0 + i,
+                                      soft_bindings=(("alg.x", "00ff"),),
+                                      details={"watermark_key_id": key}))
+    code, out, _ = run(capsys, "store", "find", "--key-id", "aaaa1111", "--limit", "1")
+    found = json.loads(out)
+    assert code == 0 and found["total"] == 2 and found["key_id"] == "aaaa1111"
+    assert [m["manifest_id"] for m in found["matches"]] == ["urn:c2pa:k1"]  # newest first
+    code, out, _ = run(capsys, "store", "find", "--alg", "alg.x", "--value", "00ff")
+    assert code == 0 and len(json.loads(out)["matches"]) == 3
+    for argv, words in ((("--alg", "alg.x"), "needs --alg and --value, or --key-id"),
+                        ((), "needs --alg and --value, or --key-id"),
+                        (("--key-id", "aaaa1111", "--alg", "alg.x"), "cannot be combined"),
+                        (("--key-id", "aaaa1111", "--limit", "0"), "--limit=0 is invalid")):
+        code, _, err = run(capsys, "store", "find", *argv)
+        assert code == 2 and words in err and "Traceback" not in err
+
+
 def test_store_export_writes_the_signed_manifest(capsys, clip: Path, workdir: Path) -> None:
     """The manifest as signed, as a .c2pa file that `verify --manifest` checks."""
     code, out, _ = run(capsys, "sign", str(clip), "-o", str(workdir / "s.mp4"), "--json")

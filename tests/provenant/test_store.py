@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from provenant.errors import NotFoundError, StoreError
+import provenant.store as store_module
 from provenant.store import ManifestRecord, ManifestStore
 
 
@@ -137,3 +138,38 @@ def test_a_store_that_can_only_be_read_here_serves_lookups(tmp_path: Path, monke
         sqlite3.DatabaseError("database is locked")))
     with pytest.raises(StoreError, match="locked"):  # a locked store is not read around
         ManifestStore(path, read_only_ok=True)
+
+
+def _keyed(i: int, key: str | None) -> ManifestRecord:
+    details = {"n": i} if key is None else {"n": i, "watermark_key_id": key}
+    return ManifestRecord(**{**_record(i).__dict__, "details": details, "created_at": 100.0 + i})
+
+
+def test_manifests_by_the_watermark_key_that_marked_them(tmp_path: Path) -> None:
+    store = ManifestStore(tmp_path / "s.db")
+    for i, key in enumerate(["aaaa1111", "bbbb2222", "aaaa1111", None, "aaaa1111"]):
+        store.register(_keyed(i, key))
+    assert store.count_by_watermark_key() == {"aaaa1111": 3, "bbbb2222": 1}  # no key: left out
+    newest = [r.manifest_id for r in store.find_by_watermark_key("aaaa1111", 10)]
+    assert newest == ["urn:c2pa:00000004", "urn:c2pa:00000002", "urn:c2pa:00000000"]
+    assert [r.manifest_id for r in store.find_by_watermark_key("aaaa1111", 1)] == newest[:1]
+    assert store.find_by_watermark_key("cccc3333", 10) == []
+    with sqlite3.connect(store.path) as conn:  # the lookup uses the index, not a scan
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT manifest_id FROM manifests WHERE "
+                            f"{store_module._KEY_EXPR} = 'x'").fetchall()
+    assert "manifests_watermark_key" in str(plan)
+
+
+def test_an_older_store_gains_the_key_index_and_a_damaged_row_does_not_stop_it(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # as stores were made before keys were recorded
+        conn.executescript(
+            "CREATE TABLE manifests (manifest_id TEXT PRIMARY KEY, created_at REAL NOT NULL,"
+            " signer TEXT, source_type TEXT, ai_generated INTEGER NOT NULL, title TEXT,"
+            " development INTEGER NOT NULL, details TEXT NOT NULL);"
+            "INSERT INTO manifests VALUES ('urn:c2pa:bad', 1, NULL, NULL, 0, NULL, 0, '{cut');")
+    store = ManifestStore(path)
+    store.register(_keyed(1, "aaaa1111"))
+    assert store.count_by_watermark_key() == {"aaaa1111": 1}
+    assert store.count() == 2

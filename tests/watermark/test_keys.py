@@ -124,3 +124,27 @@ def test_the_report_says_a_retired_key_found_the_mark() -> None:
     report = VerificationReport("x.mp4", watermark=current)
     report.verdict = decide_verdict(report)
     assert not any("retired" in r for r in report.verdict.reasons)
+
+
+def test_keys_counts_the_manifests_each_key_marked(cli, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenant.config import get_settings
+    from provenant.store import ManifestRecord, open_store
+
+    monkeypatch.setenv("PROVENANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(KEY_ENV, "new")
+    monkeypatch.setenv(RETIRED_KEYS_ENV, "old")
+    get_settings.cache_clear()
+    rc, stdout, _ = cli("watermark", "keys", "--json")  # no store yet: none is made
+    assert rc == 0 and [r["manifests_marked"] for r in json.loads(stdout)["keys"]] == [None, None]
+    assert not (tmp_path / "data" / "store.sqlite3").exists()
+    store = open_store()
+    for i, key in enumerate([b"old", b"old", b"new", None]):
+        store.register(ManifestRecord(f"urn:c2pa:{i}", details={} if key is None else
+                                      {"watermark_key_id": key_id(key)}))
+    rc, stdout, _ = cli("watermark", "keys", "--json")
+    assert [r["manifests_marked"] for r in json.loads(stdout)["keys"]] == [1, 2]
+    rc, stdout, _ = cli("watermark", "keys")
+    assert f"{key_id(b'new')}  current; marked 1 manifest in the store" in stdout
+    assert f"{key_id(b'old')}  retired; marked 2 manifests in the store" in stdout
+    assert "store find --key-id" in stdout
