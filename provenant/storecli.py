@@ -49,7 +49,7 @@ def cmd_store(args: argparse.Namespace) -> int:
         return _export_manifest(store, args.manifest_id, Path(args.output))
     elif args.key_id:
         found = store.find_by_watermark_key(args.key_id, args.limit)
-        total = store.count_by_watermark_key().get(args.key_id, 0)
+        total = store.count_by_watermark_key(args.key_id).get(args.key_id, 0)
         _print_json({"key_id": args.key_id, "total": total,
                      "matches": [r.to_dict() for r in found]})
     else:

@@ -150,6 +150,8 @@ def test_manifests_by_the_watermark_key_that_marked_them(tmp_path: Path) -> None
     for i, key in enumerate(["aaaa1111", "bbbb2222", "aaaa1111", None, "aaaa1111"]):
         store.register(_keyed(i, key))
     assert store.count_by_watermark_key() == {"aaaa1111": 3, "bbbb2222": 1}  # no key: left out
+    assert store.count_by_watermark_key("bbbb2222") == {"bbbb2222": 1}
+    assert store.count_by_watermark_key("cccc3333") == {}
     newest = [r.manifest_id for r in store.find_by_watermark_key("aaaa1111", 10)]
     assert newest == ["urn:c2pa:00000004", "urn:c2pa:00000002", "urn:c2pa:00000000"]
     assert [r.manifest_id for r in store.find_by_watermark_key("aaaa1111", 1)] == newest[:1]
