@@ -3,8 +3,9 @@
 Generate a clip (watermarked, signed and registered by construction), verify it (Valid, then
 Trusted with the dev trust anchor), tamper with it (Invalid), strip its metadata by
 re-encoding and recover the manifest through the watermark, score a super-resolved clip that
-has no credentials with the classifier, and read real footage, unsigned and signed. Without the
-optional components it falls back to a rendered clip and skips what they provide.
+has no credentials with the classifier, read real footage, unsigned and signed, and real
+footage given the AI clip's watermark payload with a leaked retired key (not relied on).
+Without the optional components it falls back to a rendered clip and skips what they provide.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ class _Step:
         return self.report is not None and self.report.verdict.label == self.expect
 
 
-def _say(step: _Step, anchors: Path | None = None) -> _Step:
-    step.report = verify(step.path, trust_anchors=anchors)
+def _say(step: _Step, anchors: Path | None = None, options: dict | None = None) -> _Step:
+    step.report = verify(step.path, trust_anchors=anchors, options=options)
     print(f"\n== {step.title}")
     print(render_text(step.report))
     return step
@@ -116,9 +117,35 @@ def run_demo(out: Path) -> int:
         steps.append(_say(_Step("Real footage, no credentials", real, "no-evidence")))
         capture = sign(real, out / "bikes-signed.mp4", credentials=creds).path
         steps.append(_say(_Step("Real footage signed as a capture", capture, "signed-capture")))
+        copied = _copied_mark(steps, real, out)
+        if copied is not None:
+            steps.append(copied)
     _summary(steps)
     print(f"\nFiles are in {out}/")
     return 0 if all(s.ok for s in steps) else 1
+
+
+#: The demo's stand-in for a retired watermark key that leaked.
+_LEAKED_KEY = "provenant-demo: a retired key that leaked"
+
+
+def _copied_mark(steps: list[_Step], real: Path, out: Path) -> _Step | None:
+    """Real footage given the AI clip's watermark payload with a leaked retired key, read
+    with the deployment's keys and that one retired: the mark is found and its payload names
+    the AI clip's manifest, but the store knows another key made that manifest's mark, so
+    the copy is not relied on. None without the watermark or a recovered payload."""
+    recovered = next((s.report for s in steps if s.report and s.report.recovered), None)
+    if "watermark" not in stampers() or recovered is None or recovered.watermark is None:
+        return None
+    from watermark.config import detection_keys  # installed with the stamper
+
+    copied = out / "copied-mark.mp4"
+    stampers()["watermark"](real, copied, bytes.fromhex(recovered.watermark.payload),
+                            key=_LEAKED_KEY)
+    return _say(_Step("Real footage given that clip's watermark payload with a leaked retired "
+                      "key: the store knows another key made that mark, so it is not relied on",
+                      copied, "no-evidence"),
+                options={"key": [*detection_keys(None), _LEAKED_KEY]})
 
 
 def _summary(steps: list[_Step]) -> None:

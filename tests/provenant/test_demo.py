@@ -15,3 +15,6 @@ def test_demo_meets_every_expectation(tmp_path: Path, capsys) -> None:
     if "== Re-encoded as a platform would" in out:  # the watermark is installed
         stripped = out.split("== Re-encoded as a platform would")[1].split("\n== ")[0]
         assert "its signed copy: Trusted" in stripped  # recovered, and its signature checked
+        copied = out.split("== Real footage given that clip's watermark payload")[1]
+        assert "copied the payload onto these pictures" in copied  # found, not relied on
+        assert "[ok] unsigned no-evidence            Real footage given" in out
