@@ -11,8 +11,10 @@ from provenant.errors import InputError
 
 __all__ = ["add_store_parser", "cmd_store"]
 
-#: Records ``store find --key-id`` prints unless told otherwise (``--limit``).
-DEFAULT_LIMIT = 100
+#: Records ``store find`` prints unless told otherwise (``--limit``), and the most it takes.
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1_000_000
+#: The longest ``--key-id`` (ours are 8 hex digits; another stamper's may be longer).
+MAX_KEY_ID = 128
 
 
 def add_store_parser(sub: Any) -> None:
@@ -68,8 +70,13 @@ def _check_find(args: argparse.Namespace) -> None:
         raise InputError("store find needs --alg and --value, or --key-id",
                          hint="e.g. `provenant store find --key-id 1a2b3c4d` lists the "
                               "manifests whose marks that watermark key made")
-    if args.limit < 1:
-        raise InputError(f"--limit={args.limit} is invalid; allowed: an integer >= 1")
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise InputError(f"--limit={args.limit} is invalid; allowed: an integer from 1 to "
+                         f"{MAX_LIMIT:,}")
+    if args.key_id is not None and not (0 < len(args.key_id) <= MAX_KEY_ID
+                                        and args.key_id.isprintable()):
+        raise InputError(f"--key-id is invalid; allowed: up to {MAX_KEY_ID} printable "
+                         "characters, as `provenant watermark keys` lists them")
 
 
 def _export_manifest(store: Any, manifest_id: str, output: Path) -> int:

@@ -109,7 +109,10 @@ def test_store_find_by_binding_or_by_watermark_key(capsys, workdir: Path) -> Non
     for argv, words in ((("--alg", "alg.x"), "needs --alg and --value, or --key-id"),
                         ((), "needs --alg and --value, or --key-id"),
                         (("--key-id", "aaaa1111", "--alg", "alg.x"), "cannot be combined"),
-                        (("--key-id", "aaaa1111", "--limit", "0"), "--limit=0 is invalid")):
+                        (("--key-id", "aaaa1111", "--limit", "0"), "--limit=0 is invalid"),
+                        (("--key-id", "aaaa1111", "--limit", str(2**70)), "from 1 to 1,000,000"),
+                        (("--key-id", "a" * 129), "--key-id is invalid"),
+                        (("--key-id", ""), "--key-id is invalid")):
         code, _, err = run(capsys, "store", "find", *argv)
         assert code == 2 and words in err and "Traceback" not in err
 
