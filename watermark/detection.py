@@ -52,7 +52,7 @@ from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
 from watermark.windows import WINDOW_GROUPS, window_candidates
 
-__all__ = ["WatermarkResult", "ResidualAccumulator", "analyse_residual"]
+__all__ = ["WatermarkResult", "ResidualAccumulator", "KeyTest", "analyse_residual"]
 
 
 @dataclass
@@ -197,59 +197,88 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
     and window searches (still counted). ``windows``: the accumulation the window search
     (``watermark.windows``) cuts its windows from when nothing is found (None: the first
     look's); a deferred one is settled only then."""
-    looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
-    cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
-    cfg = cfg if fpr is None else replace(cfg, fpr=fpr)
-    frames = max((a.frames for a in looks), default=0)
-    lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-    counted = max(1, len(looks), counted_looks)
-    # one group of phases for the rotation search, one per look for the orientation search,
-    # WINDOW_GROUPS for the window search
-    searches = (int(cfg.rotation_search) + counted * int(cfg.orientation_search)
-                + WINDOW_GROUPS * int(cfg.window_search))
-    hypotheses = (counted * cfg.period_candidates * cfg.phase_candidates
-                  + searches * cfg.phase_candidates)
-    share = Allocation(hypotheses, max(len(looks), counted_looks)
-                       if cfg.phase_candidates >= 2 else 0, cfg.canonical_share)
-    trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
-    folded: list[list[tuple[tuple[float, float], np.ndarray]]] = []  # every look's tiles
-    for acc in looks:
-        folded.append([])
-        for period, tile, expected in _periods_to_decode(acc, lay, folded[-1]):
-            trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected), period,
-                          acc.frames, canonical_first=expected)
-    lookup = lookup_test(codebook, trials.tried, hypotheses)
+    test = KeyTest(accs, key, codebook, counted_looks, windows, fpr)
+    if search:
+        test.search()
+    return test.result()
 
-    def missed() -> bool:
-        return min(trials.blind_p(), lookup[0] if lookup else 1.0) > cfg.fpr
 
-    if search and cfg.rotation_search and looks and missed():
-        acc = looks[0]
-        found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay, acc.memo)
-        if found is not None:
-            degrees, period, tile = found  # degrees: the anticlockwise turn that undid them
-            trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
-                          transform=f"rotated {abs(degrees):g}° "
-                                    f"{'clockwise' if degrees > 0 else 'anticlockwise'}")
-            lookup = lookup_test(codebook, trials.tried, hypotheses)
-    if search and cfg.orientation_search and looks and missed():
-        for acc, tiles in zip(looks, folded):
-            turned = orientation_candidate(tiles, lay)
-            if turned is not None:
-                name, period, tile = turned
+class KeyTest:
+    """One key's test over the looks (:func:`analyse_residual` in two steps): made, it has
+    decoded the looks' own hypotheses; :meth:`search` then runs the rotation, orientation and
+    window searches, each only while nothing is found. Every hypothesis of the searches is
+    counted from the start, so :meth:`result` before the searches is the full test's answer
+    whenever it detects. A detection that tests several keys (``watermark.looks``) asks each
+    key without the searches first: a clip marked with a retired key is then found without
+    searching the current key's rotations and windows."""
+
+    def __init__(self, accs: ResidualAccumulator | list[ResidualAccumulator], key: bytes,
+                 codebook: Codebook | None = None, counted_looks: int = 0,
+                 windows: ResidualAccumulator | None = None, fpr: float | None = None) -> None:
+        looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
+        cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
+        self.cfg = cfg = cfg if fpr is None else replace(cfg, fpr=fpr)
+        self.looks, self.codebook = looks, codebook
+        self.frames = max((a.frames for a in looks), default=0)
+        self.lay = lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+        counted = max(1, len(looks), counted_looks)
+        # one group of phases for the rotation search, one per look for the orientation
+        # search, WINDOW_GROUPS for the window search
+        searches = (int(cfg.rotation_search) + counted * int(cfg.orientation_search)
+                    + WINDOW_GROUPS * int(cfg.window_search))
+        self.hypotheses = (counted * cfg.period_candidates * cfg.phase_candidates
+                           + searches * cfg.phase_candidates)
+        share = Allocation(self.hypotheses, max(len(looks), counted_looks)
+                           if cfg.phase_candidates >= 2 else 0, cfg.canonical_share)
+        self.trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
+        self.folded: list[list[tuple[tuple[float, float], np.ndarray]]] = []  # every look's
+        for acc in looks:
+            self.folded.append([])
+            for period, tile, expected in _periods_to_decode(acc, lay, self.folded[-1]):
+                self.trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected),
+                                   period, acc.frames, canonical_first=expected)
+        self.windows = windows if windows is not None else (looks[0] if looks else None)
+        self._lookup()
+
+    def _lookup(self) -> None:
+        self.lookup = lookup_test(self.codebook, self.trials.tried, self.hypotheses)
+
+    def missed(self) -> bool:
+        return min(self.trials.blind_p(), self.lookup[0] if self.lookup else 1.0) > self.cfg.fpr
+
+    def search(self) -> None:
+        """The rotation, orientation and window searches, each while nothing is found."""
+        cfg, lay, trials = self.cfg, self.lay, self.trials
+        if cfg.rotation_search and self.looks and self.missed():
+            acc = self.looks[0]
+            found = rotation_candidate(acc.total, cfg, acc.expected, acc.shape, lay, acc.memo)
+            if found is not None:
+                degrees, period, tile = found  # degrees: the anticlockwise turn that undid them
                 trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
-                              transform=name)
-        lookup = lookup_test(codebook, trials.tried, hypotheses)
-    source = windows if windows is not None else (looks[0] if looks else None)
-    if search and cfg.window_search and source is not None and missed():
-        source.settle()
-        if source.total is not None:
-            for name, period, tile in window_candidates(source.total, cfg, lay,
-                                                        memo=source.memo):
-                trials.decode(align(tile, lay, cfg.phase_candidates), period, source.frames,
-                              transform=f"shown in the {name} of the frame")
-            lookup = lookup_test(codebook, trials.tried, hypotheses)
-    return _result(trials, lookup, hypotheses, codebook, cfg, frames)
+                              transform=f"rotated {abs(degrees):g}° "
+                                        f"{'clockwise' if degrees > 0 else 'anticlockwise'}")
+                self._lookup()
+        if cfg.orientation_search and self.looks and self.missed():
+            for acc, tiles in zip(self.looks, self.folded):
+                turned = orientation_candidate(tiles, lay)
+                if turned is not None:
+                    name, period, tile = turned
+                    trials.decode(align(tile, lay, cfg.phase_candidates), period, acc.frames,
+                                  transform=name)
+            self._lookup()
+        source = self.windows
+        if cfg.window_search and source is not None and self.missed():
+            source.settle()
+            if source.total is not None:
+                for name, period, tile in window_candidates(source.total, cfg, lay,
+                                                            memo=source.memo):
+                    trials.decode(align(tile, lay, cfg.phase_candidates), period,
+                                  source.frames, transform=f"shown in the {name} of the frame")
+                self._lookup()
+
+    def result(self) -> WatermarkResult:
+        return _result(self.trials, self.lookup, self.hypotheses, self.codebook, self.cfg,
+                       self.frames)
 
 
 class _Trials:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from watermark.config import WatermarkConfig, detection_keys, key_id
-from watermark.detection import ResidualAccumulator, WatermarkResult, analyse_residual
+from watermark.detection import KeyTest, ResidualAccumulator, WatermarkResult
 from watermark.lookup import Codebook
 from watermark.motion import MotionAccumulator
 from watermark.residuals import luma_of, predict_residual, working_luma
@@ -86,35 +86,50 @@ class Looks:
             self.motion.settle()
         cheap = [a for a in (self.keyed, self.median, self.motion) if a is not None and a.frames]
         if self.fine is not None and self.fine.pending:
-            first = _over_keys(keys, self.cfg.fpr, lambda key, fpr: analyse_residual(
-                [self.every, *cheap], key, codebook, counted_looks=2 + len(cheap),
-                search=False, fpr=fpr))
+            first = _over_keys(keys, self.cfg.fpr, lambda key, fpr: KeyTest(
+                [self.every, *cheap], key, codebook, counted_looks=2 + len(cheap), fpr=fpr),
+                search=False)
             if first.detected:
                 return first
             self.fine.settle()
         extra = [a for a in (self.keyed, self.fine, self.median, self.motion)
                  if a is not None and a.frames]
-        return _over_keys(keys, self.cfg.fpr, lambda key, fpr: analyse_residual(
+        return _over_keys(keys, self.cfg.fpr, lambda key, fpr: KeyTest(
             [self.every, *extra], key, codebook, windows=self.wide, fpr=fpr))
 
 
-def _over_keys(keys: list[bytes], fpr: float,
-               test: Callable[[bytes, float], WatermarkResult]) -> WatermarkResult:
-    """The test under each key in turn at ``fpr / len(keys)``, stopping at the first that
-    detects (else the smallest p-value), its p-values multiplied by ``len(keys)``: a union
-    bound over the keys, so the false-positive rate is still ``fpr`` whichever key did it.
-    The residuals and their folds do not depend on the key (each look keeps what its
-    searches folded, ``ResidualAccumulator.memo``), so only the pilot ranking and the
-    decoding are repeated."""
-    best = None
-    for i, key in enumerate(keys):
-        result = test(key, fpr / len(keys))
-        if best is None or result.p_value < best[0].p_value:
-            best = (result, i, key)
-        if result.detected:
-            break
-    result, i, key = best
-    n = len(keys)
+def _over_keys(keys: list[bytes], fpr: float, start: Callable[[bytes, float], KeyTest],
+               search: bool = True) -> WatermarkResult:
+    """The test under each key at ``fpr / len(keys)``, stopping at the first that detects
+    (else the smallest p-value), its p-values multiplied by ``len(keys)``: a union bound
+    over the keys, so the false-positive rate is still ``fpr`` whichever key did it. Every
+    key is first tested without the searches (rotation, orientation, windows), then, while
+    none detects, each key's searches run in turn: a clip marked with a retired key does not
+    wait for the current key's searches. Each key's test is the same either way (its
+    searches' hypotheses are counted from the start), so the order changes only which key
+    answers when two would detect. The residuals and their folds do not depend on the key
+    (each look keeps what its searches folded, ``ResidualAccumulator.memo``), so only the
+    pilot ranking and the decoding are repeated."""
+    tests: list[KeyTest] = []
+    best: tuple[WatermarkResult, int] | None = None
+    for step in ("looks", "searches") if search else ("looks",):
+        for i, key in enumerate(keys):
+            if step == "looks":
+                tests.append(start(key, fpr / len(keys)))
+            else:
+                tests[i].search()
+            result = tests[i].result()
+            if result.detected:
+                return _union(result, i, key, len(keys))
+            if step == "searches" or not search:
+                best = best if best is not None and best[0].p_value <= result.p_value \
+                    else (result, i)
+    result, i = best
+    return _union(result, i, keys[i], len(keys))
+
+
+def _union(result: WatermarkResult, i: int, key: bytes, n: int) -> WatermarkResult:
+    """``result`` of the ``i``-th of ``n`` keys, with the union bound over the keys."""
     return replace(result, p_value=min(1.0, result.p_value * n),
                    blind_p_value=min(1.0, result.blind_p_value * n),
                    lookup_p_value=None if result.lookup_p_value is None

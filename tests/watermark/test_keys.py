@@ -15,6 +15,7 @@ from provenant.report import VerificationReport, WatermarkEvidence, decide_verdi
 from watermark import detect, embed_file
 from watermark.config import (DEFAULT_KEY, KEY_ENV, MAX_KEYS, RETIRED_KEYS_ENV, detection_keys,
                               key_id)
+from watermark.detection import KeyTest
 
 from .conftest import KEY, PAYLOAD
 
@@ -72,6 +73,37 @@ def test_a_mark_made_with_a_retired_key_is_found_and_said_so(small_marked: np.nd
 def test_the_current_key_is_tried_first(small_marked: np.ndarray) -> None:
     found = detect(small_marked, [KEY, "an-old-key"])
     assert found.detected and not found.key_retired and found.key_id == key_id(KEY.encode())
+
+
+def _count_searches(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Record the key (its pilot) of every search (rotation, orientation, windows) that a
+    detection runs."""
+    searched: list[bytes] = []
+    original = KeyTest.search
+
+    def search(self: KeyTest) -> None:
+        searched.append(self.lay.pilot_pn.tobytes())  # the key's pilot: one per key
+        original(self)
+
+    monkeypatch.setattr(KeyTest, "search", search)
+    return searched
+
+
+def test_a_retired_key_s_mark_is_found_before_the_current_key_is_searched(
+        small_marked: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    searched = _count_searches(monkeypatch)
+    found = detect(small_marked, ["the-new-key", "a-retired-key", KEY])
+    assert found.detected and found.key_retired and found.key_id == key_id(KEY.encode())
+    assert searched == []  # neither the current key's searches nor the other's ran
+    # the same test as with every search run first: the same p-value as the key alone, x3
+    assert found.p_value == pytest.approx(3 * detect(small_marked, KEY).p_value, rel=1e-9)
+
+
+def test_without_a_mark_every_key_is_searched_once(small_clip: np.ndarray,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    searched = _count_searches(monkeypatch)
+    missed = detect(small_clip, ["the-new-key", "a-retired-key", KEY])
+    assert not missed.detected and len(searched) == 3 and len(set(searched)) == 3
 
 
 def test_the_environment_s_retired_keys_are_tested(small_marked: np.ndarray,
