@@ -204,40 +204,62 @@ def analyse_residual(accs: ResidualAccumulator | list[ResidualAccumulator],
 
 
 class KeyTest:
-    """One key's test over the looks (:func:`analyse_residual` in two steps): made, it has
-    decoded the looks' own hypotheses; :meth:`search` then runs the rotation, orientation and
-    window searches, each only while nothing is found. Every hypothesis of the searches is
-    counted from the start, so :meth:`result` before the searches is the full test's answer
-    whenever it detects. A detection that tests several keys (``watermark.looks``) asks each
-    key without the searches first: a clip marked with a retired key is then found without
-    searching the current key's rotations and windows."""
+    """One key's test over the looks (:func:`analyse_residual` in steps): made, it has
+    decoded the given looks' hypotheses; :meth:`add_looks` decodes costlier looks made only
+    when those found nothing, and :meth:`search` runs the rotation, orientation and window
+    searches, each only while nothing is found. Every hypothesis is counted from the start
+    (``counted_looks``), so :meth:`result` at any step is the full test's answer whenever it
+    detects (the full test would detect too, at a p-value at most as small). A detection
+    that tests several keys (``watermark.looks``) takes each step for every key before the
+    next: a clip marked with a retired key is found without the current key's searches."""
 
     def __init__(self, accs: ResidualAccumulator | list[ResidualAccumulator], key: bytes,
                  codebook: Codebook | None = None, counted_looks: int = 0,
                  windows: ResidualAccumulator | None = None, fpr: float | None = None) -> None:
-        looks = [a for a in (accs if isinstance(accs, list) else [accs]) if a.total is not None]
-        cfg = (accs if isinstance(accs, ResidualAccumulator) else accs[0]).cfg
+        given = accs if isinstance(accs, list) else [accs]
+        looks = [a for a in given if a.total is not None]
+        cfg = given[0].cfg
         self.cfg = cfg = cfg if fpr is None else replace(cfg, fpr=fpr)
-        self.looks, self.codebook = looks, codebook
-        self.frames = max((a.frames for a in looks), default=0)
-        self.lay = lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
-        counted = max(1, len(looks), counted_looks)
+        self.codebook = codebook
+        self.lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
+        self.counted = max(1, len(looks), counted_looks)
         # one group of phases for the rotation search, one per look for the orientation
         # search, WINDOW_GROUPS for the window search
-        searches = (int(cfg.rotation_search) + counted * int(cfg.orientation_search)
+        searches = (int(cfg.rotation_search) + self.counted * int(cfg.orientation_search)
                     + WINDOW_GROUPS * int(cfg.window_search))
-        self.hypotheses = (counted * cfg.period_candidates * cfg.phase_candidates
+        self.hypotheses = (self.counted * cfg.period_candidates * cfg.phase_candidates
                            + searches * cfg.phase_candidates)
         share = Allocation(self.hypotheses, max(len(looks), counted_looks)
                            if cfg.phase_candidates >= 2 else 0, cfg.canonical_share)
-        self.trials = _Trials(lay, share, cfg.fpr, cfg.list_size)
+        self.trials = _Trials(self.lay, share, cfg.fpr, cfg.list_size)
+        self.looks: list[ResidualAccumulator] = []
+        self.frames = 0
         self.folded: list[list[tuple[tuple[float, float], np.ndarray]]] = []  # every look's
-        for acc in looks:
+        self._windows = windows
+        self.add_looks(looks)
+
+    @property
+    def windows(self) -> ResidualAccumulator | None:
+        """The accumulation the window search cuts its windows from."""
+        return self._windows if self._windows is not None else \
+            (self.looks[0] if self.looks else None)
+
+    def add_looks(self, accs: list[ResidualAccumulator]) -> None:
+        """Decode the hypotheses of more looks (a costly look made only when the first ones
+        found nothing), which ``counted_looks`` counted from the start."""
+        for acc in accs:
+            if acc.total is None:
+                continue
+            self.looks.append(acc)
+            self.frames = max(self.frames, acc.frames)
             self.folded.append([])
-            for period, tile, expected in _periods_to_decode(acc, lay, self.folded[-1]):
-                self.trials.decode(align(tile, lay, cfg.phase_candidates, origin=expected),
+            for period, tile, expected in _periods_to_decode(acc, self.lay, self.folded[-1]):
+                self.trials.decode(align(tile, self.lay, self.cfg.phase_candidates,
+                                         origin=expected),
                                    period, acc.frames, canonical_first=expected)
-        self.windows = windows if windows is not None else (looks[0] if looks else None)
+        if len(self.looks) > self.counted:  # a programming error, never the input's
+            raise RuntimeError(f"{len(self.looks)} looks decoded where {self.counted} were "
+                               "counted: the false-positive rate would not hold")
         self._lookup()
 
     def _lookup(self) -> None:

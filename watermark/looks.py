@@ -79,53 +79,59 @@ class Looks:
         fine look's frames are only kept while reading: the other looks are tested first,
         with the fine look counted, so each hypothesis has the weight it has in the full
         test; when they detect, that is the answer (the full test would detect too, with a
-        p-value at most as large), and only otherwise is the fine look computed and
-        everything tested with it."""
+        p-value at most as large), and only otherwise is the fine look computed and its
+        hypotheses decoded too, then the searches run (see :func:`_over_keys`)."""
         keys = list(detection_keys(keys))  # checked: at least one, at most MAX_KEYS
         if self.motion is not None:
             self.motion.settle()
-        cheap = [a for a in (self.keyed, self.median, self.motion) if a is not None and a.frames]
-        if self.fine is not None and self.fine.pending:
-            first = _over_keys(keys, self.cfg.fpr, lambda key, fpr: KeyTest(
-                [self.every, *cheap], key, codebook, counted_looks=2 + len(cheap), fpr=fpr),
-                search=False)
-            if first.detected:
-                return first
-            self.fine.settle()
-        extra = [a for a in (self.keyed, self.fine, self.median, self.motion)
+        first = [a for a in (self.every, self.keyed, self.median, self.motion)
                  if a is not None and a.frames]
+        later = [self.fine] if self.fine is not None and self.fine.pending else []
+
+        def made() -> list[ResidualAccumulator]:
+            for look in later:
+                look.settle()
+            return [a for a in later if a.frames]
+
         return _over_keys(keys, self.cfg.fpr, lambda key, fpr: KeyTest(
-            [self.every, *extra], key, codebook, windows=self.wide, fpr=fpr))
+            first, key, codebook, counted_looks=len(first) + len(later), windows=self.wide,
+            fpr=fpr), made)
 
 
 def _over_keys(keys: list[bytes], fpr: float, start: Callable[[bytes, float], KeyTest],
-               search: bool = True) -> WatermarkResult:
+               later: Callable[[], list[ResidualAccumulator]]) -> WatermarkResult:
     """The test under each key at ``fpr / len(keys)``, stopping at the first that detects
     (else the smallest p-value), its p-values multiplied by ``len(keys)``: a union bound
-    over the keys, so the false-positive rate is still ``fpr`` whichever key did it. Every
-    key is first tested without the searches (rotation, orientation, windows), then, while
-    none detects, each key's searches run in turn: a clip marked with a retired key does not
-    wait for the current key's searches. Each key's test is the same either way (its
-    searches' hypotheses are counted from the start), so the order changes only which key
-    answers when two would detect. The residuals and their folds do not depend on the key
-    (each look keeps what its searches folded, ``ResidualAccumulator.memo``), so only the
-    pilot ranking and the decoding are repeated."""
+    over the keys, so the false-positive rate is still ``fpr`` whichever key did it. Each
+    step of the test (:class:`KeyTest`) is taken for every key before the next: the first
+    looks, the looks that ``later`` makes (once, for all keys), then the searches (rotation,
+    orientation, windows). A clip marked with a retired key thus waits for none of the
+    current key's costly steps. Each key's test is the same whatever the order (every
+    hypothesis is counted from the start), so the order changes only which key answers when
+    two would detect. The residuals and their folds do not depend on the key (each look
+    keeps what its searches folded, ``ResidualAccumulator.memo``), so only the pilot
+    ranking and the decoding are repeated."""
     tests: list[KeyTest] = []
-    best: tuple[WatermarkResult, int] | None = None
-    for step in ("looks", "searches") if search else ("looks",):
-        for i, key in enumerate(keys):
+    for i, key in enumerate(keys):
+        tests.append(start(key, fpr / len(keys)))
+        result = tests[-1].result()
+        if result.detected:
+            return _union(result, i, key, len(keys))
+    more = later()
+    for step in ("looks", "searches"):
+        for i, (key, test) in enumerate(zip(keys, tests)):
             if step == "looks":
-                tests.append(start(key, fpr / len(keys)))
+                if not more:
+                    break
+                test.add_looks(more)
             else:
-                tests[i].search()
-            result = tests[i].result()
+                test.search()
+            result = test.result()
             if result.detected:
                 return _union(result, i, key, len(keys))
-            if step == "searches" or not search:
-                best = best if best is not None and best[0].p_value <= result.p_value \
-                    else (result, i)
-    result, i = best
-    return _union(result, i, keys[i], len(keys))
+    results = [t.result() for t in tests]
+    i = min(range(len(keys)), key=lambda j: (results[j].p_value, j))
+    return _union(results[i], i, keys[i], len(keys))
 
 
 def _union(result: WatermarkResult, i: int, key: bytes, n: int) -> WatermarkResult:

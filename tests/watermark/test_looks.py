@@ -89,6 +89,42 @@ def test_each_look_is_a_bonferroni_factor(small_marked: np.ndarray,
     assert seen[-1] == 3 * per_look + searches(3)  # every, fine, median
 
 
+def test_a_look_made_later_joins_the_same_test(small_marked: np.ndarray) -> None:
+    cfg = WatermarkConfig()
+    every, median = (detection.ResidualAccumulator(cfg, m) for m in ("bilateral", "median"))
+    for frame in small_marked:
+        every.add(frame)
+        median.add(frame)
+    whole = detection.KeyTest([every, median], KEY.encode()).result()
+    test = detection.KeyTest([every], KEY.encode(), counted_looks=2)
+    test.add_looks([median])
+    stepwise = test.result()
+    assert whole.payload == stepwise.payload == PAYLOAD
+    assert stepwise.p_value == pytest.approx(whole.p_value, rel=1e-12)
+    assert stepwise.z_score == pytest.approx(whole.z_score, rel=1e-12)
+    # a look beyond the count would break the false-positive rate: refused
+    with pytest.raises(RuntimeError, match="counted"):
+        test.add_looks([every])
+
+
+def test_an_unmarked_clip_decodes_each_look_once(small_clip: np.ndarray,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[str] = []
+    original = detection._periods_to_decode
+
+    def spy(acc: detection.ResidualAccumulator, *args: object) -> list:
+        decoded.append(acc.method)
+        return original(acc, *args)
+
+    monkeypatch.setattr(detection, "_periods_to_decode", spy)
+    looks = Looks(WatermarkConfig(), len(small_clip))
+    for i, frame in enumerate(small_clip):
+        looks.add(frame, even=True, key=i == 0)
+    assert not looks.analyse([KEY.encode(), b"a retired key"]).detected
+    # the fine look is made after the others found nothing; no look is decoded twice
+    assert sorted(decoded) == sorted(2 * ["bilateral", "nlm", "nlm", "median", "motion"])
+
+
 def test_the_median_look_keeps_the_pattern_on_sharp_two_tone_edges() -> None:
     """scikit-image's horse (a black silhouette on white) panned, marked, contrast 1.3: the
     bilateral prediction keeps each edge pixel to itself and so cancels its pattern; the
