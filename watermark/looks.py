@@ -118,14 +118,10 @@ def _over_keys(keys: list[bytes], fpr: float, start: Callable[[bytes, float], Ke
         if result.detected:
             return _union(result, i, key, len(keys))
     more = later()
-    for step in ("looks", "searches"):
+    steps = ([lambda test: test.add_looks(more)] if more else []) + [KeyTest.search]
+    for step in steps:
         for i, (key, test) in enumerate(zip(keys, tests)):
-            if step == "looks":
-                if not more:
-                    break
-                test.add_looks(more)
-            else:
-                test.search()
+            step(test)
             result = test.result()
             if result.detected:
                 return _union(result, i, key, len(keys))
