@@ -87,7 +87,8 @@ def window_candidates(total: np.ndarray, cfg: WatermarkConfig, lay: Layout,
     scored: list[Scored] = []
     subs: dict[str, np.ndarray] = {}
     for name, (rows, cols) in windows(total.shape):
-        sub = subs[name] = np.ascontiguousarray(total[rows, cols])
+        sub = subs[name] = memo.value(("window view", name), lambda rows=rows, cols=cols:
+                                      np.ascontiguousarray(total[rows, cols]))
         if min(sub.shape) < cfg.tile_chips:  # not one tile of 1-pixel chips: a tiny picture
             continue
         pool = memo.value(("window periods", name),
