@@ -19,6 +19,7 @@ PAGE = Path(__file__).parent / "RESULTS.md"
 README = Path(__file__).parent.parent / "README.md"
 _MARK = re.compile(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", re.S)
 _TITLES = {"c2pa": "C2PA content credentials", "watermark": "Watermark robustness and speed",
+           "watermark_ceiling": "What a re-encode leaves of the watermark (oracle)",
            "image": "Watermark on still images", "generator": "Generator",
            "detector": "Detector", "api": "HTTP API load",
            "inputs": "Bad input (damaged files)"}

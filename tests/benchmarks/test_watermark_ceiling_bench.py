@@ -1,0 +1,51 @@
+"""The oracle measurement: its bars follow the detection test, and its z reads what is there."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks import watermark_ceiling_bench as ceiling
+from tests.benchmarks.conftest import table_widths
+from watermark import WatermarkConfig, embed
+from watermark.config import resolve_key
+from watermark.decision import z_to_detect
+
+
+def test_bars_are_the_tests_own() -> None:
+    cfg = WatermarkConfig()
+    bars = ceiling.bars(cfg)
+    # the canonical hypothesis is tested as one of looks / share equal ones
+    assert abs(bars["blind_canonical"] - z_to_detect(5 / cfg.canonical_share, cfg.fpr)) < 1e-6
+    assert bars["store"] < bars["blind_canonical"] < bars["blind_other"]
+    assert ceiling.bars(cfg, store_size=10)["store"] < bars["store"]
+    assert ceiling.bars(cfg, looks=1)["blind_other"] < bars["blind_other"]
+
+
+def test_codeword_z_reads_the_embedded_codeword_and_nothing_else() -> None:
+    cfg = WatermarkConfig()
+    rng = np.random.default_rng(0)
+    frames = rng.integers(60, 200, size=(4, 192, 192, 3), dtype=np.uint8)
+    frames = np.repeat(np.repeat(frames[:, ::8, ::8], 8, axis=1), 8, axis=2)  # blocky texture
+    marked = np.stack(list(embed(frames, ceiling.PAYLOAD, ceiling.KEY, cfg))).astype(np.float32)
+    diff = (marked - frames.astype(np.float32)).mean(axis=3).sum(axis=0)
+    period = cfg.tile_chips * cfg.chip_size(192, 192)
+    key = resolve_key(ceiling.KEY)
+    assert ceiling.codeword_z(diff, period, key, ceiling.PAYLOAD, cfg) > 20.0
+    assert ceiling.codeword_z(diff, period, key, "fedcba9876543210", cfg) < 6.0
+    assert ceiling.codeword_z(diff, period, resolve_key("other"), ceiling.PAYLOAD, cfg) < 6.0
+
+
+def test_markdown_has_one_row_per_measurement() -> None:
+    z = {"sampled:oracle": 12.0, "sampled:bilateral": 8.0, "sampled:nlm": 7.0,
+         "key:oracle": 11.0, "key:bilateral": 6.0, "key:nlm": 9.0}
+    result = {"mode": "quick", "attacks": ["h264_crf28", "h264_crf35"], "clips": 1,
+              "bars": {"blind_canonical": 10.8, "blind_other": 11.16, "store": 7.7},
+              "oracle_reach": {"h264_crf28": 1, "h264_crf35": 0},
+              "rows": [{"clip": "a", "chip": 2, "chips": "auto",
+                        "z": {"h264_crf28": z, "h264_crf35": z}},
+                       {"clip": "a", "chip": 4, "chips": "fixed", "z": {"h264_crf35": z}}]}
+    md = ceiling.markdown(result)
+    assert "| a | 2 | 12.0 / 9.0 | 12.0 / 9.0 |" in md
+    assert "| a | 4 |  | 12.0 / 9.0 |" in md
+    assert "h264_crf35 0 of 1" in md
+    assert table_widths(md) == [{4}]
