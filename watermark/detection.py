@@ -50,7 +50,7 @@ from watermark.periods import period_hypotheses
 from watermark.residuals import predict_residual, working_luma
 from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
-from watermark.windows import WINDOW_GROUPS, window_candidates
+from watermark.windows import WINDOW_GROUPS, window_candidates, window_label
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "KeyTest", "analyse_residual"]
 
@@ -294,8 +294,9 @@ class KeyTest:
             if source.total is not None:
                 for name, period, tile in window_candidates(source.total, cfg, lay,
                                                             memo=source.memo):
-                    trials.decode(align(tile, lay, cfg.phase_candidates), period,
-                                  source.frames, transform=f"shown in the {name} of the frame")
+                    trials.decode(align(tile, lay, cfg.phase_candidates), period, source.frames,
+                                  transform=window_label(name, period, tile, source.total, lay,
+                                                         source.memo))
                 self._lookup()
 
     def result(self) -> WatermarkResult:

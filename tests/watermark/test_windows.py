@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -51,6 +52,21 @@ def test_a_picture_in_picture_is_found_in_its_window(marked_720p: Clip, corner: 
     default = detect(frames, KEY)
     assert default.payload == PAYLOAD and default.p_value <= 1e-6
     assert default.transform in (None, f"shown in the {place} of the frame")
+
+
+def test_a_whole_frame_brought_down_under_the_searchs_chips_names_no_window() -> None:
+    """A 1080p clip shown at 230×130 (its 11-pixel chips at 1.3 pixels, under the 1.4 the
+    whole frame's period search tries) is found through a window's refined period; the
+    whole frame meets the pilot better at that period, so no window is named. It was
+    reported as "shown in the bottom-left quarter of the frame"."""
+    marked = np.stack(list(embed(np.stack(procedural_clip(1080, 1920, 8, seed=11)),
+                                 PAYLOAD, KEY)))
+    small = np.stack([cv2.resize(f, (230, 130), interpolation=cv2.INTER_AREA) for f in marked])
+    found = detect(small, KEY)
+    assert found.detected and found.payload == PAYLOAD
+    assert found.period[0] < 44  # 32 chips of 1.4 pixels: what the whole frame tries
+    assert found.transform is None
+    assert not detect(small, KEY, WatermarkConfig(window_search=False)).detected
 
 
 def test_an_unwindowed_detection_names_no_window(marked_720p: Clip) -> None:
