@@ -132,10 +132,10 @@ def _headline() -> str:
             + "; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")
-    for area in ("image", "generator", "detector", "api", "inputs"):
+    for area in ("watermark_ceiling", "image", "generator", "detector", "api", "inputs"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
-            rows.append(f"| {area} {_run_label(data)} | {data['headline']} |")
+            rows.append(f"| {area.replace('_', ' ')} {_run_label(data)} | {data['headline']} |")
     times = [f"{mode} mode {_run_seconds(run) / 60:.1f} min ({_run_scope(run)})"
              for stem, mode in (("run_quick", "quick"), ("run", "full"))
              if (run := _read(stem)) is not None]

@@ -49,3 +49,8 @@ def test_markdown_has_one_row_per_measurement() -> None:
     assert "| a | 4 |  | 12.0 / 9.0 |" in md
     assert "h264_crf35 0 of 1" in md
     assert table_widths(md) == [{4}]
+
+
+def test_headline_counts_each_attack() -> None:
+    line = ceiling.headline({"h264_crf28": 14, "h264_crf35": 11}, 10.8, 14)
+    assert "(10.80) on 14 of 14 clips after H.264 CRF 28, 11 of 14 clips after CRF 35" in line
