@@ -5,12 +5,13 @@ that leaves too much picture in the residual, a phase or period not found) or fr
 pattern itself (gone after the codec). This separates the two. Each clip is marked and
 delivered as the benchmark does (H.264 CRF 18), and the same clip *unmarked* goes through
 the same delivery and attack. The embedded codeword's z is then read at its true period
-(best of the pilot's phases, phase 0 included) from three sums, over the evenly sampled
-frames and over the codec's key frames (two of the detector's looks):
+(best of the pilot's phases, phase 0 included) from:
 
-* ``oracle``: the decoded marked frames minus the decoded unmarked ones, so no content at
-  all (a detector handed the unmarked clip, encoded the same way; none has it);
-* ``bilateral`` and ``nlm``: the detector's own residuals of the marked frames.
+* the *oracle*: the decoded marked frames minus the decoded unmarked ones, so no content at
+  all (a detector handed the unmarked clip, encoded the same way; none has it), summed over
+  the frames the detector samples and, apart, over the codec's key frames;
+* each of the detector's *looks* (``watermark.looks``: bilateral, key frames, non-local
+  means, median, motion) of the marked clip alone, sampled as ``detect_clip`` samples.
 
 A blind detection needs z of at least the canonical bar (10.80 with five looks), a
 store-aided one the store bar. The oracle is not a proven bound (its difference holds the
@@ -50,13 +51,16 @@ from watermark.decision import Allocation, log10_tail, z_to_detect  # noqa: E402
 from watermark.ecc import encode, protect  # noqa: E402
 from watermark.folding import align, fold  # noqa: E402
 from watermark.pattern import layout  # noqa: E402
-from watermark.residuals import predict_residual, working_luma  # noqa: E402
+from watermark.api import frames_to_sample, sample_plan  # noqa: E402
+from watermark.looks import Looks  # noqa: E402
+from watermark.residuals import working_luma  # noqa: E402
 from watermark.windows import WINDOW_GROUPS  # noqa: E402
 
 ATTACKED = ["h264_crf28", "h264_crf35", "h265_crf28", "combo_h264_28_resize_0.5_crop_80"]
 #: Rescaling each attack applies to the frame (and so to the tile period).
 SCALE = {"combo_h264_28_resize_0.5_crop_80": 0.5}
-SUMS = ("oracle", "bilateral", "nlm")
+#: The detector's looks (``watermark.looks.Looks`` attributes) read at the true period.
+LOOKS = ("every", "keyed", "fine", "median", "motion")
 
 
 def bars(cfg: WatermarkConfig, looks: int = 5, store_size: int = STORE_SIZE) -> dict[str, float]:
@@ -92,32 +96,40 @@ def codeword_z(total: np.ndarray, period: float, key: bytes, payload: str,
     return best
 
 
-def attacked_sums(marked: Clip, unmarked: Clip, cfg: WatermarkConfig,
-                  frames: list[int]) -> tuple[dict[str, np.ndarray], tuple[int, int], int]:
-    """The three sums of the module docstring over the attacked clips' ``frames``, the
-    attacked frame's ``(H, W)`` and its working-scale height."""
-    sums: dict[str, Any] = dict.fromkeys(SUMS, 0.0)
+def oracle_sum(marked: Clip, unmarked: Clip, cfg: WatermarkConfig,
+               frames: list[int]) -> np.ndarray:
+    """The decoded marked frames minus the decoded unmarked ones, at the working scale,
+    summed over ``frames``."""
+    total: Any = 0.0
     for i in frames:
-        shape, gm = working_luma(marked.frames[i], cfg.work_side)
-        gu = working_luma(unmarked.frames[i], cfg.work_side)[1]
-        sums["oracle"] = sums["oracle"] + (gm - gu)
-        sums["bilateral"] = sums["bilateral"] + predict_residual(gm.copy(), "bilateral")
-        sums["nlm"] = sums["nlm"] + predict_residual(gm.copy(), "nlm")
-    return sums, shape, gm.shape[0]
+        gm = working_luma(marked.frames[i], cfg.work_side)[1]
+        total = total + (gm - working_luma(unmarked.frames[i], cfg.work_side)[1])
+    return total
 
 
-def frame_sets(clip: Clip, sampled: int) -> dict[str, list[int]]:
-    """The frames two of the detector's looks read: ``sampled`` evenly spread ones, and the
-    codec's key frames (the first frame where no codec noted any)."""
-    n = len(clip.frames)
-    even = np.linspace(0, n - 1, min(n, sampled)).round().astype(int)
-    return {"sampled": sorted(set(even.tolist())), "key": list(clip.keyframes or (0,))}
+def detector_looks(clip: Clip, cfg: WatermarkConfig) -> tuple[dict[str, Any], list[int],
+                                                               list[int]]:
+    """The detector's looks of ``clip`` (``watermark.looks.Looks``, sampled as
+    ``detect_clip`` samples), every one computed (the fine look included, which detection
+    makes only when the others find nothing), and the sampled and key frames' indices."""
+    h, w = clip.shape
+    even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
+    looks = Looks(cfg, len(even))
+    for i in even:
+        looks.add(clip.frames[i], even=True, key=False, index=i)
+    for i in keys:
+        looks.add(clip.frames[i], even=False, key=True)
+    for look in (looks.motion, looks.fine):
+        if look is not None:
+            look.settle()
+    made = {name: getattr(looks, name) for name in LOOKS}
+    return {n: a for n, a in made.items() if a is not None and a.total is not None}, even, keys
 
 
 def measure(clip: Clip, name: str, attacks: list[str], cfg: WatermarkConfig,
             seed: int) -> dict[str, dict[str, float]]:
-    """``{attack: {"<frames>:<sum>": z}}`` for one clip (frames: ``sampled`` or ``key``), each
-    attack drawn as the benchmark draws it."""
+    """``{attack: {"oracle:<frames>" or "look:<look>": z}}`` for one clip (frames:
+    ``sampled`` or ``key``), each attack drawn as the benchmark draws it."""
     key = resolve_key(KEY)
     h, w = clip.shape
     period = cfg.tile_chips * cfg.chip_size(h, w)
@@ -128,19 +140,20 @@ def measure(clip: Clip, name: str, attacks: list[str], cfg: WatermarkConfig,
         atk = make_attack(attack)
         params = atk.draw(np.random.default_rng([seed, list(ATTACKS).index(attack), len(name)]))
         marked, unmarked = (atk(c, params) for c in delivered)
-        out[attack] = {}
-        for label, frames in frame_sets(marked, cfg.sample_frames).items():
-            sums, (ah, _), work_h = attacked_sums(marked, unmarked, cfg, frames)
-            p = period * SCALE.get(attack, 1.0) * work_h / ah
-            out[attack].update({f"{label}:{s}": round(codeword_z(t, p, key, PAYLOAD, cfg), 2)
-                                for s, t in sums.items()})
+        scale = period * SCALE.get(attack, 1.0) / marked.shape[0]  # tile per attacked pixel
+        looks, even, keys = detector_looks(marked, cfg)
+        sums = {f"oracle:{label}": oracle_sum(marked, unmarked, cfg, frames)
+                for label, frames in (("sampled", even), ("key", keys or [0]))}
+        sums.update({f"look:{n}": a.total for n, a in looks.items()})
+        out[attack] = {k: round(codeword_z(t, scale * t.shape[0], key, PAYLOAD, cfg), 2)
+                       for k, t in sums.items()}
     return out
 
 
 def best(z: dict[str, float], kind: str) -> float:
-    """The highest z of one attack's measurements, ``kind`` "oracle" or "detector" (the
-    detector's residuals, bilateral or non-local means, over either frame set)."""
-    return max(v for k, v in z.items() if (k.endswith(":oracle")) == (kind == "oracle"))
+    """The highest z of one attack's measurements, ``kind`` "oracle" or "look" (the
+    detector's looks)."""
+    return max(v for k, v in z.items() if k.startswith(f"{kind}:"))
 
 
 def headline(reach: dict[str, int], bar: float, clips: int) -> str:
@@ -156,15 +169,16 @@ def markdown(result: dict[str, Any]) -> str:
     b = result["bars"]
     lines = [f"# Watermark: what a re-encode leaves ({result['mode']} run)", "",
              "The embedded codeword's z at its true period, oracle / detector: the oracle reads "
-             "the decoded marked frames minus the decoded unmarked ones (no content), the "
-             "detector's residuals (bilateral or non-local means) read the marked frames alone; "
-             "each the better of the evenly sampled frames and the key frames. A blind detection "
+             "the decoded marked frames minus the decoded unmarked ones (no content; the better "
+             "of the sampled frames and the key frames), the detector its best look of the "
+             "marked frames alone (at the true period, which a detection must also find). A "
+             "blind detection "
              f"needs {b['blind_canonical']:.2f} at the canonical hypothesis "
              f"({b['blind_other']:.2f} elsewhere), a store-aided one {b['store']:.2f}.", "",
              "| clip | chip | " + " | ".join(result["attacks"]) + " |",
              "|---|---|" + "---|" * len(result["attacks"])]
     for row in result["rows"]:
-        cells = [f"{best(row['z'][a], 'oracle'):.1f} / {best(row['z'][a], 'detector'):.1f}"
+        cells = [f"{best(row['z'][a], 'oracle'):.1f} / {best(row['z'][a], 'look'):.1f}"
                  if a in row["z"] else "" for a in result["attacks"]]
         lines.append(f"| {row['clip']} | {row['chip']} | " + " | ".join(cells) + " |")
     lines += ["", "Clips whose oracle z reaches the blind bar (default chips), per attack: "

@@ -36,8 +36,8 @@ def test_codeword_z_reads_the_embedded_codeword_and_nothing_else() -> None:
 
 
 def test_markdown_has_one_row_per_measurement() -> None:
-    z = {"sampled:oracle": 12.0, "sampled:bilateral": 8.0, "sampled:nlm": 7.0,
-         "key:oracle": 11.0, "key:bilateral": 6.0, "key:nlm": 9.0}
+    z = {"oracle:sampled": 12.0, "oracle:key": 11.0, "look:every": 8.0, "look:keyed": 7.0,
+         "look:fine": 9.0}
     result = {"mode": "quick", "attacks": ["h264_crf28", "h264_crf35"], "clips": 1,
               "bars": {"blind_canonical": 10.8, "blind_other": 11.16, "store": 7.7},
               "oracle_reach": {"h264_crf28": 1, "h264_crf35": 0},
@@ -54,3 +54,16 @@ def test_markdown_has_one_row_per_measurement() -> None:
 def test_headline_counts_each_attack() -> None:
     line = ceiling.headline({"h264_crf28": 14, "h264_crf35": 11}, 10.8, 14)
     assert "(10.80) on 14 of 14 clips after H.264 CRF 28, 11 of 14 clips after CRF 35" in line
+
+
+def test_measure_reads_the_oracle_and_every_look_of_an_attacked_clip() -> None:
+    from watermark.attacks import Clip
+    from watermark.testing import procedural_clip
+
+    clip = Clip(procedural_clip(160, 192, 12, seed=4), 25.0)
+    z = ceiling.measure(clip, "small", ["h264_crf23", "h264_crf35"], WatermarkConfig(), 0)
+    assert set(z["h264_crf23"]) == {"oracle:sampled", "oracle:key",
+                                    *(f"look:{n}" for n in ceiling.LOOKS)}
+    assert ceiling.best(z["h264_crf23"], "oracle") > 12.0  # the codec keeps most of it
+    assert ceiling.best(z["h264_crf23"], "look") > 10.0
+    assert ceiling.best(z["h264_crf35"], "oracle") < ceiling.best(z["h264_crf23"], "oracle") - 5
