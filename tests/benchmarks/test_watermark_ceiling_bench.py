@@ -40,7 +40,7 @@ def test_markdown_has_one_row_per_measurement() -> None:
          "look:fine": 9.0}
     result = {"mode": "quick", "attacks": ["h264_crf28", "h264_crf35"], "clips": 1,
               "bars": {"blind_canonical": 10.8, "blind_other": 11.16, "store": 7.7},
-              "oracle_reach": {"h264_crf28": 1, "h264_crf35": 0},
+              "oracle_reach": {"h264_crf28": [1, 1], "h264_crf35": [0, 1]},
               "rows": [{"clip": "a", "chip": 2, "chips": "auto",
                         "z": {"h264_crf28": z, "h264_crf35": z}},
                        {"clip": "a", "chip": 4, "chips": "fixed", "z": {"h264_crf35": z}}]}
@@ -51,9 +51,18 @@ def test_markdown_has_one_row_per_measurement() -> None:
     assert table_widths(md) == [{4}]
 
 
-def test_headline_counts_each_attack() -> None:
-    line = ceiling.headline({"h264_crf28": 14, "h264_crf35": 11}, 10.8, 14)
-    assert "(10.80) on 14 of 14 clips after H.264 CRF 28, 11 of 14 clips after CRF 35" in line
+def test_reach_counts_the_clips_in_scope_and_the_headline_says_so() -> None:
+    def row(oracle: float, side: int) -> dict:
+        return {"z": {"a": {"oracle:sampled": oracle, "oracle:key": 1.0, "look:every": 20.0,
+                            "min_side": side}}}
+
+    rows = [row(12.0, 144), row(9.0, 200), row(15.0, 100)]  # the last one out of scope
+    reach = ceiling.oracle_reach(rows, ["a"], 10.8)
+    assert reach == {"a": [1, 2]}  # the looks never count towards the oracle
+    line = ceiling.headline({"h264_crf28": [14, 14], "combo_h264_28_resize_0.5_crop_80": [10, 10]},
+                            10.8)
+    assert "(10.80) on 14 of 14 clips after H.264 CRF 28, 10 of 10 clips after the combination" \
+        in line
 
 
 def test_measure_reads_the_oracle_and_every_look_of_an_attacked_clip() -> None:
@@ -62,8 +71,9 @@ def test_measure_reads_the_oracle_and_every_look_of_an_attacked_clip() -> None:
 
     clip = Clip(procedural_clip(160, 192, 12, seed=4), 25.0)
     z = ceiling.measure(clip, "small", ["h264_crf23", "h264_crf35"], WatermarkConfig(), 0)
-    assert set(z["h264_crf23"]) == {"oracle:sampled", "oracle:key",
+    assert set(z["h264_crf23"]) == {"oracle:sampled", "oracle:key", "min_side",
                                     *(f"look:{n}" for n in ceiling.LOOKS)}
+    assert z["h264_crf23"]["min_side"] == 160
     assert ceiling.best(z["h264_crf23"], "oracle") > 12.0  # the codec keeps most of it
     assert ceiling.best(z["h264_crf23"], "look") > 10.0
     assert ceiling.best(z["h264_crf35"], "oracle") < ceiling.best(z["h264_crf23"], "oracle") - 5
