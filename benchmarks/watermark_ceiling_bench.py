@@ -20,7 +20,7 @@ but where it stays under the bar the pattern that reached the frames is too weak
 content prediction to find. Clips whose oracle misses the bar at CRF 35 are measured again
 with larger chips (``chip_policy="fixed"``), which a codec keeps better.
 
-    python -m benchmarks.watermark_ceiling_bench            # 14 clips, about 5 minutes
+    python -m benchmarks.watermark_ceiling_bench            # 14 clips, about 2 minutes
     python -m benchmarks.watermark_ceiling_bench --quick    # 6 short clips
 
 Writes ``watermark_ceiling[_quick].json`` and ``.md`` under ``benchmarks/results``.
