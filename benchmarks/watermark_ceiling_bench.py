@@ -47,15 +47,13 @@ from benchmarks.watermark_clips import clip_specs  # noqa: E402
 from benchmarks.watermark_report import MIN_SIDE  # noqa: E402
 from watermark import WatermarkConfig, embed  # noqa: E402
 from watermark.attacks import ATTACKS, Clip, codec_roundtrip, make_attack  # noqa: E402
-from watermark.config import parse_payload, resolve_key  # noqa: E402
-from watermark.decision import Allocation, log10_tail, z_to_detect  # noqa: E402
+from watermark.config import PAYLOAD_BITS, parse_payload, resolve_key  # noqa: E402
+from watermark.decision import Allocation, hypothesis_count, z_to_detect  # noqa: E402
 from watermark.ecc import encode, protect  # noqa: E402
 from watermark.folding import align, fold  # noqa: E402
 from watermark.pattern import layout  # noqa: E402
-from watermark.api import frames_to_sample, sample_plan  # noqa: E402
-from watermark.looks import Looks  # noqa: E402
+from watermark.api import frames_to_sample, sample_plan, sampled_looks  # noqa: E402
 from watermark.residuals import working_luma  # noqa: E402
-from watermark.windows import WINDOW_GROUPS  # noqa: E402
 
 ATTACKED = ["h264_crf28", "h264_crf35", "h265_crf28", "combo_h264_28_resize_0.5_crop_80"]
 #: Rescaling each attack applies to the frame (and so to the tile period).
@@ -66,20 +64,14 @@ LOOKS = ("every", "keyed", "fine", "median", "motion")
 
 def bars(cfg: WatermarkConfig, looks: int = 5, store_size: int = STORE_SIZE) -> dict[str, float]:
     """The z a detection needs with ``looks`` looks (the benchmark's clips have five): blind
-    at the canonical hypothesis, blind elsewhere, and store-aided (``store_size`` payloads,
-    half the rate, as ``watermark.detection`` shares it between the two tests)."""
-    searches = (int(cfg.rotation_search) + looks * int(cfg.orientation_search)
-                + WINDOW_GROUPS * int(cfg.window_search))
-    k = looks * cfg.period_candidates * cfg.phase_candidates + searches * cfg.phase_candidates
+    at the canonical hypothesis, blind elsewhere, and store-aided (``store_size`` payloads
+    instead of the 2^64 codewords, at half the rate, as ``watermark.detection`` shares it
+    between the two tests)."""
+    k = hypothesis_count(cfg, looks)
     share = Allocation(k, looks, cfg.canonical_share)
-    target = math.log10(cfg.fpr / 2)
-    lo, hi = 0.0, 40.0
-    for _ in range(60):  # smallest z with K · N · tail(z) <= fpr / 2
-        mid = 0.5 * (lo + hi)
-        ok = math.log10(k) + math.log10(store_size) + log10_tail(mid) <= target
-        lo, hi = (lo, mid) if ok else (mid, hi)
     return {"blind_canonical": z_to_detect(share.effective(True), cfg.fpr),
-            "blind_other": z_to_detect(share.effective(False), cfg.fpr), "store": hi}
+            "blind_other": z_to_detect(share.effective(False), cfg.fpr),
+            "store": z_to_detect(k * store_size / 2.0 ** PAYLOAD_BITS, cfg.fpr / 2)}
 
 
 def codeword_z(total: np.ndarray, period: float, key: bytes, payload: str,
@@ -110,16 +102,13 @@ def oracle_sum(marked: Clip, unmarked: Clip, cfg: WatermarkConfig,
 
 def detector_looks(clip: Clip, cfg: WatermarkConfig) -> tuple[dict[str, Any], list[int],
                                                                list[int]]:
-    """The detector's looks of ``clip`` (``watermark.looks.Looks``, sampled as
-    ``detect_clip`` samples), every one computed (the fine look included, which detection
-    makes only when the others find nothing), and the sampled and key frames' indices."""
+    """The detector's looks of ``clip`` (sampled as ``detect_clip`` samples), every one
+    computed (the fine look included, which detection makes only when the others find
+    nothing), and the sampled and key frames' indices."""
     h, w = clip.shape
     even, keys = sample_plan(len(clip.frames), clip.keyframes or (), frames_to_sample(h, w, cfg))
-    looks = Looks(cfg, len(even))
-    for i in even:
-        looks.add(clip.frames[i], even=True, key=False, index=i)
-    for i in keys:
-        looks.add(clip.frames[i], even=False, key=True)
+    looks = sampled_looks([clip.frames[i] for i in even], (clip.frames[i] for i in keys), cfg,
+                          even)
     for look in (looks.motion, looks.fine):
         if look is not None:
             look.settle()
@@ -229,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     reach = oracle_reach(default, ATTACKED, bar["blind_canonical"])
     result = {"mode": "quick" if args.quick else "full", "attacks": ATTACKED, "bars": bar,
               "clips": len(specs), "oracle_reach": reach, "rows": rows,
-              "headline": headline(reach, bar["blind_canonical"]),
-              "frames": cfg.sample_frames, "machine": machine(),
+              "headline": headline(reach, bar["blind_canonical"]), "machine": machine(),
               "wall_seconds": time.time() - start}
     write_results("watermark_ceiling", result, markdown(result))
     print(markdown(result))

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from watermark.attacks import Clip
 
 __all__ = ["embed", "detect", "embed_file", "detect_file", "frames_to_sample", "sample_plan",
-           "detect_looks", "detect_clip", "Looks", "Source", "Keys", "Candidates", "as_codebook"]
+           "sampled_looks", "detect_looks", "detect_clip", "Looks", "Source", "Keys",
+           "Candidates", "as_codebook"]
 
 Source = np.ndarray | Iterable[np.ndarray] | str | os.PathLike[str]
 #: The key a detection tests, or several (the current one first, then retired ones); None:
@@ -137,18 +138,25 @@ def sample_plan(total: int, keyframes: Iterable[int], n: int) -> tuple[list[int]
     return even, keys
 
 
-def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
-                 key: Keys, cfg: WatermarkConfig,
-                 candidates: Candidates = None,
-                 indices: Sequence[int] | None = None) -> WatermarkResult:
-    """Decide on the :class:`Looks` of evenly sampled frames (``indices``: their frame
-    numbers; None: consecutive) and key frames."""
+def sampled_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
+                  cfg: WatermarkConfig, indices: Sequence[int] | None = None) -> Looks:
+    """The :class:`Looks` of evenly sampled frames (``indices``: their frame numbers; None:
+    consecutive) and key frames."""
     looks = Looks(cfg, len(even))
     for i, frame in enumerate(even):
         looks.add(frame, even=True, key=False, index=None if indices is None else indices[i])
     for frame in keyed:
         looks.add(frame, even=False, key=True)
-    return looks.analyse(detection_keys(key), as_codebook(candidates))
+    return looks
+
+
+def detect_looks(even: Sequence[np.ndarray], keyed: Iterable[np.ndarray],
+                 key: Keys, cfg: WatermarkConfig,
+                 candidates: Candidates = None,
+                 indices: Sequence[int] | None = None) -> WatermarkResult:
+    """Decide on the :func:`sampled_looks` of evenly sampled frames and key frames."""
+    return sampled_looks(even, keyed, cfg, indices).analyse(detection_keys(key),
+                                                            as_codebook(candidates))
 
 
 def detect_clip(clip: Clip, key: Keys = None,

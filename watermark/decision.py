@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from scipy.special import log_ndtr
 
-from watermark.config import PAYLOAD_BITS
+from watermark.config import PAYLOAD_BITS, WatermarkConfig
+from watermark.windows import WINDOW_GROUPS
 
-__all__ = ["RADEMACHER_GAUSS_C", "log10_tail", "log10_p_value", "z_to_detect", "Allocation"]
+__all__ = ["RADEMACHER_GAUSS_C", "log10_tail", "log10_p_value", "z_to_detect", "Allocation",
+           "hypothesis_count"]
 
 
 #: Bentkus & Dzindzalieta (Bernoulli 21(2), 2015): for Rademacher signs and weights with
@@ -50,6 +52,16 @@ def z_to_detect(hypotheses: float, fpr: float) -> float:
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if log10_p_value(mid, hypotheses) <= target else (mid, hi)
     return hi
+
+
+def hypothesis_count(cfg: WatermarkConfig, looks: int) -> int:
+    """``K``, the hypotheses a test over ``looks`` looks counts, whether they are decoded or
+    not: each look's ``period_candidates`` periods, one group for the rotation search, one
+    per look for the orientation search and ``WINDOW_GROUPS`` for the window search (where
+    they are on), each group of ``phase_candidates`` phases."""
+    searches = (int(cfg.rotation_search) + looks * int(cfg.orientation_search)
+                + WINDOW_GROUPS * int(cfg.window_search))
+    return (looks * cfg.period_candidates + searches) * cfg.phase_candidates
 
 
 @dataclass(frozen=True)

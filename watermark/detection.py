@@ -40,7 +40,7 @@ import numpy as np
 
 from provenant.errors import MediaError
 from watermark.config import PAYLOAD_BITS, WatermarkConfig
-from watermark.decision import Allocation, log10_p_value, z_to_detect
+from watermark.decision import Allocation, hypothesis_count, log10_p_value, z_to_detect
 from watermark.ecc import (bit_confidences, crc_ok, encode, list_viterbi_decode, protect,
                            viterbi_decode)
 from watermark.lookup import Codebook, lookup_test
@@ -50,7 +50,7 @@ from watermark.periods import period_hypotheses
 from watermark.residuals import predict_residual, working_luma
 from watermark.orientation import orientation_candidate
 from watermark.rotation import rotation_candidate
-from watermark.windows import WINDOW_GROUPS, window_candidates, window_label
+from watermark.windows import window_candidates, window_label
 
 __all__ = ["WatermarkResult", "ResidualAccumulator", "KeyTest", "analyse_residual"]
 
@@ -223,12 +223,7 @@ class KeyTest:
         self.codebook = codebook
         self.lay = layout(key, cfg.tile_chips, cfg.pilot_fraction)
         self.counted = max(1, len(looks), counted_looks)
-        # one group of phases for the rotation search, one per look for the orientation
-        # search, WINDOW_GROUPS for the window search
-        searches = (int(cfg.rotation_search) + self.counted * int(cfg.orientation_search)
-                    + WINDOW_GROUPS * int(cfg.window_search))
-        self.hypotheses = (self.counted * cfg.period_candidates * cfg.phase_candidates
-                           + searches * cfg.phase_candidates)
+        self.hypotheses = hypothesis_count(cfg, self.counted)
         share = Allocation(self.hypotheses, max(len(looks), counted_looks)
                            if cfg.phase_candidates >= 2 else 0, cfg.canonical_share)
         self.trials = _Trials(self.lay, share, cfg.fpr, cfg.list_size)

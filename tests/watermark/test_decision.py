@@ -10,7 +10,7 @@ import pytest
 
 from watermark import WatermarkConfig
 from watermark.decision import (
-    RADEMACHER_GAUSS_C, Allocation, log10_p_value, log10_tail, z_to_detect,
+    RADEMACHER_GAUSS_C, Allocation, hypothesis_count, log10_p_value, log10_tail, z_to_detect,
 )
 from watermark.detection import decode
 from watermark.ecc import crc_ok, encode, protect
@@ -101,3 +101,13 @@ def test_the_default_allocation_moves_the_bars_a_little() -> None:
     assert z_to_detect(a.effective(True), 1e-6) == pytest.approx(10.80, abs=0.02)
     assert z_to_detect(a.effective(False), 1e-6) == pytest.approx(11.12, abs=0.02)
     assert z_to_detect(168, 1e-6) == pytest.approx(11.06, abs=0.02)
+
+
+def test_the_hypothesis_count_covers_every_search_whether_it_runs_or_not() -> None:
+    cfg = WatermarkConfig()
+    # 5 looks x 5 periods, then rotation 1 + orientation 5 + windows 2 groups; 8 phases each
+    assert hypothesis_count(cfg, 5) == (25 + 8) * 8 == 264
+    bare = WatermarkConfig(rotation_search=False, orientation_search=False,
+                           window_search=False)
+    assert hypothesis_count(bare, 3) == 3 * 5 * 8
+    assert hypothesis_count(cfg, 4) - hypothesis_count(cfg, 3) == (5 + 1) * 8
