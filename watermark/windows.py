@@ -111,9 +111,10 @@ def window_label(name: str, period: tuple[float, float], tile: np.ndarray, total
     the frame: a clip brought down so far that its chips fall under the smallest the whole
     frame's period search tries (1.4 working pixels), which a window's refinement can reach.
     A 1080p clip shown at 230×130 (chips of 1.3 pixels) was reported as "shown in the
-    bottom-left quarter". An inset fills a window and a quarter of the frame, so the whole
-    frame meets the pilot at about half the window's strength there, and twice it where the
-    pattern covers the frame. This sets the label alone: the test is the window's."""
+    bottom-left quarter". An inset fills at most its window, a quarter of the frame, so the
+    whole frame adds three times the content and none of the pattern and meets the pilot at
+    about half the window's strength; where the pattern covers the frame, at about twice it.
+    This sets the label alone: the test is the window's."""
     whole = memo.tile(("whole frame",), period, lay.n, lambda: total)
     if pilot_sync(whole, lay) >= pilot_sync(tile, lay):
         return None
