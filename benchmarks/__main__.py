@@ -22,8 +22,8 @@ from tqdm import tqdm
 from benchmarks.common import RESULTS, machine, result_stem
 from benchmarks.results_page import write_results_page
 
-AREAS = ("c2pa", "watermark", "watermark_ceiling", "image", "generator", "detector", "api",
-         "inputs")
+AREAS = ("c2pa", "watermark", "watermark_ceiling", "image", "generator", "detector",
+         "detector_sources", "api", "inputs")
 
 
 def _available(area: str) -> bool:

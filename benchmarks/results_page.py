@@ -21,7 +21,9 @@ _MARK = re.compile(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", re.S)
 _TITLES = {"c2pa": "C2PA content credentials", "watermark": "Watermark robustness and speed",
            "watermark_ceiling": "What a re-encode leaves of the watermark (oracle)",
            "image": "Watermark on still images", "generator": "Generator",
-           "detector": "Detector", "api": "HTTP API load",
+           "detector": "Detector",
+           "detector_sources": "Detector accuracy against the number of real sources",
+           "api": "HTTP API load",
            "inputs": "Bad input (damaged files)"}
 
 
@@ -132,7 +134,8 @@ def _headline() -> str:
             + "; "
             f"PSNR {wm['summary']['quality']['ours/real']['psnr']:.1f} dB on real footage; "
             f"{fp['false_detections']} false detections on {fp['clips']} unwatermarked clips |")
-    for area in ("watermark_ceiling", "image", "generator", "detector", "api", "inputs"):
+    for area in ("watermark_ceiling", "image", "generator", "detector", "detector_sources", "api",
+                 "inputs"):
         data = _load(area)
         if data and isinstance(data.get("headline"), str):
             rows.append(f"| {area.replace('_', ' ')} {_run_label(data)} | {data['headline']} |")
