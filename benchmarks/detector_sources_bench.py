@@ -165,6 +165,7 @@ def run(quick: bool, weights: Path, cache: Path) -> dict[str, Any]:
     full = load_or_build(real_sources(split["real_dirs"], samples=split["samples"]), spec, cache)
     test = full.subset(np.isin(full.groups, split["test_groups"]))
     train = full.subset(np.isin(full.groups, split["train_groups"]))
+    del full  # copies were taken: each fit copies its part of ``train`` again
     config = replace(DetectorConfig.load(Path(weights) / "config.json"),
                      epochs=plan_args["epochs"])
     plan = draws(split["train_groups"], plan_args["sizes"], plan_args["repeats"], config.seed)

@@ -202,17 +202,23 @@ class VideoDetector(ClassifierMixin, BaseEstimator):
                for i in range(0, len(patches), batch_size)]
         return torch.cat(out).double().numpy() if out else np.zeros(0)
 
-    def network_logits(self, X: Any) -> np.ndarray:
-        """The network's clip logits ``(n,)``: the mean over every tube's central frame runs."""
+    def network_logits(self, X: Any, clips_per_pass: int = 64) -> np.ndarray:
+        """The network's clip logits ``(n,)``: the mean over every tube's central frame runs.
+        Clips are scored ``clips_per_pass`` at a time, so the copies of their runs stay small
+        however many clips there are."""
         self._check_fitted()
         cfg = self._cfg
         X = check_clips(X, cfg.patch_size)
-        n, k, t = X.shape[:3]
-        tubes = _crop(X.reshape(n * k, *X.shape[2:]), cfg.patch_size, None).numpy()
-        runs = [frame_runs(tubes, np.full(n * k, c), cfg.temporal_window)
-                for c in predict_centres(t)]
-        logits = self.patch_logits(np.concatenate(runs))  # run-major: (c * n * k,)
-        return logits.reshape(len(runs), n, k).mean(axis=(0, 2))
+        out = []
+        for start in range(0, len(X), clips_per_pass):
+            part = X[start:start + clips_per_pass]
+            n, k, t = part.shape[:3]
+            tubes = _crop(part.reshape(n * k, *part.shape[2:]), cfg.patch_size, None).numpy()
+            runs = [frame_runs(tubes, np.full(n * k, c), cfg.temporal_window)
+                    for c in predict_centres(t)]
+            logits = self.patch_logits(np.concatenate(runs))  # run-major: (c * n * k,)
+            out.append(logits.reshape(len(runs), n, k).mean(axis=(0, 2)))
+        return np.concatenate(out)
 
     def statistics_logits(self, X: Any) -> np.ndarray | None:
         """The statistics head's clip logits ``(n,)``, or None when the model has none."""

@@ -44,9 +44,15 @@ from detector.families import generator_fingerprint, get_family
 from detector.sources import Source, segments, source_group
 
 __all__ = ["DataSpec", "Dataset", "build_dataset", "encode_roundtrip", "sample_patches",
-           "split_groups", "load_or_build", "twin_change", "DEFAULT_CACHE"]
+           "split_groups", "load_or_build", "twin_change", "DEFAULT_CACHE", "planned_clips",
+           "planned_bytes", "available_memory", "check_memory", "MEMORY_FACTOR", "MEMORY_BASE"]
 
 DEFAULT_CACHE = Path(".cache/detector")
+#: Peak memory of training or evaluation: this many times the tubes' size, plus
+#: ``MEMORY_BASE`` for the libraries. Measured with the shipped recipe's data (2.35 GB of
+#: tubes, 0.9 GB for the libraries): `provenant eval detector --no-lofo` peaked at 5.6 GB, a
+#: training run's load, split and fit copies (replayed) at 6.0 GB; this allows 6.9 GB.
+MEMORY_FACTOR, MEMORY_BASE = 2.5, 2**30
 _FORMAT = 3  # cached arrays: 2 added ``change``; 3 holds tubes of every frame, not triplets
 
 
@@ -178,6 +184,54 @@ def _wants_twin(spec: DataSpec, family: str, clip: int) -> bool:
     return family != "generator" or clip % spec.generator_every == 0
 
 
+def _clips_of(source: Source, spec: DataSpec) -> int:
+    return spec.clips_per_video if source.kind == "video" else spec.clips_per_photo
+
+
+def planned_clips(sources: Iterable[Source], spec: DataSpec) -> int:
+    """How many clips (real ones and twins) :func:`build_dataset` makes of ``sources`` at most
+    (fewer when a video holds fewer clips or cannot be read)."""
+    return sum(1 + sum(_wants_twin(spec, f, i) for f in spec.families)
+               for s in sources for i in range(_clips_of(s, spec)))
+
+
+def planned_bytes(sources: Iterable[Source], spec: DataSpec) -> int:
+    """The size of the tubes of :func:`planned_clips` in memory."""
+    return planned_clips(sources, spec) * spec.patches_per_clip * spec.frames * 3 * spec.patch_size ** 2
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None where
+    it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(sources: list[Source], spec: DataSpec) -> None:
+    """Refuse, before any work, data whose tubes would not fit in the memory available.
+
+    Training and evaluation hold the loaded tubes plus copies of their parts (the training
+    part, then the network's and the calibration's share): ``MEMORY_FACTOR`` times the tubes
+    and ``MEMORY_BASE`` (measured: see the constants)."""
+    need = MEMORY_FACTOR * planned_bytes(sources, spec) + MEMORY_BASE
+    have = available_memory()
+    if have is None or need <= have:
+        return
+    videos = sum(s.kind == "video" for s in sources)
+    raise ConfigurationError(
+        f"the training data would not fit in memory: {planned_clips(sources, spec):,} clips of "
+        f"{spec.patches_per_clip} tubes from {len(sources)} sources ({videos} videos) take "
+        f"{planned_bytes(sources, spec) / 2**30:.1f} GiB, and training holds about "
+        f"{need / 2**30:.1f} GiB of them at once; {have / 2**30:.1f} GiB is available",
+        hint=f"lower --clips-per-video (now {spec.clips_per_video}) or --patches-per-clip (now "
+             f"{spec.patches_per_clip}), or train on a machine with more memory")
+
+
 def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = True) -> Dataset:
     """Real clips and one twin per family for each (``generator``: every
     ``generator_every``-th clip), all through :func:`encode_roundtrip`."""
@@ -185,33 +239,47 @@ def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = Tru
         if getattr(spec, name) < 1:
             raise ConfigurationError(f"DataSpec.{name}={getattr(spec, name)} must be >= 1")
     fams = [get_family(n) for n in spec.families]
-    X, y, src, fam, change = [], [], [], [], []
-    total = sum(spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
-                for s in sources)
-    bar = tqdm(total=total, desc="build clips", disable=not progress)
+    # Filled in place: stacking a list of clips would hold the tubes twice.
+    X = np.empty((planned_clips(sources, spec), spec.patches_per_clip, spec.frames, 3,
+                  spec.patch_size, spec.patch_size), dtype=np.uint8)
+    n, y, src, fam, change = 0, [], [], [], []
+    bar = tqdm(total=sum(_clips_of(s, spec) for s in sources), desc="build clips",
+               disable=not progress)
     with tempfile.TemporaryDirectory(prefix="detector-data-") as tmp:
         for s in sources:
             rng = _source_rng(spec, s.id)
-            n = spec.clips_per_video if s.kind == "video" else spec.clips_per_photo
-            for i, clip in enumerate(segments(s, n, spec.frames, spec.clip_size, rng)):
+            for i, clip in enumerate(segments(s, _clips_of(s, spec), spec.frames, spec.clip_size, rng)):
                 versions = [("real", clip)] + [(f.name, f(clip, _twin_rng(spec, s.id, i, f.name)))
                                                for f in fams if _wants_twin(spec, f.name, i)]
                 for name, frames in versions:
                     decoded = encode_roundtrip(frames, rng, spec, Path(tmp))
-                    X.append(sample_patches(decoded, spec.patches_per_clip, spec.patch_size, rng))
+                    X[n] = sample_patches(decoded, spec.patches_per_clip, spec.patch_size, rng)
+                    n += 1
                     y.append(int(name != "real"))
                     src.append(s.id)
                     fam.append(name)
                     change.append(0.0 if name == "real" else twin_change(clip, frames))
                 bar.update(1)
     bar.close()
-    return Dataset(np.stack(X), np.array(y), np.array(src), np.array(fam), np.array(change))
+    return Dataset(X[:n], np.array(y), np.array(src), np.array(fam), np.array(change))
+
+
+def _keep_in_place(ds: Dataset, mask: np.ndarray) -> Dataset:
+    """``ds.subset(mask)`` without a copy of the tubes: the kept clips are moved to the front
+    of ``ds.X`` (whose other clips are lost; for a dataset nothing else holds)."""
+    keep = np.flatnonzero(mask)
+    for i, j in enumerate(keep):  # j >= i: every clip moves forward or stays
+        if i != j:
+            ds.X[i] = ds.X[j]
+    return Dataset(ds.X[:len(keep)], ds.y[keep], ds.source[keep], ds.family[keep], ds.change[keep])
 
 
 def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_CACHE, *,
                   progress: bool = True) -> Dataset:
     """The dataset for ``(sources, spec)``, from ``cache`` when built before, without the
-    twins closer than ``spec.min_twin_change`` to their real clip."""
+    twins closer than ``spec.min_twin_change`` to their real clip. Data that would not fit in
+    memory is refused first (:func:`check_memory`)."""
+    check_memory(sources, spec)
     path = Path(cache) / f"data-{spec.key(sources)}.npz"
     if path.exists():
         z = np.load(path)
@@ -222,7 +290,7 @@ def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_C
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, X=ds.X, y=ds.y, source=ds.source, family=ds.family, change=ds.change)
         tmp.replace(path)
-    return ds.without_unchanged_twins(spec.min_twin_change)
+    return _keep_in_place(ds, ds.changed(spec.min_twin_change))
 
 
 def split_groups(groups: Iterable[str], test_fraction: float = 0.3,

@@ -35,10 +35,11 @@ class TrainResult(dict):
     """Facts about a training run (JSON-serialisable)."""
 
 
-def train_split(ds: Dataset, test_groups: set[str], families: Iterable[str] | None = None
-                ) -> Dataset:
-    """The training part of ``ds``: groups outside ``test_groups``, real plus ``families``."""
-    keep = ~np.isin(ds.groups, sorted(test_groups))
+def train_split(ds: Dataset, test_groups: set[str], families: Iterable[str] | None = None,
+                min_change: float = 0.0) -> Dataset:
+    """The training part of ``ds``: groups outside ``test_groups``, real plus ``families``,
+    without the twins closer than ``min_change`` to their real clip (one copy of the tubes)."""
+    keep = ~np.isin(ds.groups, sorted(test_groups)) & ds.changed(min_change)
     if families is not None:
         keep &= np.isin(ds.family, ["real", *families])
     return ds.subset(keep)

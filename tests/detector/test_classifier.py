@@ -37,6 +37,16 @@ def test_predict_proba_shape_and_decision(tiny_model: VideoDetector) -> None:
     assert (tiny_model.predict(X) == y).mean() >= 0.9  # noise vs flat is learnable
 
 
+def test_clips_scored_a_few_at_a_time_score_as_all_at_once(tiny_model: VideoDetector) -> None:
+    X, _, _ = toy_clips(10, seed=3)
+    whole = tiny_model.network_logits(X, clips_per_pass=len(X))
+    assert whole.shape == (10,) and np.unique(np.round(whole, 4)).size > 1
+    for per_pass in (1, 3):
+        assert np.allclose(tiny_model.network_logits(X, clips_per_pass=per_pass), whole, atol=1e-5)
+    with pytest.raises(InputError, match="no patches"):
+        tiny_model.network_logits(X[:0])
+
+
 def test_not_fitted_raises_typed_error() -> None:
     X, _, _ = toy_clips(4)
     det = VideoDetector(TINY)

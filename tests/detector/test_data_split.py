@@ -8,8 +8,9 @@ import pytest
 
 from provenant.errors import ConfigurationError
 
-from detector.data import (DataSpec, build_dataset, load_or_build, sample_patches, split_groups,
-                           twin_change)
+from detector import data as detector_data
+from detector.data import (DataSpec, build_dataset, load_or_build, planned_bytes, planned_clips,
+                           sample_patches, split_groups, twin_change)
 from detector.sources import Source, real_sources, segments, source_group
 from detector.training import train_split
 
@@ -37,6 +38,8 @@ def test_built_dataset_split_by_source(clip, tmp_path) -> None:
                     families=("upscale", "interpolate"))
     ds = build_dataset(sources, spec, progress=False)
     assert ds.X.shape == (3 * 2 * 3, 2, 5, 3, 32, 32)  # tubes through all 5 frames
+    assert planned_clips(sources, spec) == len(ds.y)
+    assert planned_bytes(sources, spec) == ds.X.nbytes
     assert set(ds.family) == {"real", "upscale", "interpolate"}
     train_groups, test_groups = split_groups(ds.groups, 0.34, 0)
     tr = train_split(ds, test_groups)
@@ -239,3 +242,48 @@ def test_unchanged_twins_are_dropped_on_load(tmp_path) -> None:
     assert spec.key(sources) == replace(spec, min_twin_change=0.0).key(sources)
     with pytest.raises(ConfigurationError, match="min_twin_change"):
         DataSpec(min_twin_change=-1.0)
+
+
+def test_the_plan_counts_every_twin_the_build_makes() -> None:
+    video, photo = Source("user:a", "video", ()), Source("photo:p:p", "photo", ())
+    spec = DataSpec(clips_per_video=6, clips_per_photo=2, generator_every=3)  # 3 families
+    # video: 6 real, 6 upscale, 6 interpolate, 2 generator (clips 0 and 3); photo: 2+2+2+1
+    assert planned_clips([video, photo], spec) == 20 + 7
+    assert planned_bytes([video], spec) == 20 * 16 * 8 * 3 * 48 * 48
+
+
+def test_data_too_large_for_memory_is_refused_before_any_work(tmp_path, monkeypatch) -> None:
+    sources = [Source(f"user:{i}", "video", (tmp_path / "absent.mp4",)) for i in range(200)]
+    spec = DataSpec(families=("upscale", "interpolate"))
+    need = detector_data.MEMORY_FACTOR * planned_bytes(sources, spec) + detector_data.MEMORY_BASE
+    monkeypatch.setattr(detector_data, "available_memory", lambda: int(need) - 1)
+    with pytest.raises(ConfigurationError, match="would not fit in memory") as err:
+        load_or_build(sources, spec, tmp_path / "cache", progress=False)
+    assert "28,800 clips of 16 tubes from 200 sources (200 videos)" in err.value.message
+    assert "--clips-per-video (now 48)" in err.value.hint
+    assert not (tmp_path / "cache").exists()  # nothing was read or built
+    monkeypatch.setattr(detector_data, "available_memory", lambda: None)  # unknown: not refused
+    detector_data.check_memory(sources, spec)
+    monkeypatch.setattr(detector_data, "available_memory", lambda: int(need))
+    detector_data.check_memory(sources, spec)
+
+
+def test_memory_available_is_read_where_the_system_says() -> None:
+    have = detector_data.available_memory()
+    assert have is None or have > 0
+
+
+def test_filtering_on_load_keeps_the_same_clips_as_a_copy(clip, tmp_path) -> None:
+    """The twin filter moves the kept clips forward in place: the same data as ``subset``."""
+    sources = [Source("user:a", "video", (clip,)), Source("user:b", "video", (clip,))]
+    spec = DataSpec(clips_per_video=3, frames=5, clip_size=64, patches_per_clip=1, patch_size=32,
+                    families=("upscale", "interpolate"), min_twin_change=0.0)
+    every = load_or_build(sources, spec, tmp_path, progress=False)
+    bar = float(np.median(every.change[every.family != "real"]))  # drops about half the twins
+    filtered = load_or_build(sources, replace(spec, min_twin_change=bar), tmp_path, progress=False)
+    copy = every.without_unchanged_twins(bar)
+    assert 0 < len(filtered.y) < len(every.y)
+    assert np.array_equal(filtered.X, copy.X) and np.array_equal(filtered.source, copy.source)
+    assert np.array_equal(filtered.family, copy.family) and np.array_equal(filtered.change, copy.change)
+    tr = train_split(every, {"user:b"}, min_change=bar)  # the same filter while splitting
+    assert np.array_equal(tr.X, copy.subset(copy.groups == "user:a").X)
