@@ -224,12 +224,13 @@ def check_memory(sources: list[Source], spec: DataSpec) -> None:
         return
     videos = sum(s.kind == "video" for s in sources)
     raise ConfigurationError(
-        f"the training data would not fit in memory: {planned_clips(sources, spec):,} clips of "
-        f"{spec.patches_per_clip} tubes from {len(sources)} sources ({videos} videos) take "
-        f"{planned_bytes(sources, spec) / 2**30:.1f} GiB, and training holds about "
-        f"{need / 2**30:.1f} GiB of them at once; {have / 2**30:.1f} GiB is available",
-        hint=f"lower --clips-per-video (now {spec.clips_per_video}) or --patches-per-clip (now "
-             f"{spec.patches_per_clip}), or train on a machine with more memory")
+        f"the detector's data would not fit in memory: {planned_clips(sources, spec):,} clips "
+        f"of {spec.patches_per_clip} tubes from {len(sources)} sources ({videos} videos) take "
+        f"{planned_bytes(sources, spec) / 2**30:.1f} GiB, and training or evaluating on them "
+        f"needs about {need / 2**30:.1f} GiB at its peak; {have / 2**30:.1f} GiB is available",
+        hint=f"train with a lower --clips-per-video (now {spec.clips_per_video}) or "
+             f"--patches-per-clip (now {spec.patches_per_clip}), or use a machine with more "
+             "memory")
 
 
 def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = True) -> Dataset:
