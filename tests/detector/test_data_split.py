@@ -268,9 +268,17 @@ def test_data_too_large_for_memory_is_refused_before_any_work(tmp_path, monkeypa
     detector_data.check_memory(sources, spec)
 
 
-def test_memory_available_is_read_where_the_system_says() -> None:
+def test_memory_available_is_read_in_bytes_where_the_system_says() -> None:
+    from pathlib import Path
+
+    meminfo = Path("/proc/meminfo")
     have = detector_data.available_memory()
-    assert have is None or have > 0
+    if not meminfo.exists():
+        assert have is None
+        return
+    total_kib = next(int(line.split()[1]) for line in meminfo.read_text().splitlines()
+                     if line.startswith("MemTotal:"))
+    assert have is not None and 2**20 < have <= total_kib * 1024  # bytes, not KiB
 
 
 def test_filtering_on_load_keeps_the_same_clips_as_a_copy(clip, tmp_path) -> None:
