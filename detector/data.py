@@ -100,18 +100,27 @@ class Dataset:
         if self.change is None:  # unknown: nothing counts as unchanged
             self.change = np.where(self.family == "real", 0.0, np.inf)
 
-    def subset(self, mask: np.ndarray) -> Dataset:
-        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask],
-                       self.change[mask])
+    def subset(self, mask: np.ndarray, *, in_place: bool = False) -> Dataset:
+        """The clips of ``mask``. ``in_place``: without a copy of the tubes, the kept clips
+        moved to the front of ``X`` (the others are lost: for a dataset nothing else holds)."""
+        if not in_place:
+            return Dataset(self.X[mask], self.y[mask], self.source[mask], self.family[mask],
+                           self.change[mask])
+        keep = np.flatnonzero(mask)
+        for i, j in enumerate(keep):  # j >= i: every clip moves forward or stays
+            if i != j:
+                self.X[i] = self.X[j]
+        return Dataset(self.X[:len(keep)], self.y[keep], self.source[keep], self.family[keep],
+                       self.change[keep])
 
     def changed(self, min_change: float) -> np.ndarray:
         """``(n,)`` mask: real clips, and twins differing from their real clip by ``min_change``
         or more."""
         return (self.family == "real") | (self.change >= min_change)
 
-    def without_unchanged_twins(self, min_change: float) -> Dataset:
-        """The clips of :meth:`changed`."""
-        return self.subset(self.changed(min_change))
+    def without_unchanged_twins(self, min_change: float, *, in_place: bool = False) -> Dataset:
+        """The clips of :meth:`changed` (``in_place``: as in :meth:`subset`)."""
+        return self.subset(self.changed(min_change), in_place=in_place)
 
 
 def twin_change(real: np.ndarray, twin: np.ndarray) -> float:
@@ -265,16 +274,6 @@ def build_dataset(sources: list[Source], spec: DataSpec, *, progress: bool = Tru
     return Dataset(X[:n], np.array(y), np.array(src), np.array(fam), np.array(change))
 
 
-def _keep_in_place(ds: Dataset, mask: np.ndarray) -> Dataset:
-    """``ds.subset(mask)`` without a copy of the tubes: the kept clips are moved to the front
-    of ``ds.X`` (whose other clips are lost; for a dataset nothing else holds)."""
-    keep = np.flatnonzero(mask)
-    for i, j in enumerate(keep):  # j >= i: every clip moves forward or stays
-        if i != j:
-            ds.X[i] = ds.X[j]
-    return Dataset(ds.X[:len(keep)], ds.y[keep], ds.source[keep], ds.family[keep], ds.change[keep])
-
-
 def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_CACHE, *,
                   progress: bool = True) -> Dataset:
     """The dataset for ``(sources, spec)``, from ``cache`` when built before, without the
@@ -291,7 +290,7 @@ def load_or_build(sources: list[Source], spec: DataSpec, cache: Path = DEFAULT_C
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, X=ds.X, y=ds.y, source=ds.source, family=ds.family, change=ds.change)
         tmp.replace(path)
-    return _keep_in_place(ds, ds.changed(spec.min_twin_change))
+    return ds.without_unchanged_twins(spec.min_twin_change, in_place=True)  # nothing else holds ds
 
 
 def split_groups(groups: Iterable[str], test_fraction: float = 0.3,
